@@ -1,0 +1,1004 @@
+"""patentpool's command line: parse, call the core, render. No rules live here.
+
+Heavy libraries (SQLAlchemy, rich, pandas, cryptography) are imported inside the commands that use them,
+so `patentpool --help` and `verify-statement` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+import click
+
+if TYPE_CHECKING:
+    from patentpool.service import Batch, PoolService
+    from patentpool.state import PoolState
+
+VERSION = "0.1.0"
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+@dataclass
+class Settings:
+    db: str
+    key: Path
+    verbose: bool
+
+
+class Fail(Exception):
+    """An error already phrased for the user."""
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from ledger.checkpoint import NoteError
+    from ledger.entry import EntryError
+    from ledger.keys import KeyFileError, VerifierKeyError
+    from ledger.log import LedgerError
+    from ledger.merkle import ProofError
+    from ledger.store import StoreError
+    from licenses.errors import TermError
+    from patentpool.allocation import AllocationError
+    from patentpool.books import BooksError
+    from patentpool.fields import FieldError
+    from patentpool.service import PoolError
+
+    return (
+        Fail, PoolError, LedgerError, StoreError, KeyFileError, VerifierKeyError, FieldError, TermError,
+        EntryError, NoteError, ProofError, AllocationError, BooksError, OSError,
+    )
+
+
+class Main(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            verbose = "--verbose" in sys.argv or os.environ.get("PATENTPOOL_VERBOSE")
+            if verbose or not isinstance(exc, _expected_errors()):
+                if verbose:
+                    raise
+                click.echo(f"Error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
+                sys.exit(1)
+            _print_error(exc)
+            sys.exit(1)
+
+
+def _print_error(exc: BaseException) -> None:
+    from patentpool.imports import ImportFailed
+
+    if isinstance(exc, ImportFailed):
+        for error in exc.errors:
+            click.echo(f"Error: {error}", err=True)
+        more = " (and more; stopped listing)" if exc.more else ""
+        click.echo(f"Error: {len(exc.errors)} problem(s){more}: nothing was written", err=True)
+        return
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename:
+        text = f"{exc.filename}: {exc.strerror}"
+    click.echo(f"Error: {text.splitlines()[0]}", err=True)
+
+
+def fail(message: str) -> NoReturn:
+    raise Fail(message)
+
+
+@click.group(cls=Main, context_settings=CONTEXT)
+@click.option("--db", envvar="PATENTPOOL_DB", default="sqlite:///patentpool.db", show_default=True,
+              help="Database URL (SQLite file or postgresql://...). Env: PATENTPOOL_DB.")
+@click.option("--key", "key_path", envvar="PATENTPOOL_KEY", default="patentpool.key", show_default=True,
+              type=click.Path(path_type=Path), help="Signing key file. Env: PATENTPOOL_KEY.")
+@click.option("--verbose", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(VERSION, prog_name="patentpool")
+@click.pass_context
+def main(ctx: click.Context, db: str, key_path: Path, verbose: bool) -> None:
+    """patentpool: a patent pool's books as a signed, append-only, verifiable ledger."""
+    ctx.obj = Settings(db, key_path, verbose)
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+def service(ctx: click.Context) -> PoolService:
+    from patentpool.service import PoolService
+
+    settings: Settings = ctx.find_root().obj
+    return PoolService(settings.db, settings.key)
+
+
+def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write to FILE instead of stdout.")(f)
+    return click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv"]),
+                        help="Output format (default: table on a terminal, else json).")(f)
+
+
+@contextmanager
+def output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
+    from patentpool import render
+
+    with output(path) as out:
+        render.emit(data, fmt or render.default_format(), out, **kw)
+
+
+def say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@contextmanager
+def writing(ctx: click.Context, what: str = "replaying ledger") -> Iterator[Batch]:
+    from patentpool import render
+
+    svc = service(ctx)
+    svc.key()  # ask for the passphrase before any progress bar is drawn
+    with render.progress(what, None) as tick, svc.write(tick) as batch:
+        yield batch
+    if batch.entries:
+        say(f"appended {len(batch.entries)} entr{'y' if len(batch.entries) == 1 else 'ies'} "
+            f"(seq {batch.entries[0].seq}-{batch.entries[-1].seq}); checkpoint signed")
+
+
+@contextmanager
+def reading(ctx: click.Context) -> Iterator[tuple[PoolState, Any]]:
+    from patentpool import render
+
+    svc = service(ctx)
+    with render.progress("replaying ledger", None) as tick, svc.read(tick) as (state, reader):
+        yield state, reader
+
+
+def period_arg(value: str) -> Any:
+    from patentpool.periods import Period
+
+    return Period.parse(value)
+
+
+def patent_keys(state: PoolState, number: str, country: str | None) -> list[tuple[str, str]]:
+    from patentpool import bodies
+
+    num = bodies.number(number)
+    countries = state.countries_of.get(num, [])
+    if not countries:
+        fail(f"number: unknown patent {num}")
+    if country is None:
+        return [(num, c) for c in countries]
+    code = country.strip().upper()
+    if code not in countries:
+        fail(f"country: {num} is not in the pool for {code} (entered for {', '.join(countries)})")
+    return [(num, code)]
+
+
+# --- init and keys ---------------------------------------------------------------------------------------
+@main.command()
+@click.option("--name", required=True, help="The pool's name.")
+@click.option("--origin", required=True, help="The pool's log origin, e.g. pool.example/xr.")
+@click.option("--currency", required=True, help="Default currency (ISO 4217).")
+@click.option("--admin-fee", default="0", show_default=True, help="Default admin fee, percent of gross.")
+@click.pass_context
+def init(ctx: click.Context, name: str, origin: str, currency: str, admin_fee: str) -> None:
+    """Create the database and the genesis entry (generating the key file if there is none)."""
+    from ledger.checkpoint import ORIGIN_RE
+    from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt, read_key_name, save_key
+    from ledger.log import Ledger
+    from patentpool import bodies, fields
+
+    settings: Settings = ctx.obj
+    if not ORIGIN_RE.match(origin):
+        fail(f"origin: {origin!r} must look like example.org/pool (lower-case host, then path)")
+    genesis = {
+        "name": fields.text(name, "name"),
+        "currency": fields.currency(currency, "currency"),
+        "admin_fee": bodies.percent(admin_fee, "admin_fee"),
+    }
+    ledger = Ledger.open(settings.db)
+    if ledger.store.exists():
+        fail(f"{ledger.store.display_url} already holds a pool ledger; refusing to re-initialise")
+    if settings.key.exists():
+        used_for = read_key_name(settings.key)
+        if used_for != origin:
+            fail(f"key file {settings.key} belongs to origin {used_for!r}, not {origin!r}; use another --key")
+        key = load_key(settings.key, passphrase_from_env_or_prompt(confirm=False))
+        say(f"using key {key.verifier().keyid_string} from {settings.key}")
+    else:
+        key = SigningKey.generate(origin)
+        save_key(settings.key, key, passphrase_from_env_or_prompt(confirm=True))
+        say(f"generated key {key.verifier().keyid_string} in {settings.key} (mode 0600)")
+    entry = ledger.create(key, genesis)
+    say(f"initialised {ledger.store.display_url}: genesis seq {entry.seq}, origin {origin}")
+    click.echo(str(key.verifier()))
+
+
+@main.group()
+def key() -> None:
+    """Pool keys: show the verifier key, add or revoke admin and auditor keys."""
+
+
+@key.command("show")
+@click.pass_context
+def key_show(ctx: click.Context) -> None:
+    """Print the verifier key string of the key file (give it to members)."""
+    from ledger.keys import read_verifier
+
+    settings: Settings = ctx.find_root().obj
+    if not settings.key.exists():
+        fail(f"no key file at {settings.key}")
+    click.echo(str(read_verifier(settings.key)))
+
+
+@key.command("add")
+@click.option("--vkey", required=True, help="Verifier key string name+id+key.")
+@click.option("--role", type=click.Choice(["admin", "auditor"]), required=True)
+@click.pass_context
+def key_add(ctx: click.Context, vkey: str, role: str) -> None:
+    """Authorise another key (root key only)."""
+    with writing(ctx) as batch:
+        batch.add("key.add", {"vkey": vkey.strip(), "role": role})
+
+
+@key.command("revoke")
+@click.argument("keyid")
+@click.option("--reason", default=None)
+@click.pass_context
+def key_revoke(ctx: click.Context, keyid: str, reason: str | None) -> None:
+    """Revoke a key from the next entry on (root key only)."""
+    body: dict[str, Any] = {"key": keyid.strip()}
+    if reason:
+        body["reason"] = reason
+    with writing(ctx) as batch:
+        batch.add("key.revoke", body)
+
+
+# --- members and programs --------------------------------------------------------------------------------
+@main.group()
+def member() -> None:
+    """Member companies: licensors, licensees, or both."""
+
+
+@member.command("add")
+@click.argument("member_id")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["licensor", "licensee", "both"]), required=True)
+@click.pass_context
+def member_add(ctx: click.Context, member_id: str, name: str, role: str) -> None:
+    """Register a member."""
+    from patentpool import bodies
+
+    body = bodies.member(member_id, name, role)
+    with writing(ctx) as batch:
+        batch.add("member.add", body)
+
+
+@member.command("update")
+@click.argument("member_id")
+@click.option("--name", default=None)
+@click.option("--role", type=click.Choice(["licensor", "licensee", "both"]), default=None)
+@click.pass_context
+def member_update(ctx: click.Context, member_id: str, name: str | None, role: str | None) -> None:
+    """Change a member's name or role."""
+    from patentpool import fields
+
+    body: dict[str, Any] = {"id": member_id, "name": fields.text(name, "name") if name else None, "role": role}
+    with writing(ctx) as batch:
+        batch.add("member.update", body)
+
+
+@member.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def member_import(ctx: click.Context, file: Path) -> None:
+    """Import members from CSV (id,name,role)."""
+    from patentpool import imports, render
+
+    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
+        result = imports.import_members(batch, file, tick)
+    say(result.summary("member"))
+
+
+@member.command("list")
+@format_option
+@click.pass_context
+def member_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+    """List members."""
+    with reading(ctx) as (state, _reader):
+        rows = [{"id": m.id, "name": m.name, "role": m.role, "seq": m.ref[0]} for m in state.members.values()]
+    show(fmt, output, rows, columns=["id", "name", "role", "seq"], title="Members")
+
+
+@main.group()
+def program() -> None:
+    """Licensing programs: rate schedules, caps, admin fee, period length."""
+
+
+@program.command("add")
+@click.argument("name")
+@click.option("--currency", required=True)
+@click.option("--tiers", required=True, help='Marginal tiers, e.g. "1000:0,5000:0.20,*:0.10".')
+@click.option("--annual-cap", default=None, help="Annual cap per licensee.")
+@click.option("--admin-fee", default=None, help="Percent of gross (default: the pool's).")
+@click.option("--period", type=click.Choice(["quarter", "half"]), default="quarter", show_default=True)
+@click.pass_context
+def program_add(ctx: click.Context, name: str, currency: str, tiers: str, annual_cap: str | None,
+                admin_fee: str | None, period: str) -> None:
+    """Add a licensing program."""
+    from licenses.money import format_rate
+    from patentpool import bodies
+
+    with writing(ctx) as batch:
+        pool = batch.state.pool
+        fee = admin_fee if admin_fee is not None else format_rate(pool.admin_fee if pool else 0)
+        batch.add("program.add", bodies.program(name, currency, tiers, annual_cap, fee, period))
+
+
+@program.command("list")
+@format_option
+@click.pass_context
+def program_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+    """List programs."""
+    with reading(ctx) as (state, _reader):
+        rows = [
+            {"name": p.name, "currency": p.currency, "tiers": p.schedule.tiers.canonical(),
+             "annual_cap": p.schedule.cap_text(), "admin_fee": str(p.admin_fee), "period": p.period,
+             "seq": p.ref[0]}
+            for p in state.programs.values()
+        ]
+    show(fmt, output, rows, title="Programs")
+
+
+# --- patents ---------------------------------------------------------------------------------------------
+@main.group()
+def patent() -> None:
+    """Patents: add, import, list, show history, status and transfers."""
+
+
+@patent.command("add")
+@click.argument("number")
+@click.option("--owner", required=True)
+@click.option("--country", required=True, help="Country where it is in force (EP: once per country).")
+@click.option("--type", "type_", type=click.Choice(["invention", "utility", "design"]), required=True)
+@click.option("--filed", required=True)
+@click.option("--granted", default=None)
+@click.option("--expires", default=None, help="Explicit expiry (first day no longer in force).")
+@click.option("--program", "program_", default=None)
+@click.option("--title", default=None)
+@click.option("--weight", default=None)
+@click.pass_context
+def patent_add(ctx: click.Context, number: str, owner: str, country: str, type_: str, filed: str,
+               granted: str | None, expires: str | None, program_: str | None, title: str | None,
+               weight: str | None) -> None:
+    """Add one patent."""
+    from patentpool import bodies
+
+    body = bodies.patent(number, owner, country, type_, filed, granted, expires, program_, title, weight)
+    with writing(ctx) as batch:
+        batch.add("patent.add", body)
+
+
+@patent.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def patent_import(ctx: click.Context, file: Path) -> None:
+    """Import patents from CSV (number,owner,country,type,filed,granted,expires,program,title,weight)."""
+    from patentpool import imports, render
+
+    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
+        result = imports.import_patents(batch, file, tick)
+    say(result.summary("patent"))
+
+
+@patent.command("list")
+@click.option("--program", "program_", default=None)
+@click.option("--owner", default=None)
+@click.option("--on", "on_date", default=None, help="Owner and status on this date (default today).")
+@format_option
+@click.pass_context
+def patent_list(ctx: click.Context, program_: str | None, owner: str | None, on_date: str | None,
+                fmt: str | None, output: Path | None) -> None:
+    """List patents with owner and status on a date."""
+    from patentpool import views
+
+    with reading(ctx) as (state, _reader):
+        rows = views.patent_rows(state, program_, owner, on_date)
+    show(fmt, output, rows, title="Patents")
+
+
+@patent.command("show")
+@click.argument("number")
+@format_option
+@click.pass_context
+def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path | None) -> None:
+    """A patent's full history from the ledger, with seqs."""
+    from patentpool import bodies, views
+
+    with reading(ctx) as (state, reader):
+        data = views.patent_history(state, reader, bodies.number(number))
+    show(fmt, output, data, rows=data["history"], columns=["seq", "time", "country", "event"],
+         title=f"{data['number']}")
+
+
+@patent.command("status")
+@click.argument("number")
+@click.argument("status", type=click.Choice(["invalidated", "withdrawn", "lapsed"]))
+@click.option("--effective", required=True)
+@click.option("--country", default=None, help="Only this country (default: every country of the number).")
+@click.pass_context
+def patent_status(ctx: click.Context, number: str, status: str, effective: str, country: str | None) -> None:
+    """Record that a patent stopped counting."""
+    from patentpool import fields
+
+    day = fields.parse_date(effective, "effective").isoformat()
+    with writing(ctx) as batch:
+        for num, cc in patent_keys(batch.state, number, country):
+            batch.add("patent.status", {"number": num, "country": cc, "status": status, "effective": day})
+
+
+@patent.command("transfer")
+@click.argument("number")
+@click.option("--to", "to", required=True)
+@click.option("--effective", required=True)
+@click.option("--country", default=None)
+@click.pass_context
+def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, country: str | None) -> None:
+    """Record a change of owner."""
+    from patentpool import fields
+
+    day = fields.parse_date(effective, "effective")
+    with writing(ctx) as batch:
+        for key in patent_keys(batch.state, number, country):
+            owner = batch.state.patents[key].owner_on(day)
+            batch.add("patent.transfer", {"number": key[0], "country": key[1], "from": owner, "to": to,
+                                          "effective": day.isoformat()})
+
+
+# --- licences --------------------------------------------------------------------------------------------
+@main.group()
+def openlicense() -> None:
+    """Open licences (China Patent Law art. 50-52): declare, take, withdraw."""
+
+
+def _declaration_seq(state: PoolState, key: tuple[str, str]) -> int:
+    decl = state.current_declaration(key)
+    if decl is None:
+        fail(f"number: {key[0]} in {key[1]} has no open licence declaration")
+    return decl.seq
+
+
+@openlicense.command("declare")
+@click.argument("number")
+@click.option("--fee", required=True, help='"0.10/unit", "3%" or "5000/year".')
+@click.option("--currency", required=True)
+@click.option("--from", "start", required=True)
+@click.option("--to", "end", required=True)
+@click.option("--evaluation-report", default=None, help="Required for utility models and designs.")
+@click.option("--country", default=None)
+@click.pass_context
+def openlicense_declare(ctx: click.Context, number: str, fee: str, currency: str, start: str, end: str,
+                        evaluation_report: str | None, country: str | None) -> None:
+    """Publish an open-licence declaration."""
+    from patentpool import bodies, fields
+
+    body = {
+        "fee": bodies.fee(fee),
+        "currency": fields.currency(currency, "currency"),
+        "from": fields.parse_date(start, "from").isoformat(),
+        "to": fields.parse_date(end, "to").isoformat(),
+        "evaluation_report": fields.text(evaluation_report, "evaluation_report") if evaluation_report else None,
+    }
+    with writing(ctx) as batch:
+        for num, cc in patent_keys(batch.state, number, country):
+            batch.add("openlicense.declare", {"number": num, "country": cc, **body})
+
+
+@openlicense.command("take")
+@click.argument("number")
+@click.option("--licensee", required=True)
+@click.option("--notice-date", required=True)
+@click.option("--country", default=None)
+@click.pass_context
+def openlicense_take(ctx: click.Context, number: str, licensee: str, notice_date: str, country: str | None) -> None:
+    """Record a licensee taking an open licence by written notice."""
+    from patentpool import fields
+
+    day = fields.parse_date(notice_date, "notice_date").isoformat()
+    with writing(ctx) as batch:
+        for key in patent_keys(batch.state, number, country):
+            batch.add("openlicense.take", {"number": key[0], "country": key[1], "licensee": licensee,
+                                           "notice_date": day, "declaration": _declaration_seq(batch.state, key)})
+
+
+@openlicense.command("withdraw")
+@click.argument("number")
+@click.option("--effective", required=True)
+@click.option("--country", default=None)
+@click.pass_context
+def openlicense_withdraw(ctx: click.Context, number: str, effective: str, country: str | None) -> None:
+    """Publish a withdrawal (licences already taken continue)."""
+    from patentpool import fields
+
+    day = fields.parse_date(effective, "effective").isoformat()
+    with writing(ctx) as batch:
+        for key in patent_keys(batch.state, number, country):
+            batch.add("openlicense.withdraw", {"number": key[0], "country": key[1], "effective": day,
+                                               "declaration": _declaration_seq(batch.state, key)})
+
+
+@openlicense.command("list")
+@format_option
+@click.pass_context
+def openlicense_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+    """List open-licence declarations and takes."""
+    from patentpool import views
+
+    with reading(ctx) as (state, _reader):
+        rows = views.openlicense_rows(state)
+    show(fmt, output, rows, title="Open licences")
+
+
+@main.group()
+def crosslicense() -> None:
+    """Cross-licences between members."""
+
+
+@crosslicense.command("add")
+@click.option("--members", required=True, help="A,C,...")
+@click.option("--patents", default="all", show_default=True, help="all or N1,N2,...")
+@click.option("--territory", default="all", show_default=True, help="all or CC,CC,...")
+@click.option("--from", "start", required=True)
+@click.option("--to", "end", default=None)
+@click.option("--terms", type=click.Choice(["royalty-free", "balancing-payment"]), default="royalty-free",
+              show_default=True)
+@click.pass_context
+def crosslicense_add(ctx: click.Context, members: str, patents: str, territory: str, start: str,
+                     end: str | None, terms: str) -> None:
+    """Record a cross-licence."""
+    from patentpool import bodies, fields
+
+    body = {
+        "members": [fields.identifier(m, "members") for m in members.split(",") if m.strip()],
+        "patents": "all" if patents.strip().lower() == "all"
+        else sorted({bodies.number(n, "patents") for n in patents.split(",") if n.strip()}),
+        "territory": bodies.countries_or_all(territory, "territory"),
+        "from": fields.parse_date(start, "from").isoformat(),
+        "to": None if end is None else fields.parse_date(end, "to").isoformat(),
+        "terms": terms,
+    }
+    with writing(ctx) as batch:
+        batch.add("crosslicense.add", body)
+
+
+@crosslicense.command("list")
+@format_option
+@click.pass_context
+def crosslicense_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+    """List cross-licences."""
+    with reading(ctx) as (state, _reader):
+        rows = [
+            {"seq": c.seq, "members": sorted(c.members), "patents": "all" if c.patents is None else sorted(c.patents),
+             "territory": "all" if c.territory is None else sorted(c.territory), "from": c.start.isoformat(),
+             "to": c.end.isoformat() if c.end else None}
+            for c in state.crosslicenses
+        ]
+    show(fmt, output, rows, columns=["seq", "members", "patents", "territory", "from", "to"], title="Cross-licences")
+
+
+@main.group()
+def license() -> None:
+    """Pool licences and direct (bilateral) licences."""
+
+
+@license.command("grant")
+@click.option("--licensee", required=True)
+@click.option("--program", "program_", required=True)
+@click.option("--from", "start", required=True)
+@click.pass_context
+def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) -> None:
+    """Grant a pool licence of a program to a licensee."""
+    from patentpool import fields
+
+    body = {"licensee": licensee, "program": program_, "from": fields.parse_date(start, "from").isoformat()}
+    with writing(ctx) as batch:
+        batch.add("license.grant", body)
+
+
+@license.command("direct")
+@click.argument("number")
+@click.option("--licensee", required=True)
+@click.option("--from", "start", required=True)
+@click.option("--to", "end", default=None)
+@click.option("--exclusive", is_flag=True)
+@click.option("--territory", default=None, help="CC,CC,... (default: all)")
+@click.option("--country", default=None)
+@click.pass_context
+def license_direct(ctx: click.Context, number: str, licensee: str, start: str, end: str | None,
+                   exclusive: bool, territory: str | None, country: str | None) -> None:
+    """Record a bilateral licence of one patent from its owner (so the pool does not charge twice)."""
+    from patentpool import bodies, fields
+
+    day = fields.parse_date(start, "from")
+    with writing(ctx) as batch:
+        for key in patent_keys(batch.state, number, country):
+            batch.add("license.direct", {
+                "number": key[0], "country": key[1], "licensee": licensee,
+                "licensor": batch.state.patents[key].owner_on(day), "from": day.isoformat(),
+                "to": None if end is None else fields.parse_date(end, "to").isoformat(),
+                "exclusive": exclusive, "territory": bodies.countries_or_all(territory, "territory"),
+            })
+
+
+@license.command("list")
+@format_option
+@click.pass_context
+def license_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+    """List pool and direct licences."""
+    from patentpool import views
+
+    with reading(ctx) as (state, _reader):
+        rows = views.license_rows(state)
+    show(fmt, output, rows, title="Licences")
+
+
+# --- reports, payments -----------------------------------------------------------------------------------
+@main.group()
+def report() -> None:
+    """Licensees' usage reports."""
+
+
+@report.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--correct", is_flag=True, help="Supersede already reported lines that differ.")
+@click.pass_context
+def report_import(ctx: click.Context, file: Path, correct: bool) -> None:
+    """Import report lines from CSV."""
+    from patentpool import imports, render
+
+    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
+        result = imports.import_reports(batch, file, correct, tick)
+    say(result.summary("report"))
+
+
+@report.command("list")
+@click.option("--period", default=None)
+@click.option("--licensee", default=None)
+@format_option
+@click.pass_context
+def report_list(ctx: click.Context, period: str | None, licensee: str | None, fmt: str | None,
+                output: Path | None) -> None:
+    """List current report lines."""
+    from patentpool import views
+
+    with reading(ctx) as (state, _reader):
+        rows = views.report_rows(state, period, licensee)
+    show(fmt, output, rows, title="Report lines")
+
+
+@main.group()
+def payment() -> None:
+    """Payments received from licensees."""
+
+
+@payment.command("add")
+@click.option("--licensee", required=True)
+@click.option("--amount", required=True)
+@click.option("--date", "day", required=True)
+@click.option("--ref", "reference", required=True)
+@click.option("--currency", default=None, help="Default: the licensee's program currency.")
+@click.pass_context
+def payment_add(ctx: click.Context, licensee: str, amount: str, day: str, reference: str,
+                currency: str | None) -> None:
+    """Record one payment."""
+    from patentpool import bodies
+
+    with writing(ctx) as batch:
+        state = batch.state
+        if currency is None:
+            currencies = sorted({state.programs[p].currency for (lic, p) in state.grants if lic == licensee})
+            currency = currencies[0] if len(currencies) == 1 else (state.pool.currency if state.pool else "")
+        batch.add("payment.add", bodies.payment(licensee, day, amount, currency, reference))
+
+
+@payment.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def payment_import(ctx: click.Context, file: Path) -> None:
+    """Import payments from CSV (licensee,date,amount,currency,reference)."""
+    from patentpool import imports, render
+
+    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
+        result = imports.import_payments(batch, file, tick)
+    say(result.summary("payment"))
+
+
+@payment.command("list")
+@format_option
+@click.pass_context
+def payment_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+    """List payments."""
+    with reading(ctx) as (state, _reader):
+        rows = [{"seq": p.ref[0], "licensee": p.licensee, "date": p.date.isoformat(), "amount": str(p.amount),
+                 "currency": p.currency, "reference": p.reference} for p in state.payments]
+    show(fmt, output, rows, columns=["seq", "licensee", "date", "amount", "currency", "reference"],
+         title="Payments")
+
+
+# --- allocation and books --------------------------------------------------------------------------------
+@main.command()
+@click.option("--program", "program_", required=True)
+@click.option("--period", required=True)
+@format_option
+@click.pass_context
+def allocate(ctx: click.Context, program_: str, period: str, fmt: str | None, output: Path | None) -> None:
+    """Allocate a program's period (policy v1); re-running appends nothing unless the inputs changed."""
+    from patentpool import allocation, views
+
+    per = period_arg(period)
+    with writing(ctx) as batch:
+        body = allocation.allocate(batch.state, program_, per)
+        latest = batch.state.latest_allocation(program_, per.label)
+        if latest is None:
+            batch.add("allocation.run", body)
+        elif allocation.figures(latest.body) == allocation.figures(body):
+            say(f"{program_} {per} already allocated at seq {latest.ref[0]} with these figures; nothing appended")
+        else:
+            adjust = {**body, "supersedes": latest.ref[0], "deltas": allocation.deltas(latest.body, body)}
+            batch.add("allocation.adjust", adjust)
+            say(f"inputs changed since seq {latest.ref[0]}: appended allocation.adjust")
+    result = allocation.result_json(body)
+    show(fmt, output, result, rows=views.allocation_rows(result), title=f"Allocation {program_} {per}")
+
+
+@main.command()
+@click.option("--licensee", required=True)
+@click.option("--period", required=True)
+@click.option("--program", "program_", default=None)
+@format_option
+@click.pass_context
+def invoice(ctx: click.Context, licensee: str, period: str, program_: str | None, fmt: str | None,
+            output: Path | None) -> None:
+    """A licensee's invoice for a period."""
+    from patentpool import books, views
+
+    with reading(ctx) as (state, _reader):
+        data = books.invoice(state, licensee, period_arg(period), program_)
+    show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
+
+
+@main.command()
+@click.option("--member", "member_id", required=True)
+@click.option("--period", required=True)
+@click.option("--program", "program_", default=None)
+@click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a statement bundle that the member can verify offline.")
+@click.option("--since", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="With --bundle: an older checkpoint file to prove consistency from.")
+@format_option
+@click.pass_context
+def statement(ctx: click.Context, member_id: str, period: str, program_: str | None, bundle: Path | None,
+              since: Path | None, fmt: str | None, output: Path | None) -> None:
+    """A member's royalty statement for a period."""
+    from patentpool import books, views
+
+    per = period_arg(period)
+    with reading(ctx) as (state, reader):
+        note = reader.checkpoint().note
+        data = books.statement(state, member_id, per, program_, note)
+        if bundle is not None:
+            from patentpool import bundles
+
+            doc = bundles.make_bundle(state, reader, data, per, program_,
+                                      since.read_text(encoding="utf-8") if since else None)
+            bundles.write_bundle(bundle, doc)
+            say(f"wrote statement bundle {bundle} ({len(doc['entries'])} entries)")
+    show(fmt, output, data, rows=views.statement_rows(data), title=f"Statement {member_id} {per}")
+
+
+@main.command()
+@click.option("--period", required=True)
+@click.option("--program", "program_", default=None)
+@click.option("--as-of", default=None, help="Date for days late (default today).")
+@format_option
+@click.pass_context
+def reconcile(ctx: click.Context, period: str, program_: str | None, as_of: str | None, fmt: str | None,
+              output: Path | None) -> None:
+    """Money in against money owed, money out against money allocated; checks the invariants."""
+    from datetime import date
+
+    from patentpool import books, fields, views
+
+    day = fields.parse_date(as_of, "as-of") if as_of else date.today()
+    with reading(ctx) as (state, _reader):
+        data = books.reconcile(state, period_arg(period), program_, day)
+    show(fmt, output, data, rows=views.reconcile_rows(data), title=f"Reconciliation {period}")
+    for problem in data["problems"]:
+        say(f"Error: invariant broken: {problem}")
+    if data["problems"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--period", required=True)
+@click.option("--program", "program_", default=None)
+@click.option("--date", "day", default=None, help="Payout date (default today).")
+@format_option
+@click.pass_context
+def distribute(ctx: click.Context, period: str, program_: str | None, day: str | None, fmt: str | None,
+               output: Path | None) -> None:
+    """Record payouts of each member's net balance for a period."""
+    from datetime import date
+
+    from patentpool import books, fields
+
+    when = fields.parse_date(day, "date") if day else date.today()
+    with writing(ctx) as batch:
+        due = books.distributions_due(batch.state, period_arg(period), program_, when)
+        for body in due:
+            batch.add("distribution.add", body)
+    if not due:
+        say("nothing to distribute: every member's balance is zero")
+    show(fmt, output, due, columns=["member", "program", "period", "amount", "date", "reference"],
+         title="Distributions")
+
+
+# --- the ledger ------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--kind", default=None, help="Only entries of this kind (e.g. patent.add).")
+@click.option("--since", type=int, default=1, help="From this seq.")
+@format_option
+@click.pass_context
+def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, output: Path | None) -> None:
+    """List ledger entries."""
+    from ledger.log import Ledger
+    from patentpool import views
+
+    settings: Settings = ctx.find_root().obj
+    with Ledger.open(settings.db).reader() as reader:
+        entries = list(reader.entries(since=since, kinds=[kind] if kind else None))
+    data = [e.to_json() for e in entries]
+    show(fmt, output, data, rows=views.log_rows(entries), columns=["seq", "time", "kind", "author", "summary"],
+         title="Ledger")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.pass_context
+def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Export the ledger: one entry per line, exactly its canonical bytes."""
+    from ledger.log import Ledger
+
+    settings: Settings = ctx.find_root().obj
+    count = 0
+    with Ledger.open(settings.db).reader() as reader, output_binary(output) as out:
+        for _seq, raw in reader.raw_entries():
+            out.write(raw + b"\n")
+            count += 1
+        note = reader.checkpoint().note
+    say(f"exported {count} entries; latest checkpoint:\n{note}")
+
+
+@contextmanager
+def output_binary(path: Path | None) -> Iterator[Any]:
+    if path is None:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with path.open("wb") as handle:
+        yield handle
+
+
+@main.command()
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes for signature checks.")
+@click.option("--from-export", "export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Verify an exported JSONL file instead of the database (needs --checkpoint).")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="With --from-export: the signed checkpoint to check the export against.")
+@format_option
+@click.pass_context
+def verify(ctx: click.Context, jobs: int, export_file: Path | None, checkpoint_file: Path | None,
+           fmt: str | None, output: Path | None) -> None:
+    """Re-check everything: canonical form, chain, signatures, keys, Merkle root, pool rules, allocations."""
+    from patentpool import render, verification
+
+    settings: Settings = ctx.find_root().obj
+    with render.progress("verifying", None) as tick:
+        if export_file is not None:
+            if checkpoint_file is None:
+                fail("--from-export needs --checkpoint: the signed checkpoint the export must match")
+            data = verification.verify_export(export_file, checkpoint_file.read_text(encoding="utf-8"), jobs, tick)
+        else:
+            data = verification.verify_database(settings.db, jobs, tick)
+    rows = [{"check": k, "result": v} for k, v in data.items() if k != "problems"]
+    show(fmt, output, data, rows=rows, columns=["check", "result"], title="Verification")
+    for problem in data["problems"]:
+        say(f"Error: {problem}")
+    if data["problems"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--size", type=int, default=None, help="The checkpoint of this tree size (default latest).")
+@click.pass_context
+def checkpoint(ctx: click.Context, size: int | None) -> None:
+    """Print the latest signed checkpoint (keep it: it proves what the ledger was)."""
+    from ledger.log import Ledger
+
+    settings: Settings = ctx.find_root().obj
+    with Ledger.open(settings.db).reader() as reader:
+        click.echo(reader.checkpoint(size).note, nl=False)
+
+
+@main.group()
+def prove() -> None:
+    """RFC 9162 inclusion and consistency proofs against signed checkpoints."""
+
+
+@prove.command("inclusion")
+@click.argument("seq", type=int)
+@click.option("--size", type=int, default=None, help="Tree size of a signed checkpoint (default latest).")
+@click.pass_context
+def prove_inclusion(ctx: click.Context, seq: int, size: int | None) -> None:
+    """Inclusion proof of entry SEQ."""
+    from ledger.log import Ledger
+    from patentpool import render
+
+    settings: Settings = ctx.find_root().obj
+    with Ledger.open(settings.db).reader() as reader:
+        click.echo(render.to_json(reader.inclusion(seq, size)), nl=False)
+
+
+@prove.command("consistency")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@click.pass_context
+def prove_consistency(ctx: click.Context, old: int, new: int) -> None:
+    """Consistency proof from tree size OLD to NEW."""
+    from ledger.log import Ledger
+    from patentpool import render
+
+    settings: Settings = ctx.find_root().obj
+    with Ledger.open(settings.db).reader() as reader:
+        click.echo(render.to_json(reader.consistency(old, new)), nl=False)
+
+
+@main.command("verify-statement")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--vkey", required=True, help="The pool's verifier key string (or a file holding it).")
+@click.option("--since", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A checkpoint you kept earlier: the bundle must prove the ledger only grew since.")
+def verify_statement(bundle: Path, vkey: str, since: Path | None) -> None:
+    """Verify a statement bundle offline, with the pool's public key alone."""
+    from patentpool import bundles
+
+    key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    verdict = bundles.verify_bundle_file(bundle, key_text, since.read_text(encoding="utf-8") if since else None)
+    for line in verdict.lines:
+        click.echo(line)
+    if not verdict.ok:
+        for problem in verdict.problems:
+            click.echo(f"Error: {problem}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def demo(directory: Path | None) -> None:
+    """Build a sample pool in a new SQLite file and walk it: allocate, statement, verify."""
+    from patentpool import demo as demo_module
+
+    sys.exit(demo_module.run(directory))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Ledger entries, v1: their value rules, canonical bytes, signing message and hash (spec section 3).
+
+Everything a third-party verifier needs to rebuild the bytes is in this module: the entry's JCS (RFC 8785)
+serialisation, the domain-separated signing message and the SHA-256 entry hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+VERSION = 1
+KEYS = ("v", "seq", "time", "kind", "author", "prev", "body", "sig")
+ZERO_HASH = "0" * 64
+SIG_DOMAIN = b"patentpool/entry/v1\n"
+MAX_INT = 2**53
+
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+SIG_RE = re.compile(r"^[A-Za-z0-9+/]{86}==$")
+
+
+class EntryError(ValueError):
+    """An entry that breaks the v1 format; the message names the field."""
+
+
+def check_value(value: Any, path: str = "body") -> None:
+    """Reject what JCS would spell in more than one way, or what other JSON readers would misread."""
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not 0 <= value < MAX_INT:
+            raise EntryError(f"{path}: integer {value} outside 0 <= n < 2^53")
+        return
+    if isinstance(value, float):
+        raise EntryError(f"{path}: fractions and exponents are not allowed; money and rates are strings")
+    if isinstance(value, str):
+        if unicodedata.normalize("NFC", value) != value:
+            raise EntryError(f"{path}: text is not Unicode NFC")
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_value(item, f"{path}[{i}]")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EntryError(f"{path}: object key {key!r} is not a string")
+            check_value(key, f"{path} key")
+            check_value(item, f"{path}.{key}")
+        return
+    raise EntryError(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 bytes of a JSON value already checked by `check_value`."""
+    return rfc8785.dumps(value)
+
+
+def signing_message(origin: str, unsigned_canonical: bytes) -> bytes:
+    # The origin binds the signature to one pool, so an entry cannot be replayed into another.
+    return SIG_DOMAIN + origin.encode() + b"\n" + unsigned_canonical
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One signed ledger entry. `body` is never mutated after construction."""
+
+    seq: int
+    time: str
+    kind: str
+    author: str
+    prev: str
+    body: Mapping[str, Any]
+    sig: str
+    v: int = VERSION
+
+    def unsigned(self) -> dict[str, Any]:
+        return {
+            "v": self.v,
+            "seq": self.seq,
+            "time": self.time,
+            "kind": self.kind,
+            "author": self.author,
+            "prev": self.prev,
+            "body": self.body,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.unsigned(), "sig": self.sig}
+
+    def unsigned_bytes(self) -> bytes:
+        """C(e): the JCS bytes of the entry without `sig`: what is signed."""
+        return canonical(self.unsigned())
+
+    def encode(self) -> bytes:
+        """The stored and exported form, also the Merkle leaf data."""
+        return canonical(self.to_json())
+
+    @property
+    def signature(self) -> bytes:
+        return base64.b64decode(self.sig, validate=True)
+
+
+def entry_hash(raw: bytes) -> bytes:
+    """h(e): SHA-256 of the JCS bytes with `sig` (not the Merkle leaf hash)."""
+    return hashlib.sha256(raw).digest()
+
+
+def check_fields(
+    seq: int, time: str, kind: str, author: str, prev: str, body: Any, sig: str | None, v: int = VERSION
+) -> None:
+    if v != VERSION:
+        raise EntryError(f"v: unsupported version {v!r}")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq < MAX_INT:
+        raise EntryError(f"seq: {seq!r} is not a positive integer")
+    if not isinstance(time, str) or not TIME_RE.match(time):
+        raise EntryError(f"time: {time!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    if not isinstance(kind, str) or not KIND_RE.match(kind):
+        raise EntryError(f"kind: {kind!r} is malformed")
+    if not isinstance(author, str) or not author:
+        raise EntryError("author: missing")
+    if not isinstance(prev, str) or not HEX64_RE.match(prev):
+        raise EntryError("prev: not 64 lower-case hex digits")
+    if not isinstance(body, Mapping):
+        raise EntryError("body: not an object")
+    check_value(body)
+    if sig is not None:
+        if not isinstance(sig, str) or not SIG_RE.match(sig):
+            raise EntryError("sig: not 88 characters of padded standard base64")
+        try:
+            raw = base64.b64decode(sig, validate=True)
+        except binascii.Error as exc:
+            raise EntryError("sig: not base64") from exc
+        if len(raw) != 64 or base64.b64encode(raw).decode() != sig:
+            raise EntryError("sig: not the canonical spelling of a 64-byte signature")
+
+
+def _no_floats(text: str) -> Any:
+    raise EntryError(f"number {text} has a fraction or exponent")
+
+
+def _no_constants(text: str) -> Any:
+    raise EntryError(f"{text} is not JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise EntryError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def decode(raw: bytes) -> Entry:
+    """Parse stored bytes strictly: exactly the v1 keys, valid values, and bytes equal to their JCS form."""
+    try:
+        obj = json.loads(
+            raw.decode("utf-8"),
+            parse_float=_no_floats,
+            parse_constant=_no_constants,
+            object_pairs_hook=_no_duplicates,
+        )
+    except UnicodeDecodeError as exc:
+        raise EntryError("not UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise EntryError(f"not JSON: {exc.msg}") from exc
+    if not isinstance(obj, dict):
+        raise EntryError("not a JSON object")
+    if set(obj) != set(KEYS):
+        missing = sorted(set(KEYS) - set(obj))
+        extra = sorted(set(obj) - set(KEYS))
+        raise EntryError(f"keys: missing {missing}, unexpected {extra}")
+    if isinstance(obj["v"], bool) or obj["v"] != VERSION:
+        raise EntryError(f"v: unsupported version {obj['v']!r}")
+    check_fields(obj["seq"], obj["time"], obj["kind"], obj["author"], obj["prev"], obj["body"], obj["sig"])
+    entry = Entry(
+        seq=obj["seq"],
+        time=obj["time"],
+        kind=obj["kind"],
+        author=obj["author"],
+        prev=obj["prev"],
+        body=obj["body"],
+        sig=obj["sig"],
+    )
+    if entry.encode() != raw:
+        raise EntryError("bytes are not the entry's RFC 8785 canonical form")
+    return entry

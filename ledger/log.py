@@ -1,0 +1,305 @@
+"""The signed append-only log: appending in one transaction, reading, proving.
+
+A command opens an `Appender` (the writer lock is taken and the stored head checked against the latest signed
+checkpoint), appends any number of entries, and on success the whole batch, its Merkle nodes and a new signed
+checkpoint are committed together. Any exception rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from ledger.entry import ZERO_HASH, Entry, check_fields, check_value, decode, entry_hash, signing_message
+from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
+from ledger.keys import SigningKey, VerifierKey
+from ledger.store import Store, StoredCheckpoint
+
+
+class LedgerError(Exception):
+    """The ledger refuses an operation, or found its stored state inconsistent."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def load_keyring(store: Store, conn: Connection) -> Keyring:
+    ring: Keyring | None = None
+    for seq, raw in store.iter_raw(conn, kinds=KEY_KINDS):
+        entry = decode(raw)
+        if ring is None:
+            if entry.kind != GENESIS or seq != 1:
+                raise LedgerError(f"seq {seq}: the ledger does not start with a genesis entry")
+            ring = Keyring.from_genesis(entry.body)
+        else:
+            ring.apply(seq, entry.kind, entry.body)
+    if ring is None:
+        raise LedgerError("the ledger is empty: no genesis entry")
+    return ring
+
+
+def checkpoint_matches(store: Store, conn: Connection, ring: Keyring) -> StoredCheckpoint:
+    """Every command starts here: the stored head must be what the latest signed checkpoint says."""
+    head = store.head(conn)
+    cp = store.latest_checkpoint(conn)
+    if cp is None:
+        raise LedgerError("no checkpoint stored: the database was not written by patentpool")
+    try:
+        signed = verify_checkpoint(cp.note, ring.root, ring.origin)
+    except ValueError as exc:
+        raise LedgerError(f"latest checkpoint (size {cp.size}) does not verify: {exc}") from exc
+    if signed.size != cp.size or signed.root != cp.root:
+        raise LedgerError(f"latest checkpoint row (size {cp.size}) disagrees with its signed note")
+    if head.size != cp.size:
+        raise LedgerError(
+            f"stored head is seq {head.size} but the latest checkpoint covers {cp.size} entries: "
+            "the database was changed outside patentpool; run `patentpool verify`"
+        )
+    root = merkle.tree_root(store.nodes(conn), head.size)
+    if root != cp.root:
+        raise LedgerError(
+            f"Merkle root of the stored entries differs from checkpoint {cp.size}: run `patentpool verify`"
+        )
+    return cp
+
+
+@dataclass(frozen=True)
+class Appended:
+    entry: Entry
+    raw: bytes
+    hash: bytes
+
+
+class Appender:
+    """Collects the entries of one command; `Ledger.append` commits them with a checkpoint."""
+
+    def __init__(self, store: Store, conn: Connection, ring: Keyring, author: SigningKey) -> None:
+        self.store = store
+        self.conn = conn
+        self.ring = ring
+        self.author = author
+        self.author_id = author.verifier().keyid_string
+        head = store.head(conn)
+        self.start_size = head.size
+        self.prev = head.hash.hex() if head.hash is not None else ZERO_HASH
+        self.last_time = head.time or ""
+        frontier_nodes = merkle.root_plan(head.size)
+        got = store.nodes(conn).get_nodes(frontier_nodes) if frontier_nodes else {}
+        self.compact = merkle.CompactRange(head.size, [got[n] for n in frontier_nodes])
+        self.appended: list[Appended] = []
+        self._rows: list[dict[str, Any]] = []
+        self._nodes: list[tuple[int, int, bytes]] = []
+
+    @property
+    def size(self) -> int:
+        return self.compact.size
+
+    @property
+    def origin(self) -> str:
+        return self.ring.origin
+
+    def append(self, kind: str, body: Mapping[str, Any]) -> Entry:
+        seq = self.compact.size + 1
+        if seq == 1 or kind == GENESIS:
+            # Genesis is valid by definition: seq 1, signed by the root key it names.
+            if seq != 1 or kind != GENESIS or self.author_id != self.ring.root.keyid_string:
+                raise LedgerError("only seq 1 is a genesis entry, signed by the root key it names")
+        else:
+            try:
+                self.ring.check_author(seq, self.author_id, kind)
+            except KeyringError as exc:
+                raise LedgerError(str(exc)) from exc
+        check_value(body)
+        now = utc_now()
+        # Time never decreases along the log, even if this machine's clock is behind the last writer's.
+        time = now if now >= self.last_time else self.last_time
+        check_fields(seq, time, kind, self.author_id, self.prev, body, None)
+        unsigned = Entry(seq=seq, time=time, kind=kind, author=self.author_id, prev=self.prev, body=body, sig="")
+        signature = self.author.sign(signing_message(self.origin, unsigned.unsigned_bytes()))
+        entry = Entry(
+            seq=seq,
+            time=time,
+            kind=kind,
+            author=self.author_id,
+            prev=self.prev,
+            body=body,
+            sig=base64.b64encode(signature).decode(),
+        )
+        if kind in KEY_KINDS and kind != GENESIS:
+            try:
+                self.ring.apply(seq, kind, body)
+            except KeyringError as exc:
+                raise LedgerError(str(exc)) from exc
+        raw = entry.encode()
+        h = entry_hash(raw)
+        self._nodes.extend(self.compact.append(merkle.leaf_hash(raw)))
+        self._rows.append(
+            {
+                "seq": seq,
+                "prev": bytes.fromhex(self.prev),
+                "hash": h,
+                "kind": kind,
+                "author": self.author_id,
+                "time": time,
+                "raw": raw,
+            }
+        )
+        self.appended.append(Appended(entry, raw, h))
+        self.prev = h.hex()
+        self.last_time = time
+        if len(self._rows) >= 5000:
+            self.flush()
+        return entry
+
+    def flush(self) -> None:
+        # Rows go to the database in chunks inside the command's one transaction, keeping memory bounded.
+        self.store.insert_entries(self.conn, self._rows)
+        self.store.insert_nodes(self.conn, self._nodes)
+        self._rows = []
+        self._nodes = []
+
+
+class Ledger:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, url: str) -> Ledger:
+        return cls(Store(url))
+
+    def create(self, key: SigningKey, genesis: Mapping[str, Any]) -> Entry:
+        """Create the schema and append the genesis entry, signed by the root key it names."""
+        if self.store.exists():
+            raise LedgerError(f"{self.store.display_url} already holds a pool ledger; refusing to re-initialise")
+        self.store.migrate()
+        body = dict(genesis)
+        body["origin"] = key.name
+        body["root_key"] = str(key.verifier())
+        ring = Keyring.from_genesis(body)
+        with self.store.writer() as conn:
+            self.store.check_schema(conn)
+            if self.store.head(conn).size:
+                raise LedgerError("the ledger already has a genesis entry")
+            appender = Appender(self.store, conn, ring, key)
+            entry = appender.append(GENESIS, body)
+            self._commit(appender, key, None)
+        return entry
+
+    def keyring(self, conn: Connection) -> Keyring:
+        return load_keyring(self.store, conn)
+
+    @contextmanager
+    def append(self, author: SigningKey, checkpoint_key: SigningKey | None = None) -> Iterator[Appender]:
+        """One writer transaction: yields an Appender; on success stores entries and a signed checkpoint."""
+        with self.store.writer() as conn:
+            self.store.check_schema(conn)
+            ring = load_keyring(self.store, conn)
+            previous = checkpoint_matches(self.store, conn, ring)
+            signer = checkpoint_key or author
+            if signer.verifier().keyid_string != ring.root.keyid_string:
+                raise LedgerError("checkpoints are signed by the pool's root key: give the root key file")
+            appender = Appender(self.store, conn, ring, author)
+            yield appender
+            if appender.appended:
+                self._commit(appender, signer, previous)
+
+    def _commit(self, appender: Appender, signer: SigningKey, previous: StoredCheckpoint | None) -> None:
+        appender.flush()
+        size = appender.compact.size
+        root = appender.compact.root()
+        if previous is not None:
+            # The pool never signs two inconsistent checkpoints: prove the new tree extends the old one.
+            proof = merkle.consistency_proof(self.store.nodes(appender.conn), previous.size, size)
+            try:
+                merkle.verify_consistency(previous.size, size, previous.root, root, proof)
+            except merkle.ProofError as exc:
+                raise LedgerError(f"new tree is not consistent with checkpoint {previous.size}: {exc}") from exc
+        note = sign_checkpoint(Checkpoint(appender.origin, size, root), signer)
+        self.store.insert_checkpoint(appender.conn, StoredCheckpoint(size, root, note, utc_now()))
+
+    # --- reading ----------------------------------------------------------------------------------------
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        with self.store.reader() as conn:
+            ring = load_keyring(self.store, conn)
+            checkpoint_matches(self.store, conn, ring)
+            yield Reader(self.store, conn, ring)
+
+
+class Reader:
+    def __init__(self, store: Store, conn: Connection, ring: Keyring) -> None:
+        self.store = store
+        self.conn = conn
+        self.ring = ring
+
+    @property
+    def origin(self) -> str:
+        return self.ring.origin
+
+    @property
+    def root_key(self) -> VerifierKey:
+        return self.ring.root
+
+    def size(self) -> int:
+        return self.store.head(self.conn).size
+
+    def entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
+        for _seq, raw in self.store.iter_raw(self.conn, since=since, kinds=kinds):
+            yield decode(raw)
+
+    def raw_entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[tuple[int, bytes]]:
+        return self.store.iter_raw(self.conn, since=since, kinds=kinds)
+
+    def entry(self, seq: int) -> tuple[Entry, bytes]:
+        raw = self.store.raw_entry(self.conn, seq)
+        if raw is None:
+            raise LedgerError(f"no entry at seq {seq}")
+        return decode(raw), raw
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint:
+        cp = self.store.latest_checkpoint(self.conn) if size is None else self.store.checkpoint_at(self.conn, size)
+        if cp is None:
+            raise LedgerError(
+                f"no signed checkpoint at tree size {size}: proofs are served only against signed checkpoints"
+            )
+        return cp
+
+    def inclusion(self, seq: int, size: int | None = None) -> dict[str, Any]:
+        cp = self.checkpoint(size)
+        if not 1 <= seq <= cp.size:
+            raise LedgerError(f"seq {seq} is not in the tree of size {cp.size}")
+        _entry, raw = self.entry(seq)
+        proof = merkle.inclusion_proof(self.store.nodes(self.conn), seq - 1, cp.size)
+        return {
+            "seq": seq,
+            "leaf_index": seq - 1,
+            "tree_size": cp.size,
+            "leaf_hash": base64.b64encode(merkle.leaf_hash(raw)).decode(),
+            "proof": [base64.b64encode(p).decode() for p in proof],
+            "checkpoint": cp.note,
+        }
+
+    def consistency(self, old: int, new: int) -> dict[str, Any]:
+        if not 0 <= old <= new:
+            raise LedgerError(f"consistency needs 0 <= OLD <= NEW, got {old} and {new}")
+        new_cp = self.checkpoint(new)
+        old_cp = self.store.checkpoint_at(self.conn, old)
+        proof = merkle.consistency_proof(self.store.nodes(self.conn), old, new) if old else []
+        return {
+            "old_size": old,
+            "new_size": new,
+            "proof": [base64.b64encode(p).decode() for p in proof],
+            "old_checkpoint": None if old_cp is None else old_cp.note,
+            "new_checkpoint": new_cp.note,
+        }
+
+

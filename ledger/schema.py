@@ -1,0 +1,42 @@
+"""The ledger's tables. Entries and checkpoints are append-only (see triggers.py); nodes are derived data."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, SmallInteger, String, Table, Text
+
+metadata = MetaData()
+
+entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    # prev and hash are kept beside the raw bytes so the insert trigger can enforce the chain cheaply.
+    Column("prev", LargeBinary(32), nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("time", String(27), nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+)
+Index("ix_ledger_entries_kind", entries.c.kind)
+
+# Hash of every perfect Merkle subtree (level, index): proofs and appends read O(log n) of these.
+nodes = Table(
+    "ledger_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created", String(27), nullable=False),
+)
+
+# Current Alembic head: every command refuses a database at another schema version.
+SCHEMA_REVISION = "0001"

@@ -1,0 +1,278 @@
+"""Storage of the ledger through SQLAlchemy: SQLite (embedded default) or PostgreSQL (several writers).
+
+Writers are serialised: SQLite takes `BEGIN IMMEDIATE` (the write lock up front, so two writers never both
+read the same head), PostgreSQL a transaction-scoped advisory lock. Everything one command appends goes in
+one transaction, so a crash leaves all of it or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
+
+from ledger import merkle
+from ledger.schema import SCHEMA_REVISION, checkpoints, entries, nodes
+
+# Any constant works: it only has to be the same for every writer of one database.
+ADVISORY_LOCK_ID = 0x7061_7465_6E74  # "patent"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(Exception):
+    """The database is missing, at another schema version, or unreachable."""
+
+
+def normalise_url(url: str) -> str:
+    # Users write the URL their other tools take; SQLAlchemy needs the psycopg 3 driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so BEGIN is ours to spell.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        writer = conn.get_execution_options().get("ledger_writer", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        # NullPool: a CLI process opens one connection; no pooled connection outlives a fork.
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 60})
+        _sqlite_events(engine)
+        return engine
+    return create_engine(url, poolclass=NullPool)
+
+
+@dataclass(frozen=True)
+class Head:
+    size: int
+    hash: bytes | None
+    time: str | None
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    created: str
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        self.dialect = self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- schema -----------------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        path = sqlite_path(self.url)
+        if path is not None and not path.exists():
+            return False
+        try:
+            with self.engine.connect() as conn:
+                return self._revision(conn) is not None
+        except OperationalError as exc:
+            raise StoreError(f"cannot open database {self.display_url}: {exc.orig}") from exc
+
+    @property
+    def display_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def _revision(self, conn: Connection) -> str | None:
+        try:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except (OperationalError, ProgrammingError):
+            conn.rollback()
+            return None
+        return None if row is None else str(row[0])
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the current Alembic head (migrations also create the triggers)."""
+        from alembic import command
+        from alembic.config import Config
+
+        path = sqlite_path(self.url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.connect() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+
+    def check_schema(self, conn: Connection) -> None:
+        revision = self._revision(conn)
+        if revision is None:
+            raise StoreError(f"no pool ledger in {self.display_url}: run `patentpool init` first")
+        if revision != SCHEMA_REVISION:
+            raise StoreError(
+                f"database schema is at revision {revision}, this version of patentpool needs "
+                f"{SCHEMA_REVISION}"
+            )
+
+    # --- transactions -----------------------------------------------------------------------------------
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        if sqlite_path(self.url) is not None and not self.exists():
+            raise StoreError(f"no pool ledger in {self.display_url}: run `patentpool init` first")
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "postgresql":
+                    # One snapshot for the whole read, so a long verify sees one consistent ledger.
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    self.check_schema(conn)
+                    yield conn
+        except OperationalError as exc:
+            raise StoreError(f"database error on {self.display_url}: {exc.orig}") from exc
+
+    @contextmanager
+    def writer(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(ledger_writer=True)
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_ID)))
+                    yield conn
+        except OperationalError as exc:
+            raise StoreError(f"database error on {self.display_url}: {exc.orig}") from exc
+
+    # --- reads ------------------------------------------------------------------------------------------
+    def head(self, conn: Connection) -> Head:
+        row = conn.execute(
+            select(entries.c.seq, entries.c.hash, entries.c.time).order_by(entries.c.seq.desc()).limit(1)
+        ).first()
+        if row is None:
+            return Head(0, None, None)
+        return Head(int(row.seq), bytes(row.hash), str(row.time))
+
+    def latest_checkpoint(self, conn: Connection) -> StoredCheckpoint | None:
+        row = conn.execute(select(checkpoints).order_by(checkpoints.c.size.desc()).limit(1)).first()
+        return None if row is None else _checkpoint(row)
+
+    def checkpoint_at(self, conn: Connection, size: int) -> StoredCheckpoint | None:
+        row = conn.execute(select(checkpoints).where(checkpoints.c.size == size)).first()
+        return None if row is None else _checkpoint(row)
+
+    def all_checkpoints(self, conn: Connection) -> list[StoredCheckpoint]:
+        return [_checkpoint(r) for r in conn.execute(select(checkpoints).order_by(checkpoints.c.size))]
+
+    def raw_entry(self, conn: Connection, seq: int) -> bytes | None:
+        row = conn.execute(select(entries.c.raw).where(entries.c.seq == seq)).first()
+        return None if row is None else bytes(row.raw)
+
+    def raw_entries(self, conn: Connection, seqs: Sequence[int]) -> dict[int, bytes]:
+        out: dict[int, bytes] = {}
+        wanted = sorted(set(seqs))
+        for i in range(0, len(wanted), 1000):
+            chunk = wanted[i : i + 1000]
+            for row in conn.execute(select(entries.c.seq, entries.c.raw).where(entries.c.seq.in_(chunk))):
+                out[int(row.seq)] = bytes(row.raw)
+        return out
+
+    def iter_raw(
+        self,
+        conn: Connection,
+        since: int = 1,
+        until: int | None = None,
+        kinds: Sequence[str] | None = None,
+        batch: int = 5000,
+    ) -> Iterator[tuple[int, bytes]]:
+        """Stream entries in seq order by keyset pages, never the whole table in memory."""
+        after = since - 1
+        while True:
+            query = select(entries.c.seq, entries.c.raw).where(entries.c.seq > after)
+            if until is not None:
+                query = query.where(entries.c.seq <= until)
+            if kinds:
+                query = query.where(entries.c.kind.in_(list(kinds)))
+            rows = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
+            for row in rows:
+                yield int(row.seq), bytes(row.raw)
+            if len(rows) < batch:
+                return
+            after = int(rows[-1].seq)
+
+    def nodes(self, conn: Connection) -> DbNodes:
+        return DbNodes(conn)
+
+    # --- writes -----------------------------------------------------------------------------------------
+    def insert_entries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        # executemany in chunks: one round trip per chunk rather than one ORM object per row.
+        for i in range(0, len(rows), 2000):
+            conn.execute(insert(entries), list(rows[i : i + 2000]))
+
+    def insert_nodes(self, conn: Connection, new: Sequence[tuple[int, int, bytes]]) -> None:
+        rows = [{"level": level, "idx": idx, "hash": h} for level, idx, h in new]
+        for i in range(0, len(rows), 5000):
+            conn.execute(insert(nodes), rows[i : i + 5000])
+
+    def insert_checkpoint(self, conn: Connection, cp: StoredCheckpoint) -> None:
+        conn.execute(
+            insert(checkpoints).values(size=cp.size, root=cp.root, note=cp.note, created=cp.created)
+        )
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(int(row.size), bytes(row.root), str(row.note), str(row.created))
+
+
+class DbNodes:
+    """A merkle.NodeSource over the nodes table: one query per batch of nodes."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get_nodes(self, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+        out: dict[merkle.Node, bytes] = {}
+        keys = sorted(set(wanted))
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            by_level: dict[int, list[int]] = {}
+            for level, idx in chunk:
+                by_level.setdefault(level, []).append(idx)
+            for level, idxs in by_level.items():
+                query = select(nodes.c.idx, nodes.c.hash).where(nodes.c.level == level, nodes.c.idx.in_(idxs))
+                for row in self.conn.execute(query):
+                    out[(level, int(row.idx))] = bytes(row.hash)
+        missing = [n for n in keys if n not in out]
+        if missing:
+            raise StoreError(f"Merkle node table is missing {len(missing)} node(s), e.g. {missing[0]}")
+        return out
+

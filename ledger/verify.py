@@ -1,0 +1,302 @@
+"""Full verification of a stored ledger, streamed: canonical form, chain, keys, signatures, Merkle root
+against every signed checkpoint. Every problem is reported with its seq; nothing stops at the first.
+
+Signature checks, the costly part, can be spread over processes (`jobs`); the order-dependent checks (chain,
+key validity) stay in this process, which reads the workers' results in seq order.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger import merkle
+from ledger.checkpoint import verify_checkpoint
+from ledger.entry import ZERO_HASH, Entry, EntryError, decode, entry_hash, signing_message
+from ledger.keyring import GENESIS, KEY_ADD, Keyring, KeyringError
+from ledger.keys import VerifierKey
+from ledger.store import Store
+
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message if self.seq is None else f"seq {self.seq}: {self.message}"
+
+
+@dataclass
+class Report:
+    size: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    checkpoints: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What a worker learned of one stored entry."""
+
+    position: int
+    entry: Entry | None
+    error: str | None
+    hash: bytes
+    leaf: bytes
+    signer: bytes | None  # the public key the signature verified under, if any
+
+
+_KEY_CACHE: dict[bytes, Ed25519PublicKey] = {}
+
+
+def _public(raw: bytes) -> Ed25519PublicKey:
+    key = _KEY_CACHE.get(raw)
+    if key is None:
+        key = _KEY_CACHE[raw] = Ed25519PublicKey.from_public_bytes(raw)
+    return key
+
+
+def check_chunk(origin: str, candidates: dict[str, list[bytes]], rows: list[tuple[int, bytes]]) -> list[Checked]:
+    """Decode and signature-check raw entries; runs in a worker process."""
+    out: list[Checked] = []
+    for position, raw in rows:
+        h = entry_hash(raw)
+        leaf = merkle.leaf_hash(raw)
+        try:
+            entry = decode(raw)
+        except EntryError as exc:
+            out.append(Checked(position, None, f"malformed entry: {exc}", h, leaf, None))
+            continue
+        message = signing_message(origin, entry.unsigned_bytes())
+        signer = None
+        for public in candidates.get(entry.author, []):
+            try:
+                _public(public).verify(entry.signature, message)
+            except InvalidSignature:
+                continue
+            signer = public
+            break
+        out.append(Checked(position, entry, None, h, leaf, signer))
+    return out
+
+
+def _candidate_keys(key_rows: Iterable[tuple[int, bytes]]) -> tuple[str, dict[str, list[bytes]]]:
+    """Every public key any genesis or key.add entry names, by key id; validity is judged later, in order."""
+    origin = ""
+    found: dict[str, list[bytes]] = {}
+    for _seq, raw in key_rows:
+        try:
+            entry = decode(raw)
+            text = entry.body.get("root_key" if entry.kind == GENESIS else "vkey")
+            vkey = VerifierKey.parse(str(text))
+        except (EntryError, ValueError):
+            continue
+        if entry.kind == GENESIS and not origin:
+            origin = str(entry.body.get("origin", ""))
+        found.setdefault(vkey.keyid_string, [])
+        if vkey.public not in found[vkey.keyid_string]:
+            found[vkey.keyid_string].append(vkey.public)
+    return origin, found
+
+
+def _checked_stream(
+    rows: Iterable[tuple[int, bytes]], origin: str, candidates: dict[str, list[bytes]], jobs: int
+) -> Iterator[tuple[int, Checked]]:
+    def chunks() -> Iterator[list[tuple[int, bytes]]]:
+        chunk: list[tuple[int, bytes]] = []
+        for seq, raw in rows:
+            chunk.append((seq, raw))
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    if jobs <= 1:
+        for chunk in chunks():
+            for checked in check_chunk(origin, candidates, chunk):
+                yield checked.position, checked
+        return
+    # A bounded window of chunks in flight keeps memory flat however long the ledger is.
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: list[Future[list[Checked]]] = []
+        for chunk in chunks():
+            pending.append(pool.submit(check_chunk, origin, candidates, chunk))
+            if len(pending) >= jobs * 3:
+                for checked in pending.pop(0).result():
+                    yield checked.position, checked
+        for future in pending:
+            for checked in future.result():
+                yield checked.position, checked
+
+
+OnEntry = Callable[[Entry, bytes], Iterable[str]]
+
+
+def verify_store(
+    store: Store,
+    conn: Any,
+    jobs: int = 1,
+    on_entry: OnEntry | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Verify everything stored. `on_entry` lets the caller replay each valid entry into its own state and
+    return problems it finds (e.g. a domain rule the entry breaks)."""
+    checkpoints = [(cp.size, cp.root, cp.note) for cp in store.all_checkpoints(conn)]
+    return verify_rows(
+        store.iter_raw(conn),
+        store.iter_raw(conn, kinds=(GENESIS, KEY_ADD)),
+        checkpoints,
+        jobs=jobs,
+        on_entry=on_entry,
+        on_progress=on_progress,
+    )
+
+
+def verify_rows(
+    rows: Iterable[tuple[int, bytes]],
+    key_rows: Iterable[tuple[int, bytes]],
+    checkpoints: list[tuple[int, bytes | None, str]],
+    jobs: int = 1,
+    on_entry: OnEntry | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Verify a ledger given as (position, raw bytes) rows, e.g. a database or an export file, against
+    signed checkpoints (size, stored root or None, note)."""
+    report = Report()
+    origin, candidates = _candidate_keys(key_rows)
+    ring: Keyring | None = None
+    compact = merkle.CompactRange.empty()
+    roots: dict[int, bytes] = {}
+    stored_sizes = {size for size, _root, _note in checkpoints}
+    prev_seq = 0
+    prev_hash = ZERO_HASH
+    prev_time = ""
+    done = 0
+    for position, checked in _checked_stream(rows, origin, candidates, jobs):
+        compact.append(checked.leaf)
+        if compact.size in stored_sizes:
+            roots[compact.size] = compact.root()
+        done += 1
+        if on_progress is not None and done % 1000 == 0:
+            on_progress(1000)
+        problems = _check_one(position, checked, prev_seq, prev_hash, prev_time, ring)
+        entry = checked.entry
+        report.problems.extend(problems)
+        if entry is not None:
+            if entry.seq == 1 and entry.kind == GENESIS and ring is None:
+                try:
+                    ring = Keyring.from_genesis(entry.body)
+                except KeyringError as exc:
+                    report.problems.append(Problem(position, f"genesis: {exc}"))
+            elif not problems and ring is not None:
+                try:
+                    ring.apply(entry.seq, entry.kind, entry.body)
+                except KeyringError as exc:
+                    report.problems.append(Problem(entry.seq, str(exc)))
+            if not problems and on_entry is not None:
+                report.problems.extend(Problem(entry.seq, msg) for msg in on_entry(entry, checked.hash))
+            prev_seq, prev_time = entry.seq, entry.time
+        else:
+            prev_seq = position
+        prev_hash = checked.hash.hex()
+    if on_progress is not None and done % 1000:
+        on_progress(done % 1000)
+    report.size = compact.size
+    report.root = compact.root()
+    if ring is None:
+        report.problems.append(Problem(None, "no valid genesis entry: cannot check keys or checkpoints"))
+        return report
+    report.checkpoints = _check_checkpoints(checkpoints, ring, roots, report)
+    return report
+
+
+def _check_one(
+    position: int, checked: Checked, prev_seq: int, prev_hash: str, prev_time: str, ring: Keyring | None
+) -> list[Problem]:
+    entry = checked.entry
+    if entry is None:
+        return [Problem(position, checked.error or "malformed entry")]
+    problems: list[Problem] = []
+    seq = entry.seq
+    if seq != position:
+        problems.append(Problem(position, f"stored at seq {position} but the entry says seq {seq}"))
+    if seq != prev_seq + 1:
+        problems.append(Problem(seq, f"follows seq {prev_seq}: entries missing, repeated or out of order"))
+    if entry.prev != prev_hash:
+        problems.append(Problem(seq, "prev is not the hash of the entry before it: the chain is broken"))
+    if entry.time < prev_time:
+        problems.append(Problem(seq, f"time {entry.time} is earlier than the entry before it ({prev_time})"))
+    if seq == 1 and entry.kind == GENESIS:
+        try:
+            root = Keyring.from_genesis(entry.body).root
+        except KeyringError as exc:
+            return [*problems, Problem(seq, f"genesis: {exc}")]
+        if entry.author != root.keyid_string or checked.signer != root.public:
+            problems.append(Problem(seq, "genesis is not signed by the root key it names"))
+        return problems
+    if entry.kind == GENESIS:
+        problems.append(Problem(seq, "a second genesis entry"))
+        return problems
+    if ring is None:
+        problems.append(Problem(seq, "no valid genesis before this entry"))
+        return problems
+    try:
+        vkey = ring.check_author(seq, entry.author, entry.kind)
+    except KeyringError as exc:
+        problems.append(Problem(seq, str(exc)))
+        return problems
+    if checked.signer != vkey.public:
+        problems.append(Problem(seq, f"signature does not verify under the author key {entry.author}"))
+    return problems
+
+
+def _check_checkpoints(
+    checkpoints: list[tuple[int, bytes | None, str]], ring: Keyring, roots: dict[int, bytes], report: Report
+) -> int:
+    if not checkpoints:
+        report.problems.append(Problem(None, "no signed checkpoint is stored"))
+        return 0
+    for size, root, note in checkpoints:
+        try:
+            signed = verify_checkpoint(note, ring.root, ring.origin)
+        except ValueError as exc:
+            report.problems.append(Problem(None, f"checkpoint {size}: signature or form: {exc}"))
+            continue
+        if signed.size != size or (root is not None and signed.root != root):
+            report.problems.append(Problem(None, f"checkpoint {size}: stored row differs from its signed note"))
+        if signed.size > report.size:
+            report.problems.append(
+                Problem(
+                    report.size + 1,
+                    f"checkpoint {signed.size} was signed but the ledger holds only {report.size} entries: "
+                    "the tail was removed",
+                )
+            )
+        elif roots.get(signed.size) != signed.root:
+            report.problems.append(
+                Problem(None, f"checkpoint {signed.size}: the stored entries do not hash to its signed root")
+            )
+    latest = max(size for size, _root, _note in checkpoints)
+    if latest < report.size:
+        report.problems.append(
+            Problem(latest + 1, f"entries after the latest checkpoint ({latest}) are not signed for")
+        )
+    return len(checkpoints)
+
+
+def describe_root(root: bytes) -> str:
+    return base64.b64encode(root).decode()

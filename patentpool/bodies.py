@@ -1,0 +1,142 @@
+"""From what a user typed (CLI options, CSV cells) to entry bodies in their one ledger spelling.
+
+The same builder serves `patent add` and `patent import`, so a patent has one spelling however it came in.
+Each raises FieldError naming the CSV column / CLI option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from licenses.errors import TermError
+from licenses.fees import parse_fee
+from licenses.money import format_money, format_rate, parse_money_input, parse_rate
+from licenses.numbers import normalize_number
+from licenses.schedule import RoyaltySchedule
+from licenses.terms import expiry, parse_patent_type
+from patentpool import fields
+from patentpool.fields import FieldError
+from patentpool.periods import Period
+
+T = TypeVar("T")
+
+
+def term(field: str, fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except TermError as exc:
+        message = str(exc)
+        prefix = f"{field}: "
+        raise FieldError(field, message[len(prefix) :] if message.startswith(prefix) else message) from exc
+
+
+def blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+def number(value: str, field: str = "number") -> str:
+    return term(field, lambda: normalize_number(value))
+
+
+def member(id: str, name: str, role: str) -> dict[str, Any]:
+    role = role.strip().lower()
+    if role not in ("licensor", "licensee", "both"):
+        raise FieldError("role", f"{role!r} is not licensor, licensee or both")
+    return {"id": fields.identifier(id, "id"), "name": fields.text(name, "name"), "role": role}
+
+
+def percent(value: str, field: str) -> str:
+    rate = term(field, lambda: parse_rate(value.strip().rstrip("%"), field=field))
+    if rate > 100:
+        raise FieldError(field, f"{value} is more than 100%")
+    return format_rate(rate)
+
+
+def program(
+    name: str, currency: str, tiers: str, annual_cap: str | None, admin_fee: str, period: str
+) -> dict[str, Any]:
+    schedule = term("tiers", lambda: RoyaltySchedule.parse(tiers, annual_cap))
+    if period not in ("quarter", "half"):
+        raise FieldError("period", f"{period!r} is not quarter or half")
+    return {
+        "name": fields.identifier(name, "name"),
+        "currency": fields.currency(currency, "currency"),
+        "tiers": schedule.tiers.canonical(),
+        "annual_cap": schedule.cap_text(),
+        "admin_fee": percent(admin_fee, "admin_fee"),
+        "period": period,
+    }
+
+
+def patent(
+    number_text: str,
+    owner: str,
+    country: str,
+    type_text: str,
+    filed: str,
+    granted: str | None,
+    expires: str | None,
+    program: str | None,
+    title: str | None,
+    weight: str | None,
+) -> dict[str, Any]:
+    num = number(number_text)
+    where = fields.country(country, "country")
+    kind = term("type", lambda: parse_patent_type(type_text))
+    filed_on = fields.parse_date(filed, "filed")
+    granted_on = fields.optional_date(granted, "granted")
+    explicit = fields.optional_date(expires, "expires")
+    ends = term("expires", lambda: expiry(kind, where, filed_on, explicit))
+    w = Decimal(1) if blank(weight) else term("weight", lambda: parse_rate(str(weight), field="weight"))
+    return {
+        "number": num,
+        "country": where,
+        "owner": fields.identifier(owner, "owner"),
+        "type": kind,
+        "filed": filed_on.isoformat(),
+        "granted": None if granted_on is None else granted_on.isoformat(),
+        "expires": ends.isoformat(),
+        "expires_given": explicit is not None,
+        "program": None if blank(program) else fields.identifier(str(program), "program"),
+        "title": None if blank(title) else fields.text(str(title), "title"),
+        "weight": format_rate(w),
+    }
+
+
+def money(value: str, field: str) -> str:
+    return format_money(term(field, lambda: parse_money_input(value, field=field)))
+
+
+def report_line(manufacture: str, sale: str, units: str, net_sales: str) -> dict[str, Any]:
+    return {
+        "manufacture": fields.country(manufacture, "manufacture_country"),
+        "sale": fields.country(sale, "sale_country"),
+        "units": fields.units(units, "units"),
+        "net_sales": money(net_sales, "net_sales"),
+    }
+
+
+def payment(licensee: str, date: str, amount: str, currency: str, reference: str) -> dict[str, Any]:
+    return {
+        "licensee": fields.identifier(licensee, "licensee"),
+        "date": fields.parse_date(date, "date").isoformat(),
+        "amount": money(amount, "amount"),
+        "currency": fields.currency(currency, "currency"),
+        "reference": fields.text(reference, "reference", max_len=200),
+    }
+
+
+def fee(value: str) -> str:
+    return term("fee", lambda: parse_fee(value)).canonical()
+
+
+def period(value: str) -> str:
+    return Period.parse(value).label
+
+
+def countries_or_all(value: str | None, field: str) -> str | list[str]:
+    if value is None or value.strip().lower() in ("", "all"):
+        return "all"
+    return fields.countries(value, field)

@@ -1,0 +1,253 @@
+"""Invoices, statements, reconciliation and distributions, read from the allocations in the state.
+
+Pure functions of the replayed state: the CLI renders what they return.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from licenses.money import format_money
+from patentpool.allocation import CREDIT
+from patentpool.periods import Period
+from patentpool.state import PoolState
+
+# Royalties are due this many days after the period ends (common pool practice: 30 days).
+PAYMENT_TERM_DAYS = 30
+
+
+class BooksError(ValueError):
+    pass
+
+
+def _m(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def allocations_for(state: PoolState, period: Period, program: str | None) -> list[dict[str, Any]]:
+    """The latest allocation body of each program allocated for `period` (one program if named)."""
+    found = []
+    for (prog, per), records in sorted(state.allocations.items()):
+        if per == period.label and (program is None or prog == program):
+            found.append(records[-1].body)
+    if not found:
+        what = f"program {program} " if program else ""
+        raise BooksError(f"{what}period {period} has not been allocated: run `patentpool allocate` first")
+    return found
+
+
+def _one_currency(bodies: list[dict[str, Any]]) -> str:
+    currencies = {b["currency"] for b in bodies}
+    if len(currencies) > 1:
+        raise BooksError("the programs of this period use different currencies: give --program")
+    return currencies.pop()
+
+
+def invoice(state: PoolState, licensee: str, period: Period, program: str | None) -> dict[str, Any]:
+    bodies = [b for b in allocations_for(state, period, program) if licensee in b["invoices"]]
+    if not bodies:
+        raise BooksError(f"{licensee} has no invoice for {period}")
+    currency = _one_currency(bodies)
+    total = {"royalty": Decimal(0), "credit": Decimal(0), "due": Decimal(0)}
+    fees = []
+    programs = []
+    for body in bodies:
+        for key in total:
+            total[key] += _m(body["invoices"][licensee][key])
+        fees += [f for f in body["open_license_fees"] if f["licensee"] == licensee]
+        programs.append(body["program"])
+    return {
+        "licensee": licensee,
+        "period": period.label,
+        "currency": currency,
+        "programs": programs,
+        "royalty": format_money(total["royalty"]),
+        "credit": format_money(total["credit"]),
+        "due": format_money(total["due"]),
+        "due_date": (period.end + timedelta(days=PAYMENT_TERM_DAYS)).isoformat(),
+        "open_license_fees": fees,
+    }
+
+
+def statement_lines(body: dict[str, Any], member: str) -> list[dict[str, Any]]:
+    lines = []
+    for licensee, country, who, gross in body["shares"]:
+        if who != member:
+            continue
+        credited = set(body["licensees"][licensee]["credited"].get(country, []))
+        patents = [n for n in body["countries"][country][member]["patents"] if n not in credited]
+        lines.append(
+            {"program": body["program"], "licensee": licensee, "country": country, "patents": patents, "gross": gross}
+        )
+    return lines
+
+
+def statement(
+    state: PoolState, member: str, period: Period, program: str | None, checkpoint: str
+) -> dict[str, Any]:
+    if member not in state.members:
+        raise BooksError(f"unknown member {member!r}")
+    bodies = allocations_for(state, period, program)
+    currency = _one_currency(bodies)
+    lines: list[dict[str, Any]] = []
+    gross = fee = Decimal(0)
+    fees = []
+    for body in bodies:
+        lines += statement_lines(body, member)
+        figures = body["members"].get(member)
+        if figures:
+            gross += _m(figures["gross"])
+            fee += _m(figures["admin_fee"])
+        fees += [f for f in body["open_license_fees"] if f["owner"] == member]
+    return {
+        "member": member,
+        "period": period.label,
+        "currency": currency,
+        "lines": lines,
+        "gross": format_money(gross),
+        "admin_fee": format_money(fee),
+        "net": format_money(gross - fee),
+        "open_license_fees": fees,
+        "checkpoint": checkpoint,
+    }
+
+
+def check_invariants(body: dict[str, Any]) -> list[str]:
+    """Spec section 6's invariants on one allocation; returns what is broken."""
+    problems = []
+    gross = sum((_m(m["gross"]) for m in body["members"].values()), Decimal(0))
+    fees = sum((_m(m["admin_fee"]) for m in body["members"].values()), Decimal(0))
+    net = sum((_m(m["net"]) for m in body["members"].values()), Decimal(0))
+    royalty = sum((_m(i["royalty"]) for i in body["invoices"].values()), Decimal(0))
+    credit = sum((_m(i["credit"]) for i in body["invoices"].values()), Decimal(0))
+    due = sum((_m(i["due"]) for i in body["invoices"].values()), Decimal(0))
+    name = f"{body['program']} {body['period']}"
+    if gross + credit != royalty:
+        problems.append(f"{name}: member gross {gross} + credits {credit} != royalties {royalty}")
+    if net + fees != gross:
+        problems.append(f"{name}: net {net} + admin fees {fees} != gross {gross}")
+    if gross != due:
+        problems.append(f"{name}: member gross {gross} != invoices due {due}")
+    if _m(body["total"]) != gross or _m(body["admin_fee"]) != fees:
+        problems.append(f"{name}: total/admin_fee do not match the member figures")
+    for licensee, info in body["licensees"].items():
+        lines = sum((_m(line[4]) for line in info["lines"]), Decimal(0))
+        if info["lines"] and lines != _m(info["royalty"]):
+            problems.append(f"{name}: {licensee}'s lines sum to {lines}, not its royalty {info['royalty']}")
+    shares: dict[str, Decimal] = defaultdict(Decimal)
+    for _lic, _c, member, amount in body["shares"]:
+        shares[member] += _m(amount)
+    for member, figures in body["members"].items():
+        if shares[member] != _m(figures["gross"]):
+            problems.append(f"{name}: {member}'s statement lines sum to {shares[member]}, not {figures['gross']}")
+    return problems
+
+
+def _settlements(state: PoolState, licensee: str) -> dict[tuple[str, str], tuple[Decimal, date | None]]:
+    """Payments applied oldest invoice first, per currency: (paid, date settled) per (program, period)."""
+    invoices = []
+    for (program, label), records in state.allocations.items():
+        body = records[-1].body
+        if licensee in body["invoices"]:
+            per = Period.parse(label)
+            invoices.append((per.end, program, label, body["currency"], _m(body["invoices"][licensee]["due"])))
+    invoices.sort()
+    out: dict[tuple[str, str], tuple[Decimal, date | None]] = {}
+    payments = sorted((p for p in state.payments if p.licensee == licensee), key=lambda p: (p.date, p.ref[0]))
+    by_currency: dict[str, list[list[Any]]] = defaultdict(list)
+    for p in payments:
+        by_currency[p.currency].append([p.date, p.amount])
+    for _end, program, label, currency, due in invoices:
+        paid = Decimal(0)
+        settled: date | None = None
+        queue = by_currency[currency]
+        while paid < due and queue:
+            take = min(due - paid, queue[0][1])
+            paid += take
+            queue[0][1] -= take
+            settled = queue[0][0]
+            if queue[0][1] == 0:
+                queue.pop(0)
+        out[(program, label)] = (paid, settled if paid >= due else None)
+    return out
+
+
+def reconcile(state: PoolState, period: Period, program: str | None, as_of: date) -> dict[str, Any]:
+    bodies = allocations_for(state, period, program)
+    licensees = []
+    members = []
+    problems: list[str] = []
+    due_date = period.end + timedelta(days=PAYMENT_TERM_DAYS)
+    for body in bodies:
+        problems += check_invariants(body)
+        for licensee, figures in sorted(body["invoices"].items()):
+            paid, settled = _settlements(state, licensee).get((body["program"], period.label), (Decimal(0), None))
+            due = _m(figures["due"])
+            until = settled if settled is not None else as_of
+            late = max(0, (until - due_date).days) if due > 0 else 0
+            licensees.append(
+                {
+                    "program": body["program"],
+                    "licensee": licensee,
+                    "invoiced": figures["due"],
+                    "paid": format_money(paid),
+                    "balance": format_money(due - paid),
+                    "due_date": due_date.isoformat(),
+                    "days_late": late,
+                }
+            )
+        for member, figures in sorted(body["members"].items()):
+            paid_out = sum(
+                (d.amount for d in state.distributions
+                 if d.member == member and d.program == body["program"] and d.period == period.label),
+                Decimal(0),
+            )
+            members.append(
+                {
+                    "program": body["program"],
+                    "member": member,
+                    "allocated": figures["net"],
+                    "distributed": format_money(paid_out),
+                    "balance": format_money(_m(figures["net"]) - paid_out),
+                }
+            )
+    return {
+        "period": period.label,
+        "as_of": as_of.isoformat(),
+        "licensees": licensees,
+        "members": members,
+        "invariants": "ok" if not problems else "broken",
+        "problems": problems,
+    }
+
+
+def distributions_due(state: PoolState, period: Period, program: str | None, day: date) -> list[dict[str, Any]]:
+    """distribution.add bodies paying each member what its net exceeds what it was already paid."""
+    out = []
+    for body in allocations_for(state, period, program):
+        for member, figures in sorted(body["members"].items()):
+            paid = sum(
+                (d.amount for d in state.distributions
+                 if d.member == member and d.program == body["program"] and d.period == period.label),
+                Decimal(0),
+            )
+            balance = _m(figures["net"]) - paid
+            if balance != 0:
+                count = sum(1 for d in state.distributions if d.member == member and d.period == period.label)
+                out.append(
+                    {
+                        "member": member,
+                        "program": body["program"],
+                        "period": period.label,
+                        "amount": format_money(balance),
+                        "date": day.isoformat(),
+                        "reference": f"{body['program']}-{period.label}-{member}-{count + 1}",
+                    }
+                )
+    return out
+
+
+__all__ = ["CREDIT", "BooksError", "distributions_due", "invoice", "reconcile", "statement"]

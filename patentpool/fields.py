@@ -1,0 +1,106 @@
+"""Parsing of user-given fields (CLI options, CSV cells) into the values entries hold.
+
+Each parser raises FieldError naming the field; callers add the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from licenses.errors import TermError
+
+IDENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+UNITS_RE = re.compile(r"^(0|[1-9]\d*)$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+# ISO 3166-1 alpha-2, so that a typo such as "UK" or "EN" is caught at import rather than silently earning
+# nothing; EP and WO are offices, not countries where a patent is in force.
+COUNTRIES = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW
+    BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ
+    FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ
+    IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH
+    MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL
+    PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD
+    TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW""".split()
+)
+
+
+class FieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def text(value: str, field: str, *, required: bool = True, max_len: int = 500) -> str:
+    value = unicodedata.normalize("NFC", value.strip())
+    if required and not value:
+        raise FieldError(field, "missing")
+    if len(value) > max_len:
+        raise FieldError(field, f"longer than {max_len} characters")
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise FieldError(field, "contains control characters")
+    return value
+
+
+def identifier(value: str, field: str) -> str:
+    value = value.strip()
+    if not IDENT_RE.match(value):
+        raise FieldError(field, f"{value!r} is not an identifier (1-64 of A-Z a-z 0-9 . _ -)")
+    return value
+
+
+def parse_date(value: str, field: str) -> date:
+    value = value.strip()
+    if not DATE_RE.match(value):
+        raise FieldError(field, f"{value!r} is not a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise FieldError(field, f"{value!r} is not a real date") from exc
+
+
+def optional_date(value: str | None, field: str) -> date | None:
+    if value is None or not value.strip():
+        return None
+    return parse_date(value, field)
+
+
+def country(value: str, field: str) -> str:
+    code = value.strip().upper()
+    if code not in COUNTRIES:
+        raise FieldError(field, f"{value!r} is not an ISO 3166 country code")
+    return code
+
+
+def countries(value: str, field: str) -> list[str]:
+    """`all` (None is returned as an empty list by callers that mean all) or `CC,CC,...`."""
+    codes = [country(part, field) for part in value.split(",") if part.strip()]
+    if not codes:
+        raise FieldError(field, "no country given")
+    return sorted(set(codes))
+
+
+def currency(value: str, field: str) -> str:
+    code = value.strip().upper()
+    if not CURRENCY_RE.match(code):
+        raise FieldError(field, f"{value!r} is not a three-letter currency code")
+    return code
+
+
+def units(value: str, field: str) -> int:
+    value = value.strip()
+    if not UNITS_RE.match(value):
+        raise FieldError(field, f"{value!r} is not a whole, non-negative number of units")
+    number = int(value)
+    if number >= 2**53:
+        raise FieldError(field, f"{value} is too large")
+    return number
+
+
+def wrap(field: str, exc: TermError | ValueError) -> FieldError:
+    return exc if isinstance(exc, FieldError) else FieldError(field, str(exc))

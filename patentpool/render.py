@@ -1,0 +1,116 @@
+"""Output at the edge: tables (rich) on a terminal, JSON or CSV for machines, progress bars on stderr.
+
+Data goes to stdout (or -o FILE), messages and progress to stderr; colour only on a terminal, never with
+NO_COLOR.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+FORMATS = ("table", "json", "csv")
+
+
+def default_format() -> str:
+    return "table" if sys.stdout.isatty() else "json"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return buffer.getvalue()
+
+
+def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None, color: bool) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*[_cell(row.get(c)) for c in columns])
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=_width())
+    console.print(table)
+    return buffer.getvalue()
+
+
+def _width() -> int:
+    try:
+        return max(os.get_terminal_size().columns, 80)
+    except OSError:
+        return 120
+
+
+def use_color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def emit(
+    data: Any,
+    fmt: str,
+    out: TextIO,
+    rows: Sequence[dict[str, Any]] | None = None,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+    footer: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    """Write `data` as JSON, or `rows` (defaulting to data) as a table or CSV."""
+    if fmt == "json":
+        out.write(to_json(data))
+        return
+    table_rows = list(rows if rows is not None else data)
+    cols = list(columns or (table_rows[0].keys() if table_rows else []))
+    if fmt == "csv":
+        out.write(to_csv(table_rows, cols))
+        return
+    out.write(to_table(table_rows, cols, title, use_color(out)))
+    for block in footer or ():
+        out.write(to_table([block], list(block.keys()), None, use_color(out)))
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr when it is a terminal; silent when piped."""
+    if not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True, no_color="NO_COLOR" in os.environ)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=console, transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def message(text: str) -> None:
+    sys.stderr.write(text + "\n")

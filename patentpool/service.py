@@ -1,0 +1,104 @@
+"""The pool's I/O edge: opens the ledger, loads keys, replays the state, validates and appends.
+
+Commands call `PoolService.write()` for one all-or-nothing batch: the writer lock is taken, the state is
+replayed inside the same transaction (so two administrators never validate against a stale state), every new
+entry is validated against the state as it grows, and the batch commits with its signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ledger.entry import Entry, decode, entry_hash
+from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
+from ledger.log import Appender, Ledger, Reader
+from ledger.store import Store
+from patentpool import rules
+from patentpool.fields import FieldError
+from patentpool.state import PoolState
+
+Progress = Callable[[int], None]
+
+
+class PoolError(Exception):
+    """A refusal the user can act on; the CLI prints it as one `Error:` line."""
+
+
+def replay_raw(rows: Iterator[tuple[int, bytes]], on_progress: Progress | None = None) -> PoolState:
+    state = PoolState()
+    for count, (seq, raw) in enumerate(rows, 1):
+        entry = decode(raw)
+        try:
+            rules.apply(state, entry, entry_hash(raw).hex())
+        except FieldError as exc:
+            raise PoolError(f"seq {seq}: {entry.kind}: {exc}; run `patentpool verify`") from exc
+        if on_progress is not None and count % 1000 == 0:
+            on_progress(1000)
+    return state
+
+
+def replay(store: Store, conn: Connection, on_progress: Progress | None = None) -> PoolState:
+    return replay_raw(store.iter_raw(conn), on_progress)
+
+
+@dataclass
+class Batch:
+    """The entries of one command, validated one by one against the growing state."""
+
+    state: PoolState
+    appender: Appender
+    entries: list[Entry] = field(default_factory=list)
+
+    def add(self, kind: str, body: Mapping[str, Any]) -> Entry:
+        rules.validate(self.state, kind, body)
+        entry = self.appender.append(kind, body)
+        rules.apply(self.state, entry, self.appender.appended[-1].hash.hex())
+        self.entries.append(entry)
+        return entry
+
+
+def load_signing_key(path: Path) -> SigningKey:
+    if not path.exists():
+        raise PoolError(f"no key file at {path}: give --key or set PATENTPOOL_KEY")
+    return load_key(path, passphrase_from_env_or_prompt(confirm=False))
+
+
+class PoolService:
+    def __init__(self, db_url: str, key_path: Path) -> None:
+        self.db_url = db_url
+        self.key_path = key_path
+        self.ledger = Ledger.open(db_url)
+        self._key: SigningKey | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.ledger.store
+
+    def key(self) -> SigningKey:
+        if self._key is None:
+            self._key = load_signing_key(self.key_path)
+        return self._key
+
+    def checkpoint_key(self) -> SigningKey | None:
+        # Checkpoints are signed by the root key; an admin writing with its own key names the root key file.
+        root_path = os.environ.get("PATENTPOOL_ROOT_KEY")
+        return load_signing_key(Path(root_path)) if root_path else None
+
+    @contextmanager
+    def write(self, on_progress: Progress | None = None) -> Iterator[Batch]:
+        key = self.key()
+        with self.ledger.append(key, self.checkpoint_key()) as appender:
+            state = replay(self.store, appender.conn, on_progress)
+            yield Batch(state, appender)
+
+    @contextmanager
+    def read(self, on_progress: Progress | None = None) -> Iterator[tuple[PoolState, Reader]]:
+        with self.ledger.reader() as reader:
+            yield replay(self.store, reader.conn, on_progress), reader

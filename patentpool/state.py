@@ -1,0 +1,202 @@
+"""The pool's state: a projection rebuilt by replaying the ledger (see rules.py for how entries change it).
+
+Objects remember the `seq` and hash `h` of the entry that made them, so a computation can list exactly which
+entries it read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from licenses.agreements import (
+    CrossLicense,
+    DirectLicense,
+    OpenLicenseDeclaration,
+    OpenLicenseTake,
+    PatentKey,
+    PoolLicense,
+)
+from licenses.schedule import RoyaltySchedule
+
+Ref = tuple[int, str]  # (seq, entry hash hex)
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    origin: str
+    currency: str
+    admin_fee: Decimal
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    name: str
+    role: str  # licensor | licensee | both
+    ref: Ref
+
+    @property
+    def licenses(self) -> bool:
+        return self.role in ("licensee", "both")
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    currency: str
+    schedule: RoyaltySchedule
+    admin_fee: Decimal  # percent of a member's gross
+    period: str  # quarter | half
+    ref: Ref
+
+
+@dataclass
+class Patent:
+    number: str
+    country: str
+    type: str
+    filed: date
+    granted: date | None
+    expires: date
+    program: str | None
+    title: str | None
+    weight: Decimal
+    owner: str
+    ref: Ref
+    transfers: list[tuple[date, str, Ref]] = field(default_factory=list)
+    statuses: list[tuple[date, str, Ref]] = field(default_factory=list)
+
+    @property
+    def key(self) -> PatentKey:
+        return (self.number, self.country)
+
+    def owner_on(self, day: date) -> str:
+        owner = self.owner
+        for effective, new_owner, _ref in self.transfers:
+            if effective <= day:
+                owner = new_owner
+        return owner
+
+    def stopped_on(self, day: date) -> tuple[date, str] | None:
+        """The status that ended the patent on or before `day`, if any."""
+        for effective, status, _ref in self.statuses:
+            if effective <= day:
+                return effective, status
+        return None
+
+    def counts_on(self, day: date) -> bool:
+        """Spec 6.1: granted on or before the day, not expired, not invalidated/withdrawn/lapsed."""
+        if self.granted is None or self.granted > day:
+            return False
+        return self.expires > day and self.stopped_on(day) is None
+
+    def in_force_on(self, day: date) -> bool:
+        return self.expires > day and self.stopped_on(day) is None
+
+    def refs_on(self, day: date) -> list[Ref]:
+        """The entries that decide this patent's owner and status on `day`."""
+        refs = [self.ref]
+        refs += [ref for effective, _o, ref in self.transfers if effective <= day]
+        refs += [ref for effective, _s, ref in self.statuses if effective <= day]
+        return refs
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    licensee: str
+    program: str
+    period: str
+    manufacture: str
+    sale: str
+    units: int
+    net_sales: Decimal
+    ref: Ref
+    supersedes: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.licensee, self.program, self.period, self.manufacture, self.sale)
+
+
+@dataclass(frozen=True)
+class Payment:
+    licensee: str
+    date: date
+    amount: Decimal
+    currency: str
+    reference: str
+    ref: Ref
+
+
+@dataclass(frozen=True)
+class Distribution:
+    member: str
+    program: str
+    period: str
+    amount: Decimal
+    date: date
+    reference: str
+    ref: Ref
+
+
+@dataclass(frozen=True)
+class AllocationRecord:
+    kind: str  # allocation.run | allocation.adjust
+    body: dict[str, Any]
+    ref: Ref
+
+
+@dataclass
+class PoolState:
+    pool: Pool | None = None
+    members: dict[str, Member] = field(default_factory=dict)
+    programs: dict[str, Program] = field(default_factory=dict)
+    patents: dict[PatentKey, Patent] = field(default_factory=dict)
+    countries_of: dict[str, list[str]] = field(default_factory=dict)  # number -> countries entered
+    declarations: dict[PatentKey, list[OpenLicenseDeclaration]] = field(default_factory=dict)
+    takes: list[OpenLicenseTake] = field(default_factory=list)
+    declaration_refs: dict[int, list[Ref]] = field(default_factory=dict)  # declaration seq -> its entries
+    take_refs: dict[int, Ref] = field(default_factory=dict)
+    crosslicenses: list[CrossLicense] = field(default_factory=list)
+    grants: dict[tuple[str, str], PoolLicense] = field(default_factory=dict)
+    directs: list[DirectLicense] = field(default_factory=list)
+    refs: dict[int, Ref] = field(default_factory=dict)  # seq -> ref for licence entries
+    reports: dict[tuple[str, str, str, str, str], ReportLine] = field(default_factory=dict)
+    report_history: dict[tuple[str, str, str, str, str], list[ReportLine]] = field(default_factory=dict)
+    payments: list[Payment] = field(default_factory=list)
+    distributions: list[Distribution] = field(default_factory=list)
+    allocations: dict[tuple[str, str], list[AllocationRecord]] = field(default_factory=dict)
+    sources: dict[str, list[int]] = field(default_factory=dict)  # import file sha256 -> seqs
+    size: int = 0
+
+    # --- look-ups used by validators and computations ---------------------------------------------------
+    def patents_numbered(self, number: str) -> list[Patent]:
+        return [self.patents[(number, c)] for c in self.countries_of.get(number, [])]
+
+    def current_declaration(self, key: PatentKey) -> OpenLicenseDeclaration | None:
+        found = self.declarations.get(key)
+        return found[-1] if found else None
+
+    def declaration(self, seq: int) -> OpenLicenseDeclaration:
+        for decls in self.declarations.values():
+            for decl in decls:
+                if decl.seq == seq:
+                    return decl
+        raise KeyError(seq)
+
+    def exclusive_direct(self, key: PatentKey, day: date) -> DirectLicense | None:
+        for lic in self.directs:
+            if lic.patent == key and lic.exclusive and (lic.end is None or lic.end >= day):
+                return lic
+        return None
+
+    def latest_allocation(self, program: str, period: str) -> AllocationRecord | None:
+        records = self.allocations.get((program, period))
+        return records[-1] if records else None
+
+    def lines_for(self, program: str, period: str) -> list[ReportLine]:
+        return [line for key, line in self.reports.items() if key[1] == program and key[2] == period]

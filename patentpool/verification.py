@@ -1,0 +1,71 @@
+"""`verify`: the ledger's checks (ledger.verify) plus the pool's (replay every rule, recompute allocations)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ledger.checkpoint import verify_checkpoint
+from ledger.entry import EntryError, decode
+from ledger.keyring import GENESIS, KEY_ADD, Keyring
+from ledger.store import Store
+from ledger.verify import Report, verify_rows, verify_store
+from patentpool.audit import PoolChecker
+from patentpool.service import PoolError
+
+
+def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
+    return {
+        "entries": report.size,
+        "root": base64.b64encode(report.root).decode(),
+        "checkpoints": report.checkpoints,
+        "allocations_recomputed": checker.allocations,
+        "members": len(checker.state.members),
+        "patents": len(checker.state.patents),
+        "result": "ok" if report.ok else f"{len(report.problems)} problem(s)",
+        "problems": [str(p) for p in report.problems],
+    }
+
+
+def verify_database(url: str, jobs: int, tick: Callable[[int], None]) -> dict[str, Any]:
+    store = Store(url)
+    checker = PoolChecker()
+    with store.reader() as conn:
+        report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick)
+    return _summary(report, checker)
+
+
+def _file_rows(path: Path, kinds: tuple[str, ...] | None = None) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as handle:
+        for position, line in enumerate(handle, 1):
+            raw = line.rstrip(b"\n")
+            if kinds is not None:
+                try:
+                    if decode(raw).kind not in kinds:
+                        continue
+                except EntryError:
+                    continue
+            yield position, raw
+
+
+def verify_export(path: Path, checkpoint_note: str, jobs: int, tick: Callable[[int], None]) -> dict[str, Any]:
+    """Verify an export file against a signed checkpoint, trusting only the root key its genesis names;
+    the checkpoint must be signed by that key, so the caller should compare it with the pool's known key."""
+    first = next(_file_rows(path), None)
+    if first is None:
+        raise PoolError(f"{path}: empty export")
+    try:
+        ring = Keyring.from_genesis(decode(first[1]).body)
+        signed = verify_checkpoint(checkpoint_note, ring.root, ring.origin)
+    except (EntryError, ValueError) as exc:
+        raise PoolError(f"{path}: {exc}") from exc
+    checker = PoolChecker()
+    report = verify_rows(
+        _file_rows(path), _file_rows(path, (GENESIS, KEY_ADD)), [(signed.size, None, checkpoint_note)],
+        jobs=jobs, on_entry=checker, on_progress=tick,
+    )
+    data = _summary(report, checker)
+    data["root_key"] = str(ring.root)
+    return data
