@@ -887,6 +887,21 @@ def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
     say(f"exported {count} entries; latest checkpoint:\n{note}")
 
 
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def load(ctx: click.Context, file: Path) -> None:
+    """Restore an exported ledger into an empty database (root key needed to sign its checkpoint)."""
+    from ledger.log import Ledger
+    from patentpool.service import load_signing_key
+
+    settings: Settings = ctx.find_root().obj
+    key = load_signing_key(settings.key)
+    with file.open("rb") as handle:
+        count = Ledger.open(settings.db).restore((line.rstrip(b"\n") for line in handle if line.strip()), key)
+    say(f"restored {count} entries from {file}; checkpoint signed")
+
+
 @contextmanager
 def output_binary(path: Path | None) -> Iterator[Any]:
     if path is None:

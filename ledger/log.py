@@ -8,7 +8,7 @@ checkpoint are committed together. Any exception rolls all of it back.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.entry import ZERO_HASH, Entry, check_fields, check_value, decode, entry_hash, signing_message
-from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
+from ledger.keyring import GENESIS, KEY_ADD, KEY_KINDS, KEY_REVOKE, Keyring, KeyringError
 from ledger.keys import SigningKey, VerifierKey
 from ledger.store import Store, StoredCheckpoint
 
@@ -139,26 +139,28 @@ class Appender:
                 self.ring.apply(seq, kind, body)
             except KeyringError as exc:
                 raise LedgerError(str(exc)) from exc
-        raw = entry.encode()
+        self.store_raw(entry, entry.encode())
+        return entry
+
+    def store_raw(self, entry: Entry, raw: bytes) -> None:
         h = entry_hash(raw)
         self._nodes.extend(self.compact.append(merkle.leaf_hash(raw)))
         self._rows.append(
             {
-                "seq": seq,
-                "prev": bytes.fromhex(self.prev),
+                "seq": entry.seq,
+                "prev": bytes.fromhex(entry.prev),
                 "hash": h,
-                "kind": kind,
-                "author": self.author_id,
-                "time": time,
+                "kind": entry.kind,
+                "author": entry.author,
+                "time": entry.time,
                 "raw": raw,
             }
         )
         self.appended.append(Appended(entry, raw, h))
         self.prev = h.hex()
-        self.last_time = time
+        self.last_time = entry.time
         if len(self._rows) >= 5000:
             self.flush()
-        return entry
 
     def flush(self) -> None:
         # Rows go to the database in chunks inside the command's one transaction, keeping memory bounded.
@@ -193,6 +195,52 @@ class Ledger:
             entry = appender.append(GENESIS, body)
             self._commit(appender, key, None)
         return entry
+
+    def restore(self, rows: Iterable[bytes], key: SigningKey) -> int:
+        """Load exported entries, byte for byte, into an empty database and sign a checkpoint over them.
+
+        Every entry is checked as `verify` would (chain, keys, signatures) before it is stored; the root key
+        must be the one the export's genesis names. Returns the number of entries.
+        """
+        from ledger.verify import check_chunk
+
+        if self.store.exists():
+            raise LedgerError(f"{self.store.display_url} already holds a pool ledger; restore needs an empty one")
+        buffered = list(rows)
+        if not buffered:
+            raise LedgerError("nothing to restore")
+        genesis = decode(buffered[0])
+        if genesis.kind != GENESIS or genesis.seq != 1:
+            raise LedgerError("seq 1: the export does not start with a genesis entry")
+        ring = Keyring.from_genesis(genesis.body)
+        if key.verifier().keyid_string != ring.root.keyid_string:
+            raise LedgerError("the key file is not the root key named by the export's genesis")
+        self.store.migrate()
+        with self.store.writer() as conn:
+            appender = Appender(self.store, conn, Keyring.from_genesis(genesis.body), key)
+            candidates = {ring.root.keyid_string: [ring.root.public]}
+            for position, raw in enumerate(buffered, 1):
+                entry = decode(raw)
+                if entry.kind == KEY_ADD:
+                    vkey = VerifierKey.parse(str(entry.body.get("vkey")))
+                    candidates.setdefault(vkey.keyid_string, []).append(vkey.public)
+                checked = check_chunk(ring.origin, candidates, [(position, raw)])[0]
+                if entry.seq != position or entry.prev != appender.prev:
+                    raise LedgerError(f"seq {position}: out of order or the chain is broken")
+                if entry.seq > 1:
+                    try:
+                        vkey_ok = appender.ring.check_author(entry.seq, entry.author, entry.kind)
+                        if entry.kind in (KEY_ADD, KEY_REVOKE):
+                            appender.ring.apply(entry.seq, entry.kind, entry.body)
+                    except KeyringError as exc:
+                        raise LedgerError(f"seq {position}: {exc}") from exc
+                    if checked.signer != vkey_ok.public:
+                        raise LedgerError(f"seq {position}: signature does not verify")
+                elif checked.signer != ring.root.public:
+                    raise LedgerError("seq 1: genesis is not signed by the root key it names")
+                appender.store_raw(entry, raw)
+            self._commit(appender, key, None)
+        return len(buffered)
 
     def keyring(self, conn: Connection) -> Keyring:
         return load_keyring(self.store, conn)

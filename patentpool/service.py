@@ -7,6 +7,7 @@ entry is validated against the state as it grows, and the batch commits with its
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -64,10 +65,21 @@ class Batch:
         return entry
 
 
+_KEYS: dict[tuple[str, int, int, str], SigningKey] = {}
+
+
 def load_signing_key(path: Path) -> SigningKey:
     if not path.exists():
         raise PoolError(f"no key file at {path}: give --key or set PATENTPOOL_KEY")
-    return load_key(path, passphrase_from_env_or_prompt(confirm=False))
+    passphrase = passphrase_from_env_or_prompt(confirm=False)
+    stat = path.stat()
+    # The slow KDF runs once per process and key file: a long-lived caller (tests, a library user) that
+    # appends many times should not pay scrypt each time. The key stays in memory either way.
+    cache_key = (str(path.resolve()), stat.st_mtime_ns, stat.st_ino, hashlib.sha256(passphrase.encode()).hexdigest())
+    key = _KEYS.get(cache_key)
+    if key is None:
+        key = _KEYS[cache_key] = load_key(path, passphrase)
+    return key
 
 
 class PoolService:
