@@ -201,7 +201,7 @@ def format_rate(rate: Decimal) -> str:
     return text
 
 
-def largest_remainder(total_cents: int, weights: Sequence[Decimal | int]) -> list[int]:
+def largest_remainder(total_cents: int, weights: Sequence[Decimal | Fraction | int]) -> list[int]:
     """Split ``total_cents`` in proportion to ``weights`` so that the parts add up exactly.
 
     Each part is first the floor of its exact share (rational arithmetic, no float); the cents still left

@@ -1,0 +1,432 @@
+"""Statement bundles (spec section 8): everything a member needs to check its statement offline, with the
+pool's verifier key alone.
+
+A bundle holds the statement, the entries it rests on (as their exact stored bytes), an RFC 9162 inclusion
+proof of each against one signed checkpoint, and optionally a consistency proof from a checkpoint the member
+kept earlier. `verify_bundle` trusts nothing in the file but what the key signed: it checks the checkpoint
+signature, every entry's signature, key validity and inclusion, then recomputes the member's lines and totals
+from the included entries.
+
+This module is imported by `verify-statement`, which must start fast: it uses no database, pandas or rich.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.entry import Entry, EntryError, decode, entry_hash, signing_message
+from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
+from ledger.keys import VerifierKey
+from licenses.money import format_money, from_cents, largest_remainder, round_half_up_cents, to_cents
+from licenses.schedule import RoyaltySchedule
+
+if TYPE_CHECKING:
+    from ledger.log import Reader
+    from patentpool.periods import Period
+    from patentpool.state import PoolState
+
+BUNDLE_VERSION = 1
+LICENCE_KINDS = ("openlicense.declare", "openlicense.take", "openlicense.withdraw", "crosslicense.add",
+                 "license.direct", "license.grant")
+
+
+class BundleError(ValueError):
+    pass
+
+
+# --- making a bundle (administrator side) ------------------------------------------------------------------
+def _seqs_for(state: PoolState, body: Mapping[str, Any], member: str) -> set[int]:
+    """The entries the member's lines rest on, in one allocation body."""
+    seqs: set[int] = {body_seq for body_seq in _program_seq(state, body)}
+    day = date.fromisoformat(body["day"])
+    licensees = {lic for lic, _c, who, _g in body["shares"] if who == member}
+    countries = {c for _lic, c, who, _g in body["shares"] if who == member}
+    for licensee in licensees:
+        info = body["licensees"][licensee]
+        seqs.update(line[0] for line in info["lines"])
+        grant = state.grants.get((licensee, body["program"]))
+        if grant is not None:
+            seqs.add(grant.seq)
+    for country in countries:
+        for numbers in (v["patents"] for v in body["countries"][country].values()):
+            for number in numbers:
+                patent = state.patents[(number, country)]
+                seqs.update(ref[0] for ref in patent.refs_on(day))
+    # All the member's own patents of the program, so it can see that none was left out of a split.
+    for patent in state.patents.values():
+        if patent.program == body["program"] and patent.owner_on(day) == member:
+            seqs.update(ref[0] for ref in patent.refs_on(day))
+    # Licences that can move a patent of these countries into a licensee's credit bucket.
+    for take in state.takes:
+        if take.licensee in licensees or state.patents[take.patent].owner_on(day) == member:
+            seqs.update(ref[0] for ref in state.declaration_refs[take.declaration_seq])
+            seqs.add(take.seq)
+            seqs.add(state.patents[take.patent].ref[0])
+    for cross in state.crosslicenses:
+        if cross.members & licensees:
+            seqs.add(cross.seq)
+    for direct in state.directs:
+        if direct.licensee in licensees:
+            seqs.add(direct.seq)
+    return seqs
+
+
+def _program_seq(state: PoolState, body: Mapping[str, Any]) -> list[int]:
+    return [state.programs[body["program"]].ref[0]]
+
+
+def make_bundle(
+    state: PoolState,
+    reader: Reader,
+    statement: dict[str, Any],
+    period: Period,
+    program: str | None,
+    since_note: str | None,
+) -> dict[str, Any]:
+    from patentpool.books import allocations_for
+
+    cp = reader.checkpoint()
+    seqs: set[int] = set()
+    for body in allocations_for(state, period, program):
+        record = state.latest_allocation(body["program"], period.label)
+        assert record is not None
+        seqs.add(record.ref[0])
+        seqs |= _seqs_for(state, body, statement["member"])
+    # Every key entry, so the member can judge each author's validity at its seq.
+    seqs |= {e.seq for e in reader.entries(kinds=list(KEY_KINDS))}
+    raws = reader.store.raw_entries(reader.conn, sorted(seqs))
+    entries = []
+    for seq in sorted(seqs):
+        proof = merkle.inclusion_proof(reader.store.nodes(reader.conn), seq - 1, cp.size)
+        entries.append({
+            "seq": seq,
+            "entry": raws[seq].decode("utf-8"),
+            "proof": [base64.b64encode(p).decode() for p in proof],
+        })
+    doc: dict[str, Any] = {
+        "bundle_v": BUNDLE_VERSION,
+        "statement": statement,
+        "checkpoint": cp.note,
+        "entries": entries,
+        "consistency": None,
+    }
+    if since_note is not None:
+        old = _parse_note_unverified(since_note)
+        if old.size > cp.size:
+            raise BundleError(f"the --since checkpoint (size {old.size}) is newer than the ledger ({cp.size})")
+        proof = merkle.consistency_proof(reader.store.nodes(reader.conn), old.size, cp.size) if old.size else []
+        doc["consistency"] = {
+            "old_checkpoint": since_note,
+            "proof": [base64.b64encode(p).decode() for p in proof],
+        }
+    return doc
+
+
+def _parse_note_unverified(note: str) -> Checkpoint:
+    lines = note.split("\n")
+    if len(lines) < 3:
+        raise BundleError("the --since file is not a checkpoint")
+    return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2]))
+
+
+def write_bundle(path: Path, doc: dict[str, Any]) -> None:
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# --- verifying a bundle (member side) ----------------------------------------------------------------------
+@dataclass
+class Verdict:
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_bundle_file(path: Path, vkey_text: str, since_note: str | None) -> Verdict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return Verdict(problems=[f"{path}: not a readable bundle: {exc}"])
+    verdict = verify_bundle(doc, vkey_text, since_note)
+    verdict.lines.append(f"VERDICT: {'statement verified' if verdict.ok else 'NOT VERIFIED'}")
+    return verdict
+
+
+def verify_bundle(doc: Any, vkey_text: str, since_note: str | None) -> Verdict:
+    verdict = Verdict()
+    try:
+        _verify(doc, vkey_text, since_note, verdict)
+    except (BundleError, EntryError, KeyringError, ValueError, KeyError, TypeError, IndexError) as exc:
+        verdict.problems.append(f"bundle rejected: {exc}")
+    return verdict
+
+
+def _b64list(values: Any, what: str) -> list[bytes]:
+    if not isinstance(values, list):
+        raise BundleError(f"{what}: not a list of base64 hashes")
+    return [base64.b64decode(v, validate=True) for v in values]
+
+
+def _verify(doc: Any, vkey_text: str, since_note: str | None, verdict: Verdict) -> None:
+    if not isinstance(doc, dict) or doc.get("bundle_v") != BUNDLE_VERSION:
+        raise BundleError("not a version 1 statement bundle")
+    vkey = VerifierKey.parse(vkey_text)
+    origin = vkey.name
+    # 1. The checkpoint: signed by the pool's key, for the pool's origin.
+    try:
+        cp = verify_checkpoint(doc["checkpoint"], vkey, origin)
+    except ValueError as exc:
+        raise BundleError(f"checkpoint is not signed by {vkey.keyid_string}: {exc}") from exc
+    verdict.lines.append(f"checkpoint: tree size {cp.size}, signed by {vkey.keyid_string}")
+    # 2. Consistency with the checkpoint the member kept.
+    _check_consistency(doc, vkey, cp, since_note, verdict)
+    # 3. Every entry: bytes, inclusion, signature, key validity.
+    entries = _check_entries(doc, vkey, cp, verdict)
+    # 4. The statement recomputed from the entries.
+    _check_statement(doc["statement"], entries, verdict)
+
+
+def _check_consistency(doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, since: str | None,
+                       verdict: Verdict) -> None:
+    if since is None:
+        return
+    try:
+        old = verify_checkpoint(since, vkey, vkey.name)
+    except ValueError as exc:
+        raise BundleError(f"your --since checkpoint does not verify with this key: {exc}") from exc
+    consistency = doc.get("consistency") or {}
+    proof = _b64list(consistency.get("proof", []), "consistency proof")
+    if old.size > cp.size:
+        raise BundleError(f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size}): ask for a fresh one")
+    try:
+        if old.size == 0:
+            pass
+        elif old.size == cp.size:
+            if old.root != cp.root or proof:
+                raise merkle.ProofError("same size, different roots")
+        else:
+            merkle.verify_consistency(old.size, cp.size, old.root, cp.root, proof)
+    except merkle.ProofError as exc:
+        raise BundleError(
+            f"FORKED HISTORY: the ledger at size {cp.size} does not extend the one you kept at size {old.size} "
+            f"({exc}); the administrator rewrote entries you had seen"
+        ) from exc
+    verdict.lines.append(f"consistency: the ledger you saw at size {old.size} is a prefix of size {cp.size}")
+
+
+def _check_entries(doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, verdict: Verdict) -> dict[int, Entry]:
+    items = doc.get("entries")
+    if not isinstance(items, list) or not items:
+        raise BundleError("the bundle holds no entries")
+    entries: dict[int, Entry] = {}
+    for item in items:
+        raw = str(item["entry"]).encode("utf-8")
+        entry = decode(raw)
+        if entry.seq != item.get("seq") or entry.seq in entries:
+            raise BundleError(f"seq {item.get('seq')}: entry numbered {entry.seq} or given twice")
+        proof = _b64list(item.get("proof"), f"seq {entry.seq} proof")
+        try:
+            merkle.verify_inclusion(merkle.leaf_hash(raw), entry.seq - 1, cp.size, proof, cp.root)
+        except (merkle.ProofError, ValueError) as exc:
+            raise BundleError(f"seq {entry.seq}: not in the signed tree of size {cp.size}: {exc}") from exc
+        entries[entry.seq] = entry
+    genesis = entries.get(1)
+    if genesis is None or genesis.kind != GENESIS:
+        raise BundleError("the genesis entry (seq 1) is missing")
+    ring = Keyring.from_genesis(genesis.body)
+    if ring.root != vkey:
+        raise BundleError("the ledger's root key is not the key you gave: an entry from another ledger")
+    for seq in sorted(entries):
+        entry = entries[seq]
+        signer = ring.root if seq == 1 else ring.check_author(seq, entry.author, entry.kind)
+        if not signer.verify(entry.signature, signing_message(ring.origin, entry.unsigned_bytes())):
+            raise BundleError(f"seq {seq}: signature does not verify under {entry.author}")
+        if entry.kind in KEY_KINDS and seq > 1:
+            ring.apply(seq, entry.kind, entry.body)
+    verdict.lines.append(f"entries: {len(entries)} signed entries, each proven in the tree")
+    return entries
+
+
+def _money(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdict: Verdict) -> None:
+    member = statement["member"]
+    allocations = [e for e in entries.values() if e.kind in ("allocation.run", "allocation.adjust")
+                   and e.body["period"] == statement["period"]]
+    if not allocations:
+        raise BundleError(f"no allocation entry for {statement['period']} in the bundle")
+    latest: dict[str, Entry] = {}
+    for entry in sorted(allocations, key=lambda e: e.seq):
+        latest[entry.body["program"]] = entry
+    expected_lines: list[dict[str, Any]] = []
+    gross = fee = Decimal(0)
+    fees: list[dict[str, Any]] = []
+    for program, alloc in sorted(latest.items()):
+        body = alloc.body
+        used = _inputs(alloc, entries)
+        program_entry = _program_entry(used, program)
+        lines = _recompute_member(body, member, used, program_entry)
+        expected_lines += lines
+        p_gross = sum((_money(ln["gross"]) for ln in lines), Decimal(0))
+        rate = Decimal(program_entry.body["admin_fee"])
+        p_fee = round_half_up_cents(p_gross * rate / 100)
+        recorded = body["members"].get(member, {"gross": "0.00", "admin_fee": "0.00"})
+        if _money(recorded["gross"]) != p_gross or _money(recorded["admin_fee"]) != p_fee:
+            raise BundleError(f"{program}: the allocation records gross {recorded['gross']} / fee "
+                              f"{recorded['admin_fee']}, the entries give {p_gross} / {p_fee}")
+        gross += p_gross
+        fee += p_fee
+        fees += [f for f in body["open_license_fees"] if f["owner"] == member]
+        verdict.lines.append(f"{program}: {len(lines)} line(s) recomputed from the reports, patents and licences")
+    _compare(statement, expected_lines, gross, fee, fees)
+    verdict.lines.append(
+        f"statement: {member} {statement['period']} gross {format_money(gross)}, admin fee "
+        f"{format_money(fee)}, net {format_money(gross - fee)} {statement['currency']}"
+    )
+
+
+def _program_entry(entries: dict[int, Entry], program: str) -> Entry:
+    for entry in entries.values():
+        if entry.kind == "program.add" and entry.body["name"] == program:
+            return entry
+    raise BundleError(f"the program.add entry of {program} is missing")
+
+
+def _inputs(alloc: Entry, entries: dict[int, Entry]) -> dict[int, Entry]:
+    """The included entries that the allocation says it read, each with exactly the hash it lists.
+
+    Only these are used to recompute, so an entry the allocation did not read cannot change the result."""
+    listed = {int(seq): h for seq, h in alloc.body["inputs"]}
+    used = {}
+    for seq, entry in entries.items():
+        if seq not in listed:
+            continue
+        if entry_hash(entry.encode()).hex() != listed[seq]:
+            raise BundleError(f"seq {seq}: the allocation read an entry with another hash")
+        used[seq] = entry
+    return used
+
+
+def _recompute_member(body: Mapping[str, Any], member: str, entries: dict[int, Entry],
+                      program_entry: Entry) -> list[dict[str, Any]]:
+    """The member's lines from the report, patent and licence entries, by policy v1 (spec section 6)."""
+    day = date.fromisoformat(body["day"])
+    schedule = RoyaltySchedule.parse(program_entry.body["tiers"], program_entry.body.get("annual_cap"))
+    patents = _patents(entries, body["program"], day)
+    shares = {(lic, c): _money(g) for lic, c, who, g in body["shares"] if who == member}
+    own_countries = {c for (_n, c), p in patents.items() if p["owner"] == member and p["counts"]}
+    out = []
+    for licensee in sorted({lic for lic, _c in shares}):
+        info = body["licensees"][licensee]
+        lines = info["lines"]
+        for seq, manufacture, sale, units, _amount, _country in lines:
+            report = entries.get(seq)
+            if report is None:
+                raise BundleError(f"report entry seq {seq} of {licensee} is missing or not an input")
+            match = [ln for ln in report.body["lines"] if ln["manufacture"] == manufacture and ln["sale"] == sale]
+            if not match or match[0]["units"] != units or report.body["licensee"] != licensee:
+                raise BundleError(f"seq {seq}: the report does not say {units} units {manufacture}/{sale}")
+        if [(ln[1], ln[2]) for ln in lines] != sorted((ln[1], ln[2]) for ln in lines):
+            raise BundleError(f"{licensee}: lines are not in (manufacture, sale) order, so ties are not the spec's")
+        royalty = schedule.period_royalty(info["units_before"], info["units_before"] + info["units"])
+        if info["units"] != sum(ln[3] for ln in lines) or format_money(royalty) != info["royalty"]:
+            raise BundleError(f"{licensee}: royalty {info['royalty']} does not follow from its report lines")
+        cents = largest_remainder(to_cents(royalty), [ln[3] for ln in lines]) if lines and to_cents(royalty) else [0] * len(lines)
+        per_country: dict[str, int] = defaultdict(int)
+        for (seq, _m, _s, _u, amount, country), line_cents in zip(lines, cents, strict=True):
+            if to_cents(_money(amount)) != line_cents:
+                raise BundleError(f"{licensee}: line seq {seq} is {amount}, the spread gives {format_money(from_cents(line_cents))}")
+            if (licensee, country) not in shares:
+                if country in own_countries:
+                    raise BundleError(f"{licensee} {country}: your counting patents there earned nothing in the allocation")
+                continue
+            names, weights = _buckets(body, licensee, country, patents)
+            if member in names:
+                parts = largest_remainder(line_cents, weights) if line_cents else [0] * len(names)
+                per_country[country] += parts[names.index(member)]
+        for (lic, country), amount in sorted(shares.items()):
+            if lic != licensee:
+                continue
+            if to_cents(amount) != per_country.get(country, 0):
+                raise BundleError(f"{licensee} {country}: the allocation gives {member} {amount}, the entries give "
+                                  f"{format_money(from_cents(per_country.get(country, 0)))}")
+            credited = set(info["credited"].get(country, []))
+            numbers = [n for n in body["countries"][country][member]["patents"] if n not in credited]
+            out.append({"program": body["program"], "licensee": licensee, "country": country,
+                        "patents": numbers, "gross": format_money(amount)})
+    return out
+
+
+def _patents(entries: dict[int, Entry], program: str, day: date) -> dict[tuple[str, str], dict[str, Any]]:
+    """Patents of the program in the bundle, with owner and counting status on `day`."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for seq in sorted(entries):
+        b = entries[seq].body
+        kind = entries[seq].kind
+        if kind == "patent.add" and b.get("program") == program:
+            granted = b.get("granted")
+            counts = granted is not None and date.fromisoformat(granted) <= day < date.fromisoformat(b["expires"])
+            found[(b["number"], b["country"])] = {"owner": b["owner"], "weight": Fraction(b["weight"]),
+                                                  "counts": counts}
+        elif kind == "patent.transfer" and (b["number"], b["country"]) in found:
+            if date.fromisoformat(b["effective"]) <= day:
+                found[(b["number"], b["country"])]["owner"] = b["to"]
+        elif kind == "patent.status" and (b["number"], b["country"]) in found:
+            if date.fromisoformat(b["effective"]) <= day:
+                found[(b["number"], b["country"])]["counts"] = False
+    return found
+
+
+def _buckets(body: Mapping[str, Any], licensee: str, country: str,
+             patents: dict[tuple[str, str], dict[str, Any]]) -> tuple[list[str], list[Fraction]]:
+    credited = set(body["licensees"][licensee]["credited"].get(country, []))
+    weights: dict[str, Fraction] = defaultdict(Fraction)
+    for owner, info in body["countries"][country].items():
+        for number in info["patents"]:
+            patent = patents.get((number, country))
+            if patent is None:
+                raise BundleError(f"patent {number} ({country}) behind the split is not in the bundle")
+            if patent["owner"] != owner or not patent["counts"]:
+                raise BundleError(f"patent {number} ({country}) is not a counting patent of {owner} on {body['day']}")
+            bucket = "credit" if number in credited and owner != licensee else owner
+            weights[bucket] += patent["weight"]
+    names = sorted(n for n in weights if n != "credit") + (["credit"] if "credit" in weights else [])
+    return names, [weights[n] for n in names]
+
+
+def _compare(statement: dict[str, Any], lines: list[dict[str, Any]], gross: Decimal, fee: Decimal,
+             fees: list[dict[str, Any]]) -> None:
+    def key(line: Mapping[str, Any]) -> tuple[str, str, str]:
+        return (line["program"], line["licensee"], line["country"])
+
+    given = {key(ln): ln for ln in statement["lines"]}
+    want = {key(ln): ln for ln in lines}
+    for k in sorted(set(given) - set(want)):
+        raise BundleError(f"the statement has a line {k} that the allocation does not give you")
+    for k in sorted(set(want) - set(given)):
+        raise BundleError(f"the statement drops the line {k} ({want[k]['gross']}) that the allocation gives you")
+    for k, line in want.items():
+        if given[k]["gross"] != line["gross"] or list(given[k]["patents"]) != line["patents"]:
+            raise BundleError(f"line {k}: the statement says {given[k]['gross']}, the entries give {line['gross']}")
+    if len(statement["lines"]) != len(given):
+        raise BundleError("the statement repeats a line")
+    for name, value in (("gross", gross), ("admin_fee", fee), ("net", gross - fee)):
+        if statement[name] != format_money(value):
+            raise BundleError(f"{name}: the statement says {statement[name]}, the entries give {format_money(value)}")
+    if statement["open_license_fees"] != fees:
+        raise BundleError("the open-licence memo lines differ from the allocation's")
