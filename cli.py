@@ -333,12 +333,14 @@ def program() -> None:
 def program_add(ctx: click.Context, name: str, currency: str, tiers: str, annual_cap: str | None,
                 admin_fee: str | None, period: str) -> None:
     """Add a licensing program."""
+    from decimal import Decimal
+
     from licenses.money import format_rate
     from patentpool import bodies
 
     with writing(ctx) as batch:
         pool = batch.state.pool
-        fee = admin_fee if admin_fee is not None else format_rate(pool.admin_fee if pool else 0)
+        fee = admin_fee if admin_fee is not None else format_rate(pool.admin_fee if pool else Decimal(0))
         batch.add("program.add", bodies.program(name, currency, tiers, annual_cap, fee, period))
 
 

@@ -8,7 +8,7 @@ key validity) stay in this process, which reads the workers' results in seq orde
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,7 +169,7 @@ def verify_store(
 def verify_rows(
     rows: Iterable[tuple[int, bytes]],
     key_rows: Iterable[tuple[int, bytes]],
-    checkpoints: list[tuple[int, bytes | None, str]],
+    checkpoints: Sequence[tuple[int, bytes | None, str]],
     jobs: int = 1,
     on_entry: OnEntry | None = None,
     on_progress: Callable[[int], None] | None = None,
@@ -265,7 +265,7 @@ def _check_one(
 
 
 def _check_checkpoints(
-    checkpoints: list[tuple[int, bytes | None, str]], ring: Keyring, roots: dict[int, bytes], report: Report
+    checkpoints: Sequence[tuple[int, bytes | None, str]], ring: Keyring, roots: dict[int, bytes], report: Report
 ) -> int:
     if not checkpoints:
         report.problems.append(Problem(None, "no signed checkpoint is stored"))

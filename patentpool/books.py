@@ -43,7 +43,7 @@ def _one_currency(bodies: list[dict[str, Any]]) -> str:
     currencies = {b["currency"] for b in bodies}
     if len(currencies) > 1:
         raise BooksError("the programs of this period use different currencies: give --program")
-    return currencies.pop()
+    return str(currencies.pop())
 
 
 def invoice(state: PoolState, licensee: str, period: Period, program: str | None) -> dict[str, Any]:

@@ -516,7 +516,8 @@ def _report_lines(body: Body) -> list[Mapping[str, Any]]:
         units = _get(line, "units")
         if isinstance(units, bool) or not isinstance(units, int) or units < 0:
             raise FieldError("units", "must be a whole number >= 0")
-        _term("net_sales", lambda line=line: parse_money(_str(line, "net_sales"), field="net_sales"))
+        net_sales = _str(line, "net_sales")
+        _term("net_sales", lambda: parse_money(net_sales, field="net_sales"))
     return lines
 
 
