@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
-from ledger.entry import ZERO_HASH, Entry, EntryError, decode, entry_hash, signing_message
+from ledger.entry import ZERO_HASH, Entry, EntryError, decode, entry_hash, signing_message, unsigned_from_raw
 from ledger.keyring import GENESIS, KEY_ADD, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from ledger.store import Store
@@ -80,7 +80,7 @@ def check_chunk(origin: str, candidates: dict[str, list[bytes]], rows: list[tupl
         except EntryError as exc:
             out.append(Checked(position, None, f"malformed entry: {exc}", h, leaf, None))
             continue
-        message = signing_message(origin, entry.unsigned_bytes())
+        message = signing_message(origin, unsigned_from_raw(raw, entry.sig))
         signer = None
         for public in candidates.get(entry.author, []):
             try:
