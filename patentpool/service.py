@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.entry import Entry, decode, entry_hash
+from ledger.entry import Entry, decode_trusted, entry_hash
 from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
 from ledger.log import Appender, Ledger, Reader
 from ledger.store import Store
@@ -35,10 +35,10 @@ class PoolError(Exception):
 def replay_raw(rows: Iterator[tuple[int, bytes]], on_progress: Progress | None = None) -> PoolState:
     state = PoolState()
     for count, (seq, raw) in enumerate(rows, 1):
-        entry = decode(raw)
+        entry = decode_trusted(raw)
         try:
-            rules.apply(state, entry, entry_hash(raw).hex())
-        except FieldError as exc:
+            rules.apply(state, entry, entry_hash(raw).hex(), check=False)
+        except (FieldError, KeyError, ValueError) as exc:
             raise PoolError(f"seq {seq}: {entry.kind}: {exc}; run `patentpool verify`") from exc
         if on_progress is not None and count % 1000 == 0:
             on_progress(1000)
