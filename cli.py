@@ -45,12 +45,13 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from licenses.errors import TermError
     from patentpool.allocation import AllocationError
     from patentpool.books import BooksError
+    from patentpool.bundles import BundleError
     from patentpool.fields import FieldError
     from patentpool.service import PoolError
 
     return (
         Fail, PoolError, LedgerError, StoreError, KeyFileError, VerifierKeyError, FieldError, TermError,
-        EntryError, NoteError, ProofError, AllocationError, BooksError, OSError,
+        EntryError, NoteError, ProofError, AllocationError, BooksError, BundleError, OSError,
     )
 
 

@@ -191,6 +191,8 @@ def _verify(doc: Any, vkey_text: str, since_note: str | None, verdict: Verdict) 
     except ValueError as exc:
         raise BundleError(f"checkpoint is not signed by {vkey.keyid_string}: {exc}") from exc
     verdict.lines.append(f"checkpoint: tree size {cp.size}, signed by {vkey.keyid_string}")
+    if doc["statement"].get("checkpoint") != doc["checkpoint"]:
+        raise BundleError("the statement cites another checkpoint than the one the bundle is proven against")
     # 2. Consistency with the checkpoint the member kept.
     _check_consistency(doc, vkey, cp, since_note, verdict)
     # 3. Every entry: bytes, inclusion, signature, key validity.
@@ -211,6 +213,9 @@ def _check_consistency(doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, s
     proof = _b64list(consistency.get("proof", []), "consistency proof")
     if old.size > cp.size:
         raise BundleError(f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size}): ask for a fresh one")
+    if not doc.get("consistency") and old.size < cp.size:
+        raise BundleError(f"the bundle carries no consistency proof from your checkpoint (size {old.size}) "
+                          "to its own: ask for one made with --since")
     try:
         if old.size == 0:
             pass
@@ -278,6 +283,9 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
     fees: list[dict[str, Any]] = []
     for program, alloc in sorted(latest.items()):
         body = alloc.body
+        if body["currency"] != statement["currency"]:
+            raise BundleError(f"currency: the statement says {statement['currency']}, "
+                              f"the allocation is in {body['currency']}")
         used = _inputs(alloc, entries)
         program_entry = _program_entry(used, program)
         lines = _recompute_member(body, member, used, program_entry)
@@ -338,6 +346,11 @@ def _recompute_member(body: Mapping[str, Any], member: str, entries: dict[int, E
             report = entries.get(seq)
             if report is None:
                 raise BundleError(f"report entry seq {seq} of {licensee} is missing or not an input")
+            if report.kind not in ("report.add", "report.correct"):
+                raise BundleError(f"seq {seq}: a {report.kind} entry, not a report")
+            if (report.body["program"], report.body["period"]) != (body["program"], body["period"]):
+                raise BundleError(f"seq {seq}: a report of {report.body['program']} {report.body['period']}, "
+                                  f"not of {body['program']} {body['period']}")
             match = [ln for ln in report.body["lines"] if ln["manufacture"] == manufacture and ln["sale"] == sale]
             if not match or match[0]["units"] != units or report.body["licensee"] != licensee:
                 raise BundleError(f"seq {seq}: the report does not say {units} units {manufacture}/{sale}")
@@ -348,7 +361,12 @@ def _recompute_member(body: Mapping[str, Any], member: str, entries: dict[int, E
             raise BundleError(f"{licensee}: royalty {info['royalty']} does not follow from its report lines")
         cents = largest_remainder(to_cents(royalty), [ln[3] for ln in lines]) if lines and to_cents(royalty) else [0] * len(lines)
         per_country: dict[str, int] = defaultdict(int)
-        for (seq, _m, _s, _u, amount, country), line_cents in zip(lines, cents, strict=True):
+        for (seq, made, sold, _u, amount, country), line_cents in zip(lines, cents, strict=True):
+            # Spec 6.5: the sale country if it has a counting patent, else the manufacture country.
+            sale_counts = any(p["counts"] for (_n, c), p in patents.items() if c == sold)
+            if country not in (made, sold) or (country != sold and sale_counts):
+                raise BundleError(f"{licensee}: line seq {seq} {made}/{sold} is allocated to {country}, "
+                                  f"not to its sale country (if it has a counting patent) or else {made}")
             if to_cents(_money(amount)) != line_cents:
                 raise BundleError(f"{licensee}: line seq {seq} is {amount}, the spread gives {format_money(from_cents(line_cents))}")
             if (licensee, country) not in shares:
@@ -421,8 +439,12 @@ def _compare(statement: dict[str, Any], lines: list[dict[str, Any]], gross: Deci
     for k in sorted(set(want) - set(given)):
         raise BundleError(f"the statement drops the line {k} ({want[k]['gross']}) that the allocation gives you")
     for k, line in want.items():
-        if given[k]["gross"] != line["gross"] or list(given[k]["patents"]) != line["patents"]:
+        if given[k]["gross"] != line["gross"]:
             raise BundleError(f"line {k}: the statement says {given[k]['gross']}, the entries give {line['gross']}")
+        if list(given[k]["patents"]) != line["patents"]:
+            listed = ", ".join(map(str, given[k]["patents"]))
+            raise BundleError(f"line {k}: the statement lists patents {listed}, the entries give "
+                              f"{', '.join(line['patents'])}")
     if len(statement["lines"]) != len(given):
         raise BundleError("the statement repeats a line")
     for name, value in (("gross", gross), ("admin_fee", fee), ("net", gross - fee)):
