@@ -88,7 +88,8 @@ def read_rows(path: Path, columns: tuple[tuple[str, ...], tuple[str, ...]]) -> I
     required, optional = columns
     name = str(path)
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        # Undecodable bytes become lone surrogates, so that the row and column holding them can be named.
+        handle = path.open(newline="", encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise PoolError(f"{name}: cannot read: {exc.strerror}") from exc
     with handle:
@@ -97,8 +98,8 @@ def read_rows(path: Path, columns: tuple[tuple[str, ...], tuple[str, ...]]) -> I
             header = [h.strip() for h in next(reader)]
         except StopIteration:
             raise ImportFailed([RowError(name, 1, None, "empty file: no header row")], False) from None
-        except UnicodeDecodeError:
-            raise ImportFailed([RowError(name, 1, None, "not UTF-8")], False) from None
+        if any(_undecodable(h) for h in header):
+            raise ImportFailed([RowError(name, 1, None, "not UTF-8")], False)
         if header and header[0].startswith("\ufeff"):
             header[0] = header[0][1:]
         errors = [RowError(name, 1, h, "unknown column") for h in header if h not in required + optional]
@@ -107,19 +108,27 @@ def read_rows(path: Path, columns: tuple[tuple[str, ...], tuple[str, ...]]) -> I
         errors += [RowError(name, 1, h, "column appears twice") for h in sorted(dupes)]
         if errors:
             raise ImportFailed(errors, False)
+        end = reader.line_num
         try:
             for row in reader:
-                line = reader.line_num
+                # A quoted cell may span lines: name the line where the row starts.
+                line, end = end + 1, reader.line_num
                 if not row or all(not cell.strip() for cell in row):
                     continue
                 if len(row) != len(header):
                     yield line, {"__error__": f"{len(row)} cells, the header has {len(header)}"}
                     continue
+                bad = [h for h, cell in zip(header, row, strict=True) if _undecodable(cell)]
+                if bad:
+                    yield line, {"__error__": f"{bad[0]}: not UTF-8"}
+                    continue
                 yield line, dict(zip(header, row, strict=True))
-        except UnicodeDecodeError:
-            raise ImportFailed([RowError(name, reader.line_num + 1, None, "not UTF-8")], False) from None
         except csv.Error as exc:
             raise ImportFailed([RowError(name, reader.line_num, None, f"malformed CSV: {exc}")], False) from None
+
+
+def _undecodable(cell: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in cell)
 
 
 class _Collector:
@@ -217,7 +226,9 @@ def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
                 raise FieldError("number", f"{key[0]} in {key[1]} is also on line {seen[key]} of this file")
             seen[key] = line
             if key in existing_bodies:
-                if _same(existing_bodies[key], body):
+                # The state does not keep whether the expiry was typed or computed: the date is the fact.
+                facts = {k: v for k, v in body.items() if k != "expires_given"}
+                if _same(existing_bodies[key], facts):
                     result.skipped += 1
                     continue
                 raise FieldError("number", f"{key[0]} is already in the pool for {key[1]} with other data")

@@ -346,6 +346,8 @@ def v_openlicense_take(state: PoolState, body: Body) -> None:
     licensee = _str(body, "licensee")
     _member(state, licensee, "licensee", role="licensee")
     notice = _date(body, "notice_date")
+    if state.patents[decl.patent].owner_on(notice) == licensee:
+        raise FieldError("licensee", f"{licensee} owns {decl.patent[0]} on {notice}")
     if decl.withdrawn is not None and notice >= decl.withdrawn:
         raise FieldError("notice_date", f"the open licence was withdrawn from {decl.withdrawn}")
     if not decl.open_for_takes_on(notice):

@@ -7,8 +7,8 @@ from typing import Any
 
 from ledger.entry import Entry
 from ledger.log import Reader
-from patentpool.fields import parse_date
-from patentpool.state import PoolState
+from patentpool.fields import FieldError, parse_date
+from patentpool.state import Patent, PoolState
 
 
 def patent_rows(state: PoolState, program: str | None, owner: str | None, on: str | None) -> list[dict[str, Any]]:
@@ -41,10 +41,11 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
     """Every entry that concerns the number, in ledger order, read from the ledger itself."""
     countries = state.countries_of.get(number)
     if not countries:
-        raise ValueError(f"number: unknown patent {number}")
+        raise FieldError("number", f"unknown patent {number}")
     kinds = ["patent.add", "patent.status", "patent.transfer", "openlicense.declare", "openlicense.take",
              "openlicense.withdraw", "license.direct", "crosslicense.add"]
-    owners = {state.patents[(number, c)].owner for c in countries}
+    # Every member that ever owned it: a cross-licence of a later owner covers it too.
+    owners = {owner for c in countries for owner in _owners(state.patents[(number, c)])}
     history = []
     for entry in reader.entries(kinds=kinds):
         b = entry.body
@@ -71,6 +72,10 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
         ],
         "history": history,
     }
+
+
+def _owners(patent: Patent) -> set[str]:
+    return {patent.owner} | {owner for _day, owner, _ref in patent.transfers}
 
 
 def _event(entry: Entry) -> str:
