@@ -350,6 +350,8 @@ def program_add(ctx: click.Context, name: str, currency: str, tiers: str, annual
 @click.pass_context
 def program_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """List programs."""
+    from patentpool import views
+
     with reading(ctx) as (state, _reader):
         rows = [
             {"name": p.name, "currency": p.currency, "tiers": p.schedule.tiers.canonical(),
@@ -357,7 +359,7 @@ def program_list(ctx: click.Context, fmt: str | None, output: Path | None) -> No
              "seq": p.ref[0]}
             for p in state.programs.values()
         ]
-    show(fmt, output, rows, title="Programs")
+    show(fmt, output, rows, columns=views.PROGRAM_COLUMNS, title="Programs")
 
 
 # --- patents ---------------------------------------------------------------------------------------------
@@ -414,7 +416,7 @@ def patent_list(ctx: click.Context, program_: str | None, owner: str | None, on_
 
     with reading(ctx) as (state, _reader):
         rows = views.patent_rows(state, program_, owner, on_date)
-    show(fmt, output, rows, title="Patents")
+    show(fmt, output, rows, columns=views.PATENT_COLUMNS, title="Patents")
 
 
 @patent.command("show")
@@ -546,7 +548,7 @@ def openlicense_list(ctx: click.Context, fmt: str | None, output: Path | None) -
 
     with reading(ctx) as (state, _reader):
         rows = views.openlicense_rows(state)
-    show(fmt, output, rows, title="Open licences")
+    show(fmt, output, rows, columns=views.OPENLICENSE_COLUMNS, title="Open licences")
 
 
 @main.group()
@@ -590,10 +592,11 @@ def crosslicense_list(ctx: click.Context, fmt: str | None, output: Path | None) 
         rows = [
             {"seq": c.seq, "members": sorted(c.members), "patents": "all" if c.patents is None else sorted(c.patents),
              "territory": "all" if c.territory is None else sorted(c.territory), "from": c.start.isoformat(),
-             "to": c.end.isoformat() if c.end else None}
+             "to": c.end.isoformat() if c.end else None, "terms": c.terms}
             for c in state.crosslicenses
         ]
-    show(fmt, output, rows, columns=["seq", "members", "patents", "territory", "from", "to"], title="Cross-licences")
+    show(fmt, output, rows, columns=["seq", "members", "patents", "territory", "from", "to", "terms"],
+         title="Cross-licences")
 
 
 @main.group()
@@ -649,7 +652,7 @@ def license_list(ctx: click.Context, fmt: str | None, output: Path | None) -> No
 
     with reading(ctx) as (state, _reader):
         rows = views.license_rows(state)
-    show(fmt, output, rows, title="Licences")
+    show(fmt, output, rows, columns=views.LICENSE_COLUMNS, title="Licences")
 
 
 # --- reports, payments -----------------------------------------------------------------------------------
@@ -683,7 +686,7 @@ def report_list(ctx: click.Context, period: str | None, licensee: str | None, fm
 
     with reading(ctx) as (state, _reader):
         rows = views.report_rows(state, period, licensee)
-    show(fmt, output, rows, title="Report lines")
+    show(fmt, output, rows, columns=views.REPORT_COLUMNS, title="Report lines")
 
 
 @main.group()

@@ -53,6 +53,7 @@ class CrossLicense:
     start: date
     end: date | None
     seq: int
+    terms: str = "royalty-free"  # or balancing-payment: recorded, the allocation treats both alike
 
     def covers(self, licensee: str, owner: str, patent: PatentKey, day: date) -> bool:
         if licensee == owner or licensee not in self.members or owner not in self.members:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -308,7 +308,7 @@ def v_openlicense_declare(state: PoolState, body: Body) -> None:
         raise FieldError("to", f"{end} is not before the patent's expiry {patent.expires}")
     if patent.type in ("utility", "design") and not _opt_str(body, "evaluation_report"):
         raise FieldError("evaluation_report", f"a {patent.type} needs a patent evaluation report reference")
-    exclusive = state.exclusive_direct(patent.key, start)
+    exclusive = state.exclusive_direct(patent.key, start, end)
     if exclusive is not None:
         raise FieldError("number", f"{patent.number} is under an exclusive licence (seq {exclusive.seq})")
     current = state.current_declaration(patent.key)
@@ -423,6 +423,7 @@ def a_crosslicense_add(state: PoolState, e: Entry, ref: Ref) -> None:
             start=date.fromisoformat(b["from"]),
             end=date.fromisoformat(b["to"]) if b.get("to") else None,
             seq=e.seq,
+            terms=b["terms"],
         )
     )
     state.refs[e.seq] = ref
@@ -465,10 +466,12 @@ def v_license_direct(state: PoolState, body: Body) -> None:
         raise FieldError("exclusive", "must be true or false")
     _countries(body, "territory")
     if exclusive:
-        decl = state.current_declaration(patent.key)
-        if decl is not None and decl.end >= start and (decl.withdrawn is None or decl.withdrawn > start):
-            raise FieldError("exclusive", f"{patent.number} is under an open licence (seq {decl.seq})")
-        other = state.exclusive_direct(patent.key, start)
+        for decl in state.declarations.get(patent.key, []):
+            # The open licence runs from its start to its end or its withdrawal, whichever comes first.
+            last = decl.end if decl.withdrawn is None else min(decl.end, decl.withdrawn - timedelta(days=1))
+            if (end is None or decl.start <= end) and last >= start and decl.start <= last:
+                raise FieldError("exclusive", f"{patent.number} is under an open licence (seq {decl.seq})")
+        other = state.exclusive_direct(patent.key, start, end)
         if other is not None:
             raise FieldError("exclusive", f"{patent.number} is already exclusively licensed (seq {other.seq})")
 

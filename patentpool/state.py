@@ -188,9 +188,15 @@ class PoolState:
                     return decl
         raise KeyError(seq)
 
-    def exclusive_direct(self, key: PatentKey, day: date) -> DirectLicense | None:
+    def exclusive_direct(self, key: PatentKey, start: date, end: date | None) -> DirectLicense | None:
+        """An exclusive direct licence of the patent whose term overlaps start..end (None: open-ended)."""
         for lic in self.directs:
-            if lic.patent == key and lic.exclusive and (lic.end is None or lic.end >= day):
+            if (
+                lic.patent == key
+                and lic.exclusive
+                and (end is None or lic.start <= end)
+                and (lic.end is None or lic.end >= start)
+            ):
                 return lic
         return None
 

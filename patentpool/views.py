@@ -11,6 +11,16 @@ from patentpool.fields import FieldError, parse_date
 from patentpool.state import Patent, PoolState
 
 
+PROGRAM_COLUMNS = ["name", "currency", "tiers", "annual_cap", "admin_fee", "period", "seq"]
+PATENT_COLUMNS = ["number", "country", "owner", "type", "program", "filed", "granted", "expires", "weight",
+                  "status", "seq"]
+OPENLICENSE_COLUMNS = ["seq", "number", "country", "fee", "currency", "from", "to", "evaluation_report",
+                       "withdrawn", "taken_by"]
+LICENSE_COLUMNS = ["seq", "type", "licensee", "what", "from", "to", "exclusive"]
+REPORT_COLUMNS = ["seq", "licensee", "program", "period", "manufacture_country", "sale_country", "units",
+                  "net_sales", "supersedes"]
+
+
 def patent_rows(state: PoolState, program: str | None, owner: str | None, on: str | None) -> list[dict[str, Any]]:
     day = parse_date(on, "on") if on else date.today()
     rows = []
@@ -81,8 +91,12 @@ def _owners(patent: Patent) -> set[str]:
 def _event(entry: Entry) -> str:
     b = entry.body
     if entry.kind == "patent.add":
-        return (f"added: owner {b['owner']}, {b['type']}, filed {b['filed']}, granted {b.get('granted')}, "
-                f"expires {b['expires']}, program {b.get('program')}, weight {b['weight']}")
+        parts = [f"added: owner {b['owner']}", str(b["type"]), f"filed {b['filed']}"]
+        parts += [f"granted {b['granted']}"] if b.get("granted") else ["not granted"]
+        parts += [f"expires {b['expires']}"]
+        parts += [f"program {b['program']}"] if b.get("program") else ["in no program"]
+        parts += [f"weight {b['weight']}"]
+        return ", ".join(parts)
     if entry.kind == "patent.status":
         return f"{b['status']} from {b['effective']}"
     if entry.kind == "patent.transfer":
@@ -107,6 +121,7 @@ def openlicense_rows(state: PoolState) -> list[dict[str, Any]]:
             rows.append({
                 "seq": decl.seq, "number": key[0], "country": key[1], "fee": decl.fee.canonical(),
                 "currency": decl.currency, "from": decl.start.isoformat(), "to": decl.end.isoformat(),
+                "evaluation_report": decl.evaluation_report,
                 "withdrawn": decl.withdrawn.isoformat() if decl.withdrawn else None, "taken_by": takers,
             })
     return rows
