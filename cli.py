@@ -812,7 +812,8 @@ def statement(ctx: click.Context, member_id: str, period: str, program_: str | N
 @main.command()
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
-@click.option("--as-of", default=None, help="Date for days late (default today).")
+@click.option("--as-of", default=None,
+              help="The position on this date (default today): later payments and payouts are left out.")
 @format_option
 @click.pass_context
 def reconcile(ctx: click.Context, period: str, program_: str | None, as_of: str | None, fmt: str | None,

@@ -13,10 +13,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from licenses.agreements import PatentKey
-from licenses.money import format_money, format_rate, from_cents, largest_remainder, round_half_up_cents, to_cents
+from licenses.money import (
+    format_money,
+    format_rate,
+    fraction_to_decimal,
+    from_cents,
+    largest_remainder,
+    round_half_up_cents,
+    to_cents,
+)
 from patentpool.periods import Period
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
 
@@ -107,7 +116,8 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
     fee_total = 0
     for member in sorted(members):
         gross = members[member]
-        fee = to_cents(round_half_up_cents(from_cents(gross) * fee_rate / 100))
+        # Exact (Fraction), rounded once: a Decimal product would be rounded to the context's 28 digits first.
+        fee = to_cents(round_half_up_cents(Fraction(gross, 100) * Fraction(fee_rate) / 100))
         fee_total += fee
         member_out[member] = {"gross": _money(gross), "admin_fee": _money(fee), "net": _money(gross - fee)}
     invoices = {
@@ -224,7 +234,7 @@ def _group(
     countries: dict[str, dict[str, dict[str, Any]]],
     country: str,
 ) -> _Group:
-    weights: dict[str, Decimal] = defaultdict(Decimal)
+    weights: dict[str, Fraction] = defaultdict(Fraction)  # exact sums: Decimal addition rounds to 28 digits
     numbers: dict[str, list[str]] = defaultdict(list)
     by_owner = countries.setdefault(country, {})
     for patent in patents:
@@ -232,15 +242,16 @@ def _group(
         entry = by_owner.setdefault(owner, {"weight": "0", "patents": []})
         if patent.number not in entry["patents"]:
             entry["patents"].append(patent.number)
-            entry["weight"] = format_rate(Decimal(entry["weight"]) + patent.weight)
+            total = Fraction(entry["weight"]) + Fraction(patent.weight)
+            entry["weight"] = format_rate(fraction_to_decimal(total))
         held = holds_licence(state, licensee, patent, owner, day) if owner != licensee else []
         inputs.update(held)
         bucket = CREDIT if held else owner
-        weights[bucket] += patent.weight
+        weights[bucket] += Fraction(patent.weight)
         numbers[bucket].append(patent.number)
     # Ties go to the lower member id (as strings), the credit bucket last: largest_remainder favours order.
     order = sorted(n for n in weights if n != CREDIT) + ([CREDIT] if CREDIT in weights else [])
-    return _Group({n: weights[n] for n in order}, {n: numbers[n] for n in order})
+    return _Group({n: fraction_to_decimal(weights[n]) for n in order}, {n: numbers[n] for n in order})
 
 
 def open_license_fees(
@@ -264,7 +275,7 @@ def open_license_fees(
         if not hit:
             continue
         units = sum(ln.units for ln in hit)
-        net_sales = sum((ln.net_sales for ln in hit), Decimal(0))
+        net_sales = fraction_to_decimal(sum((Fraction(ln.net_sales) for ln in hit), Fraction(0)))
         amount = decl.fee.due(units, net_sales, period.months)
         currency = program.currency if decl.fee.kind == "percent" else decl.currency
         inputs.update(state.declaration_refs[decl.seq] + [state.take_refs[take.seq]])

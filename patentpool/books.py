@@ -146,8 +146,11 @@ def check_invariants(body: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _settlements(state: PoolState, licensee: str) -> dict[tuple[str, str], tuple[Decimal, date | None]]:
-    """Payments applied oldest invoice first, per currency: (paid, date settled) per (program, period)."""
+def _settlements(
+    state: PoolState, licensee: str, as_of: date
+) -> dict[tuple[str, str], tuple[Decimal, date | None]]:
+    """Payments received by `as_of`, applied oldest invoice first, per currency: (paid, date settled) per
+    (program, period). A payment dated after `as_of` has not been received as of that day."""
     invoices = []
     for (program, label), records in state.allocations.items():
         body = records[-1].body
@@ -156,7 +159,8 @@ def _settlements(state: PoolState, licensee: str) -> dict[tuple[str, str], tuple
             invoices.append((per.end, program, label, body["currency"], _m(body["invoices"][licensee]["due"])))
     invoices.sort()
     out: dict[tuple[str, str], tuple[Decimal, date | None]] = {}
-    payments = sorted((p for p in state.payments if p.licensee == licensee), key=lambda p: (p.date, p.ref[0]))
+    received = (p for p in state.payments if p.licensee == licensee and p.date <= as_of)
+    payments = sorted(received, key=lambda p: (p.date, p.ref[0]))
     by_currency: dict[str, list[list[Any]]] = defaultdict(list)
     for p in payments:
         by_currency[p.currency].append([p.date, p.amount])
@@ -184,7 +188,8 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
     for body in bodies:
         problems += check_invariants(body)
         for licensee, figures in sorted(body["invoices"].items()):
-            paid, settled = _settlements(state, licensee).get((body["program"], period.label), (Decimal(0), None))
+            settlements = _settlements(state, licensee, as_of)
+            paid, settled = settlements.get((body["program"], period.label), (Decimal(0), None))
             due = _m(figures["due"])
             until = settled if settled is not None else as_of
             late = max(0, (until - due_date).days) if due > 0 else 0
@@ -202,7 +207,8 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
         for member, figures in sorted(body["members"].items()):
             paid_out = sum(
                 (d.amount for d in state.distributions
-                 if d.member == member and d.program == body["program"] and d.period == period.label),
+                 if d.member == member and d.program == body["program"] and d.period == period.label
+                 and d.date <= as_of),
                 Decimal(0),
             )
             members.append(

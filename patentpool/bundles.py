@@ -292,7 +292,7 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
         expected_lines += lines
         p_gross = sum((_money(ln["gross"]) for ln in lines), Decimal(0))
         rate = Decimal(program_entry.body["admin_fee"])
-        p_fee = round_half_up_cents(p_gross * rate / 100)
+        p_fee = round_half_up_cents(Fraction(p_gross) * Fraction(rate) / 100)
         recorded = body["members"].get(member, {"gross": "0.00", "admin_fee": "0.00"})
         if _money(recorded["gross"]) != p_gross or _money(recorded["admin_fee"]) != p_fee:
             raise BundleError(f"{program}: the allocation records gross {recorded['gross']} / fee "
