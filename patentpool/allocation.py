@@ -7,8 +7,7 @@ so every split sums exactly to its total.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,15 +36,6 @@ class AllocationError(ValueError):
     pass
 
 
-@dataclass
-class _Group:
-    """One licensee's lines allocated to one country: they share the buckets."""
-
-    buckets: dict[str, Decimal]  # member -> weight; CREDIT last
-    patents: dict[str, list[str]]
-    cents: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
 def counting_patents(state: PoolState, program: str, day: date) -> dict[str, list[Patent]]:
     """Spec 6.1: the program's patents counting on `day`, by the country where they are in force."""
     found: dict[str, list[Patent]] = defaultdict(list)
@@ -57,26 +47,77 @@ def counting_patents(state: PoolState, program: str, day: date) -> dict[str, lis
     return found
 
 
-def holds_licence(state: PoolState, licensee: str, patent: Patent, owner: str, day: date) -> list[Ref]:
-    """The entries under which `licensee` holds `patent` on `day` (empty if none): spec 6.6's credit rule."""
-    key: PatentKey = patent.key
-    refs: list[Ref] = []
+def _licences_held(
+    state: PoolState, licensees: set[str], counting: dict[str, list[Patent]], day: date
+) -> dict[str, dict[PatentKey, list[Ref]]]:
+    """For each licensee, the counting patents it holds under licence on `day` and the entries granting them.
+
+    Computed once per allocation from the licences' side (few licences, many patents), not per patent."""
+    held: dict[str, dict[PatentKey, list[Ref]]] = defaultdict(lambda: defaultdict(list))
+    by_key = {p.key: p for patents in counting.values() for p in patents}
+    owner_of = {key: p.owner_on(day) for key, p in by_key.items()}
     for take in state.takes:
-        if take.licensee == licensee and take.patent == key:
+        if take.licensee in licensees and take.patent in by_key:
             decl = state.declaration(take.declaration_seq)
-            if take.held_on(day, decl):
-                refs += state.declaration_refs[decl.seq] + [state.take_refs[take.seq]]
+            if take.held_on(day, decl) and owner_of[take.patent] != take.licensee:
+                held[take.licensee][take.patent] += state.declaration_refs[decl.seq] + [state.take_refs[take.seq]]
     for direct in state.directs:
-        if direct.covers(licensee, key, day):
-            refs.append(state.refs[direct.seq])
+        if direct.licensee in licensees and direct.patent in by_key and owner_of[direct.patent] != direct.licensee:
+            if direct.covers(direct.licensee, direct.patent, day):
+                held[direct.licensee][direct.patent].append(state.refs[direct.seq])
     for cross in state.crosslicenses:
-        if cross.covers(licensee, owner, key, day):
-            refs.append(state.refs[cross.seq])
-    return refs
+        takers = cross.members & licensees
+        if not takers or day < cross.start or (cross.end is not None and day > cross.end):
+            continue
+        for key, owner in owner_of.items():
+            if owner not in cross.members:
+                continue
+            for licensee in takers:
+                if cross.covers(licensee, owner, key, day):
+                    held[licensee][key].append(state.refs[cross.seq])
+    return held
 
 
 def _money(cents: int) -> str:
     return format_money(from_cents(cents))
+
+
+def _integer_weights(weights: list[Fraction]) -> list[int]:
+    """The same proportions as whole numbers, so a split can run in integer arithmetic."""
+    den = 1
+    for w in weights:
+        den = den * w.denominator // math.gcd(den, w.denominator)
+    return [w.numerator * (den // w.denominator) for w in weights]
+
+
+def split_rows(totals: list[int], weights: list[int]) -> list[list[int]]:
+    """largest_remainder(total, weights) for every total, vectorised with numpy where it is exact.
+
+    Each row: floor of each exact share, then one cent each to the largest remainders, ties to the earlier
+    column: the same as licenses.money.largest_remainder, checked by the tests. int64 is exact while
+    total x sum(weights) < 2^62; otherwise (or for negative totals) each row goes through Python integers.
+    """
+    weight_sum = sum(weights)
+    if not totals:
+        return []
+    if weight_sum <= 0 or min(weights) < 0:
+        raise AllocationError("weights: nothing to split over")
+    if min(totals) < 0 or max(totals) * weight_sum >= 2**62 or len(totals) * len(weights) < 64:
+        return [largest_remainder(t, weights) if t else [0] * len(weights) for t in totals]
+    import numpy as np  # pandas' own array library; imported only where volume matters
+
+    t = np.asarray(totals, dtype=np.int64)[:, None]
+    w = np.asarray(weights, dtype=np.int64)[None, :]
+    product = t * w
+    base = product // weight_sum
+    remainder = product - base * weight_sum
+    left = t[:, 0] - base.sum(axis=1)
+    order = np.argsort(-remainder, axis=1, kind="stable")  # stable: equal remainders keep column order
+    bonus = np.arange(len(weights))[None, :] < left[:, None]
+    rows = np.arange(len(totals))[:, None]
+    base[rows, order] += bonus
+    result: list[list[int]] = base.tolist()
+    return result
 
 
 def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, Any]:
@@ -89,48 +130,52 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
     day = period.end
     inputs: set[Ref] = {program.ref}
     counting = counting_patents(state, program.name, day)
-    counting_at = {period.label: counting}
+    earlier_countries: dict[str, set[str]] = {}
     for earlier in period.earlier_in_year():
-        counting_at[earlier.label] = counting_patents(state, program.name, earlier.end)
-    for patents in counting.values():
-        for patent in patents:
-            inputs.update(patent.refs_on(day))
+        at = counting_patents(state, program.name, earlier.end)
+        earlier_countries[earlier.label] = set(at)
+        # An earlier period's counting patents decide which of its lines bore royalty: they are inputs too.
+        for patents in at.values():
+            for patent in patents:
+                inputs.update(patent.refs_on(earlier.end))
+    countries = _countries(counting, day, inputs)
 
     lines_by_period: dict[str, dict[str, list[ReportLine]]] = defaultdict(lambda: defaultdict(list))
     for line in state.reports.values():
-        if line.program == program.name and line.period in counting_at:
+        if line.program == program.name and (line.period == period.label or line.period in earlier_countries):
             lines_by_period[line.period][line.licensee].append(line)
     current = lines_by_period[period.label]
+    held = _licences_held(state, set(current), counting, day)
 
     members: dict[str, int] = defaultdict(int)
-    shares: dict[tuple[str, str, str], int] = defaultdict(int)
+    shares: dict[tuple[str, str, str], int] = {}
     licensees: dict[str, dict[str, Any]] = {}
-    countries: dict[str, dict[str, dict[str, Any]]] = {}
     for licensee in sorted(current):
         licensees[licensee] = _licensee(
-            state, program, period, licensee, lines_by_period, counting_at, inputs, members, shares, countries
+            state, program, period, licensee, lines_by_period, earlier_countries, counting, countries,
+            held[licensee], inputs, members, shares,
         )
 
-    fee_rate = program.admin_fee
     member_out: dict[str, dict[str, str]] = {}
     fee_total = 0
     for member in sorted(members):
         gross = members[member]
         # Exact (Fraction), rounded once: a Decimal product would be rounded to the context's 28 digits first.
-        fee = to_cents(round_half_up_cents(Fraction(gross, 100) * Fraction(fee_rate) / 100))
+        fee = to_cents(round_half_up_cents(Fraction(gross, 100) * Fraction(program.admin_fee) / 100))
         fee_total += fee
         member_out[member] = {"gross": _money(gross), "admin_fee": _money(fee), "net": _money(gross - fee)}
     invoices = {
         lic: {"royalty": info["royalty"], "credit": info["credit"], "due": info["due"]}
         for lic, info in licensees.items()
     }
-    fees = open_license_fees(state, program, period, current, inputs)
-    body: dict[str, Any] = {
+    fees, fee_refs = open_license_fees(state, program, period, current, inputs)
+    return {
         "program": program.name,
         "period": period.label,
         "currency": program.currency,
         "policy": POLICY,
         "day": day.isoformat(),
+        "program_seq": program.ref[0],
         "schedule": {
             "tiers": program.schedule.tiers.canonical(),
             "annual_cap": program.schedule.cap_text(),
@@ -141,12 +186,45 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
         "admin_fee": _money(fee_total),
         "total": _money(sum(members.values())),
         "open_license_fees": fees,
-        "countries": {c: countries[c] for c in sorted(countries)},
+        "open_license_refs": fee_refs,
+        "earlier": {label: sorted(found) for label, found in sorted(earlier_countries.items())},
+        "countries": {c: {o: countries[c][o].body() for o in sorted(countries[c])} for c in sorted(countries)},
         "licensees": licensees,
         "shares": [[lic, c, m, _money(cents)] for (lic, c, m), cents in sorted(shares.items())],
         "inputs": [[seq, h] for seq, h in sorted(inputs)],
     }
-    return body
+
+
+@dataclass
+class _Holding:
+    """One owner's counting patents in one country."""
+
+    patents: list[Patent] = field(default_factory=list)
+    weight: Fraction = Fraction(0)
+    refs: set[int] = field(default_factory=set)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "weight": format_rate(fraction_to_decimal(self.weight)),
+            "patents": [p.number for p in self.patents],
+            "refs": sorted(self.refs),
+        }
+
+
+def _countries(counting: dict[str, list[Patent]], day: date, inputs: set[Ref]) -> dict[str, dict[str, _Holding]]:
+    """Counting patents by country and owner on `day`, with their weights and the entries deciding them."""
+    out: dict[str, dict[str, _Holding]] = {}
+    for country, patents in counting.items():
+        owners: dict[str, _Holding] = {}
+        for patent in patents:
+            holding = owners.setdefault(patent.owner_on(day), _Holding())
+            holding.patents.append(patent)
+            holding.weight += Fraction(patent.weight)  # exact sums: Decimal addition rounds to 28 digits
+            refs = patent.refs_on(day)
+            holding.refs.update(ref[0] for ref in refs)
+            inputs.update(refs)
+        out[country] = owners
+    return out
 
 
 def _licensee(
@@ -155,28 +233,25 @@ def _licensee(
     period: Period,
     licensee: str,
     lines_by_period: dict[str, dict[str, list[ReportLine]]],
-    counting_at: dict[str, dict[str, list[Patent]]],
+    earlier_countries: dict[str, set[str]],
+    counting: dict[str, list[Patent]],
+    countries: dict[str, dict[str, _Holding]],
+    held: dict[PatentKey, list[Ref]],
     inputs: set[Ref],
     members: dict[str, int],
     shares: dict[tuple[str, str, str], int],
-    countries: dict[str, dict[str, dict[str, Any]]],
 ) -> dict[str, Any]:
-    day = period.end
     grant = state.grants.get((licensee, program.name))
     if grant is not None:
         inputs.add(state.refs[grant.seq])
     units_before = 0
-    for earlier in period.earlier_in_year():
-        at = counting_at[earlier.label]
-        for line in lines_by_period[earlier.label].get(licensee, []):
+    earlier_reports: set[int] = set()
+    for label, at in earlier_countries.items():
+        for line in lines_by_period[label].get(licensee, []):
             inputs.add(line.ref)
+            earlier_reports.add(line.ref[0])
             if line.manufacture in at or line.sale in at:
                 units_before += line.units
-        # An earlier period's counting patents decide its lines: they are inputs too.
-        for patents in at.values():
-            for patent in patents:
-                inputs.update(patent.refs_on(earlier.end))
-    counting = counting_at[period.label]
     lines = sorted(lines_by_period[period.label][licensee], key=lambda ln: (ln.manufacture, ln.sale))
     bearing = []
     for line in lines:
@@ -187,79 +262,80 @@ def _licensee(
     royalty = program.schedule.period_royalty(units_before, units_before + units)
     royalty_cents = to_cents(royalty)
     if royalty_cents and units:
-        line_cents = largest_remainder(royalty_cents, [line.units for line in bearing])
+        line_cents = split_rows([royalty_cents], [line.units for line in bearing])[0]
     else:
         line_cents = [0] * len(bearing)
 
-    groups: dict[str, _Group] = {}
+    by_country: dict[str, list[int]] = defaultdict(list)
+    out_lines = []
+    for i, line in enumerate(bearing):
+        country = line.sale if line.sale in counting else line.manufacture
+        by_country[country].append(i)
+        out_lines.append([line.ref[0], line.manufacture, line.sale, line.units, _money(line_cents[i]), country])
     credit_cents = 0
     credited: dict[str, list[str]] = {}
-    out_lines = []
-    for line, cents in zip(bearing, line_cents, strict=True):
-        country = line.sale if line.sale in counting else line.manufacture
-        group = groups.get(country)
-        if group is None:
-            group = groups[country] = _group(state, licensee, counting[country], day, inputs, countries, country)
-            if CREDIT in group.patents:
-                credited[country] = group.patents[CREDIT]
-        names = list(group.buckets)
-        parts = largest_remainder(cents, [group.buckets[n] for n in names]) if cents else [0] * len(names)
-        for name, part in zip(names, parts, strict=True):
-            group.cents[name] += part
-        out_lines.append([line.ref[0], line.manufacture, line.sale, line.units, _money(cents), country])
-    for country, group in sorted(groups.items()):
-        for name, cents in group.cents.items():
+    credit_refs: dict[str, list[int]] = {}
+    for country in sorted(by_country):
+        names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
+        if CREDIT in numbers:
+            credited[country] = numbers[CREDIT]
+            credit_refs[country] = refs
+        rows = split_rows([line_cents[i] for i in by_country[country]], _integer_weights(weights))
+        for j, name in enumerate(names):
+            cents = sum(row[j] for row in rows)
             if name == CREDIT:
                 credit_cents += cents
             else:
                 members[name] += cents
-                shares[(licensee, country, name)] += cents
+                shares[(licensee, country, name)] = shares.get((licensee, country, name), 0) + cents
     return {
         "units_before": units_before,
         "units": units,
         "royalty": format_money(royalty),
         "credit": _money(credit_cents),
         "due": _money(royalty_cents - credit_cents),
+        "grant": None if grant is None else grant.seq,
         "credited": credited,
+        "credit_refs": credit_refs,
+        "earlier_reports": sorted(earlier_reports),
         "lines": out_lines,
     }
 
 
-def _group(
-    state: PoolState,
-    licensee: str,
-    patents: list[Patent],
-    day: date,
-    inputs: set[Ref],
-    countries: dict[str, dict[str, dict[str, Any]]],
-    country: str,
-) -> _Group:
-    weights: dict[str, Fraction] = defaultdict(Fraction)  # exact sums: Decimal addition rounds to 28 digits
-    numbers: dict[str, list[str]] = defaultdict(list)
-    by_owner = countries.setdefault(country, {})
-    for patent in patents:
-        owner = patent.owner_on(day)
-        entry = by_owner.setdefault(owner, {"weight": "0", "patents": []})
-        if patent.number not in entry["patents"]:
-            entry["patents"].append(patent.number)
-            total = Fraction(entry["weight"]) + Fraction(patent.weight)
-            entry["weight"] = format_rate(fraction_to_decimal(total))
-        held = holds_licence(state, licensee, patent, owner, day) if owner != licensee else []
-        inputs.update(held)
-        bucket = CREDIT if held else owner
-        weights[bucket] += Fraction(patent.weight)
-        numbers[bucket].append(patent.number)
-    # Ties go to the lower member id (as strings), the credit bucket last: largest_remainder favours order.
-    order = sorted(n for n in weights if n != CREDIT) + ([CREDIT] if CREDIT in weights else [])
-    return _Group({n: fraction_to_decimal(weights[n]) for n in order}, {n: numbers[n] for n in order})
+def _buckets(
+    owners: dict[str, _Holding], licensee: str, held: dict[PatentKey, list[Ref]], inputs: set[Ref]
+) -> tuple[list[str], list[Fraction], dict[str, list[str]], list[int]]:
+    """Spec 6.6 for one licensee's lines in one country: weight per member, licensed patents to the credit
+    bucket; ordered by member id (as strings) with the credit bucket last, the spec's tie order."""
+    weights: dict[str, Fraction] = {}
+    numbers: dict[str, list[str]] = {}
+    refs: set[int] = set()
+    for owner, holding in owners.items():
+        weight = holding.weight
+        for patent in holding.patents if held else ():
+            granted = held.get(patent.key)
+            if granted:
+                weight -= Fraction(patent.weight)
+                weights[CREDIT] = weights.get(CREDIT, Fraction(0)) + Fraction(patent.weight)
+                numbers.setdefault(CREDIT, []).append(patent.number)
+                refs.update(ref[0] for ref in granted)
+                inputs.update(granted)
+        if weight:
+            weights[owner] = weight
+    names = sorted(n for n in weights if n != CREDIT) + ([CREDIT] if CREDIT in weights else [])
+    if CREDIT in numbers:
+        numbers[CREDIT].sort()
+    return names, [weights[n] for n in names], numbers, sorted(refs)
 
 
 def open_license_fees(
     state: PoolState, program: Program, period: Period, current: dict[str, list[ReportLine]], inputs: set[Ref]
-) -> list[dict[str, str]]:
-    """Spec 6.9: memo fees due from licensee to patentee directly, never pool money."""
+) -> tuple[list[dict[str, str]], list[list[int]]]:
+    """Spec 6.9: memo fees due from licensee to patentee directly, never pool money; with, for each, the
+    seqs of the declaration, its withdrawal if any, and the take."""
     day = period.end
     fees = []
+    refs = []
     for take in sorted(state.takes, key=lambda t: (t.licensee, t.patent)):
         lines = current.get(take.licensee)
         if not lines:
@@ -278,7 +354,8 @@ def open_license_fees(
         net_sales = fraction_to_decimal(sum((Fraction(ln.net_sales) for ln in hit), Fraction(0)))
         amount = decl.fee.due(units, net_sales, period.months)
         currency = program.currency if decl.fee.kind == "percent" else decl.currency
-        inputs.update(state.declaration_refs[decl.seq] + [state.take_refs[take.seq]])
+        used = state.declaration_refs[decl.seq] + [state.take_refs[take.seq]]
+        inputs.update(used)
         fees.append(
             {
                 "licensee": take.licensee,
@@ -288,7 +365,8 @@ def open_license_fees(
                 "amount": format_money(amount),
             }
         )
-    return fees
+        refs.append([ref[0] for ref in used])
+    return fees, refs
 
 
 RESULT_KEYS = ("program", "period", "currency", "members", "invoices", "admin_fee", "total", "open_license_fees")
@@ -302,10 +380,6 @@ def result_json(body: dict[str, Any]) -> dict[str, Any]:
 def figures(body: dict[str, Any]) -> dict[str, Any]:
     """What a re-run compares: everything computed, not which entries were read."""
     return {k: v for k, v in body.items() if k not in ("inputs", "supersedes", "deltas", "inputs_digest")}
-
-
-def inputs_digest(inputs: list[list[Any]]) -> str:
-    return hashlib.sha256(json.dumps(inputs, separators=(",", ":")).encode()).hexdigest()
 
 
 def deltas(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
