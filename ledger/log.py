@@ -18,7 +18,16 @@ from sqlalchemy import Connection
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
-from ledger.entry import ZERO_HASH, Entry, check_fields, check_value, decode, entry_hash, signing_message
+from ledger.entry import (
+    ZERO_HASH,
+    Entry,
+    EntryError,
+    check_fields,
+    check_value,
+    decode,
+    entry_hash,
+    signing_message,
+)
 from ledger.keyring import GENESIS, KEY_ADD, KEY_KINDS, KEY_REVOKE, Keyring, KeyringError
 from ledger.keys import SigningKey, VerifierKey
 from ledger.store import Store, StoredCheckpoint
@@ -68,6 +77,22 @@ def checkpoint_matches(store: Store, conn: Connection, ring: Keyring) -> StoredC
     if root != cp.root:
         raise LedgerError(
             f"Merkle root of the stored entries differs from checkpoint {cp.size}: run `patentpool verify`"
+        )
+    if head.size:
+        # The root above comes from the derived node table: check the head entry's own bytes against it, and
+        # against the hash the next entry's prev will be taken from.
+        raw = store.raw_entry(conn, head.size)
+        leaf = store.nodes(conn).get_nodes([(0, head.size - 1)])[(0, head.size - 1)]
+        if raw is None or merkle.leaf_hash(raw) != leaf or entry_hash(raw) != head.hash:
+            raise LedgerError(
+                f"seq {head.size}: the stored head entry is not the one checkpoint {cp.size} signed: "
+                "the database was changed outside patentpool; run `patentpool verify`"
+            )
+    count = store.count(conn)
+    if count != head.size:
+        raise LedgerError(
+            f"the database holds {count} entries but its head is seq {head.size}: entries were removed or "
+            "added outside patentpool; run `patentpool verify`"
         )
     return cp
 
@@ -209,35 +234,53 @@ class Ledger:
         buffered = list(rows)
         if not buffered:
             raise LedgerError("nothing to restore")
-        genesis = decode(buffered[0])
+        try:
+            genesis = decode(buffered[0])
+        except EntryError as exc:
+            raise LedgerError(f"seq 1: {exc}") from exc
         if genesis.kind != GENESIS or genesis.seq != 1:
             raise LedgerError("seq 1: the export does not start with a genesis entry")
-        ring = Keyring.from_genesis(genesis.body)
+        try:
+            ring = Keyring.from_genesis(genesis.body)
+        except KeyringError as exc:
+            raise LedgerError(f"seq 1: {exc}") from exc
         if key.verifier().keyid_string != ring.root.keyid_string:
             raise LedgerError("the key file is not the root key named by the export's genesis")
-        self.store.migrate()
-        with self.store.writer() as conn:
-            appender = Appender(self.store, conn, Keyring.from_genesis(genesis.body), key)
-            candidates = {ring.root.keyid_string: [ring.root.public]}
-            for position, raw in enumerate(buffered, 1):
+        # Check everything before the schema is created, so a refused export leaves the database empty.
+        checking = Keyring.from_genesis(genesis.body)
+        candidates = {ring.root.keyid_string: [ring.root.public]}
+        prev, last_time = ZERO_HASH, ""
+        entries: list[tuple[Entry, bytes]] = []
+        for position, raw in enumerate(buffered, 1):
+            try:
                 entry = decode(raw)
                 if entry.kind == KEY_ADD:
                     vkey = VerifierKey.parse(str(entry.body.get("vkey")))
                     candidates.setdefault(vkey.keyid_string, []).append(vkey.public)
-                checked = check_chunk(ring.origin, candidates, [(position, raw)])[0]
-                if entry.seq != position or entry.prev != appender.prev:
-                    raise LedgerError(f"seq {position}: out of order or the chain is broken")
-                if entry.seq > 1:
-                    try:
-                        vkey_ok = appender.ring.check_author(entry.seq, entry.author, entry.kind)
-                        if entry.kind in (KEY_ADD, KEY_REVOKE):
-                            appender.ring.apply(entry.seq, entry.kind, entry.body)
-                    except KeyringError as exc:
-                        raise LedgerError(f"seq {position}: {exc}") from exc
-                    if checked.signer != vkey_ok.public:
-                        raise LedgerError(f"seq {position}: signature does not verify")
-                elif checked.signer != ring.root.public:
-                    raise LedgerError("seq 1: genesis is not signed by the root key it names")
+            except ValueError as exc:
+                raise LedgerError(f"seq {position}: {exc}") from exc
+            checked = check_chunk(ring.origin, candidates, [(position, raw)])[0]
+            if entry.seq != position or entry.prev != prev:
+                raise LedgerError(f"seq {position}: out of order or the chain is broken")
+            if entry.time < last_time:
+                raise LedgerError(f"seq {position}: time {entry.time} is earlier than the entry before it")
+            if entry.seq > 1:
+                try:
+                    vkey_ok = checking.check_author(entry.seq, entry.author, entry.kind)
+                    if entry.kind in (KEY_ADD, KEY_REVOKE):
+                        checking.apply(entry.seq, entry.kind, entry.body)
+                except KeyringError as exc:
+                    raise LedgerError(f"seq {position}: {exc}") from exc
+                if checked.signer != vkey_ok.public:
+                    raise LedgerError(f"seq {position}: signature does not verify")
+            elif checked.signer != ring.root.public:
+                raise LedgerError("seq 1: genesis is not signed by the root key it names")
+            entries.append((entry, raw))
+            prev, last_time = checked.hash.hex(), entry.time
+        self.store.migrate()
+        with self.store.writer() as conn:
+            appender = Appender(self.store, conn, Keyring.from_genesis(genesis.body), key)
+            for entry, raw in entries:
                 appender.store_raw(entry, raw)
             self._commit(appender, key, None)
         return len(buffered)

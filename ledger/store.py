@@ -182,6 +182,9 @@ class Store:
             return Head(0, None, None)
         return Head(int(row.seq), bytes(row.hash), str(row.time))
 
+    def count(self, conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).select_from(entries)).scalar_one())
+
     def latest_checkpoint(self, conn: Connection) -> StoredCheckpoint | None:
         row = conn.execute(select(checkpoints).order_by(checkpoints.c.size.desc()).limit(1)).first()
         return None if row is None else _checkpoint(row)

@@ -1,0 +1,381 @@
+"""Storage on both backends: the append-only triggers reject every change the spec names, and a ledger
+exported with `patentpool export` restores byte for byte with `patentpool load`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PASSPHRASE, PG_ADMIN, Pool, create_pg_database, drop_pg_database
+from ledger_support import jcs, raw_rows
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+
+from ledger import triggers
+from ledger.entry import ZERO_HASH, entry_hash
+from ledger.keys import SigningKey, save_key
+from ledger.store import Store
+from ledger.verify import verify_store
+
+ORIGIN = "pool.example/test"
+
+
+def fresh_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Another empty database on the same backend as `db_url`, dropped after the test."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / f'other-{uuid.uuid4().hex[:8]}.db'}"
+    name = create_pg_database()
+    request.addfinalizer(lambda: drop_pg_database(name))
+    return f"{PG_ADMIN.rpartition('/')[0]}/{name}"
+
+
+# --- triggers --------------------------------------------------------------------------------------------
+@dataclass
+class Built:
+    url: str
+    dialect: str
+    head: int
+    head_hash: bytes
+    hashes: dict[int, bytes]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """One small pool per backend; the trigger tests only try changes that must fail, so they can share it."""
+    workdir = tmp_path_factory.mktemp(f"triggers-{request.param}")
+    pg_name = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{workdir / 'pool.db'}"
+    else:
+        request.getfixturevalue("postgres_available")
+        pg_name = create_pg_database()
+        url = f"{PG_ADMIN.rpartition('/')[0]}/{pg_name}"
+    try:
+        pool = Pool(url, workdir / "root.key", workdir)
+        pool.run("init", "--name", "Trigger Pool", "--origin", ORIGIN, "--currency", "USD")
+        for member in "AB":
+            pool.run("member", "add", member, "--name", f"Member {member}", "--role", "both")
+        store = Store(url)
+        with store.engine.connect() as conn:
+            hashes = {
+                int(r.seq): bytes(r.hash) for r in conn.execute(text("SELECT seq, hash FROM ledger_entries"))
+            }
+        store.close()
+        head = max(hashes)
+        before = raw_rows(url)
+        yield Built(url, store.dialect, head, hashes[head], hashes)
+        # Nothing any test tried got through.
+        assert raw_rows(url) == before
+        store = Store(url)
+        with store.reader() as conn:
+            report = verify_store(store, conn)
+            assert report.ok and report.size == head, report.problems
+            assert [cp.size for cp in store.all_checkpoints(conn)] == [1, 2, 3]
+        store.close()
+    finally:
+        if pg_name:
+            drop_pg_database(pg_name)
+
+
+def _row(built: Built, seq: int, prev: bytes, **overrides: Any) -> dict[str, Any]:
+    raw = jcs({"seq": seq, "note": "forged"})
+    row = {
+        "seq": seq,
+        "prev": prev,
+        "hash": entry_hash(raw),
+        "kind": "test.note",
+        "author": "x",
+        "time": "2030-01-01T00:00:00.000000Z",
+        "raw": raw,
+    }
+    row.update(overrides)
+    return row
+
+
+INSERT = (
+    "INSERT INTO ledger_entries (seq, prev, hash, kind, author, time, raw) "
+    "VALUES (:seq, :prev, :hash, :kind, :author, :time, :raw)"
+)
+COLUMNS = "(seq, prev, hash, kind, author, time, raw)"
+VALUES = "(:seq, :prev, :hash, :kind, :author, :time, :raw)"
+
+
+def _rejected(built: Built, sql: str, params: Any = None, match: str = "") -> None:
+    store = Store(built.url)
+    try:
+        with pytest.raises(sa_exc.DBAPIError) as info, store.engine.begin() as conn:
+            conn.execute(text(sql), params if params is not None else {})
+        assert match in str(info.value.orig), str(info.value.orig)
+    finally:
+        store.close()
+
+
+APPEND_ONLY = "is append-only"
+CHAIN = "seq must be head+1 and prev the head hash"
+CP_SIZE = "size must be the head and grow"
+
+
+def test_update_of_an_entry_is_rejected(built: Built) -> None:
+    _rejected(
+        built,
+        "UPDATE ledger_entries SET kind = 'member.update' WHERE seq = 2",
+        match=f"{APPEND_ONLY}: UPDATE",
+    )
+    _rejected(
+        built, "UPDATE ledger_entries SET raw = raw WHERE seq = :s", {"s": built.head}, match=APPEND_ONLY
+    )
+    _rejected(built, "UPDATE ledger_entries SET seq = seq + 100", match=APPEND_ONLY)
+
+
+def test_delete_of_entries_is_rejected(built: Built) -> None:
+    _rejected(
+        built, "DELETE FROM ledger_entries WHERE seq = :s", {"s": built.head}, match=f"{APPEND_ONLY}: DELETE"
+    )
+    _rejected(built, "DELETE FROM ledger_entries WHERE seq = 1", match=APPEND_ONLY)
+    # Without WHERE (SQLite's truncate optimisation must not bypass the trigger).
+    _rejected(built, "DELETE FROM ledger_entries", match=APPEND_ONLY)
+
+
+def test_truncate_is_rejected(built: Built) -> None:
+    if built.dialect != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; DELETE without WHERE is covered above")
+    _rejected(built, "TRUNCATE ledger_entries", match=f"{APPEND_ONLY}: TRUNCATE")
+    _rejected(built, "TRUNCATE ledger_entries CASCADE", match=APPEND_ONLY)
+    _rejected(built, "TRUNCATE ledger_checkpoints", match=f"{APPEND_ONLY}: TRUNCATE")
+
+
+def test_replacing_an_entry_is_rejected(built: Built) -> None:
+    # Replace the head (or an earlier entry) by an entry with the same seq and the right prev.
+    for seq in (built.head, 2):
+        params = _row(built, seq, built.hashes[seq - 1])
+        if built.dialect == "sqlite":
+            _rejected(
+                built, f"INSERT OR REPLACE INTO ledger_entries {COLUMNS} VALUES {VALUES}", params, CHAIN
+            )
+            _rejected(built, f"REPLACE INTO ledger_entries {COLUMNS} VALUES {VALUES}", params, CHAIN)
+        # The upsert spelling both backends accept.
+        _rejected(
+            built,
+            f"INSERT INTO ledger_entries {COLUMNS} VALUES {VALUES} "
+            "ON CONFLICT (seq) DO UPDATE SET raw = excluded.raw, hash = excluded.hash",
+            params,
+            CHAIN,
+        )
+        _rejected(
+            built,
+            f"INSERT INTO ledger_entries {COLUMNS} VALUES {VALUES} ON CONFLICT (seq) DO NOTHING",
+            params,
+            CHAIN,
+        )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "skip-a-seq",
+        "wrong-prev",
+        "prev-of-an-older-entry",
+        "zero-prev",
+        "second-genesis",
+        "seq-zero",
+        "repeat-head-seq",
+    ],
+)
+def test_out_of_order_insert_is_rejected(built: Built, case: str) -> None:
+    head, h = built.head, built.head_hash
+    params = {
+        "skip-a-seq": _row(built, head + 2, h),
+        "wrong-prev": _row(built, head + 1, bytes(32 * [0xAB])),
+        "prev-of-an-older-entry": _row(built, head + 1, built.hashes[head - 1]),
+        "zero-prev": _row(built, head + 1, bytes.fromhex(ZERO_HASH)),
+        "second-genesis": _row(built, 1, bytes.fromhex(ZERO_HASH)),
+        "seq-zero": _row(built, 0, bytes.fromhex(ZERO_HASH)),
+        "repeat-head-seq": _row(built, head, built.hashes[head - 1]),
+    }[case]
+    _rejected(built, INSERT, params, CHAIN)
+
+
+def test_a_batch_with_one_bad_row_is_rejected_whole(built: Built) -> None:
+    first = _row(built, built.head + 1, built.head_hash)
+    bad = _row(built, built.head + 3, first["hash"])
+    _rejected(built, INSERT, [first, bad], CHAIN)
+
+
+def test_the_next_entry_and_its_checkpoint_are_accepted(built: Built) -> None:
+    # The triggers reject only what is wrong: head+1 with the head's hash goes in (rolled back here).
+    store = Store(built.url)
+    try:
+        with store.engine.connect() as conn:
+            tx = conn.begin()
+            first = _row(built, built.head + 1, built.head_hash)
+            conn.execute(text(INSERT), [first, _row(built, built.head + 2, first["hash"])])
+            conn.execute(
+                text(
+                    "INSERT INTO ledger_checkpoints (size, root, note, created) "
+                    "VALUES (:size, :root, 'n', 'c')"
+                ),
+                {"size": built.head + 2, "root": bytes(32)},
+            )
+            assert conn.execute(text("SELECT MAX(seq) FROM ledger_entries")).scalar_one() == built.head + 2
+            tx.rollback()
+    finally:
+        store.close()
+
+
+def test_checkpoints_cannot_change(built: Built) -> None:
+    _rejected(
+        built, "UPDATE ledger_checkpoints SET note = 'forged' WHERE size = 1", match=f"{APPEND_ONLY}: UPDATE"
+    )
+    _rejected(
+        built,
+        "DELETE FROM ledger_checkpoints WHERE size = :s",
+        {"s": built.head},
+        match=f"{APPEND_ONLY}: DELETE",
+    )
+    _rejected(built, "DELETE FROM ledger_checkpoints", match=APPEND_ONLY)
+
+
+@pytest.mark.parametrize("size", ["below-head", "above-head", "same-as-latest", "zero"])
+def test_a_checkpoint_of_a_bad_size_is_rejected(built: Built, size: str) -> None:
+    value = {
+        "below-head": built.head - 1,
+        "above-head": built.head + 1,
+        "same-as-latest": built.head,
+        "zero": 0,
+    }[size]
+    params = {"size": value, "root": bytes(32)}
+    _rejected(
+        built,
+        "INSERT INTO ledger_checkpoints (size, root, note, created) VALUES (:size, :root, 'n', 'c')",
+        params,
+        CP_SIZE,
+    )
+    if built.dialect == "sqlite":
+        _rejected(
+            built,
+            "INSERT OR REPLACE INTO ledger_checkpoints (size, root, note, created) "
+            "VALUES (:size, :root, 'n', 'c')",
+            params,
+            CP_SIZE,
+        )
+
+
+def test_the_migration_created_every_trigger(built: Built) -> None:
+    store = Store(built.url)
+    try:
+        with store.engine.connect() as conn:
+            if built.dialect == "sqlite":
+                names = {
+                    r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+                }
+            else:
+                names = {
+                    r[0] for r in conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
+                }
+    finally:
+        store.close()
+    dropped = {s.split("IF EXISTS ")[1].split()[0] for s in triggers.drop_statements(built.dialect)}
+    assert names == dropped
+
+
+# --- export and restore ----------------------------------------------------------------------------------
+def _export(pool: Pool, name: str = "export.jsonl") -> tuple[Path, Path, list[bytes]]:
+    path = pool.workdir / name
+    pool.run("export", "-o", str(path))
+    checkpoint = pool.write(f"{name}.checkpoint.txt", pool.run("checkpoint").stdout)
+    return path, checkpoint, path.read_bytes().splitlines()
+
+
+def test_export_load_and_verify_from_export(
+    example_pool: Pool, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    pool = example_pool
+    size, root = pool.size_and_root()
+    path, cp_file, lines = _export(pool)
+    # The export is exactly the stored bytes, one entry per line, in seq order.
+    assert lines == [raw for _seq, raw in sorted(raw_rows(pool.db).items())]
+    assert len(lines) == size and path.read_bytes().endswith(b"\n")
+
+    fresh = fresh_url(pool.db, tmp_path, request)
+    # `--db` names the target, overriding PATENTPOOL_DB (still the source); the key comes from PATENTPOOL_KEY.
+    pool.run("--db", fresh, "load", str(path))
+    restored = Pool(fresh, pool.key, tmp_path)
+    assert restored.size_and_root() == (size, root)
+    assert json.loads(restored.run("verify").stdout)["result"] == "ok"
+    again, _cp, _lines = _export(restored, "again.jsonl")
+    assert again.read_bytes() == path.read_bytes()
+    # The restored ledger takes appends and stays consistent with the old checkpoint.
+    restored.run("member", "add", "Z", "--name", "Member Z", "--role", "both")
+    proof = json.loads(restored.run("prove", "consistency", str(size), str(size + 1)).stdout)
+    assert proof["old_checkpoint"].splitlines()[2] == root
+
+    result = pool.run("verify", "--from-export", str(path), "--checkpoint", str(cp_file))
+    data = json.loads(result.stdout)
+    assert data["result"] == "ok" and data["problems"] == []
+    assert data["entries"] == size and data["root"] == root
+    assert data["root_key"] == pool.run("key", "show").stdout.strip()
+
+
+def _modified(lines: list[bytes], how: str) -> tuple[list[bytes], int]:
+    """The export's lines changed as `how` says, and the seq where the change shows first."""
+    lines = list(lines)
+    if how == "body":
+        obj = json.loads(lines[2])
+        obj["body"]["name"] = "Mallory"
+        lines[2] = jcs(obj)
+        return lines, 3
+    if how == "swap":
+        lines[1], lines[2] = lines[2], lines[1]
+        return lines, 2
+    if how == "drop":
+        del lines[2]
+        return lines, 3
+    if how == "respell":
+        lines[1] = lines[1].replace(b'"seq":2', b'"seq": 2')
+        return lines, 2
+    raise AssertionError(how)
+
+
+def test_a_modified_export_fails_verify_and_load(
+    pool: Pool, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    for member in "ABC":
+        pool.run("member", "add", member, "--name", f"Member {member}", "--role", "both")
+    path, cp_file, lines = _export(pool)
+    target = Pool(fresh_url(pool.db, tmp_path, request), pool.key, tmp_path)
+    for how in ("body", "swap", "drop", "respell"):
+        changed, seq = _modified(lines, how)
+        bad = tmp_path / f"{how}.jsonl"
+        bad.write_bytes(b"\n".join(changed) + b"\n")
+        result = pool.run("verify", "--from-export", str(bad), "--checkpoint", str(cp_file), expect=1)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error: seq ")]
+        assert errors and errors[0].startswith(f"Error: seq {seq}: "), (how, result.stderr)
+        result = target.run("load", str(bad), expect=1)
+        assert result.stderr.startswith(f"Error: seq {seq}: "), (how, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+        # A refused load writes nothing: the database is still empty.
+        assert not Store(target.db).exists(), how
+    # A truncated export is a valid shorter ledger, but not the one the checkpoint signed.
+    short = tmp_path / "short.jsonl"
+    short.write_bytes(b"\n".join(lines[:-1]) + b"\n")
+    result = pool.run("verify", "--from-export", str(short), "--checkpoint", str(cp_file), expect=1)
+    assert (
+        f"Error: seq {len(lines)}: checkpoint {len(lines)} was signed but the ledger holds only"
+        in result.stderr
+    )
+
+    # The root key named by the export's genesis is needed to sign the restored ledger's checkpoint.
+    save_key(tmp_path / "stranger.key", SigningKey.generate(ORIGIN), PASSPHRASE)
+    stranger = Pool(target.db, tmp_path / "stranger.key", tmp_path)
+    assert "not the root key" in stranger.run("load", str(path), expect=1).stderr
+    assert not Store(target.db).exists()
+    # After all those refusals the good export loads, once.
+    target.run("load", str(path))
+    assert target.size_and_root() == pool.size_and_root()
+    assert "already holds a pool ledger" in target.run("load", str(path), expect=1).stderr
+    assert "already holds a pool ledger" in pool.run("load", str(path), expect=1).stderr

@@ -1,0 +1,329 @@
+"""Tamper evidence, on both backends: with the append-only triggers dropped, any change to the stored ledger
+is
+caught by `patentpool verify` (exit 1, an `Error:` line naming the seq), and an appending command refuses a
+ledger whose stored head no longer matches its latest signed checkpoint.
+
+One pool is built per backend; each test tampers with it and its tables are put back afterwards. Its entries:
+  1 pool.genesis   2 member.add A   3 member.add B   4 member.add C   5 key.add ADMIN (admin)
+  6 member.add D (signed by ADMIN)  7 key.revoke ADMIN   8 member.add E
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PASSPHRASE, PG_ADMIN, Pool, create_pg_database, drop_pg_database
+from ledger_support import (
+    Snapshot,
+    delete_entries,
+    drop_triggers,
+    edit_entry,
+    execute,
+    insert_entry_row,
+    jcs,
+    raw_rows,
+    resign,
+    restore,
+    seeded_key,
+    set_raw,
+    sign_entry,
+    snapshot,
+)
+
+from ledger.entry import Entry, decode, entry_hash
+from ledger.keys import SigningKey, load_key, save_key
+from ledger.log import Appender, Ledger, load_keyring
+from ledger.store import Store
+from ledger.verify import verify_store
+
+ORIGIN = "pool.example/test"
+ADMIN = seeded_key(ORIGIN, 7)
+HEAD = 8
+
+
+@dataclass
+class Built:
+    url: str
+    root_key: Path
+    snapshot: Snapshot
+
+
+@pytest.fixture(scope="module")
+def admin_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tamper-keys") / "admin.key"
+    save_key(path, ADMIN, PASSPHRASE)  # once for both backends: scrypt is slow on purpose
+    return path
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def built(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, admin_key_file: Path
+) -> Iterator[Built]:
+    workdir = tmp_path_factory.mktemp(f"tamper-{request.param}")
+    pg_name = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{workdir / 'pool.db'}"
+    else:
+        request.getfixturevalue("postgres_available")
+        pg_name = create_pg_database()
+        url = f"{PG_ADMIN.rpartition('/')[0]}/{pg_name}"
+    try:
+        root = Pool(url, workdir / "root.key", workdir)
+        root.run(
+            "init", "--name", "Tamper Pool", "--origin", ORIGIN, "--currency", "USD", "--admin-fee", "10"
+        )
+        for member in "ABC":
+            root.run("member", "add", member, "--name", f"Member {member}", "--role", "both")
+        root.run("key", "add", "--vkey", str(ADMIN.verifier()), "--role", "admin")
+        admin = Pool(url, admin_key_file, workdir)
+        admin.env["PATENTPOOL_ROOT_KEY"] = str(root.key)
+        admin.run("member", "add", "D", "--name", "Member D", "--role", "licensee")
+        root.run("key", "revoke", ADMIN.verifier().keyid_string)
+        root.run("member", "add", "E", "--name", "Member E", "--role", "licensor")
+        assert root.size_and_root()[0] == HEAD
+        yield Built(url, root.key, snapshot(url))
+        # Whatever the tests did was undone.
+        assert json.loads(root.run("verify").stdout)["result"] == "ok"
+        assert root.size_and_root()[0] == HEAD
+    finally:
+        if pg_name:
+            drop_pg_database(pg_name)
+
+
+@pytest.fixture
+def pool(built: Built, tmp_path: Path) -> Iterator[Pool]:
+    """The built pool with its append-only triggers dropped; afterwards every table is put back as built."""
+    drop_triggers(built.url)
+    try:
+        yield Pool(built.url, built.root_key, tmp_path)
+    finally:
+        restore(built.url, built.snapshot)
+
+
+@functools.cache
+def _load_key(path: Path) -> SigningKey:
+    return load_key(path, PASSPHRASE)
+
+
+def root_key(pool: Pool) -> SigningKey:
+    return _load_key(pool.key)
+
+
+def verify_fails(pool: Pool, *, first: int, also: tuple[str, ...] = ()) -> list[str]:
+    """Run `verify`: exit 1, every problem an `Error:` line, the first one naming seq `first`."""
+    result = pool.run("verify", expect=1)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    data = json.loads(result.stdout)
+    assert data["result"] != "ok" and data["problems"], data
+    assert errors == [f"Error: {p}" for p in data["problems"]]
+    seqs = [int(m.group(1)) for line in errors if (m := re.match(r"Error: seq (\d+):", line))]
+    assert seqs and seqs[0] == first, errors
+    for text in also:
+        assert any(text in line for line in errors), (text, errors)
+    return errors
+
+
+def append_refused(pool: Pool, *, mentions: str) -> None:
+    """An appending command refuses with one `Error:` line and writes nothing."""
+    before = raw_rows(pool.db)
+    result = pool.run("member", "add", "Z", "--name", "Member Z", "--role", "both", expect=1)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert mentions in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    assert raw_rows(pool.db) == before
+
+
+# --- an untouched copy ---------------------------------------------------------------------------------
+def test_untouched_ledger_verifies_clean_and_appends(pool: Pool) -> None:
+    result = pool.run("verify")
+    data = json.loads(result.stdout)
+    assert data["result"] == "ok" and data["problems"] == [] and data["entries"] == HEAD
+    assert "Error" not in result.stderr
+    pool.run("member", "add", "Z", "--name", "Member Z", "--role", "both")
+    assert pool.size_and_root()[0] == HEAD + 1
+    pool.run("verify")
+
+
+# --- one field of one stored entry --------------------------------------------------------------------------
+FIELD_CHANGES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "kind": lambda o: {"kind": "member.update"},
+    "body-value": lambda o: {"body": {**o["body"], "name": "Mallory"}},
+    "body-extra-key": lambda o: {"body": {**o["body"], "x": 1}},
+    "time": lambda o: {"time": "2020-02-29T12:00:00.000001Z"},
+    "author": lambda o: {"author": ADMIN.verifier().keyid_string},
+    "prev": lambda o: {"prev": ("0" if o["prev"][0] != "0" else "1") + o["prev"][1:]},
+    "seq": lambda o: {"seq": o["seq"] + 10},
+    "sig": lambda o: {"sig": resign({**o, "body": {**o["body"], "name": "x"}}, ADMIN, ORIGIN)["sig"]},
+    "v": lambda o: {"v": 2},
+}
+
+
+@pytest.mark.parametrize("field", sorted(FIELD_CHANGES))
+def test_changing_one_field_of_an_entry_fails_verify(pool: Pool, field: str) -> None:
+    seq = 4
+    obj = json.loads(raw_rows(pool.db)[seq])
+    changed = edit_entry(pool.db, seq, FIELD_CHANGES[field](obj))
+    assert changed != obj
+    verify_fails(pool, first=seq)
+
+
+@pytest.mark.parametrize("field", ["body-value", "time", "sig", "seq"])
+def test_changing_the_head_entry_fails_verify_and_appends_refuse(pool: Pool, field: str) -> None:
+    obj = json.loads(raw_rows(pool.db)[HEAD])
+    edit_entry(pool.db, HEAD, FIELD_CHANGES[field](obj))
+    verify_fails(pool, first=HEAD)
+    append_refused(pool, mentions="run `patentpool verify`")
+
+
+def test_a_non_canonical_respelling_fails_verify(pool: Pool) -> None:
+    raw = raw_rows(pool.db)[4]
+    set_raw(pool.db, 4, raw.replace(b'"seq":4', b'"seq": 4'))
+    verify_fails(pool, first=4, also=("seq 4: malformed entry", "canonical"))
+
+
+def test_an_entry_resigned_by_the_root_key_breaks_the_chain(pool: Pool) -> None:
+    # Whoever holds the root key can sign a changed entry, but the next entry's prev and every signed
+    # checkpoint since still commit to the original bytes.
+    obj = json.loads(raw_rows(pool.db)[4])
+    forged = resign({**obj, "body": {**obj["body"], "name": "Mallory"}}, root_key(pool), ORIGIN)
+    set_raw(pool.db, 4, jcs(forged))
+    verify_fails(
+        pool, first=5, also=("seq 5: prev is not the hash", "checkpoint 4: the stored entries do not")
+    )
+
+
+# --- whole entries ------------------------------------------------------------------------------------------
+def test_deleting_an_entry_fails_verify_and_appends_refuse(pool: Pool) -> None:
+    delete_entries(pool.db, [4])
+    verify_fails(pool, first=5, also=("seq 5: follows seq 3",))
+    append_refused(pool, mentions="run `patentpool verify`")
+
+
+def test_swapping_two_entries_fails_verify(pool: Pool) -> None:
+    rows = raw_rows(pool.db)
+    set_raw(pool.db, 3, rows[4])
+    set_raw(pool.db, 4, rows[3])
+    verify_fails(pool, first=3, also=("seq 3: stored at seq 3 but the entry says seq 4",))
+
+
+def test_swapping_the_last_two_entries_makes_appends_refuse(pool: Pool) -> None:
+    rows = raw_rows(pool.db)
+    set_raw(pool.db, HEAD - 1, rows[HEAD])
+    set_raw(pool.db, HEAD, rows[HEAD - 1])
+    verify_fails(pool, first=HEAD - 1)
+    append_refused(pool, mentions="run `patentpool verify`")
+
+
+def test_truncating_the_tail_fails_verify_and_appends_refuse(pool: Pool) -> None:
+    delete_entries(pool.db, [HEAD, HEAD - 1])
+    verify_fails(pool, first=HEAD - 1, also=("the tail was removed",))
+    append_refused(pool, mentions=f"stored head is seq {HEAD - 2} but the latest checkpoint covers {HEAD}")
+
+
+def test_truncating_tail_and_checkpoints_is_caught_by_a_kept_checkpoint(pool: Pool) -> None:
+    # Removing the tail together with its checkpoints leaves a self-consistent shorter ledger; the checkpoint
+    # a member kept from before proves it was rewritten.
+    kept = pool.write("kept.txt", pool.run("checkpoint").stdout)
+    delete_entries(pool.db, [HEAD, HEAD - 1])
+    execute(pool.db, "DELETE FROM ledger_checkpoints WHERE size > :size", {"size": HEAD - 2})
+    export = pool.workdir / "short.jsonl"
+    pool.run("export", "-o", str(export))
+    result = pool.run("verify", "--from-export", str(export), "--checkpoint", str(kept), expect=1)
+    assert (
+        f"Error: seq {HEAD - 1}: checkpoint {HEAD} was signed but the ledger holds only {HEAD - 2}"
+        in result.stderr
+    )
+
+
+# --- signatures and keys ------------------------------------------------------------------------------------
+def test_a_valid_signature_by_another_key_fails(pool: Pool) -> None:
+    # The admin key's genuine signature over exactly this entry (author left as the root key).
+    obj = json.loads(raw_rows(pool.db)[4])
+    edit_entry(pool.db, 4, {"sig": resign(obj, ADMIN, ORIGIN)["sig"]})
+    verify_fails(pool, first=4, also=("seq 4: signature does not verify under the author key",))
+
+
+def test_an_entry_signed_by_a_key_before_it_was_added_fails(pool: Pool) -> None:
+    obj = json.loads(raw_rows(pool.db)[4])
+    forged = resign({**obj, "author": ADMIN.verifier().keyid_string}, ADMIN, ORIGIN)
+    edit_entry(pool.db, 4, forged)
+    verify_fails(pool, first=4, also=("is not a key of this pool",))
+
+
+def test_an_entry_rewritten_to_a_revoked_key_fails(pool: Pool) -> None:
+    obj = json.loads(raw_rows(pool.db)[HEAD])
+    forged = resign({**obj, "author": ADMIN.verifier().keyid_string}, ADMIN, ORIGIN)
+    edit_entry(pool.db, HEAD, forged)
+    verify_fails(pool, first=HEAD, also=(f"was revoked at seq {HEAD - 1}",))
+
+
+def _revoked_key_entry(pool: Pool) -> Entry:
+    head = raw_rows(pool.db)[HEAD]
+    body = {"id": "F", "name": "Member F", "role": "both"}
+    return sign_entry(
+        ADMIN,
+        ORIGIN,
+        seq=HEAD + 1,
+        prev=entry_hash(head).hex(),
+        kind="member.add",
+        body=body,
+        time=json.loads(head)["time"],
+    )
+
+
+def test_appending_with_a_revoked_key_fails_verify(pool: Pool) -> None:
+    insert_entry_row(pool.db, _revoked_key_entry(pool))
+    verify_fails(
+        pool,
+        first=HEAD + 1,
+        also=(f"seq {HEAD + 1}: author {ADMIN.verifier().keyid_string} was revoked", "not signed for"),
+    )
+    append_refused(pool, mentions=f"stored head is seq {HEAD + 1}")
+
+
+def test_a_revoked_key_entry_fails_even_under_a_signed_checkpoint(pool: Pool) -> None:
+    # The forger also stores Merkle nodes and a root-signed checkpoint over it: only the key rule is left
+    # to catch it.
+    entry = _revoked_key_entry(pool)
+    ledger = Ledger.open(pool.db)
+    key = root_key(pool)
+    with ledger.store.writer() as conn:
+        ring = load_keyring(ledger.store, conn)
+        previous = ledger.store.latest_checkpoint(conn)
+        appender = Appender(ledger.store, conn, ring, key)
+        appender.store_raw(entry, entry.encode())
+        ledger._commit(appender, key, previous)
+    ledger.store.close()
+    errors = verify_fails(pool, first=HEAD + 1)
+    assert errors == [
+        f"Error: seq {HEAD + 1}: author {ADMIN.verifier().keyid_string} was revoked at seq {HEAD - 1}"
+    ]
+
+
+def test_the_admin_key_history_stays_valid_after_revocation(pool: Pool) -> None:
+    # Entry 6 was signed by the admin key before its revocation at 7: still valid.
+    store = Store(pool.db)
+    try:
+        with store.reader() as conn:
+            report = verify_store(store, conn)
+            assert report.ok and report.size == HEAD
+            sixth = decode(store.raw_entry(conn, 6) or b"")
+    finally:
+        store.close()
+    assert sixth.author == ADMIN.verifier().keyid_string
+
+
+def test_verify_with_two_jobs_reports_the_same_problems(pool: Pool) -> None:
+    edit_entry(pool.db, 3, {"time": "2020-01-01T00:00:00.000000Z"})
+    one = pool.run("verify", expect=1)
+    two = pool.run("verify", "--jobs", "2", expect=1)
+    assert one.stderr == two.stderr and "Error: seq 3: signature does not verify" in two.stderr
+    assert json.loads(one.stdout) == json.loads(two.stdout)
