@@ -297,6 +297,7 @@ def _licensee(
         "grant": None if grant is None else grant.seq,
         "credited": credited,
         "credit_refs": credit_refs,
+        "reports": sorted({line.ref[0] for line in lines}),
         "earlier_reports": sorted(earlier_reports),
         "lines": out_lines,
     }

@@ -46,44 +46,44 @@ class BundleError(ValueError):
 
 
 # --- making a bundle (administrator side) ------------------------------------------------------------------
-def _seqs_for(state: PoolState, body: Mapping[str, Any], member: str) -> set[int]:
-    """The entries the member's lines rest on, in one allocation body."""
-    seqs: set[int] = {body_seq for body_seq in _program_seq(state, body)}
-    day = date.fromisoformat(body["day"])
-    licensees = {lic for lic, _c, who, _g in body["shares"] if who == member}
-    countries = {c for _lic, c, who, _g in body["shares"] if who == member}
-    for licensee in licensees:
+def relevant_licensees(body: Mapping[str, Any], member: str) -> list[str]:
+    """Licensees whose lines the member's figures depend on: those it has a share from, and those with lines
+    allocated to a country where it has counting patents (so a member written out of a split is caught)."""
+    mine = {c for c, owners in body["countries"].items() if member in owners}
+    found = {lic for lic, _c, who, _g in body["shares"] if who == member}
+    for licensee, info in body["licensees"].items():
+        if any(line[5] in mine for line in info["lines"]):
+            found.add(licensee)
+    return sorted(found)
+
+
+def bundle_seqs(body: Mapping[str, Any], member: str) -> set[int]:
+    """The entries one allocation's lines for `member` rest on, read from the refs the allocation records:
+    no replay of the ledger is needed to make a bundle."""
+    seqs: set[int] = {int(body["program_seq"])}
+    countries: set[str] = set()
+    for licensee in relevant_licensees(body, member):
         info = body["licensees"][licensee]
-        seqs.update(line[0] for line in info["lines"])
-        grant = state.grants.get((licensee, body["program"]))
-        if grant is not None:
-            seqs.add(grant.seq)
-    for country in countries:
-        for numbers in (v["patents"] for v in body["countries"][country].values()):
-            for number in numbers:
-                patent = state.patents[(number, country)]
-                seqs.update(ref[0] for ref in patent.refs_on(day))
-    # All the member's own patents of the program, so it can see that none was left out of a split.
-    for patent in state.patents.values():
-        if patent.program == body["program"] and patent.owner_on(day) == member:
-            seqs.update(ref[0] for ref in patent.refs_on(day))
-    # Licences that can move a patent of these countries into a licensee's credit bucket.
-    for take in state.takes:
-        if take.licensee in licensees or state.patents[take.patent].owner_on(day) == member:
-            seqs.update(ref[0] for ref in state.declaration_refs[take.declaration_seq])
-            seqs.add(take.seq)
-            seqs.add(state.patents[take.patent].ref[0])
-    for cross in state.crosslicenses:
-        if cross.members & licensees:
-            seqs.add(cross.seq)
-    for direct in state.directs:
-        if direct.licensee in licensees:
-            seqs.add(direct.seq)
+        seqs.update(info["reports"])
+        seqs.update(info["earlier_reports"])
+        if info["grant"] is not None:
+            seqs.add(info["grant"])
+        for refs in info["credit_refs"].values():
+            seqs.update(refs)
+        countries.update(line[5] for line in info["lines"])
+    for country, owners in body["countries"].items():
+        for owner, holding in owners.items():
+            if country in countries or owner == member:
+                seqs.update(holding["refs"])
+    for fee, refs in zip(body["open_license_fees"], body["open_license_refs"], strict=True):
+        if fee["owner"] == member:
+            seqs.update(refs)
+            seqs.update(body["licensees"][fee["licensee"]]["reports"])
+            for holding in body["countries"].values():
+                for owner_holding in holding.values():
+                    if fee["patent"] in owner_holding["patents"]:
+                        seqs.update(owner_holding["refs"])
     return seqs
-
-
-def _program_seq(state: PoolState, body: Mapping[str, Any]) -> list[int]:
-    return [state.programs[body["program"]].ref[0]]
 
 
 def make_bundle(
@@ -94,6 +94,7 @@ def make_bundle(
     program: str | None,
     since_note: str | None,
 ) -> dict[str, Any]:
+    """The bundle of a statement. `state` needs only the allocations (a books replay is enough)."""
     from patentpool.books import allocations_for
 
     cp = reader.checkpoint()
@@ -102,13 +103,14 @@ def make_bundle(
         record = state.latest_allocation(body["program"], period.label)
         assert record is not None
         seqs.add(record.ref[0])
-        seqs |= _seqs_for(state, body, statement["member"])
+        seqs |= bundle_seqs(body, statement["member"])
     # Every key entry, so the member can judge each author's validity at its seq.
-    seqs |= {e.seq for e in reader.entries(kinds=list(KEY_KINDS))}
+    seqs |= {seq for seq, _raw in reader.raw_entries(kinds=list(KEY_KINDS))}
     raws = reader.store.raw_entries(reader.conn, sorted(seqs))
+    nodes = reader.store.nodes(reader.conn)
     entries = []
     for seq in sorted(seqs):
-        proof = merkle.inclusion_proof(reader.store.nodes(reader.conn), seq - 1, cp.size)
+        proof = merkle.inclusion_proof(nodes, seq - 1, cp.size)
         entries.append({
             "seq": seq,
             "entry": raws[seq].decode("utf-8"),
@@ -125,7 +127,10 @@ def make_bundle(
         old = _parse_note_unverified(since_note)
         if old.size > cp.size:
             raise BundleError(f"the --since checkpoint (size {old.size}) is newer than the ledger ({cp.size})")
-        proof = merkle.consistency_proof(reader.store.nodes(reader.conn), old.size, cp.size) if old.size else []
+        stored = reader.store.checkpoint_at(reader.conn, old.size) if old.size else None
+        if old.size and (stored is None or stored.root != old.root or old.origin != reader.origin):
+            raise BundleError(f"the --since checkpoint (size {old.size}) is not one this ledger signed")
+        proof = merkle.consistency_proof(nodes, old.size, cp.size) if old.size else []
         doc["consistency"] = {
             "old_checkpoint": since_note,
             "proof": [base64.b64encode(p).decode() for p in proof],
@@ -299,7 +304,11 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
                               f"{recorded['admin_fee']}, the entries give {p_gross} / {p_fee}")
         gross += p_gross
         fee += p_fee
-        fees += [f for f in body["open_license_fees"] if f["owner"] == member]
+        memo = _memo_fees(body, member, used)
+        if memo != [f for f in body["open_license_fees"] if f["owner"] == member]:
+            raise BundleError(f"{program}: the open-licence memo lines differ from the declarations, takes and "
+                              "reports behind them")
+        fees += memo
         verdict.lines.append(f"{program}: {len(lines)} line(s) recomputed from the reports, patents and licences")
     _compare(statement, expected_lines, gross, fee, fees)
     verdict.lines.append(
@@ -330,63 +339,120 @@ def _inputs(alloc: Entry, entries: dict[int, Entry]) -> dict[int, Entry]:
     return used
 
 
+def _report_lines(body: Mapping[str, Any], entries: dict[int, Entry], seqs: list[int], licensee: str,
+                  periods: set[str]) -> dict[tuple[str, str, str], tuple[int, int, Decimal]]:
+    """The licensee's current report lines, (period, manufacture, sale) -> (seq, units, net sales), from the
+    report entries the allocation names; a later entry supersedes an earlier one for the same key."""
+    current: dict[tuple[str, str, str], tuple[int, int, Decimal]] = {}
+    for seq in sorted(seqs):
+        report = entries.get(seq)
+        if report is None:
+            raise BundleError(f"report entry seq {seq} of {licensee} is missing or not an input of the allocation")
+        if report.kind not in ("report.add", "report.correct"):
+            raise BundleError(f"seq {seq}: a {report.kind} entry, not a report")
+        b = report.body
+        if b["licensee"] != licensee or b["program"] != body["program"] or b["period"] not in periods:
+            raise BundleError(f"seq {seq}: a report of {b['licensee']} {b['program']} {b['period']}, not one "
+                              f"of {licensee}'s {body['program']} reports this allocation reads")
+        for line in b["lines"]:
+            current[(b["period"], line["manufacture"], line["sale"])] = (seq, line["units"], _money(line["net_sales"]))
+    return current
+
+
 def _recompute_member(body: Mapping[str, Any], member: str, entries: dict[int, Entry],
                       program_entry: Entry) -> list[dict[str, Any]]:
     """The member's lines from the report, patent and licence entries, by policy v1 (spec section 6)."""
     day = date.fromisoformat(body["day"])
     schedule = RoyaltySchedule.parse(program_entry.body["tiers"], program_entry.body.get("annual_cap"))
     patents = _patents(entries, body["program"], day)
+    counting = set(body["countries"])
     shares = {(lic, c): _money(g) for lic, c, who, g in body["shares"] if who == member}
     own_countries = {c for (_n, c), p in patents.items() if p["owner"] == member and p["counts"]}
+    for country in own_countries:
+        if member not in body["countries"].get(country, {}):
+            raise BundleError(f"{country}: your counting patents there are missing from the allocation")
     out = []
-    for licensee in sorted({lic for lic, _c in shares}):
+    for licensee in relevant_licensees(body, member):
         info = body["licensees"][licensee]
         lines = info["lines"]
-        for seq, manufacture, sale, units, _amount, _country in lines:
-            report = entries.get(seq)
-            if report is None:
-                raise BundleError(f"report entry seq {seq} of {licensee} is missing or not an input")
-            if report.kind not in ("report.add", "report.correct"):
-                raise BundleError(f"seq {seq}: a {report.kind} entry, not a report")
-            if (report.body["program"], report.body["period"]) != (body["program"], body["period"]):
-                raise BundleError(f"seq {seq}: a report of {report.body['program']} {report.body['period']}, "
-                                  f"not of {body['program']} {body['period']}")
-            match = [ln for ln in report.body["lines"] if ln["manufacture"] == manufacture and ln["sale"] == sale]
-            if not match or match[0]["units"] != units or report.body["licensee"] != licensee:
-                raise BundleError(f"seq {seq}: the report does not say {units} units {manufacture}/{sale}")
-        if [(ln[1], ln[2]) for ln in lines] != sorted((ln[1], ln[2]) for ln in lines):
-            raise BundleError(f"{licensee}: lines are not in (manufacture, sale) order, so ties are not the spec's")
+        # Every bearing line of the licensee's reports is in the allocation, and nothing else (spec 6.2).
+        current = _report_lines(body, entries, info["reports"], licensee, {body["period"]})
+        bearing = sorted((m, s) for (_p, m, s) in current if m in counting or s in counting)
+        if [(ln[1], ln[2]) for ln in lines] != bearing:
+            raise BundleError(f"{licensee}: the allocation's lines {[(ln[1], ln[2]) for ln in lines]} are not the "
+                              f"bearing lines of its reports {bearing}")
+        for seq, made, sold, units, _amount, _country in lines:
+            if current[(body["period"], made, sold)][:2] != (seq, units):
+                raise BundleError(f"seq {seq}: the report does not say {units} units {made}/{sold}")
+        # Units of the year before this period, judged at each earlier period's end (spec 6.3).
+        earlier = _report_lines(body, entries, info["earlier_reports"], licensee, set(body["earlier"]))
+        before = sum(units for (per, m, s), (_seq, units, _net) in earlier.items()
+                     if m in body["earlier"][per] or s in body["earlier"][per])
+        if before != info["units_before"]:
+            raise BundleError(f"{licensee}: {info['units_before']} bearing units before this period are recorded, "
+                              f"its earlier reports give {before}")
         royalty = schedule.period_royalty(info["units_before"], info["units_before"] + info["units"])
         if info["units"] != sum(ln[3] for ln in lines) or format_money(royalty) != info["royalty"]:
             raise BundleError(f"{licensee}: royalty {info['royalty']} does not follow from its report lines")
-        cents = largest_remainder(to_cents(royalty), [ln[3] for ln in lines]) if lines and to_cents(royalty) else [0] * len(lines)
+        total = to_cents(royalty)
+        cents = largest_remainder(total, [ln[3] for ln in lines]) if lines and total else [0] * len(lines)
         per_country: dict[str, int] = defaultdict(int)
         for (seq, made, sold, _u, amount, country), line_cents in zip(lines, cents, strict=True):
             # Spec 6.5: the sale country if it has a counting patent, else the manufacture country.
-            sale_counts = any(p["counts"] for (_n, c), p in patents.items() if c == sold)
-            if country not in (made, sold) or (country != sold and sale_counts):
+            if country != (sold if sold in counting else made):
                 raise BundleError(f"{licensee}: line seq {seq} {made}/{sold} is allocated to {country}, "
                                   f"not to its sale country (if it has a counting patent) or else {made}")
             if to_cents(_money(amount)) != line_cents:
-                raise BundleError(f"{licensee}: line seq {seq} is {amount}, the spread gives {format_money(from_cents(line_cents))}")
-            if (licensee, country) not in shares:
-                if country in own_countries:
-                    raise BundleError(f"{licensee} {country}: your counting patents there earned nothing in the allocation")
+                raise BundleError(f"{licensee}: line seq {seq} is {amount}, the spread gives "
+                                  f"{format_money(from_cents(line_cents))}")
+            if (licensee, country) not in shares and member not in body["countries"].get(country, {}):
                 continue
-            names, weights = _buckets(body, licensee, country, patents)
+            names, weights = _buckets(body, licensee, country, patents, entries, day)
             if member in names:
                 parts = largest_remainder(line_cents, weights) if line_cents else [0] * len(names)
                 per_country[country] += parts[names.index(member)]
-        for (lic, country), amount in sorted(shares.items()):
-            if lic != licensee:
-                continue
+        for country in sorted(set(per_country) | {c for lic, c in shares if lic == licensee}):
+            amount = shares.get((licensee, country), Decimal(0))
             if to_cents(amount) != per_country.get(country, 0):
-                raise BundleError(f"{licensee} {country}: the allocation gives {member} {amount}, the entries give "
-                                  f"{format_money(from_cents(per_country.get(country, 0)))}")
+                raise BundleError(f"{licensee} {country}: the allocation gives {member} {format_money(amount)}, "
+                                  f"the entries give {format_money(from_cents(per_country.get(country, 0)))}")
+            if (licensee, country) not in shares:
+                continue
             credited = set(info["credited"].get(country, []))
             numbers = [n for n in body["countries"][country][member]["patents"] if n not in credited]
             out.append({"program": body["program"], "licensee": licensee, "country": country,
                         "patents": numbers, "gross": format_money(amount)})
+    return sorted(out, key=lambda ln: (ln["licensee"], ln["country"]))
+
+
+def _memo_fees(body: Mapping[str, Any], member: str, entries: dict[int, Entry]) -> list[dict[str, Any]]:
+    """Spec 6.9 recomputed for the member's open licences from the declaration, take and report entries."""
+    from licenses.fees import parse_fee
+
+    day = date.fromisoformat(body["day"])
+    months = 3 if body["period"][4] == "Q" else 6
+    out = []
+    for fee, refs in zip(body["open_license_fees"], body["open_license_refs"], strict=True):
+        if fee["owner"] != member:
+            continue
+        found = {entries[seq].kind: entries[seq] for seq in refs if seq in entries}
+        decl, take = found.get("openlicense.declare"), found.get("openlicense.take")
+        if decl is None or take is None:
+            raise BundleError(f"open licence {fee['patent']}: the declaration or take entry is missing")
+        country = decl.body["country"]
+        if (decl.body["number"], take.body["number"], take.body["licensee"]) != (fee["patent"], fee["patent"],
+                                                                                fee["licensee"]):
+            raise BundleError(f"open licence {fee['patent']}: the entries are of another patent or licensee")
+        if not date.fromisoformat(take.body["notice_date"]) <= day <= date.fromisoformat(decl.body["to"]):
+            raise BundleError(f"open licence {fee['patent']}: not held by {fee['licensee']} on {day}")
+        info = body["licensees"][fee["licensee"]]
+        lines = _report_lines(body, entries, info["reports"], fee["licensee"], {body["period"]})
+        hit = [(units, net) for (_p, m, s), (_seq, units, net) in lines.items() if country in (m, s)]
+        terms = parse_fee(decl.body["fee"])
+        amount = terms.due(sum(u for u, _n in hit), sum((n for _u, n in hit), Decimal(0)), months)
+        currency = body["currency"] if terms.kind == "percent" else decl.body["currency"]
+        out.append({"licensee": fee["licensee"], "patent": fee["patent"], "owner": member, "currency": currency,
+                    "amount": format_money(amount)})
     return out
 
 
@@ -411,8 +477,11 @@ def _patents(entries: dict[int, Entry], program: str, day: date) -> dict[tuple[s
 
 
 def _buckets(body: Mapping[str, Any], licensee: str, country: str,
-             patents: dict[tuple[str, str], dict[str, Any]]) -> tuple[list[str], list[Fraction]]:
+             patents: dict[tuple[str, str], dict[str, Any]], entries: dict[int, Entry],
+             day: date) -> tuple[list[str], list[Fraction]]:
     credited = set(body["licensees"][licensee]["credited"].get(country, []))
+    licences = [entries[seq] for seq in body["licensees"][licensee]["credit_refs"].get(country, [])
+                if seq in entries]
     weights: dict[str, Fraction] = defaultdict(Fraction)
     for owner, info in body["countries"][country].items():
         for number in info["patents"]:
@@ -421,10 +490,37 @@ def _buckets(body: Mapping[str, Any], licensee: str, country: str,
                 raise BundleError(f"patent {number} ({country}) behind the split is not in the bundle")
             if patent["owner"] != owner or not patent["counts"]:
                 raise BundleError(f"patent {number} ({country}) is not a counting patent of {owner} on {body['day']}")
-            bucket = "credit" if number in credited and owner != licensee else owner
+            bucket = owner
+            if number in credited and owner != licensee:
+                if not any(_covers(e, licensee, owner, number, country, day, entries) for e in licences):
+                    raise BundleError(f"{licensee} {country}: {number} is credited, but no licence entry in the "
+                                      "bundle grants it to the licensee on the period's last day")
+                bucket = "credit"
             weights[bucket] += patent["weight"]
     names = sorted(n for n in weights if n != "credit") + (["credit"] if "credit" in weights else [])
     return names, [weights[n] for n in names]
+
+
+def _covers(entry: Entry, licensee: str, owner: str, number: str, country: str, day: date,
+            entries: dict[int, Entry]) -> bool:
+    """Does this licence entry give `licensee` the patent on `day` (spec 6.6)?"""
+    b = entry.body
+
+    def within(start: str, end: str | None) -> bool:
+        return date.fromisoformat(start) <= day and (end is None or day <= date.fromisoformat(end))
+
+    if entry.kind == "openlicense.take":
+        decl = entries.get(b["declaration"])
+        return (decl is not None and (b["number"], b["country"], b["licensee"]) == (number, country, licensee)
+                and within(b["notice_date"], decl.body["to"]))
+    if entry.kind == "license.direct":
+        return ((b["number"], b["country"], b["licensee"]) == (number, country, licensee)
+                and within(b["from"], b.get("to")) and (b["territory"] == "all" or country in b["territory"]))
+    if entry.kind == "crosslicense.add":
+        return ({licensee, owner} <= set(b["members"]) and within(b["from"], b.get("to"))
+                and (b["patents"] == "all" or number in b["patents"])
+                and (b["territory"] == "all" or country in b["territory"]))
+    return False
 
 
 def _compare(statement: dict[str, Any], lines: list[dict[str, Any]], gross: Decimal, fee: Decimal,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +45,16 @@ def replay_raw(rows: Iterator[tuple[int, bytes]], on_progress: Progress | None =
     return state
 
 
-def replay(store: Store, conn: Connection, on_progress: Progress | None = None) -> PoolState:
-    return replay_raw(store.iter_raw(conn), on_progress)
+# What invoices, statements and reconciliation read: a replay of just these kinds (by the kind index) is
+# enough for them, and stays fast however many patents and reports the ledger holds.
+BOOK_KINDS = ("pool.genesis", "member.add", "member.update", "payment.add", "distribution.add",
+              "allocation.run", "allocation.adjust")
+
+
+def replay(
+    store: Store, conn: Connection, on_progress: Progress | None = None, kinds: Sequence[str] | None = None
+) -> PoolState:
+    return replay_raw(store.iter_raw(conn, kinds=kinds), on_progress)
 
 
 @dataclass
@@ -111,6 +119,9 @@ class PoolService:
             yield Batch(state, appender)
 
     @contextmanager
-    def read(self, on_progress: Progress | None = None) -> Iterator[tuple[PoolState, Reader]]:
+    def read(
+        self, on_progress: Progress | None = None, kinds: Sequence[str] | None = None
+    ) -> Iterator[tuple[PoolState, Reader]]:
+        """The replayed state (of only `kinds`, if given: a partial state) and a reader, in one snapshot."""
         with self.ledger.reader() as reader:
-            yield replay(self.store, reader.conn, on_progress), reader
+            yield replay(self.store, reader.conn, on_progress, kinds), reader
