@@ -718,3 +718,47 @@ def test_forged_allocation_that_writes_a_member_out(books: Books, tmp_path: Path
     doc = reseal(books.load("A"), rewrite(books.ledger, key, {OLD_SIZE: a_out}), key, statement)
     assert any('"number":"CN102345678B"' in i["entry"] for i in doc["entries"])
     refused(books, tmp_path, doc, "L1 CN: the allocation gives A 0.00, the entries give 150.00")
+
+
+def test_forged_allocation_that_leaves_out_a_bearing_line(books: Books, tmp_path: Path) -> None:
+    """C's CN/CN line dropped from the allocation: every bearing line of the licensee's reports must be there."""
+    def drop_line(body: dict[str, Any]) -> None:
+        body["licensees"]["C"]["lines"] = [ln for ln in body["licensees"]["C"]["lines"] if ln[1:3] != ["CN", "CN"]]
+
+    key = books.signing_key()
+    doc = reseal(books.load("B"), rewrite(books.ledger, key, {OLD_SIZE: drop_line}), key)
+    refused(books, tmp_path, doc, "C: the allocation's lines", "are not the bearing lines of its reports")
+
+
+def test_forged_units_before_the_period(books: Books, tmp_path: Path) -> None:
+    """Units of earlier quarters raised to push C up the tiers: recomputed from its earlier reports."""
+    def more_before(body: dict[str, Any]) -> None:
+        body["licensees"]["C"]["units_before"] = 2000
+
+    key = books.signing_key()
+    doc = reseal(books.load("B"), rewrite(books.ledger, key, {OLD_SIZE: more_before}), key)
+    refused(books, tmp_path, doc, "C: 2000 bearing units before this period are recorded, its earlier reports give 0")
+
+
+def test_forged_credit_without_a_licence(books: Books, tmp_path: Path) -> None:
+    """B's US patent moved into L1's credit bucket with no licence behind it."""
+    def false_credit(body: dict[str, Any]) -> None:
+        body["licensees"]["L1"]["credited"]["US"] = ["US10123456B2"]
+
+    key = books.signing_key()
+    doc = reseal(books.load("B"), rewrite(books.ledger, key, {OLD_SIZE: false_credit}), key)
+    refused(books, tmp_path, doc, "L1 US: US10123456B2 is credited, but no licence entry")
+
+
+def test_forged_open_licence_memo(books: Books, tmp_path: Path) -> None:
+    """A's memo fee lowered in the allocation and the statement alike: recomputed from the declaration,
+    the take and L1's report lines."""
+    def lower_fee(body: dict[str, Any]) -> None:
+        body["open_license_fees"][0]["amount"] = "600.00"
+
+    def statement(st: dict[str, Any]) -> None:
+        st["open_license_fees"][0]["amount"] = "600.00"
+
+    key = books.signing_key()
+    doc = reseal(books.load("A"), rewrite(books.ledger, key, {OLD_SIZE: lower_fee}), key, statement)
+    refused(books, tmp_path, doc, "the open-licence memo lines differ from the declarations, takes and reports")
