@@ -50,8 +50,21 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from patentpool.service import PoolError
 
     return (
-        Fail, PoolError, LedgerError, StoreError, KeyFileError, VerifierKeyError, FieldError, TermError,
-        EntryError, NoteError, ProofError, AllocationError, BooksError, BundleError, OSError,
+        Fail,
+        PoolError,
+        LedgerError,
+        StoreError,
+        KeyFileError,
+        VerifierKeyError,
+        FieldError,
+        TermError,
+        EntryError,
+        NoteError,
+        ProofError,
+        AllocationError,
+        BooksError,
+        BundleError,
+        OSError,
     )
 
 
@@ -66,7 +79,9 @@ class Main(click.Group):
             if verbose or not isinstance(exc, _expected_errors()):
                 if verbose:
                     raise
-                click.echo(f"Error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
+                click.echo(
+                    f"Error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True
+                )
                 sys.exit(1)
             _print_error(exc)
             sys.exit(1)
@@ -92,10 +107,22 @@ def fail(message: str) -> NoReturn:
 
 
 @click.group(cls=Main, context_settings=CONTEXT)
-@click.option("--db", envvar="PATENTPOOL_DB", default="sqlite:///patentpool.db", show_default=True,
-              help="Database URL (SQLite file or postgresql://...). Env: PATENTPOOL_DB.")
-@click.option("--key", "key_path", envvar="PATENTPOOL_KEY", default="patentpool.key", show_default=True,
-              type=click.Path(path_type=Path), help="Signing key file. Env: PATENTPOOL_KEY.")
+@click.option(
+    "--db",
+    envvar="PATENTPOOL_DB",
+    default="sqlite:///patentpool.db",
+    show_default=True,
+    help="Database URL (SQLite file or postgresql://...). Env: PATENTPOOL_DB.",
+)
+@click.option(
+    "--key",
+    "key_path",
+    envvar="PATENTPOOL_KEY",
+    default="patentpool.key",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Signing key file. Env: PATENTPOOL_KEY.",
+)
 @click.option("--verbose", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(VERSION, prog_name="patentpool")
 @click.pass_context
@@ -113,10 +140,19 @@ def service(ctx: click.Context) -> PoolService:
 
 
 def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Write to FILE instead of stdout.")(f)
-    return click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv"]),
-                        help="Output format (default: table on a terminal, else json).")(f)
+    f = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write to FILE instead of stdout.",
+    )(f)
+    return click.option(
+        "-f",
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json", "csv"]),
+        help="Output format (default: table on a terminal, else json).",
+    )(f)
 
 
 @contextmanager
@@ -148,16 +184,21 @@ def writing(ctx: click.Context, what: str = "replaying ledger") -> Iterator[Batc
     with render.progress(what, None) as tick, svc.write(tick) as batch:
         yield batch
     if batch.entries:
-        say(f"appended {len(batch.entries)} entr{'y' if len(batch.entries) == 1 else 'ies'} "
-            f"(seq {batch.entries[0].seq}-{batch.entries[-1].seq}); checkpoint signed")
+        say(
+            f"appended {len(batch.entries)} entr{'y' if len(batch.entries) == 1 else 'ies'} "
+            f"(seq {batch.entries[0].seq}-{batch.entries[-1].seq}); checkpoint signed"
+        )
 
 
 @contextmanager
-def reading(ctx: click.Context) -> Iterator[tuple[PoolState, Any]]:
+def reading(ctx: click.Context, books: bool = False) -> Iterator[tuple[PoolState, Any]]:
+    """The replayed state; `books=True` replays only what invoices, statements and reconciliation read."""
     from patentpool import render
+    from patentpool.service import BOOK_KINDS
 
     svc = service(ctx)
-    with render.progress("replaying ledger", None) as tick, svc.read(tick) as (state, reader):
+    kinds = BOOK_KINDS if books else None
+    with render.progress("replaying ledger", None) as tick, svc.read(tick, kinds) as (state, reader):
         yield state, reader
 
 
@@ -291,7 +332,11 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
     """Change a member's name or role."""
     from patentpool import fields
 
-    body: dict[str, Any] = {"id": member_id, "name": fields.text(name, "name") if name else None, "role": role}
+    body: dict[str, Any] = {
+        "id": member_id,
+        "name": fields.text(name, "name") if name else None,
+        "role": role,
+    }
     with writing(ctx) as batch:
         batch.add("member.update", body)
 
@@ -331,8 +376,15 @@ def program() -> None:
 @click.option("--admin-fee", default=None, help="Percent of gross (default: the pool's).")
 @click.option("--period", type=click.Choice(["quarter", "half"]), default="quarter", show_default=True)
 @click.pass_context
-def program_add(ctx: click.Context, name: str, currency: str, tiers: str, annual_cap: str | None,
-                admin_fee: str | None, period: str) -> None:
+def program_add(
+    ctx: click.Context,
+    name: str,
+    currency: str,
+    tiers: str,
+    annual_cap: str | None,
+    admin_fee: str | None,
+    period: str,
+) -> None:
     """Add a licensing program."""
     from decimal import Decimal
 
@@ -354,9 +406,15 @@ def program_list(ctx: click.Context, fmt: str | None, output: Path | None) -> No
 
     with reading(ctx) as (state, _reader):
         rows = [
-            {"name": p.name, "currency": p.currency, "tiers": p.schedule.tiers.canonical(),
-             "annual_cap": p.schedule.cap_text(), "admin_fee": str(p.admin_fee), "period": p.period,
-             "seq": p.ref[0]}
+            {
+                "name": p.name,
+                "currency": p.currency,
+                "tiers": p.schedule.tiers.canonical(),
+                "annual_cap": p.schedule.cap_text(),
+                "admin_fee": str(p.admin_fee),
+                "period": p.period,
+                "seq": p.ref[0],
+            }
             for p in state.programs.values()
         ]
     show(fmt, output, rows, columns=views.PROGRAM_COLUMNS, title="Programs")
@@ -380,9 +438,19 @@ def patent() -> None:
 @click.option("--title", default=None)
 @click.option("--weight", default=None)
 @click.pass_context
-def patent_add(ctx: click.Context, number: str, owner: str, country: str, type_: str, filed: str,
-               granted: str | None, expires: str | None, program_: str | None, title: str | None,
-               weight: str | None) -> None:
+def patent_add(
+    ctx: click.Context,
+    number: str,
+    owner: str,
+    country: str,
+    type_: str,
+    filed: str,
+    granted: str | None,
+    expires: str | None,
+    program_: str | None,
+    title: str | None,
+    weight: str | None,
+) -> None:
     """Add one patent."""
     from patentpool import bodies
 
@@ -409,8 +477,14 @@ def patent_import(ctx: click.Context, file: Path) -> None:
 @click.option("--on", "on_date", default=None, help="Owner and status on this date (default today).")
 @format_option
 @click.pass_context
-def patent_list(ctx: click.Context, program_: str | None, owner: str | None, on_date: str | None,
-                fmt: str | None, output: Path | None) -> None:
+def patent_list(
+    ctx: click.Context,
+    program_: str | None,
+    owner: str | None,
+    on_date: str | None,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
     """List patents with owner and status on a date."""
     from patentpool import views
 
@@ -429,8 +503,14 @@ def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path |
 
     with reading(ctx) as (state, reader):
         data = views.patent_history(state, reader, bodies.number(number))
-    show(fmt, output, data, rows=data["history"], columns=["seq", "time", "country", "event"],
-         title=f"{data['number']}")
+    show(
+        fmt,
+        output,
+        data,
+        rows=data["history"],
+        columns=["seq", "time", "country", "event"],
+        title=f"{data['number']}",
+    )
 
 
 @patent.command("status")
@@ -463,8 +543,10 @@ def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, co
     with writing(ctx) as batch:
         for key in patent_keys(batch.state, number, country):
             owner = batch.state.patents[key].owner_on(day)
-            batch.add("patent.transfer", {"number": key[0], "country": key[1], "from": owner, "to": to,
-                                          "effective": day.isoformat()})
+            batch.add(
+                "patent.transfer",
+                {"number": key[0], "country": key[1], "from": owner, "to": to, "effective": day.isoformat()},
+            )
 
 
 # --- licences --------------------------------------------------------------------------------------------
@@ -489,8 +571,16 @@ def _declaration_seq(state: PoolState, key: tuple[str, str]) -> int:
 @click.option("--evaluation-report", default=None, help="Required for utility models and designs.")
 @click.option("--country", default=None)
 @click.pass_context
-def openlicense_declare(ctx: click.Context, number: str, fee: str, currency: str, start: str, end: str,
-                        evaluation_report: str | None, country: str | None) -> None:
+def openlicense_declare(
+    ctx: click.Context,
+    number: str,
+    fee: str,
+    currency: str,
+    start: str,
+    end: str,
+    evaluation_report: str | None,
+    country: str | None,
+) -> None:
     """Publish an open-licence declaration."""
     from patentpool import bodies, fields
 
@@ -499,7 +589,9 @@ def openlicense_declare(ctx: click.Context, number: str, fee: str, currency: str
         "currency": fields.currency(currency, "currency"),
         "from": fields.parse_date(start, "from").isoformat(),
         "to": fields.parse_date(end, "to").isoformat(),
-        "evaluation_report": fields.text(evaluation_report, "evaluation_report") if evaluation_report else None,
+        "evaluation_report": fields.text(evaluation_report, "evaluation_report")
+        if evaluation_report
+        else None,
     }
     with writing(ctx) as batch:
         for num, cc in patent_keys(batch.state, number, country):
@@ -512,15 +604,25 @@ def openlicense_declare(ctx: click.Context, number: str, fee: str, currency: str
 @click.option("--notice-date", required=True)
 @click.option("--country", default=None)
 @click.pass_context
-def openlicense_take(ctx: click.Context, number: str, licensee: str, notice_date: str, country: str | None) -> None:
+def openlicense_take(
+    ctx: click.Context, number: str, licensee: str, notice_date: str, country: str | None
+) -> None:
     """Record a licensee taking an open licence by written notice."""
     from patentpool import fields
 
     day = fields.parse_date(notice_date, "notice_date").isoformat()
     with writing(ctx) as batch:
         for key in patent_keys(batch.state, number, country):
-            batch.add("openlicense.take", {"number": key[0], "country": key[1], "licensee": licensee,
-                                           "notice_date": day, "declaration": _declaration_seq(batch.state, key)})
+            batch.add(
+                "openlicense.take",
+                {
+                    "number": key[0],
+                    "country": key[1],
+                    "licensee": licensee,
+                    "notice_date": day,
+                    "declaration": _declaration_seq(batch.state, key),
+                },
+            )
 
 
 @openlicense.command("withdraw")
@@ -535,8 +637,15 @@ def openlicense_withdraw(ctx: click.Context, number: str, effective: str, countr
     day = fields.parse_date(effective, "effective").isoformat()
     with writing(ctx) as batch:
         for key in patent_keys(batch.state, number, country):
-            batch.add("openlicense.withdraw", {"number": key[0], "country": key[1], "effective": day,
-                                               "declaration": _declaration_seq(batch.state, key)})
+            batch.add(
+                "openlicense.withdraw",
+                {
+                    "number": key[0],
+                    "country": key[1],
+                    "effective": day,
+                    "declaration": _declaration_seq(batch.state, key),
+                },
+            )
 
 
 @openlicense.command("list")
@@ -562,17 +671,23 @@ def crosslicense() -> None:
 @click.option("--territory", default="all", show_default=True, help="all or CC,CC,...")
 @click.option("--from", "start", required=True)
 @click.option("--to", "end", default=None)
-@click.option("--terms", type=click.Choice(["royalty-free", "balancing-payment"]), default="royalty-free",
-              show_default=True)
+@click.option(
+    "--terms",
+    type=click.Choice(["royalty-free", "balancing-payment"]),
+    default="royalty-free",
+    show_default=True,
+)
 @click.pass_context
-def crosslicense_add(ctx: click.Context, members: str, patents: str, territory: str, start: str,
-                     end: str | None, terms: str) -> None:
+def crosslicense_add(
+    ctx: click.Context, members: str, patents: str, territory: str, start: str, end: str | None, terms: str
+) -> None:
     """Record a cross-licence."""
     from patentpool import bodies, fields
 
     body = {
         "members": [fields.identifier(m, "members") for m in members.split(",") if m.strip()],
-        "patents": "all" if patents.strip().lower() == "all"
+        "patents": "all"
+        if patents.strip().lower() == "all"
         else sorted({bodies.number(n, "patents") for n in patents.split(",") if n.strip()}),
         "territory": bodies.countries_or_all(territory, "territory"),
         "from": fields.parse_date(start, "from").isoformat(),
@@ -590,13 +705,24 @@ def crosslicense_list(ctx: click.Context, fmt: str | None, output: Path | None) 
     """List cross-licences."""
     with reading(ctx) as (state, _reader):
         rows = [
-            {"seq": c.seq, "members": sorted(c.members), "patents": "all" if c.patents is None else sorted(c.patents),
-             "territory": "all" if c.territory is None else sorted(c.territory), "from": c.start.isoformat(),
-             "to": c.end.isoformat() if c.end else None, "terms": c.terms}
+            {
+                "seq": c.seq,
+                "members": sorted(c.members),
+                "patents": "all" if c.patents is None else sorted(c.patents),
+                "territory": "all" if c.territory is None else sorted(c.territory),
+                "from": c.start.isoformat(),
+                "to": c.end.isoformat() if c.end else None,
+                "terms": c.terms,
+            }
             for c in state.crosslicenses
         ]
-    show(fmt, output, rows, columns=["seq", "members", "patents", "territory", "from", "to", "terms"],
-         title="Cross-licences")
+    show(
+        fmt,
+        output,
+        rows,
+        columns=["seq", "members", "patents", "territory", "from", "to", "terms"],
+        title="Cross-licences",
+    )
 
 
 @main.group()
@@ -627,20 +753,35 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
 @click.option("--territory", default=None, help="CC,CC,... (default: all)")
 @click.option("--country", default=None)
 @click.pass_context
-def license_direct(ctx: click.Context, number: str, licensee: str, start: str, end: str | None,
-                   exclusive: bool, territory: str | None, country: str | None) -> None:
+def license_direct(
+    ctx: click.Context,
+    number: str,
+    licensee: str,
+    start: str,
+    end: str | None,
+    exclusive: bool,
+    territory: str | None,
+    country: str | None,
+) -> None:
     """Record a bilateral licence of one patent from its owner (so the pool does not charge twice)."""
     from patentpool import bodies, fields
 
     day = fields.parse_date(start, "from")
     with writing(ctx) as batch:
         for key in patent_keys(batch.state, number, country):
-            batch.add("license.direct", {
-                "number": key[0], "country": key[1], "licensee": licensee,
-                "licensor": batch.state.patents[key].owner_on(day), "from": day.isoformat(),
-                "to": None if end is None else fields.parse_date(end, "to").isoformat(),
-                "exclusive": exclusive, "territory": bodies.countries_or_all(territory, "territory"),
-            })
+            batch.add(
+                "license.direct",
+                {
+                    "number": key[0],
+                    "country": key[1],
+                    "licensee": licensee,
+                    "licensor": batch.state.patents[key].owner_on(day),
+                    "from": day.isoformat(),
+                    "to": None if end is None else fields.parse_date(end, "to").isoformat(),
+                    "exclusive": exclusive,
+                    "territory": bodies.countries_or_all(territory, "territory"),
+                },
+            )
 
 
 @license.command("list")
@@ -679,8 +820,9 @@ def report_import(ctx: click.Context, file: Path, correct: bool) -> None:
 @click.option("--licensee", default=None)
 @format_option
 @click.pass_context
-def report_list(ctx: click.Context, period: str | None, licensee: str | None, fmt: str | None,
-                output: Path | None) -> None:
+def report_list(
+    ctx: click.Context, period: str | None, licensee: str | None, fmt: str | None, output: Path | None
+) -> None:
     """List current report lines."""
     from patentpool import views
 
@@ -701,8 +843,9 @@ def payment() -> None:
 @click.option("--ref", "reference", required=True)
 @click.option("--currency", default=None, help="Default: the licensee's program currency.")
 @click.pass_context
-def payment_add(ctx: click.Context, licensee: str, amount: str, day: str, reference: str,
-                currency: str | None) -> None:
+def payment_add(
+    ctx: click.Context, licensee: str, amount: str, day: str, reference: str, currency: str | None
+) -> None:
     """Record one payment."""
     from patentpool import bodies
 
@@ -732,10 +875,24 @@ def payment_import(ctx: click.Context, file: Path) -> None:
 def payment_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """List payments."""
     with reading(ctx) as (state, _reader):
-        rows = [{"seq": p.ref[0], "licensee": p.licensee, "date": p.date.isoformat(), "amount": str(p.amount),
-                 "currency": p.currency, "reference": p.reference} for p in state.payments]
-    show(fmt, output, rows, columns=["seq", "licensee", "date", "amount", "currency", "reference"],
-         title="Payments")
+        rows = [
+            {
+                "seq": p.ref[0],
+                "licensee": p.licensee,
+                "date": p.date.isoformat(),
+                "amount": str(p.amount),
+                "currency": p.currency,
+                "reference": p.reference,
+            }
+            for p in state.payments
+        ]
+    show(
+        fmt,
+        output,
+        rows,
+        columns=["seq", "licensee", "date", "amount", "currency", "reference"],
+        title="Payments",
+    )
 
 
 # --- allocation and books --------------------------------------------------------------------------------
@@ -755,7 +912,8 @@ def allocate(ctx: click.Context, program_: str, period: str, fmt: str | None, ou
         if latest is None:
             batch.add("allocation.run", body)
         elif allocation.figures(latest.body) == allocation.figures(body):
-            say(f"{program_} {per} already allocated at seq {latest.ref[0]} with these figures; nothing appended")
+            seq = latest.ref[0]
+            say(f"{program_} {per} already allocated at seq {seq} with these figures: nothing appended")
         else:
             adjust = {**body, "supersedes": latest.ref[0], "deltas": allocation.deltas(latest.body, body)}
             batch.add("allocation.adjust", adjust)
@@ -770,12 +928,13 @@ def allocate(ctx: click.Context, program_: str, period: str, fmt: str | None, ou
 @click.option("--program", "program_", default=None)
 @format_option
 @click.pass_context
-def invoice(ctx: click.Context, licensee: str, period: str, program_: str | None, fmt: str | None,
-            output: Path | None) -> None:
+def invoice(
+    ctx: click.Context, licensee: str, period: str, program_: str | None, fmt: str | None, output: Path | None
+) -> None:
     """A licensee's invoice for a period."""
     from patentpool import books, views
 
-    with reading(ctx) as (state, _reader):
+    with reading(ctx, books=True) as (state, _reader):
         data = books.invoice(state, licensee, period_arg(period), program_)
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
@@ -784,26 +943,43 @@ def invoice(ctx: click.Context, licensee: str, period: str, program_: str | None
 @click.option("--member", "member_id", required=True)
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
-@click.option("--bundle", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a statement bundle that the member can verify offline.")
-@click.option("--since", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="With --bundle: an older checkpoint file to prove consistency from.")
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a statement bundle that the member can verify offline.",
+)
+@click.option(
+    "--since",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --bundle: an older checkpoint file to prove consistency from.",
+)
 @format_option
 @click.pass_context
-def statement(ctx: click.Context, member_id: str, period: str, program_: str | None, bundle: Path | None,
-              since: Path | None, fmt: str | None, output: Path | None) -> None:
+def statement(
+    ctx: click.Context,
+    member_id: str,
+    period: str,
+    program_: str | None,
+    bundle: Path | None,
+    since: Path | None,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
     """A member's royalty statement for a period."""
     from patentpool import books, views
 
     per = period_arg(period)
-    with reading(ctx) as (state, reader):
+    with reading(ctx, books=True) as (state, reader):
         note = reader.checkpoint().note
         data = books.statement(state, member_id, per, program_, note)
         if bundle is not None:
             from patentpool import bundles
 
-            doc = bundles.make_bundle(state, reader, data, per, program_,
-                                      since.read_text(encoding="utf-8") if since else None)
+            doc = bundles.make_bundle(
+                state, reader, data, per, program_, since.read_text(encoding="utf-8") if since else None
+            )
             bundles.write_bundle(bundle, doc)
             say(f"wrote statement bundle {bundle} ({len(doc['entries'])} entries)")
     show(fmt, output, data, rows=views.statement_rows(data), title=f"Statement {member_id} {per}")
@@ -812,19 +988,28 @@ def statement(ctx: click.Context, member_id: str, period: str, program_: str | N
 @main.command()
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
-@click.option("--as-of", default=None,
-              help="The position on this date (default today): later payments and payouts are left out.")
+@click.option(
+    "--as-of",
+    default=None,
+    help="The position on this date (default today): later payments and payouts are left out.",
+)
 @format_option
 @click.pass_context
-def reconcile(ctx: click.Context, period: str, program_: str | None, as_of: str | None, fmt: str | None,
-              output: Path | None) -> None:
+def reconcile(
+    ctx: click.Context,
+    period: str,
+    program_: str | None,
+    as_of: str | None,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
     """Money in against money owed, money out against money allocated; checks the invariants."""
     from datetime import date
 
     from patentpool import books, fields, views
 
     day = fields.parse_date(as_of, "as-of") if as_of else date.today()
-    with reading(ctx) as (state, _reader):
+    with reading(ctx, books=True) as (state, _reader):
         data = books.reconcile(state, period_arg(period), program_, day)
     show(fmt, output, data, rows=views.reconcile_rows(data), title=f"Reconciliation {period}")
     for problem in data["problems"]:
@@ -839,8 +1024,14 @@ def reconcile(ctx: click.Context, period: str, program_: str | None, as_of: str 
 @click.option("--date", "day", default=None, help="Payout date (default today).")
 @format_option
 @click.pass_context
-def distribute(ctx: click.Context, period: str, program_: str | None, day: str | None, fmt: str | None,
-               output: Path | None) -> None:
+def distribute(
+    ctx: click.Context,
+    period: str,
+    program_: str | None,
+    day: str | None,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
     """Record payouts of each member's net balance for a period."""
     from datetime import date
 
@@ -853,8 +1044,13 @@ def distribute(ctx: click.Context, period: str, program_: str | None, day: str |
             batch.add("distribution.add", body)
     if not due:
         say("nothing to distribute: every member's balance is zero")
-    show(fmt, output, due, columns=["member", "program", "period", "amount", "date", "reference"],
-         title="Distributions")
+    show(
+        fmt,
+        output,
+        due,
+        columns=["member", "program", "period", "amount", "date", "reference"],
+        title="Distributions",
+    )
 
 
 # --- the ledger ------------------------------------------------------------------------------------------
@@ -872,8 +1068,14 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
     with Ledger.open(settings.db).reader() as reader:
         entries = list(reader.entries(since=since, kinds=[kind] if kind else None))
     data = [e.to_json() for e in entries]
-    show(fmt, output, data, rows=views.log_rows(entries), columns=["seq", "time", "kind", "author", "summary"],
-         title="Ledger")
+    show(
+        fmt,
+        output,
+        data,
+        rows=views.log_rows(entries),
+        columns=["seq", "time", "kind", "author", "summary"],
+        title="Ledger",
+    )
 
 
 @main.command()
@@ -920,16 +1122,33 @@ def output_binary(path: Path | None) -> Iterator[Any]:
 
 
 @main.command()
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes for signature checks.")
-@click.option("--from-export", "export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Verify an exported JSONL file instead of the database (needs --checkpoint).")
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="With --from-export: the signed checkpoint to check the export against.")
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes for signature checks."
+)
+@click.option(
+    "--from-export",
+    "export_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Verify an exported JSONL file instead of the database (needs --checkpoint).",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --from-export: the signed checkpoint to check the export against.",
+)
 @format_option
 @click.pass_context
-def verify(ctx: click.Context, jobs: int, export_file: Path | None, checkpoint_file: Path | None,
-           fmt: str | None, output: Path | None) -> None:
+def verify(
+    ctx: click.Context,
+    jobs: int,
+    export_file: Path | None,
+    checkpoint_file: Path | None,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
     """Re-check everything: canonical form, chain, signatures, keys, Merkle root, pool rules, allocations."""
     from patentpool import render, verification
 
@@ -938,7 +1157,9 @@ def verify(ctx: click.Context, jobs: int, export_file: Path | None, checkpoint_f
         if export_file is not None:
             if checkpoint_file is None:
                 fail("--from-export needs --checkpoint: the signed checkpoint the export must match")
-            data = verification.verify_export(export_file, checkpoint_file.read_text(encoding="utf-8"), jobs, tick)
+            data = verification.verify_export(
+                export_file, checkpoint_file.read_text(encoding="utf-8"), jobs, tick
+            )
         else:
             data = verification.verify_database(settings.db, jobs, tick)
     rows = [{"check": k, "result": v} for k, v in data.items() if k != "problems"]
@@ -997,14 +1218,20 @@ def prove_consistency(ctx: click.Context, old: int, new: int) -> None:
 @main.command("verify-statement")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--vkey", required=True, help="The pool's verifier key string (or a file holding it).")
-@click.option("--since", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A checkpoint you kept earlier: the bundle must prove the ledger only grew since.")
+@click.option(
+    "--since",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A checkpoint you kept earlier: the bundle must prove the ledger only grew since.",
+)
 def verify_statement(bundle: Path, vkey: str, since: Path | None) -> None:
     """Verify a statement bundle offline, with the pool's public key alone."""
     from patentpool import bundles
 
     key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
-    verdict = bundles.verify_bundle_file(bundle, key_text, since.read_text(encoding="utf-8") if since else None)
+    verdict = bundles.verify_bundle_file(
+        bundle, key_text, since.read_text(encoding="utf-8") if since else None
+    )
     for line in verdict.lines:
         click.echo(line)
     if not verdict.ok:

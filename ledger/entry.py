@@ -224,8 +224,16 @@ def decode(raw: bytes) -> Entry:
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         check_value(obj, "entry")  # names the field that is not NFC
         raise EntryError("text is not Unicode NFC")
-    check_fields(obj["seq"], obj["time"], obj["kind"], obj["author"], obj["prev"], obj["body"], obj["sig"],
-                 values_checked=True)
+    check_fields(
+        obj["seq"],
+        obj["time"],
+        obj["kind"],
+        obj["author"],
+        obj["prev"],
+        obj["body"],
+        obj["sig"],
+        values_checked=True,
+    )
     entry = Entry(
         seq=obj["seq"],
         time=obj["time"],

@@ -148,7 +148,9 @@ class Appender:
         # Time never decreases along the log, even if this machine's clock is behind the last writer's.
         time = now if now >= self.last_time else self.last_time
         check_fields(seq, time, kind, self.author_id, self.prev, body, None)
-        unsigned = Entry(seq=seq, time=time, kind=kind, author=self.author_id, prev=self.prev, body=body, sig="")
+        unsigned = Entry(
+            seq=seq, time=time, kind=kind, author=self.author_id, prev=self.prev, body=body, sig=""
+        )
         signature = self.author.sign(signing_message(self.origin, unsigned.unsigned_bytes()))
         entry = Entry(
             seq=seq,
@@ -206,7 +208,9 @@ class Ledger:
     def create(self, key: SigningKey, genesis: Mapping[str, Any]) -> Entry:
         """Create the schema and append the genesis entry, signed by the root key it names."""
         if self.store.exists():
-            raise LedgerError(f"{self.store.display_url} already holds a pool ledger; refusing to re-initialise")
+            raise LedgerError(
+                f"{self.store.display_url} already holds a pool ledger; refusing to re-initialise"
+            )
         self.store.migrate()
         body = dict(genesis)
         body["origin"] = key.name
@@ -230,7 +234,9 @@ class Ledger:
         from ledger.verify import check_chunk
 
         if self.store.exists():
-            raise LedgerError(f"{self.store.display_url} already holds a pool ledger; restore needs an empty one")
+            raise LedgerError(
+                f"{self.store.display_url} already holds a pool ledger; restore needs an empty one"
+            )
         buffered = list(rows)
         if not buffered:
             raise LedgerError("nothing to restore")
@@ -313,7 +319,9 @@ class Ledger:
             try:
                 merkle.verify_consistency(previous.size, size, previous.root, root, proof)
             except merkle.ProofError as exc:
-                raise LedgerError(f"new tree is not consistent with checkpoint {previous.size}: {exc}") from exc
+                raise LedgerError(
+                    f"new tree is not consistent with checkpoint {previous.size}: {exc}"
+                ) from exc
         note = sign_checkpoint(Checkpoint(appender.origin, size, root), signer)
         self.store.insert_checkpoint(appender.conn, StoredCheckpoint(size, root, note, utc_now()))
 
@@ -357,7 +365,11 @@ class Reader:
         return decode(raw), raw
 
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint:
-        cp = self.store.latest_checkpoint(self.conn) if size is None else self.store.checkpoint_at(self.conn, size)
+        cp = (
+            self.store.latest_checkpoint(self.conn)
+            if size is None
+            else self.store.checkpoint_at(self.conn, size)
+        )
         if cp is None:
             raise LedgerError(
                 f"no signed checkpoint at tree size {size}: proofs are served only against signed checkpoints"
@@ -392,5 +404,3 @@ class Reader:
             "old_checkpoint": None if old_cp is None else old_cp.note,
             "new_checkpoint": new_cp.note,
         }
-
-

@@ -247,9 +247,7 @@ class Store:
             conn.execute(insert(nodes), rows[i : i + 5000])
 
     def insert_checkpoint(self, conn: Connection, cp: StoredCheckpoint) -> None:
-        conn.execute(
-            insert(checkpoints).values(size=cp.size, root=cp.root, note=cp.note, created=cp.created)
-        )
+        conn.execute(insert(checkpoints).values(size=cp.size, root=cp.root, note=cp.note, created=cp.created))
 
 
 def _checkpoint(row: Any) -> StoredCheckpoint:
@@ -278,4 +276,3 @@ class DbNodes:
         if missing:
             raise StoreError(f"Merkle node table is missing {len(missing)} node(s), e.g. {missing[0]}")
         return out
-

@@ -13,7 +13,8 @@ SQLITE = [
        BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only: DELETE rejected'); END""",
     """CREATE TRIGGER ledger_entries_append BEFORE INSERT ON ledger_entries
        WHEN NEW.seq IS NOT COALESCE((SELECT MAX(seq) FROM ledger_entries), 0) + 1
-         OR NEW.prev IS NOT COALESCE((SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1), zeroblob(32))
+         OR NEW.prev IS NOT COALESCE(
+              (SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1), zeroblob(32))
        BEGIN SELECT RAISE(ABORT, 'ledger_entries: seq must be head+1 and prev the head hash'); END""",
     """CREATE TRIGGER ledger_checkpoints_no_update BEFORE UPDATE ON ledger_checkpoints
        BEGIN SELECT RAISE(ABORT, 'ledger_checkpoints is append-only: UPDATE rejected'); END""",

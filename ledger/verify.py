@@ -69,7 +69,9 @@ def _public(raw: bytes) -> Ed25519PublicKey:
     return key
 
 
-def check_chunk(origin: str, candidates: dict[str, list[bytes]], rows: list[tuple[int, bytes]]) -> list[Checked]:
+def check_chunk(
+    origin: str, candidates: dict[str, list[bytes]], rows: list[tuple[int, bytes]]
+) -> list[Checked]:
     """Decode and signature-check raw entries; runs in a worker process."""
     out: list[Checked] = []
     for position, raw in rows:
@@ -265,7 +267,10 @@ def _check_one(
 
 
 def _check_checkpoints(
-    checkpoints: Sequence[tuple[int, bytes | None, str]], ring: Keyring, roots: dict[int, bytes], report: Report
+    checkpoints: Sequence[tuple[int, bytes | None, str]],
+    ring: Keyring,
+    roots: dict[int, bytes],
+    report: Report,
 ) -> int:
     if not checkpoints:
         report.problems.append(Problem(None, "no signed checkpoint is stored"))
@@ -277,7 +282,9 @@ def _check_checkpoints(
             report.problems.append(Problem(None, f"checkpoint {size}: signature or form: {exc}"))
             continue
         if signed.size != size or (root is not None and signed.root != root):
-            report.problems.append(Problem(None, f"checkpoint {size}: stored row differs from its signed note"))
+            report.problems.append(
+                Problem(None, f"checkpoint {size}: stored row differs from its signed note")
+            )
         if signed.size > report.size:
             report.problems.append(
                 Problem(

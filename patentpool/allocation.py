@@ -60,11 +60,17 @@ def _licences_held(
         if take.licensee in licensees and take.patent in by_key:
             decl = state.declaration(take.declaration_seq)
             if take.held_on(day, decl) and owner_of[take.patent] != take.licensee:
-                held[take.licensee][take.patent] += state.declaration_refs[decl.seq] + [state.take_refs[take.seq]]
+                held[take.licensee][take.patent] += state.declaration_refs[decl.seq] + [
+                    state.take_refs[take.seq]
+                ]
     for direct in state.directs:
-        if direct.licensee in licensees and direct.patent in by_key and owner_of[direct.patent] != direct.licensee:
-            if direct.covers(direct.licensee, direct.patent, day):
-                held[direct.licensee][direct.patent].append(state.refs[direct.seq])
+        if (
+            direct.licensee in licensees
+            and direct.patent in by_key
+            and owner_of[direct.patent] != direct.licensee
+            and direct.covers(direct.licensee, direct.patent, day)
+        ):
+            held[direct.licensee][direct.patent].append(state.refs[direct.seq])
     for cross in state.crosslicenses:
         takers = cross.members & licensees
         if not takers or day < cross.start or (cross.end is not None and day > cross.end):
@@ -152,8 +158,18 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
     licensees: dict[str, dict[str, Any]] = {}
     for licensee in sorted(current):
         licensees[licensee] = _licensee(
-            state, program, period, licensee, lines_by_period, earlier_countries, counting, countries,
-            held[licensee], inputs, members, shares,
+            state,
+            program,
+            period,
+            licensee,
+            lines_by_period,
+            earlier_countries,
+            counting,
+            countries,
+            held[licensee],
+            inputs,
+            members,
+            shares,
         )
 
     member_out: dict[str, dict[str, str]] = {}
@@ -188,7 +204,9 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
         "open_license_fees": fees,
         "open_license_refs": fee_refs,
         "earlier": {label: sorted(found) for label, found in sorted(earlier_countries.items())},
-        "countries": {c: {o: countries[c][o].body() for o in sorted(countries[c])} for c in sorted(countries)},
+        "countries": {
+            c: {o: countries[c][o].body() for o in sorted(countries[c])} for c in sorted(countries)
+        },
         "licensees": licensees,
         "shares": [[lic, c, m, _money(cents)] for (lic, c, m), cents in sorted(shares.items())],
         "inputs": [[seq, h] for seq, h in sorted(inputs)],
@@ -211,7 +229,9 @@ class _Holding:
         }
 
 
-def _countries(counting: dict[str, list[Patent]], day: date, inputs: set[Ref]) -> dict[str, dict[str, _Holding]]:
+def _countries(
+    counting: dict[str, list[Patent]], day: date, inputs: set[Ref]
+) -> dict[str, dict[str, _Holding]]:
     """Counting patents by country and owner on `day`, with their weights and the entries deciding them."""
     out: dict[str, dict[str, _Holding]] = {}
     for country, patents in counting.items():
@@ -271,7 +291,9 @@ def _licensee(
     for i, line in enumerate(bearing):
         country = line.sale if line.sale in counting else line.manufacture
         by_country[country].append(i)
-        out_lines.append([line.ref[0], line.manufacture, line.sale, line.units, _money(line_cents[i]), country])
+        out_lines.append(
+            [line.ref[0], line.manufacture, line.sale, line.units, _money(line_cents[i]), country]
+        )
     credit_cents = 0
     credited: dict[str, list[str]] = {}
     credit_refs: dict[str, list[int]] = {}
@@ -370,7 +392,16 @@ def open_license_fees(
     return fees, refs
 
 
-RESULT_KEYS = ("program", "period", "currency", "members", "invoices", "admin_fee", "total", "open_license_fees")
+RESULT_KEYS = (
+    "program",
+    "period",
+    "currency",
+    "members",
+    "invoices",
+    "admin_fee",
+    "total",
+    "open_license_fees",
+)
 
 
 def result_json(body: dict[str, Any]) -> dict[str, Any]:
@@ -386,11 +417,15 @@ def figures(body: dict[str, Any]) -> dict[str, Any]:
 def deltas(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Per-member and per-licensee differences new - old (allocation.adjust)."""
 
-    def diff(a: dict[str, dict[str, str]], b: dict[str, dict[str, str]], keys: tuple[str, ...]) -> dict[str, Any]:
+    def diff(
+        a: dict[str, dict[str, str]], b: dict[str, dict[str, str]], keys: tuple[str, ...]
+    ) -> dict[str, Any]:
         out = {}
         for name in sorted(set(a) | set(b)):
             row = {
-                k: format_money(Decimal(b.get(name, {}).get(k, "0.00")) - Decimal(a.get(name, {}).get(k, "0.00")))
+                k: format_money(
+                    Decimal(b.get(name, {}).get(k, "0.00")) - Decimal(a.get(name, {}).get(k, "0.00"))
+                )
                 for k in keys
             }
             if any(v != "0.00" for v in row.values()):

@@ -40,7 +40,11 @@ class PoolChecker:
         self.allocations += 1
         problems = []
         if figures(expected) != figures(dict(body)):
-            problems.append(f"{entry.kind}: the recorded figures differ from policy v1 recomputed on the ledger")
+            problems.append(
+                f"{entry.kind}: the recorded figures differ from policy v1 recomputed on the ledger"
+            )
         if expected["inputs"] != body.get("inputs"):
-            problems.append(f"{entry.kind}: the recorded inputs differ from the entries the computation reads")
+            problems.append(
+                f"{entry.kind}: the recorded inputs differ from the entries the computation reads"
+            )
         return problems

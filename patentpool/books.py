@@ -80,7 +80,13 @@ def statement_lines(body: dict[str, Any], member: str) -> list[dict[str, Any]]:
         credited = set(body["licensees"][licensee]["credited"].get(country, []))
         patents = [n for n in body["countries"][country][member]["patents"] if n not in credited]
         lines.append(
-            {"program": body["program"], "licensee": licensee, "country": country, "patents": patents, "gross": gross}
+            {
+                "program": body["program"],
+                "licensee": licensee,
+                "country": country,
+                "patents": patents,
+                "gross": gross,
+            }
         )
     return lines
 
@@ -142,7 +148,9 @@ def check_invariants(body: dict[str, Any]) -> list[str]:
         shares[member] += _m(amount)
     for member, figures in body["members"].items():
         if shares[member] != _m(figures["gross"]):
-            problems.append(f"{name}: {member}'s statement lines sum to {shares[member]}, not {figures['gross']}")
+            problems.append(
+                f"{name}: {member}'s statement lines sum to {shares[member]}, not {figures['gross']}"
+            )
     return problems
 
 
@@ -156,7 +164,9 @@ def _settlements(
         body = records[-1].body
         if licensee in body["invoices"]:
             per = Period.parse(label)
-            invoices.append((per.end, program, label, body["currency"], _m(body["invoices"][licensee]["due"])))
+            invoices.append(
+                (per.end, program, label, body["currency"], _m(body["invoices"][licensee]["due"]))
+            )
     invoices.sort()
     out: dict[tuple[str, str], tuple[Decimal, date | None]] = {}
     received = (p for p in state.payments if p.licensee == licensee and p.date <= as_of)
@@ -206,9 +216,14 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
             )
         for member, figures in sorted(body["members"].items()):
             paid_out = sum(
-                (d.amount for d in state.distributions
-                 if d.member == member and d.program == body["program"] and d.period == period.label
-                 and d.date <= as_of),
+                (
+                    d.amount
+                    for d in state.distributions
+                    if d.member == member
+                    and d.program == body["program"]
+                    and d.period == period.label
+                    and d.date <= as_of
+                ),
                 Decimal(0),
             )
             members.append(
@@ -230,14 +245,19 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
     }
 
 
-def distributions_due(state: PoolState, period: Period, program: str | None, day: date) -> list[dict[str, Any]]:
+def distributions_due(
+    state: PoolState, period: Period, program: str | None, day: date
+) -> list[dict[str, Any]]:
     """distribution.add bodies paying each member what its net exceeds what it was already paid."""
     out = []
     for body in allocations_for(state, period, program):
         for member, figures in sorted(body["members"].items()):
             paid = sum(
-                (d.amount for d in state.distributions
-                 if d.member == member and d.program == body["program"] and d.period == period.label),
+                (
+                    d.amount
+                    for d in state.distributions
+                    if d.member == member and d.program == body["program"] and d.period == period.label
+                ),
                 Decimal(0),
             )
             balance = _m(figures["net"]) - paid

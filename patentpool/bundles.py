@@ -37,8 +37,14 @@ if TYPE_CHECKING:
     from patentpool.state import PoolState
 
 BUNDLE_VERSION = 1
-LICENCE_KINDS = ("openlicense.declare", "openlicense.take", "openlicense.withdraw", "crosslicense.add",
-                 "license.direct", "license.grant")
+LICENCE_KINDS = (
+    "openlicense.declare",
+    "openlicense.take",
+    "openlicense.withdraw",
+    "crosslicense.add",
+    "license.direct",
+    "license.grant",
+)
 
 
 class BundleError(ValueError):
@@ -111,11 +117,13 @@ def make_bundle(
     entries = []
     for seq in sorted(seqs):
         proof = merkle.inclusion_proof(nodes, seq - 1, cp.size)
-        entries.append({
-            "seq": seq,
-            "entry": raws[seq].decode("utf-8"),
-            "proof": [base64.b64encode(p).decode() for p in proof],
-        })
+        entries.append(
+            {
+                "seq": seq,
+                "entry": raws[seq].decode("utf-8"),
+                "proof": [base64.b64encode(p).decode() for p in proof],
+            }
+        )
     doc: dict[str, Any] = {
         "bundle_v": BUNDLE_VERSION,
         "statement": statement,
@@ -126,7 +134,9 @@ def make_bundle(
     if since_note is not None:
         old = _parse_note_unverified(since_note)
         if old.size > cp.size:
-            raise BundleError(f"the --since checkpoint (size {old.size}) is newer than the ledger ({cp.size})")
+            raise BundleError(
+                f"the --since checkpoint (size {old.size}) is newer than the ledger ({cp.size})"
+            )
         stored = reader.store.checkpoint_at(reader.conn, old.size) if old.size else None
         if old.size and (stored is None or stored.root != old.root or old.origin != reader.origin):
             raise BundleError(f"the --since checkpoint (size {old.size}) is not one this ledger signed")
@@ -206,8 +216,9 @@ def _verify(doc: Any, vkey_text: str, since_note: str | None, verdict: Verdict) 
     _check_statement(doc["statement"], entries, verdict)
 
 
-def _check_consistency(doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, since: str | None,
-                       verdict: Verdict) -> None:
+def _check_consistency(
+    doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, since: str | None, verdict: Verdict
+) -> None:
     if since is None:
         return
     try:
@@ -217,10 +228,14 @@ def _check_consistency(doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, s
     consistency = doc.get("consistency") or {}
     proof = _b64list(consistency.get("proof", []), "consistency proof")
     if old.size > cp.size:
-        raise BundleError(f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size}): ask for a fresh one")
+        raise BundleError(
+            f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size}): ask for a fresh one"
+        )
     if not doc.get("consistency") and old.size < cp.size:
-        raise BundleError(f"the bundle carries no consistency proof from your checkpoint (size {old.size}) "
-                          "to its own: ask for one made with --since")
+        raise BundleError(
+            f"the bundle carries no consistency proof from your checkpoint (size {old.size}) "
+            "to its own: ask for one made with --since"
+        )
     try:
         if old.size == 0:
             pass
@@ -231,13 +246,15 @@ def _check_consistency(doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, s
             merkle.verify_consistency(old.size, cp.size, old.root, cp.root, proof)
     except merkle.ProofError as exc:
         raise BundleError(
-            f"FORKED HISTORY: the ledger at size {cp.size} does not extend the one you kept at size {old.size} "
-            f"({exc}); the administrator rewrote entries you had seen"
+            f"FORKED HISTORY: the ledger at size {cp.size} does not extend the one you kept at size "
+            f"{old.size} ({exc}); the administrator rewrote entries you had seen"
         ) from exc
     verdict.lines.append(f"consistency: the ledger you saw at size {old.size} is a prefix of size {cp.size}")
 
 
-def _check_entries(doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, verdict: Verdict) -> dict[int, Entry]:
+def _check_entries(
+    doc: dict[str, Any], vkey: VerifierKey, cp: Checkpoint, verdict: Verdict
+) -> dict[int, Entry]:
     items = doc.get("entries")
     if not isinstance(items, list) or not items:
         raise BundleError("the bundle holds no entries")
@@ -276,8 +293,11 @@ def _money(text: str) -> Decimal:
 
 def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdict: Verdict) -> None:
     member = statement["member"]
-    allocations = [e for e in entries.values() if e.kind in ("allocation.run", "allocation.adjust")
-                   and e.body["period"] == statement["period"]]
+    allocations = [
+        e
+        for e in entries.values()
+        if e.kind in ("allocation.run", "allocation.adjust") and e.body["period"] == statement["period"]
+    ]
     if not allocations:
         raise BundleError(f"no allocation entry for {statement['period']} in the bundle")
     latest: dict[str, Entry] = {}
@@ -289,8 +309,10 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
     for program, alloc in sorted(latest.items()):
         body = alloc.body
         if body["currency"] != statement["currency"]:
-            raise BundleError(f"currency: the statement says {statement['currency']}, "
-                              f"the allocation is in {body['currency']}")
+            raise BundleError(
+                f"currency: the statement says {statement['currency']}, "
+                f"the allocation is in {body['currency']}"
+            )
         used = _inputs(alloc, entries)
         program_entry = _program_entry(used, program)
         lines = _recompute_member(body, member, used, program_entry)
@@ -300,16 +322,22 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
         p_fee = round_half_up_cents(Fraction(p_gross) * Fraction(rate) / 100)
         recorded = body["members"].get(member, {"gross": "0.00", "admin_fee": "0.00"})
         if _money(recorded["gross"]) != p_gross or _money(recorded["admin_fee"]) != p_fee:
-            raise BundleError(f"{program}: the allocation records gross {recorded['gross']} / fee "
-                              f"{recorded['admin_fee']}, the entries give {p_gross} / {p_fee}")
+            raise BundleError(
+                f"{program}: the allocation records gross {recorded['gross']} / fee "
+                f"{recorded['admin_fee']}, the entries give {p_gross} / {p_fee}"
+            )
         gross += p_gross
         fee += p_fee
         memo = _memo_fees(body, member, used)
         if memo != [f for f in body["open_license_fees"] if f["owner"] == member]:
-            raise BundleError(f"{program}: the open-licence memo lines differ from the declarations, takes and "
-                              "reports behind them")
+            raise BundleError(
+                f"{program}: the open-licence memo lines differ from the declarations, takes and "
+                "reports behind them"
+            )
         fees += memo
-        verdict.lines.append(f"{program}: {len(lines)} line(s) recomputed from the reports, patents and licences")
+        verdict.lines.append(
+            f"{program}: {len(lines)} line(s) recomputed from the reports, patents and licences"
+        )
     _compare(statement, expected_lines, gross, fee, fees)
     verdict.lines.append(
         f"statement: {member} {statement['period']} gross {format_money(gross)}, admin fee "
@@ -339,28 +367,38 @@ def _inputs(alloc: Entry, entries: dict[int, Entry]) -> dict[int, Entry]:
     return used
 
 
-def _report_lines(body: Mapping[str, Any], entries: dict[int, Entry], seqs: list[int], licensee: str,
-                  periods: set[str]) -> dict[tuple[str, str, str], tuple[int, int, Decimal]]:
+def _report_lines(
+    body: Mapping[str, Any], entries: dict[int, Entry], seqs: list[int], licensee: str, periods: set[str]
+) -> dict[tuple[str, str, str], tuple[int, int, Decimal]]:
     """The licensee's current report lines, (period, manufacture, sale) -> (seq, units, net sales), from the
     report entries the allocation names; a later entry supersedes an earlier one for the same key."""
     current: dict[tuple[str, str, str], tuple[int, int, Decimal]] = {}
     for seq in sorted(seqs):
         report = entries.get(seq)
         if report is None:
-            raise BundleError(f"report entry seq {seq} of {licensee} is missing or not an input of the allocation")
+            raise BundleError(
+                f"report entry seq {seq} of {licensee} is missing or not an input of the allocation"
+            )
         if report.kind not in ("report.add", "report.correct"):
             raise BundleError(f"seq {seq}: a {report.kind} entry, not a report")
         b = report.body
         if b["licensee"] != licensee or b["program"] != body["program"] or b["period"] not in periods:
-            raise BundleError(f"seq {seq}: a report of {b['licensee']} {b['program']} {b['period']}, not one "
-                              f"of {licensee}'s {body['program']} reports this allocation reads")
+            raise BundleError(
+                f"seq {seq}: a report of {b['licensee']} {b['program']} {b['period']}, not one "
+                f"of {licensee}'s {body['program']} reports this allocation reads"
+            )
         for line in b["lines"]:
-            current[(b["period"], line["manufacture"], line["sale"])] = (seq, line["units"], _money(line["net_sales"]))
+            current[(b["period"], line["manufacture"], line["sale"])] = (
+                seq,
+                line["units"],
+                _money(line["net_sales"]),
+            )
     return current
 
 
-def _recompute_member(body: Mapping[str, Any], member: str, entries: dict[int, Entry],
-                      program_entry: Entry) -> list[dict[str, Any]]:
+def _recompute_member(
+    body: Mapping[str, Any], member: str, entries: dict[int, Entry], program_entry: Entry
+) -> list[dict[str, Any]]:
     """The member's lines from the report, patent and licence entries, by policy v1 (spec section 6)."""
     day = date.fromisoformat(body["day"])
     schedule = RoyaltySchedule.parse(program_entry.body["tiers"], program_entry.body.get("annual_cap"))
@@ -379,18 +417,25 @@ def _recompute_member(body: Mapping[str, Any], member: str, entries: dict[int, E
         current = _report_lines(body, entries, info["reports"], licensee, {body["period"]})
         bearing = sorted((m, s) for (_p, m, s) in current if m in counting or s in counting)
         if [(ln[1], ln[2]) for ln in lines] != bearing:
-            raise BundleError(f"{licensee}: the allocation's lines {[(ln[1], ln[2]) for ln in lines]} are not the "
-                              f"bearing lines of its reports {bearing}")
+            raise BundleError(
+                f"{licensee}: the allocation's lines {[(ln[1], ln[2]) for ln in lines]} are not the "
+                f"bearing lines of its reports {bearing}"
+            )
         for seq, made, sold, units, _amount, _country in lines:
             if current[(body["period"], made, sold)][:2] != (seq, units):
                 raise BundleError(f"seq {seq}: the report does not say {units} units {made}/{sold}")
         # Units of the year before this period, judged at each earlier period's end (spec 6.3).
         earlier = _report_lines(body, entries, info["earlier_reports"], licensee, set(body["earlier"]))
-        before = sum(units for (per, m, s), (_seq, units, _net) in earlier.items()
-                     if m in body["earlier"][per] or s in body["earlier"][per])
+        before = sum(
+            units
+            for (per, m, s), (_seq, units, _net) in earlier.items()
+            if m in body["earlier"][per] or s in body["earlier"][per]
+        )
         if before != info["units_before"]:
-            raise BundleError(f"{licensee}: {info['units_before']} bearing units before this period are recorded, "
-                              f"its earlier reports give {before}")
+            raise BundleError(
+                f"{licensee}: {info['units_before']} bearing units before this period are recorded, "
+                f"its earlier reports give {before}"
+            )
         royalty = schedule.period_royalty(info["units_before"], info["units_before"] + info["units"])
         if info["units"] != sum(ln[3] for ln in lines) or format_money(royalty) != info["royalty"]:
             raise BundleError(f"{licensee}: royalty {info['royalty']} does not follow from its report lines")
@@ -400,11 +445,15 @@ def _recompute_member(body: Mapping[str, Any], member: str, entries: dict[int, E
         for (seq, made, sold, _u, amount, country), line_cents in zip(lines, cents, strict=True):
             # Spec 6.5: the sale country if it has a counting patent, else the manufacture country.
             if country != (sold if sold in counting else made):
-                raise BundleError(f"{licensee}: line seq {seq} {made}/{sold} is allocated to {country}, "
-                                  f"not to its sale country (if it has a counting patent) or else {made}")
+                raise BundleError(
+                    f"{licensee}: line seq {seq} {made}/{sold} is allocated to {country}, "
+                    f"not to its sale country (if it has a counting patent) or else {made}"
+                )
             if to_cents(_money(amount)) != line_cents:
-                raise BundleError(f"{licensee}: line seq {seq} is {amount}, the spread gives "
-                                  f"{format_money(from_cents(line_cents))}")
+                raise BundleError(
+                    f"{licensee}: line seq {seq} is {amount}, the spread gives "
+                    f"{format_money(from_cents(line_cents))}"
+                )
             if (licensee, country) not in shares and member not in body["countries"].get(country, {}):
                 continue
             names, weights = _buckets(body, licensee, country, patents, entries, day)
@@ -414,14 +463,23 @@ def _recompute_member(body: Mapping[str, Any], member: str, entries: dict[int, E
         for country in sorted(set(per_country) | {c for lic, c in shares if lic == licensee}):
             amount = shares.get((licensee, country), Decimal(0))
             if to_cents(amount) != per_country.get(country, 0):
-                raise BundleError(f"{licensee} {country}: the allocation gives {member} {format_money(amount)}, "
-                                  f"the entries give {format_money(from_cents(per_country.get(country, 0)))}")
+                raise BundleError(
+                    f"{licensee} {country}: the allocation gives {member} {format_money(amount)}, "
+                    f"the entries give {format_money(from_cents(per_country.get(country, 0)))}"
+                )
             if (licensee, country) not in shares:
                 continue
             credited = set(info["credited"].get(country, []))
             numbers = [n for n in body["countries"][country][member]["patents"] if n not in credited]
-            out.append({"program": body["program"], "licensee": licensee, "country": country,
-                        "patents": numbers, "gross": format_money(amount)})
+            out.append(
+                {
+                    "program": body["program"],
+                    "licensee": licensee,
+                    "country": country,
+                    "patents": numbers,
+                    "gross": format_money(amount),
+                }
+            )
     return sorted(out, key=lambda ln: (ln["licensee"], ln["country"]))
 
 
@@ -440,8 +498,11 @@ def _memo_fees(body: Mapping[str, Any], member: str, entries: dict[int, Entry]) 
         if decl is None or take is None:
             raise BundleError(f"open licence {fee['patent']}: the declaration or take entry is missing")
         country = decl.body["country"]
-        if (decl.body["number"], take.body["number"], take.body["licensee"]) != (fee["patent"], fee["patent"],
-                                                                                fee["licensee"]):
+        if (decl.body["number"], take.body["number"], take.body["licensee"]) != (
+            fee["patent"],
+            fee["patent"],
+            fee["licensee"],
+        ):
             raise BundleError(f"open licence {fee['patent']}: the entries are of another patent or licensee")
         if not date.fromisoformat(take.body["notice_date"]) <= day <= date.fromisoformat(decl.body["to"]):
             raise BundleError(f"open licence {fee['patent']}: not held by {fee['licensee']} on {day}")
@@ -451,8 +512,15 @@ def _memo_fees(body: Mapping[str, Any], member: str, entries: dict[int, Entry]) 
         terms = parse_fee(decl.body["fee"])
         amount = terms.due(sum(u for u, _n in hit), sum((n for _u, n in hit), Decimal(0)), months)
         currency = body["currency"] if terms.kind == "percent" else decl.body["currency"]
-        out.append({"licensee": fee["licensee"], "patent": fee["patent"], "owner": member, "currency": currency,
-                    "amount": format_money(amount)})
+        out.append(
+            {
+                "licensee": fee["licensee"],
+                "patent": fee["patent"],
+                "owner": member,
+                "currency": currency,
+                "amount": format_money(amount),
+            }
+        )
     return out
 
 
@@ -464,24 +532,36 @@ def _patents(entries: dict[int, Entry], program: str, day: date) -> dict[tuple[s
         kind = entries[seq].kind
         if kind == "patent.add" and b.get("program") == program:
             granted = b.get("granted")
-            counts = granted is not None and date.fromisoformat(granted) <= day < date.fromisoformat(b["expires"])
-            found[(b["number"], b["country"])] = {"owner": b["owner"], "weight": Fraction(b["weight"]),
-                                                  "counts": counts}
-        elif kind == "patent.transfer" and (b["number"], b["country"]) in found:
-            if date.fromisoformat(b["effective"]) <= day:
+            counts = granted is not None and date.fromisoformat(granted) <= day < date.fromisoformat(
+                b["expires"]
+            )
+            found[(b["number"], b["country"])] = {
+                "owner": b["owner"],
+                "weight": Fraction(b["weight"]),
+                "counts": counts,
+            }
+        elif kind in ("patent.transfer", "patent.status") and (b["number"], b["country"]) in found:
+            if date.fromisoformat(b["effective"]) > day:
+                continue
+            if kind == "patent.transfer":
                 found[(b["number"], b["country"])]["owner"] = b["to"]
-        elif kind == "patent.status" and (b["number"], b["country"]) in found:
-            if date.fromisoformat(b["effective"]) <= day:
+            else:
                 found[(b["number"], b["country"])]["counts"] = False
     return found
 
 
-def _buckets(body: Mapping[str, Any], licensee: str, country: str,
-             patents: dict[tuple[str, str], dict[str, Any]], entries: dict[int, Entry],
-             day: date) -> tuple[list[str], list[Fraction]]:
+def _buckets(
+    body: Mapping[str, Any],
+    licensee: str,
+    country: str,
+    patents: dict[tuple[str, str], dict[str, Any]],
+    entries: dict[int, Entry],
+    day: date,
+) -> tuple[list[str], list[Fraction]]:
     credited = set(body["licensees"][licensee]["credited"].get(country, []))
-    licences = [entries[seq] for seq in body["licensees"][licensee]["credit_refs"].get(country, [])
-                if seq in entries]
+    licences = [
+        entries[seq] for seq in body["licensees"][licensee]["credit_refs"].get(country, []) if seq in entries
+    ]
     weights: dict[str, Fraction] = defaultdict(Fraction)
     for owner, info in body["countries"][country].items():
         for number in info["patents"]:
@@ -489,20 +569,25 @@ def _buckets(body: Mapping[str, Any], licensee: str, country: str,
             if patent is None:
                 raise BundleError(f"patent {number} ({country}) behind the split is not in the bundle")
             if patent["owner"] != owner or not patent["counts"]:
-                raise BundleError(f"patent {number} ({country}) is not a counting patent of {owner} on {body['day']}")
+                raise BundleError(
+                    f"patent {number} ({country}) is not a counting patent of {owner} on {body['day']}"
+                )
             bucket = owner
             if number in credited and owner != licensee:
                 if not any(_covers(e, licensee, owner, number, country, day, entries) for e in licences):
-                    raise BundleError(f"{licensee} {country}: {number} is credited, but no licence entry in the "
-                                      "bundle grants it to the licensee on the period's last day")
+                    raise BundleError(
+                        f"{licensee} {country}: {number} is credited, but no licence entry in the "
+                        "bundle grants it to the licensee on the period's last day"
+                    )
                 bucket = "credit"
             weights[bucket] += patent["weight"]
     names = sorted(n for n in weights if n != "credit") + (["credit"] if "credit" in weights else [])
     return names, [weights[n] for n in names]
 
 
-def _covers(entry: Entry, licensee: str, owner: str, number: str, country: str, day: date,
-            entries: dict[int, Entry]) -> bool:
+def _covers(
+    entry: Entry, licensee: str, owner: str, number: str, country: str, day: date, entries: dict[int, Entry]
+) -> bool:
     """Does this licence entry give `licensee` the patent on `day` (spec 6.6)?"""
     b = entry.body
 
@@ -511,20 +596,34 @@ def _covers(entry: Entry, licensee: str, owner: str, number: str, country: str, 
 
     if entry.kind == "openlicense.take":
         decl = entries.get(b["declaration"])
-        return (decl is not None and (b["number"], b["country"], b["licensee"]) == (number, country, licensee)
-                and within(b["notice_date"], decl.body["to"]))
+        return (
+            decl is not None
+            and (b["number"], b["country"], b["licensee"]) == (number, country, licensee)
+            and within(b["notice_date"], decl.body["to"])
+        )
     if entry.kind == "license.direct":
-        return ((b["number"], b["country"], b["licensee"]) == (number, country, licensee)
-                and within(b["from"], b.get("to")) and (b["territory"] == "all" or country in b["territory"]))
+        return (
+            (b["number"], b["country"], b["licensee"]) == (number, country, licensee)
+            and within(b["from"], b.get("to"))
+            and (b["territory"] == "all" or country in b["territory"])
+        )
     if entry.kind == "crosslicense.add":
-        return ({licensee, owner} <= set(b["members"]) and within(b["from"], b.get("to"))
-                and (b["patents"] == "all" or number in b["patents"])
-                and (b["territory"] == "all" or country in b["territory"]))
+        return (
+            {licensee, owner} <= set(b["members"])
+            and within(b["from"], b.get("to"))
+            and (b["patents"] == "all" or number in b["patents"])
+            and (b["territory"] == "all" or country in b["territory"])
+        )
     return False
 
 
-def _compare(statement: dict[str, Any], lines: list[dict[str, Any]], gross: Decimal, fee: Decimal,
-             fees: list[dict[str, Any]]) -> None:
+def _compare(
+    statement: dict[str, Any],
+    lines: list[dict[str, Any]],
+    gross: Decimal,
+    fee: Decimal,
+    fees: list[dict[str, Any]],
+) -> None:
     def key(line: Mapping[str, Any]) -> tuple[str, str, str]:
         return (line["program"], line["licensee"], line["country"])
 
@@ -533,18 +632,26 @@ def _compare(statement: dict[str, Any], lines: list[dict[str, Any]], gross: Deci
     for k in sorted(set(given) - set(want)):
         raise BundleError(f"the statement has a line {k} that the allocation does not give you")
     for k in sorted(set(want) - set(given)):
-        raise BundleError(f"the statement drops the line {k} ({want[k]['gross']}) that the allocation gives you")
+        raise BundleError(
+            f"the statement drops the line {k} ({want[k]['gross']}) that the allocation gives you"
+        )
     for k, line in want.items():
         if given[k]["gross"] != line["gross"]:
-            raise BundleError(f"line {k}: the statement says {given[k]['gross']}, the entries give {line['gross']}")
+            raise BundleError(
+                f"line {k}: the statement says {given[k]['gross']}, the entries give {line['gross']}"
+            )
         if list(given[k]["patents"]) != line["patents"]:
             listed = ", ".join(map(str, given[k]["patents"]))
-            raise BundleError(f"line {k}: the statement lists patents {listed}, the entries give "
-                              f"{', '.join(line['patents'])}")
+            raise BundleError(
+                f"line {k}: the statement lists patents {listed}, the entries give "
+                f"{', '.join(line['patents'])}"
+            )
     if len(statement["lines"]) != len(given):
         raise BundleError("the statement repeats a line")
     for name, value in (("gross", gross), ("admin_fee", fee), ("net", gross - fee)):
         if statement[name] != format_money(value):
-            raise BundleError(f"{name}: the statement says {statement[name]}, the entries give {format_money(value)}")
+            raise BundleError(
+                f"{name}: the statement says {statement[name]}, the entries give {format_money(value)}"
+            )
     if statement["open_license_fees"] != fees:
         raise BundleError("the open-licence memo lines differ from the allocation's")

@@ -82,24 +82,58 @@ def run(directory: Path | None) -> int:
     save_key(key_path, key, os.environ["PATENTPOOL_PASSPHRASE"])
     url = f"sqlite:///{db}"
     Ledger.open(url).create(key, {"name": "XR Demo Pool", "currency": "USD", "admin_fee": "10"})
-    for name, text in (("members.csv", MEMBERS), ("patents.csv", PATENTS), ("reports.csv", REPORTS),
-                       ("payments.csv", PAYMENTS)):
+    for name, text in (
+        ("members.csv", MEMBERS),
+        ("patents.csv", PATENTS),
+        ("reports.csv", REPORTS),
+        ("payments.csv", PAYMENTS),
+    ):
         (work / name).write_text(text, encoding="utf-8")
 
     service = PoolService(url, key_path)
     with service.write() as batch:
         imports.import_members(batch, work / "members.csv")
-        batch.add("program.add", bodies.program("XR", "USD", "1000:0,5000:0.20,*:0.10", "900.00", "10", "quarter"))
+        batch.add(
+            "program.add", bodies.program("XR", "USD", "1000:0,5000:0.20,*:0.10", "900.00", "10", "quarter")
+        )
         imports.import_patents(batch, work / "patents.csv")
-        batch.add("patent.status", {"number": "CN103456789B", "country": "CN", "status": "invalidated",
-                                    "effective": "2025-02-15"})
-        batch.add("crosslicense.add", {"members": ["A", "C"], "patents": "all", "territory": "all",
-                                       "from": "2024-01-01", "to": None, "terms": "royalty-free"})
-        decl = batch.add("openlicense.declare", {
-            "number": "CN205123456U", "country": "CN", "fee": "0.1/unit", "currency": "CNY",
-            "from": "2025-01-01", "to": "2026-05-09", "evaluation_report": "CNIPA-PER-2024-0815"})
-        batch.add("openlicense.take", {"number": "CN205123456U", "country": "CN", "licensee": "L1",
-                                       "notice_date": "2025-01-15", "declaration": decl.seq})
+        batch.add(
+            "patent.status",
+            {"number": "CN103456789B", "country": "CN", "status": "invalidated", "effective": "2025-02-15"},
+        )
+        batch.add(
+            "crosslicense.add",
+            {
+                "members": ["A", "C"],
+                "patents": "all",
+                "territory": "all",
+                "from": "2024-01-01",
+                "to": None,
+                "terms": "royalty-free",
+            },
+        )
+        decl = batch.add(
+            "openlicense.declare",
+            {
+                "number": "CN205123456U",
+                "country": "CN",
+                "fee": "0.1/unit",
+                "currency": "CNY",
+                "from": "2025-01-01",
+                "to": "2026-05-09",
+                "evaluation_report": "CNIPA-PER-2024-0815",
+            },
+        )
+        batch.add(
+            "openlicense.take",
+            {
+                "number": "CN205123456U",
+                "country": "CN",
+                "licensee": "L1",
+                "notice_date": "2025-01-15",
+                "declaration": decl.seq,
+            },
+        )
         for licensee in ("L1", "C"):
             batch.add("license.grant", {"licensee": licensee, "program": "XR", "from": "2025-01-01"})
         imports.import_reports(batch, work / "reports.csv", correct=False)
@@ -119,16 +153,25 @@ def run(directory: Path | None) -> int:
         bundle = bundles.make_bundle(state, reader, statement, period, None, None)
         reconcile = books.reconcile(state, period, None, period.end.replace(month=6, day=30))
     _print("Statement of member C", statement["lines"])
-    console.print(f"gross {statement['gross']}, admin fee {statement['admin_fee']}, net {statement['net']} USD")
+    console.print(
+        f"gross {statement['gross']}, admin fee {statement['admin_fee']}, net {statement['net']} USD"
+    )
     bundle_path = work / "statement-C-2025Q1.json"
     bundles.write_bundle(bundle_path, bundle)
     verdict = bundles.verify_bundle_file(bundle_path, str(key.verifier()), None)
     console.print(f"offline check of {bundle_path.name} with the pool key: {verdict.lines[-1]}")
-    _print("Reconciliation as of 2025-06-30", [
-        {k: r[k] for k in ("licensee", "invoiced", "paid", "balance", "days_late")} for r in reconcile["licensees"]])
+    _print(
+        "Reconciliation as of 2025-06-30",
+        [
+            {k: r[k] for k in ("licensee", "invoiced", "paid", "balance", "days_late")}
+            for r in reconcile["licensees"]
+        ],
+    )
     report = verification.verify_database(url, 1, lambda _n: None)
-    console.print(f"verify: {report['entries']} entries, {report['checkpoints']} checkpoints, "
-                  f"{report['allocations_recomputed']} allocation(s) recomputed: {report['result']}")
+    console.print(
+        f"verify: {report['entries']} entries, {report['checkpoints']} checkpoints, "
+        f"{report['allocations_recomputed']} allocation(s) recomputed: {report['result']}"
+    )
     console.print(
         "\nTry it yourself:\n"
         f"  export PATENTPOOL_DB=sqlite:///{db} PATENTPOOL_KEY={key_path} "

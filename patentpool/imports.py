@@ -12,8 +12,8 @@ import csv
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from licenses.money import format_rate
@@ -28,7 +28,10 @@ PATENT_COLUMNS = (
     ("number", "owner", "country", "type", "filed"),
     ("granted", "expires", "program", "title", "weight"),
 )
-REPORT_COLUMNS = (("licensee", "program", "period", "manufacture_country", "sale_country", "units", "net_sales"), ())
+REPORT_COLUMNS = (
+    ("licensee", "program", "period", "manufacture_country", "sale_country", "units", "net_sales"),
+    (),
+)
 PAYMENT_COLUMNS = (("licensee", "date", "amount", "currency", "reference"), ())
 
 
@@ -83,7 +86,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_rows(path: Path, columns: tuple[tuple[str, ...], tuple[str, ...]]) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(
+    path: Path, columns: tuple[tuple[str, ...], tuple[str, ...]]
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Stream a CSV's rows as (line number, {column: cell}); header problems raise ImportFailed."""
     required, optional = columns
     name = str(path)
@@ -124,7 +129,9 @@ def read_rows(path: Path, columns: tuple[tuple[str, ...], tuple[str, ...]]) -> I
                     continue
                 yield line, dict(zip(header, row, strict=True))
         except csv.Error as exc:
-            raise ImportFailed([RowError(name, reader.line_num, None, f"malformed CSV: {exc}")], False) from None
+            raise ImportFailed(
+                [RowError(name, reader.line_num, None, f"malformed CSV: {exc}")], False
+            ) from None
 
 
 def _undecodable(cell: str) -> bool:
@@ -152,7 +159,9 @@ class _Collector:
 
 
 def _same(existing: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
-    return {k: v for k, v in existing.items() if k != "source"} == {k: v for k, v in body.items() if k != "source"}
+    return {k: v for k, v in existing.items() if k != "source"} == {
+        k: v for k, v in body.items() if k != "source"
+    }
 
 
 Tick = Callable[[int], None] | None
@@ -218,8 +227,16 @@ def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
             continue
         try:
             body = bodies.patent(
-                row["number"], row["owner"], row["country"], row["type"], row["filed"], row.get("granted"),
-                row.get("expires"), row.get("program"), row.get("title"), row.get("weight"),
+                row["number"],
+                row["owner"],
+                row["country"],
+                row["type"],
+                row["filed"],
+                row.get("granted"),
+                row.get("expires"),
+                row.get("program"),
+                row.get("title"),
+                row.get("weight"),
             )
             key = (body["number"], body["country"])
             if key in seen:
@@ -296,10 +313,14 @@ def import_reports(batch: Batch, path: Path, correct: bool, tick: Tick = None) -
             licensee = fields.identifier(row["licensee"], "licensee")
             program = fields.identifier(row["program"], "program")
             period = bodies.period(row["period"])
-            item = bodies.report_line(row["manufacture_country"], row["sale_country"], row["units"], row["net_sales"])
+            item = bodies.report_line(
+                row["manufacture_country"], row["sale_country"], row["units"], row["net_sales"]
+            )
             key = (licensee, program, period, item["manufacture"], item["sale"])
             if key in seen:
-                raise FieldError("sale_country", f"the same licensee, period and countries as line {seen[key]}")
+                raise FieldError(
+                    "sale_country", f"the same licensee, period and countries as line {seen[key]}"
+                )
             seen[key] = line
             rules.report_header(state, {"licensee": licensee, "program": program, "period": period})
             current = state.reports.get(key)
@@ -344,20 +365,31 @@ def import_payments(batch: Batch, path: Path, tick: Tick = None) -> ImportResult
             errors.add(line, row["__error__"])
             continue
         try:
-            body = bodies.payment(row["licensee"], row["date"], row["amount"], row["currency"], row["reference"])
+            body = bodies.payment(
+                row["licensee"], row["date"], row["amount"], row["currency"], row["reference"]
+            )
             existing = next(
-                (p for p in batch.state.payments
-                 if p.licensee == body["licensee"] and p.reference == body["reference"]),
+                (
+                    p
+                    for p in batch.state.payments
+                    if p.licensee == body["licensee"] and p.reference == body["reference"]
+                ),
                 None,
             )
             if existing is not None:
                 same = (existing.amount, existing.date.isoformat(), existing.currency) == (
-                    Decimal(body["amount"]), body["date"], body["currency"])
+                    Decimal(body["amount"]),
+                    body["date"],
+                    body["currency"],
+                )
                 if same:
                     result.skipped += 1
                     continue
-                raise FieldError("reference", f"payment {body['reference']!r} of {body['licensee']} exists "
-                                              f"with other figures (seq {existing.ref[0]})")
+                raise FieldError(
+                    "reference",
+                    f"payment {body['reference']!r} of {body['licensee']} exists "
+                    f"with other figures (seq {existing.ref[0]})",
+                )
             body["source"] = result.sha256
             if errors.errors:
                 rules.validate(batch.state, "payment.add", body)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from ledger.entry import Entry
@@ -267,7 +268,9 @@ def v_patent_status(state: PoolState, body: Body) -> None:
         raise FieldError("effective", f"{effective} is before the filing date {patent.filed}")
     stopped = patent.stopped_on(date.max)
     if stopped is not None:
-        raise FieldError("number", f"{patent.number} in {patent.country} is already {stopped[1]} from {stopped[0]}")
+        raise FieldError(
+            "number", f"{patent.number} in {patent.country} is already {stopped[1]} from {stopped[0]}"
+        )
 
 
 def a_patent_status(state: PoolState, e: Entry, ref: Ref) -> None:
@@ -312,7 +315,11 @@ def v_openlicense_declare(state: PoolState, body: Body) -> None:
     if exclusive is not None:
         raise FieldError("number", f"{patent.number} is under an exclusive licence (seq {exclusive.seq})")
     current = state.current_declaration(patent.key)
-    if current is not None and (current.withdrawn is None or current.withdrawn > start) and current.end >= start:
+    if (
+        current is not None
+        and (current.withdrawn is None or current.withdrawn > start)
+        and current.end >= start
+    ):
         raise FieldError("number", f"{patent.number} already has an open licence (seq {current.seq})")
 
 
@@ -351,7 +358,9 @@ def v_openlicense_take(state: PoolState, body: Body) -> None:
     if decl.withdrawn is not None and notice >= decl.withdrawn:
         raise FieldError("notice_date", f"the open licence was withdrawn from {decl.withdrawn}")
     if not decl.open_for_takes_on(notice):
-        raise FieldError("notice_date", f"{notice} is outside the open licence's term {decl.start}..{decl.end}")
+        raise FieldError(
+            "notice_date", f"{notice} is outside the open licence's term {decl.start}..{decl.end}"
+        )
     if any(t.declaration_seq == decl.seq and t.licensee == licensee for t in state.takes):
         raise FieldError("licensee", f"{licensee} has already taken this open licence")
 
@@ -359,7 +368,11 @@ def v_openlicense_take(state: PoolState, body: Body) -> None:
 def a_openlicense_take(state: PoolState, e: Entry, ref: Ref) -> None:
     b = e.body
     take = OpenLicenseTake(
-        (b["number"], b["country"]), b["licensee"], date.fromisoformat(b["notice_date"]), b["declaration"], e.seq
+        (b["number"], b["country"]),
+        b["licensee"],
+        date.fromisoformat(b["notice_date"]),
+        b["declaration"],
+        e.seq,
     )
     state.takes.append(take)
     state.take_refs[e.seq] = ref
@@ -381,7 +394,13 @@ def a_openlicense_withdraw(state: PoolState, e: Entry, ref: Ref) -> None:
     for i, decl in enumerate(decls):
         if decl.seq == b["declaration"]:
             decls[i] = OpenLicenseDeclaration(
-                decl.patent, decl.fee, decl.currency, decl.start, decl.end, decl.evaluation_report, decl.seq,
+                decl.patent,
+                decl.fee,
+                decl.currency,
+                decl.start,
+                decl.end,
+                decl.evaluation_report,
+                decl.seq,
                 date.fromisoformat(b["effective"]),
             )
             state.declaration_refs[decl.seq].append(ref)
@@ -473,7 +492,9 @@ def v_license_direct(state: PoolState, body: Body) -> None:
                 raise FieldError("exclusive", f"{patent.number} is under an open licence (seq {decl.seq})")
         other = state.exclusive_direct(patent.key, start, end)
         if other is not None:
-            raise FieldError("exclusive", f"{patent.number} is already exclusively licensed (seq {other.seq})")
+            raise FieldError(
+                "exclusive", f"{patent.number} is already exclusively licensed (seq {other.seq})"
+            )
 
 
 def a_license_direct(state: PoolState, e: Entry, ref: Ref) -> None:
@@ -521,8 +542,7 @@ def _report_lines(body: Body) -> list[Mapping[str, Any]]:
         units = _get(line, "units")
         if isinstance(units, bool) or not isinstance(units, int) or units < 0:
             raise FieldError("units", "must be a whole number >= 0")
-        net_sales = _str(line, "net_sales")
-        _term("net_sales", lambda: parse_money(net_sales, field="net_sales"))
+        _term("net_sales", partial(parse_money, _str(line, "net_sales"), field="net_sales"))
     return lines
 
 
@@ -537,7 +557,8 @@ def v_report_add(state: PoolState, body: Body) -> None:
         key = (licensee, program.name, period.label, *pair)
         if key in state.reports:
             raise FieldError(
-                "units", f"{licensee} {period} {pair[0]}/{pair[1]} is already reported: correct it with --correct"
+                "units",
+                f"{licensee} {period} {pair[0]}/{pair[1]} is already reported: correct it with --correct",
             )
 
 
@@ -549,8 +570,15 @@ def _add_lines(state: PoolState, e: Entry, ref: Ref, *, correct: bool) -> None:
     b = e.body
     for line in b["lines"]:
         report = ReportLine(
-            b["licensee"], b["program"], b["period"], line["manufacture"], line["sale"], line["units"],
-            Decimal(line["net_sales"]), ref, line.get("supersedes") if correct else None,
+            b["licensee"],
+            b["program"],
+            b["period"],
+            line["manufacture"],
+            line["sale"],
+            line["units"],
+            Decimal(line["net_sales"]),
+            ref,
+            line.get("supersedes") if correct else None,
         )
         state.reports[report.key] = report
         state.report_history.setdefault(report.key, []).append(report)
@@ -585,7 +613,9 @@ def v_payment_add(state: PoolState, body: Body) -> None:
     if state.pool is not None and not allowed:
         allowed = {state.pool.currency}
     if cur not in allowed:
-        raise FieldError("currency", f"{cur} is not the currency of {licensee}'s programs ({', '.join(sorted(allowed))})")
+        raise FieldError(
+            "currency", f"{cur} is not the currency of {licensee}'s programs ({', '.join(sorted(allowed))})"
+        )
     reference = _str(body, "reference").strip()
     if not reference:
         raise FieldError("reference", "missing")
@@ -596,7 +626,14 @@ def v_payment_add(state: PoolState, body: Body) -> None:
 def a_payment_add(state: PoolState, e: Entry, ref: Ref) -> None:
     b = e.body
     state.payments.append(
-        Payment(b["licensee"], date.fromisoformat(b["date"]), Decimal(b["amount"]), b["currency"], b["reference"], ref)
+        Payment(
+            b["licensee"],
+            date.fromisoformat(b["date"]),
+            Decimal(b["amount"]),
+            b["currency"],
+            b["reference"],
+            ref,
+        )
     )
 
 
@@ -634,8 +671,13 @@ def a_distribution_add(state: PoolState, e: Entry, ref: Ref) -> None:
     b = e.body
     state.distributions.append(
         Distribution(
-            b["member"], b["program"], b["period"], Decimal(b["amount"]), date.fromisoformat(b["date"]),
-            b["reference"], ref,
+            b["member"],
+            b["program"],
+            b["period"],
+            Decimal(b["amount"]),
+            date.fromisoformat(b["date"]),
+            b["reference"],
+            ref,
         )
     )
 

@@ -47,8 +47,15 @@ def replay_raw(rows: Iterator[tuple[int, bytes]], on_progress: Progress | None =
 
 # What invoices, statements and reconciliation read: a replay of just these kinds (by the kind index) is
 # enough for them, and stays fast however many patents and reports the ledger holds.
-BOOK_KINDS = ("pool.genesis", "member.add", "member.update", "payment.add", "distribution.add",
-              "allocation.run", "allocation.adjust")
+BOOK_KINDS = (
+    "pool.genesis",
+    "member.add",
+    "member.update",
+    "payment.add",
+    "distribution.add",
+    "allocation.run",
+    "allocation.adjust",
+)
 
 
 def replay(
@@ -83,7 +90,12 @@ def load_signing_key(path: Path) -> SigningKey:
     stat = path.stat()
     # The slow KDF runs once per process and key file: a long-lived caller (tests, a library user) that
     # appends many times should not pay scrypt each time. The key stays in memory either way.
-    cache_key = (str(path.resolve()), stat.st_mtime_ns, stat.st_ino, hashlib.sha256(passphrase.encode()).hexdigest())
+    cache_key = (
+        str(path.resolve()),
+        stat.st_mtime_ns,
+        stat.st_ino,
+        hashlib.sha256(passphrase.encode()).hexdigest(),
+    )
     key = _KEYS.get(cache_key)
     if key is None:
         key = _KEYS[cache_key] = load_key(path, passphrase)

@@ -1,4 +1,4 @@
-"""`verify`: the ledger's checks (ledger.verify) plus the pool's (replay every rule, recompute allocations)."""
+"""`verify`: the ledger's checks (ledger.verify) plus the pool's: replay every rule, recompute allocations."""
 
 from __future__ import annotations
 
@@ -63,8 +63,12 @@ def verify_export(path: Path, checkpoint_note: str, jobs: int, tick: Callable[[i
         raise PoolError(f"{path}: {exc}") from exc
     checker = PoolChecker()
     report = verify_rows(
-        _file_rows(path), _file_rows(path, (GENESIS, KEY_ADD)), [(signed.size, None, checkpoint_note)],
-        jobs=jobs, on_entry=checker, on_progress=tick,
+        _file_rows(path),
+        _file_rows(path, (GENESIS, KEY_ADD)),
+        [(signed.size, None, checkpoint_note)],
+        jobs=jobs,
+        on_entry=checker,
+        on_progress=tick,
     )
     data = _summary(report, checker)
     data["root_key"] = str(ring.root)

@@ -10,18 +10,49 @@ from ledger.log import Reader
 from patentpool.fields import FieldError, parse_date
 from patentpool.state import Patent, PoolState
 
-
 PROGRAM_COLUMNS = ["name", "currency", "tiers", "annual_cap", "admin_fee", "period", "seq"]
-PATENT_COLUMNS = ["number", "country", "owner", "type", "program", "filed", "granted", "expires", "weight",
-                  "status", "seq"]
-OPENLICENSE_COLUMNS = ["seq", "number", "country", "fee", "currency", "from", "to", "evaluation_report",
-                       "withdrawn", "taken_by"]
+PATENT_COLUMNS = [
+    "number",
+    "country",
+    "owner",
+    "type",
+    "program",
+    "filed",
+    "granted",
+    "expires",
+    "weight",
+    "status",
+    "seq",
+]
+OPENLICENSE_COLUMNS = [
+    "seq",
+    "number",
+    "country",
+    "fee",
+    "currency",
+    "from",
+    "to",
+    "evaluation_report",
+    "withdrawn",
+    "taken_by",
+]
 LICENSE_COLUMNS = ["seq", "type", "licensee", "what", "from", "to", "exclusive"]
-REPORT_COLUMNS = ["seq", "licensee", "program", "period", "manufacture_country", "sale_country", "units",
-                  "net_sales", "supersedes"]
+REPORT_COLUMNS = [
+    "seq",
+    "licensee",
+    "program",
+    "period",
+    "manufacture_country",
+    "sale_country",
+    "units",
+    "net_sales",
+    "supersedes",
+]
 
 
-def patent_rows(state: PoolState, program: str | None, owner: str | None, on: str | None) -> list[dict[str, Any]]:
+def patent_rows(
+    state: PoolState, program: str | None, owner: str | None, on: str | None
+) -> list[dict[str, Any]]:
     day = parse_date(on, "on") if on else date.today()
     rows = []
     for patent in state.patents.values():
@@ -37,13 +68,21 @@ def patent_rows(state: PoolState, program: str | None, owner: str | None, on: st
             status = "pending"
         else:
             status = "in force"
-        rows.append({
-            "number": patent.number, "country": patent.country, "owner": current_owner, "type": patent.type,
-            "program": patent.program, "filed": patent.filed.isoformat(),
-            "granted": patent.granted.isoformat() if patent.granted else None,
-            "expires": patent.expires.isoformat(), "weight": str(patent.weight), "status": status,
-            "seq": patent.ref[0],
-        })
+        rows.append(
+            {
+                "number": patent.number,
+                "country": patent.country,
+                "owner": current_owner,
+                "type": patent.type,
+                "program": patent.program,
+                "filed": patent.filed.isoformat(),
+                "granted": patent.granted.isoformat() if patent.granted else None,
+                "expires": patent.expires.isoformat(),
+                "weight": str(patent.weight),
+                "status": status,
+                "seq": patent.ref[0],
+            }
+        )
     return rows
 
 
@@ -52,8 +91,16 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
     countries = state.countries_of.get(number)
     if not countries:
         raise FieldError("number", f"unknown patent {number}")
-    kinds = ["patent.add", "patent.status", "patent.transfer", "openlicense.declare", "openlicense.take",
-             "openlicense.withdraw", "license.direct", "crosslicense.add"]
+    kinds = [
+        "patent.add",
+        "patent.status",
+        "patent.transfer",
+        "openlicense.declare",
+        "openlicense.take",
+        "openlicense.withdraw",
+        "license.direct",
+        "crosslicense.add",
+    ]
     # Every member that ever owned it: a cross-licence of a later owner covers it too.
     owners = {owner for c in countries for owner in _owners(state.patents[(number, c)])}
     history = []
@@ -63,21 +110,28 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
             patents = b["patents"]
             if (patents != "all" and number not in patents) or not owners & set(b["members"]):
                 continue
-            event = (f"cross-licence {','.join(b['members'])} ({b['terms']}), territory "
-                     f"{b['territory'] if b['territory'] == 'all' else ','.join(b['territory'])}, "
-                     f"from {b['from']}" + (f" to {b['to']}" if b.get("to") else ""))
+            event = (
+                f"cross-licence {','.join(b['members'])} ({b['terms']}), territory "
+                f"{b['territory'] if b['territory'] == 'all' else ','.join(b['territory'])}, "
+                f"from {b['from']}" + (f" to {b['to']}" if b.get("to") else "")
+            )
             history.append({"seq": entry.seq, "time": entry.time, "country": "*", "event": event})
             continue
         if b.get("number") != number:
             continue
-        history.append({"seq": entry.seq, "time": entry.time, "country": b.get("country"), "event": _event(entry)})
+        history.append(
+            {"seq": entry.seq, "time": entry.time, "country": b.get("country"), "event": _event(entry)}
+        )
     today = date.today()
     return {
         "number": number,
         "countries": [
-            {"country": c, "owner": state.patents[(number, c)].owner_on(today),
-             "expires": state.patents[(number, c)].expires.isoformat(),
-             "counting_today": state.patents[(number, c)].counts_on(today)}
+            {
+                "country": c,
+                "owner": state.patents[(number, c)].owner_on(today),
+                "expires": state.patents[(number, c)].expires.isoformat(),
+                "counting_today": state.patents[(number, c)].counts_on(today),
+            }
             for c in countries
         ],
         "history": history,
@@ -118,25 +172,46 @@ def openlicense_rows(state: PoolState) -> list[dict[str, Any]]:
     for key, decls in state.declarations.items():
         for decl in decls:
             takers = [f"{t.licensee} ({t.notice_date})" for t in state.takes if t.declaration_seq == decl.seq]
-            rows.append({
-                "seq": decl.seq, "number": key[0], "country": key[1], "fee": decl.fee.canonical(),
-                "currency": decl.currency, "from": decl.start.isoformat(), "to": decl.end.isoformat(),
-                "evaluation_report": decl.evaluation_report,
-                "withdrawn": decl.withdrawn.isoformat() if decl.withdrawn else None, "taken_by": takers,
-            })
+            rows.append(
+                {
+                    "seq": decl.seq,
+                    "number": key[0],
+                    "country": key[1],
+                    "fee": decl.fee.canonical(),
+                    "currency": decl.currency,
+                    "from": decl.start.isoformat(),
+                    "to": decl.end.isoformat(),
+                    "evaluation_report": decl.evaluation_report,
+                    "withdrawn": decl.withdrawn.isoformat() if decl.withdrawn else None,
+                    "taken_by": takers,
+                }
+            )
     return rows
 
 
 def license_rows(state: PoolState) -> list[dict[str, Any]]:
     rows = [
-        {"seq": g.seq, "type": "pool", "licensee": g.licensee, "what": g.program, "from": g.start.isoformat(),
-         "to": None, "exclusive": False}
+        {
+            "seq": g.seq,
+            "type": "pool",
+            "licensee": g.licensee,
+            "what": g.program,
+            "from": g.start.isoformat(),
+            "to": None,
+            "exclusive": False,
+        }
         for g in state.grants.values()
     ]
     rows += [
-        {"seq": d.seq, "type": "direct", "licensee": d.licensee, "what": f"{d.patent[0]} ({d.patent[1]}) from "
-         f"{d.licensor}", "from": d.start.isoformat(), "to": d.end.isoformat() if d.end else None,
-         "exclusive": d.exclusive}
+        {
+            "seq": d.seq,
+            "type": "direct",
+            "licensee": d.licensee,
+            "what": f"{d.patent[0]} ({d.patent[1]}) from {d.licensor}",
+            "from": d.start.isoformat(),
+            "to": d.end.isoformat() if d.end else None,
+            "exclusive": d.exclusive,
+        }
         for d in state.directs
     ]
     return sorted(rows, key=lambda r: r["seq"])
@@ -144,9 +219,17 @@ def license_rows(state: PoolState) -> list[dict[str, Any]]:
 
 def report_rows(state: PoolState, period: str | None, licensee: str | None) -> list[dict[str, Any]]:
     return [
-        {"seq": r.ref[0], "licensee": r.licensee, "program": r.program, "period": r.period,
-         "manufacture_country": r.manufacture, "sale_country": r.sale, "units": r.units,
-         "net_sales": str(r.net_sales), "supersedes": r.supersedes}
+        {
+            "seq": r.ref[0],
+            "licensee": r.licensee,
+            "program": r.program,
+            "period": r.period,
+            "manufacture_country": r.manufacture,
+            "sale_country": r.sale,
+            "units": r.units,
+            "net_sales": str(r.net_sales),
+            "supersedes": r.supersedes,
+        }
         for r in state.reports.values()
         if (period is None or r.period == period.upper()) and (licensee is None or r.licensee == licensee)
     ]
@@ -163,44 +246,103 @@ def allocation_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     rows.append({"party": "total", "role": "", "gross": result["total"], "admin_fee": result["admin_fee"]})
     for fee in result["open_license_fees"]:
-        rows.append({"party": fee["licensee"], "role": f"open licence memo: {fee['patent']} -> {fee['owner']}",
-                     "due": f"{fee['amount']} {fee['currency']}"})
-    return [{k: r.get(k, "") for k in ("party", "role", "royalty", "credit", "due", "gross", "admin_fee", "net")}
-            for r in rows]
+        rows.append(
+            {
+                "party": fee["licensee"],
+                "role": f"open licence memo: {fee['patent']} -> {fee['owner']}",
+                "due": f"{fee['amount']} {fee['currency']}",
+            }
+        )
+    return [
+        {k: r.get(k, "") for k in ("party", "role", "royalty", "credit", "due", "gross", "admin_fee", "net")}
+        for r in rows
+    ]
 
 
 def invoice_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [{"item": k, "amount": data[k], "currency": data["currency"]} for k in ("royalty", "credit", "due")]
-    rows += [{"item": f"open licence {f['patent']} (memo, pay {f['owner']} directly)", "amount": f["amount"],
-              "currency": f["currency"]} for f in data["open_license_fees"]]
+    rows = [
+        {"item": k, "amount": data[k], "currency": data["currency"]} for k in ("royalty", "credit", "due")
+    ]
+    rows += [
+        {
+            "item": f"open licence {f['patent']} (memo, pay {f['owner']} directly)",
+            "amount": f["amount"],
+            "currency": f["currency"],
+        }
+        for f in data["open_license_fees"]
+    ]
     return rows
 
 
 def statement_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [dict(line) for line in data["lines"]]
     rows.append({"program": "", "licensee": "gross", "country": "", "patents": "", "gross": data["gross"]})
-    rows.append({"program": "", "licensee": "admin fee", "country": "", "patents": "", "gross": data["admin_fee"]})
+    rows.append(
+        {"program": "", "licensee": "admin fee", "country": "", "patents": "", "gross": data["admin_fee"]}
+    )
     rows.append({"program": "", "licensee": "net", "country": "", "patents": "", "gross": data["net"]})
     for fee in data["open_license_fees"]:
-        rows.append({"program": "memo", "licensee": fee["licensee"], "country": "",
-                     "patents": f"open licence {fee['patent']}", "gross": f"{fee['amount']} {fee['currency']}"})
+        rows.append(
+            {
+                "program": "memo",
+                "licensee": fee["licensee"],
+                "country": "",
+                "patents": f"open licence {fee['patent']}",
+                "gross": f"{fee['amount']} {fee['currency']}",
+            }
+        )
     return rows
 
 
 def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [{"party": r["licensee"], "program": r["program"], "owed": r["invoiced"], "settled": r["paid"],
-             "balance": r["balance"], "days_late": r["days_late"]} for r in data["licensees"]]
-    rows += [{"party": r["member"], "program": r["program"], "owed": r["allocated"], "settled": r["distributed"],
-              "balance": r["balance"], "days_late": ""} for r in data["members"]]
-    rows.append({"party": "invariants", "program": "", "owed": data["invariants"], "settled": "", "balance": "",
-                 "days_late": ""})
+    rows = [
+        {
+            "party": r["licensee"],
+            "program": r["program"],
+            "owed": r["invoiced"],
+            "settled": r["paid"],
+            "balance": r["balance"],
+            "days_late": r["days_late"],
+        }
+        for r in data["licensees"]
+    ]
+    rows += [
+        {
+            "party": r["member"],
+            "program": r["program"],
+            "owed": r["allocated"],
+            "settled": r["distributed"],
+            "balance": r["balance"],
+            "days_late": "",
+        }
+        for r in data["members"]
+    ]
+    rows.append(
+        {
+            "party": "invariants",
+            "program": "",
+            "owed": data["invariants"],
+            "settled": "",
+            "balance": "",
+            "days_late": "",
+        }
+    )
     return rows
 
 
 def log_rows(entries: list[Entry]) -> list[dict[str, Any]]:
     rows = []
     for e in entries:
-        summary = ", ".join(f"{k}={v}" for k, v in e.body.items() if isinstance(v, str | int) and k != "source")
-        rows.append({"seq": e.seq, "time": e.time, "kind": e.kind, "author": e.author.rsplit("+", 1)[-1],
-                     "summary": summary[:100]})
+        summary = ", ".join(
+            f"{k}={v}" for k, v in e.body.items() if isinstance(v, str | int) and k != "source"
+        )
+        rows.append(
+            {
+                "seq": e.seq,
+                "time": e.time,
+                "kind": e.kind,
+                "author": e.author.rsplit("+", 1)[-1],
+                "summary": summary[:100],
+            }
+        )
     return rows

@@ -140,8 +140,17 @@ def pool_factory(tmp_path: Path) -> Any:
         key = tmp_path / f"{uuid.uuid4().hex[:6]}.key"
         pool = Pool(db, key, tmp_path)
         if init:
-            args = ["init", "--name", kw.get("name", "Test Pool"), "--origin", origin,
-                    "--currency", kw.get("currency", "USD"), "--admin-fee", kw.get("admin_fee", "10")]
+            args = [
+                "init",
+                "--name",
+                kw.get("name", "Test Pool"),
+                "--origin",
+                origin,
+                "--currency",
+                kw.get("currency", "USD"),
+                "--admin-fee",
+                kw.get("admin_fee", "10"),
+            ]
             pool.run(*args)
         return pool
 
@@ -156,17 +165,53 @@ def pool(db_url: str, pool_factory: Any) -> Pool:
 
 
 def build_example(pool: Pool) -> None:
-    """The worked example of ../shared/examples/pool-2025q1, through the CLI (copied CSVs live in tests/data)."""
+    """The worked example of ../shared/examples/pool-2025q1 through the CLI (CSVs copied to tests/data)."""
     data = Path(__file__).resolve().parent / "data" / "pool-2025q1"
     pool.run("member", "import", str(data / "members.csv"))
-    pool.run("program", "add", "XR", "--currency", "USD", "--tiers", "1000:0,5000:0.20,*:0.10",
-             "--annual-cap", "900.00", "--admin-fee", "10", "--period", "quarter")
+    pool.run(
+        "program",
+        "add",
+        "XR",
+        "--currency",
+        "USD",
+        "--tiers",
+        "1000:0,5000:0.20,*:0.10",
+        "--annual-cap",
+        "900.00",
+        "--admin-fee",
+        "10",
+        "--period",
+        "quarter",
+    )
     pool.run("patent", "import", str(data / "patents.csv"))
     pool.run("patent", "status", "CN103456789B", "invalidated", "--effective", "2025-02-15")
-    pool.run("crosslicense", "add", "--members", "A,C", "--patents", "all", "--territory", "all",
-             "--from", "2024-01-01")
-    pool.run("openlicense", "declare", "CN205123456U", "--fee", "0.10/unit", "--currency", "CNY",
-             "--from", "2025-01-01", "--to", "2026-05-09", "--evaluation-report", "CNIPA-PER-2024-0815")
+    pool.run(
+        "crosslicense",
+        "add",
+        "--members",
+        "A,C",
+        "--patents",
+        "all",
+        "--territory",
+        "all",
+        "--from",
+        "2024-01-01",
+    )
+    pool.run(
+        "openlicense",
+        "declare",
+        "CN205123456U",
+        "--fee",
+        "0.10/unit",
+        "--currency",
+        "CNY",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2026-05-09",
+        "--evaluation-report",
+        "CNIPA-PER-2024-0815",
+    )
     pool.run("openlicense", "take", "CN205123456U", "--licensee", "L1", "--notice-date", "2025-01-15")
     pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
     pool.run("license", "grant", "--licensee", "C", "--program", "XR", "--from", "2025-01-01")

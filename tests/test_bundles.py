@@ -43,22 +43,61 @@ PERIOD = "2025Q1"
 L1_REPORT, C_REPORT = 21, 22
 OLD_SIZE = 23
 # verify-statement must not need a database or a key file: point both somewhere that does not exist.
-NO_DB_ENV = {"PATENTPOOL_DB": "sqlite:////nonexistent-dir/never.db",
-             "PATENTPOOL_KEY": "/nonexistent-dir/no.key", "NO_COLOR": "1"}
+NO_DB_ENV = {
+    "PATENTPOOL_DB": "sqlite:////nonexistent-dir/never.db",
+    "PATENTPOOL_KEY": "/nonexistent-dir/no.key",
+    "NO_COLOR": "1",
+}
 
 
 # --- building the pools once per backend --------------------------------------------------------------------
 def _build(pool: Pool, data: Path) -> None:
     """conftest.build_example's steps from `data`, without the payments (they come after the allocation)."""
     pool.run("member", "import", str(data / "members.csv"))
-    pool.run("program", "add", "XR", "--currency", "USD", "--tiers", "1000:0,5000:0.20,*:0.10",
-             "--annual-cap", "900.00", "--admin-fee", "10", "--period", "quarter")
+    pool.run(
+        "program",
+        "add",
+        "XR",
+        "--currency",
+        "USD",
+        "--tiers",
+        "1000:0,5000:0.20,*:0.10",
+        "--annual-cap",
+        "900.00",
+        "--admin-fee",
+        "10",
+        "--period",
+        "quarter",
+    )
     pool.run("patent", "import", str(data / "patents.csv"))
     pool.run("patent", "status", "CN103456789B", "invalidated", "--effective", "2025-02-15")
-    pool.run("crosslicense", "add", "--members", "A,C", "--patents", "all", "--territory", "all",
-             "--from", "2024-01-01")
-    pool.run("openlicense", "declare", "CN205123456U", "--fee", "0.10/unit", "--currency", "CNY",
-             "--from", "2025-01-01", "--to", "2026-05-09", "--evaluation-report", "CNIPA-PER-2024-0815")
+    pool.run(
+        "crosslicense",
+        "add",
+        "--members",
+        "A,C",
+        "--patents",
+        "all",
+        "--territory",
+        "all",
+        "--from",
+        "2024-01-01",
+    )
+    pool.run(
+        "openlicense",
+        "declare",
+        "CN205123456U",
+        "--fee",
+        "0.10/unit",
+        "--currency",
+        "CNY",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2026-05-09",
+        "--evaluation-report",
+        "CNIPA-PER-2024-0815",
+    )
     pool.run("openlicense", "take", "CN205123456U", "--licensee", "L1", "--notice-date", "2025-01-15")
     pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
     pool.run("license", "grant", "--licensee", "C", "--program", "XR", "--from", "2025-01-01")
@@ -132,8 +171,10 @@ def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         old_size = int(since.read_text(encoding="utf-8").splitlines()[1])
         new_size = int(doc["checkpoint"].splitlines()[1])
         proof = json.loads(pool.run("prove", "consistency", str(old_size), str(new_size)).stdout)["proof"]
-        doc["consistency"] = {"old_checkpoint": since.read_text(encoding="utf-8"),
-                              "proof": proof if old_size != new_size else []}
+        doc["consistency"] = {
+            "old_checkpoint": since.read_text(encoding="utf-8"),
+            "proof": proof if old_size != new_size else [],
+        }
         fx.bundles[name].write_text(json.dumps(doc), encoding="utf-8")
 
     try:
@@ -160,8 +201,11 @@ def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         fx.consistency = json.loads(pool.run("prove", "consistency", str(OLD_SIZE), str(new_size)).stdout)
         # Then L1 corrects a report line and the period is allocated again: report.correct, allocation.adjust.
         corrected = work / "corrected.csv"
-        corrected.write_text("licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
-                             "L1,XR,2025Q1,CN,US,2400,504000.00\n", encoding="utf-8")
+        corrected.write_text(
+            "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
+            "L1,XR,2025Q1,CN,US,2400,504000.00\n",
+            encoding="utf-8",
+        )
         pool.run("report", "import", "--correct", str(corrected))
         assert "allocation.adjust" in pool.run("allocate", "--program", "XR", "--period", PERIOD).stderr
         bundle(pool, "C-adjusted", since=fx.new_cp)
@@ -173,12 +217,23 @@ def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         assert "L1,XR,2025Q1,CN,US,2500,525000.00" in reports
         (edited / "reports.csv").write_text(
             reports.replace("L1,XR,2025Q1,CN,US,2500,525000.00", "L1,XR,2025Q1,CN,US,2400,504000.00"),
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         fork = init(url("fork"), pool.key, ORIGIN)
         _build(fork, edited)
         assert fork.size_and_root()[0] == OLD_SIZE
-        refusal = fork.run("statement", "--member", "C", "--period", PERIOD, "--bundle", str(work / "x.json"),
-                           "--since", str(old_cp), expect=1)
+        refusal = fork.run(
+            "statement",
+            "--member",
+            "C",
+            "--period",
+            PERIOD,
+            "--bundle",
+            str(work / "x.json"),
+            "--since",
+            str(old_cp),
+            expect=1,
+        )
         assert "is not one this ledger signed" in refusal.stderr
         forged_since(fork, "fork-same-size", old_cp)
         fork.run("payment", "import", str(edited / "payments.csv"))
@@ -238,8 +293,9 @@ def item(doc: dict[str, Any], seq: int) -> dict[str, Any]:
 
 
 def line(doc: dict[str, Any], licensee: str, country: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(ln for ln in doc["statement"]["lines"]
-                                 if (ln["licensee"], ln["country"]) == (licensee, country))
+    found: dict[str, Any] = next(
+        ln for ln in doc["statement"]["lines"] if (ln["licensee"], ln["country"]) == (licensee, country)
+    )
     return found
 
 
@@ -252,8 +308,12 @@ def b64(raw: bytes) -> str:
 
 
 # --- the forger: an administrator who holds the pool key ----------------------------------------------------
-def rewrite(ledger: dict[int, bytes], key: SigningKey, edits: dict[int, Callable[[dict[str, Any]], None]],
-            replace: dict[int, bytes] | None = None) -> dict[int, bytes]:
+def rewrite(
+    ledger: dict[int, bytes],
+    key: SigningKey,
+    edits: dict[int, Callable[[dict[str, Any]], None]],
+    replace: dict[int, bytes] | None = None,
+) -> dict[int, bytes]:
     """The ledger with entry bodies edited (or entries replaced as given, unsigned), every later entry
     re-signed with `prev` re-chained and every allocation's `inputs` re-hashed, as a full rewrite would."""
     out: dict[int, bytes] = {}
@@ -276,8 +336,12 @@ def rewrite(ledger: dict[int, bytes], key: SigningKey, edits: dict[int, Callable
     return out
 
 
-def reseal(doc: dict[str, Any], ledger: dict[int, bytes], key: SigningKey,
-           statement: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def reseal(
+    doc: dict[str, Any],
+    ledger: dict[int, bytes],
+    key: SigningKey,
+    statement: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """A bundle over `ledger`: a tree rebuilt over it, a checkpoint signed by `key`, every entry proven."""
     tree = merkle.MemoryTree([merkle.leaf_hash(ledger[s]) for s in sorted(ledger)])
     note = sign_checkpoint(Checkpoint(key.name, tree.size, merkle.tree_root(tree, tree.size)), key)
@@ -292,8 +356,11 @@ def reseal(doc: dict[str, Any], ledger: dict[int, bytes], key: SigningKey,
 
 
 # --- honest bundles -----------------------------------------------------------------------------------------
-FIGURES = {"A": ("150.00", "15.00", "135.00"), "B": ("598.38", "59.84", "538.54"),
-           "C": ("697.07", "69.71", "627.36")}
+FIGURES = {
+    "A": ("150.00", "15.00", "135.00"),
+    "B": ("598.38", "59.84", "538.54"),
+    "C": ("697.07", "69.71", "627.36"),
+}
 
 
 @pytest.mark.parametrize("member", ["A", "B", "C"])
@@ -356,20 +423,27 @@ def test_corrected_report_and_adjusted_allocation_verify(books: Books) -> None:
 def test_edited_line_amount(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
     line(doc, "L1", "US")["gross"] = "160.72"
-    refused(books, tmp_path, doc,
-            "line ('XR', 'L1', 'US'): the statement says 160.72, the entries give 160.71")
+    refused(
+        books, tmp_path, doc, "line ('XR', 'L1', 'US'): the statement says 160.72, the entries give 160.71"
+    )
 
 
 def test_edited_line_patents(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
     line(doc, "L1", "US")["patents"] = ["US11234567B1", "US10123456B2"]
-    refused(books, tmp_path, doc, "line ('XR', 'L1', 'US'): the statement lists patents "
-             "US11234567B1, US10123456B2, the entries give US11234567B1")
+    refused(
+        books,
+        tmp_path,
+        doc,
+        "line ('XR', 'L1', 'US'): the statement lists patents "
+        "US11234567B1, US10123456B2, the entries give US11234567B1",
+    )
 
 
-@pytest.mark.parametrize(("name", "value", "truth"),
-                         [("gross", "697.08", "697.07"), ("admin_fee", "69.70", "69.71"),
-                          ("net", "627.37", "627.36")])
+@pytest.mark.parametrize(
+    ("name", "value", "truth"),
+    [("gross", "697.08", "697.07"), ("admin_fee", "69.70", "69.71"), ("net", "627.37", "627.36")],
+)
 def test_edited_total(books: Books, tmp_path: Path, name: str, value: str, truth: str) -> None:
     doc = books.load("C")
     doc["statement"][name] = value
@@ -387,16 +461,25 @@ def test_dropped_line(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
     doc["statement"]["lines"].remove(line(doc, "L1", "CN"))
     doc["statement"].update(gross="547.07", admin_fee="54.71", net="492.36")
-    refused(books, tmp_path, doc,
-            "the statement drops the line ('XR', 'L1', 'CN') (150.00) that the allocation gives you")
+    refused(
+        books,
+        tmp_path,
+        doc,
+        "the statement drops the line ('XR', 'L1', 'CN') (150.00) that the allocation gives you",
+    )
 
 
 def test_added_line(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
-    doc["statement"]["lines"].append({"program": "XR", "licensee": "L1", "country": "DE",
-                                      "patents": ["US11234567B1"], "gross": "10.00"})
-    refused(books, tmp_path, doc,
-            "the statement has a line ('XR', 'L1', 'DE') that the allocation does not give you")
+    doc["statement"]["lines"].append(
+        {"program": "XR", "licensee": "L1", "country": "DE", "patents": ["US11234567B1"], "gross": "10.00"}
+    )
+    refused(
+        books,
+        tmp_path,
+        doc,
+        "the statement has a line ('XR', 'L1', 'DE') that the allocation does not give you",
+    )
 
 
 def test_repeated_line(books: Books, tmp_path: Path) -> None:
@@ -539,22 +622,27 @@ def test_checkpoint_signed_by_another_key_of_the_same_origin(books: Books, tmp_p
     doc = books.load("C")
     cp = verify_checkpoint(doc["checkpoint"], VerifierKey.parse(books.vkey), ORIGIN)
     doc["checkpoint"] = doc["statement"]["checkpoint"] = sign_checkpoint(cp, books.signing_key("same-origin"))
-    refused(books, tmp_path, doc,
-            f"checkpoint is not signed by {keyid(books.vkey)}",
-            f"note has no signature by key {keyid(books.vkey)}")
+    refused(
+        books,
+        tmp_path,
+        doc,
+        f"checkpoint is not signed by {keyid(books.vkey)}",
+        f"note has no signature by key {keyid(books.vkey)}",
+    )
 
 
 def test_checkpoint_with_an_edited_size(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
     doc["checkpoint"] = doc["checkpoint"].replace(f"\n{OLD_SIZE}\n", f"\n{OLD_SIZE + 1}\n", 1)
-    refused(books, tmp_path, doc,
-            f"checkpoint is not signed by {keyid(books.vkey)}", "is invalid")
+    refused(books, tmp_path, doc, f"checkpoint is not signed by {keyid(books.vkey)}", "is invalid")
 
 
 @pytest.mark.parametrize("other", ["other-origin", "same-origin"])
 def test_verified_with_another_pools_key(books: Books, other: str) -> None:
-    rejected(verify(books.bundles["C"], books.vkeys[other]),
-             f"checkpoint is not signed by {keyid(books.vkeys[other])}")
+    rejected(
+        verify(books.bundles["C"], books.vkeys[other]),
+        f"checkpoint is not signed by {keyid(books.vkeys[other])}",
+    )
 
 
 # --- consistency with the member's kept checkpoint ----------------------------------------------------------
@@ -576,12 +664,14 @@ def test_honest_continuation_is_consistent(books: Books) -> None:
 def test_forked_history_is_caught(books: Books) -> None:
     """Same key, same origin, a new database with one old report line changed."""
     new_size = int(books.load("fork")["checkpoint"].splitlines()[1])
-    rejected(verify(books.bundles["fork"], books.vkey, since=books.old_cp),
-             f"FORKED HISTORY: the ledger at size {new_size} does not extend the one you kept at size "
-             f"{OLD_SIZE}")
-    rejected(verify(books.bundles["fork-same-size"], books.vkey, since=books.old_cp),
-             f"FORKED HISTORY: the ledger at size {OLD_SIZE} does not extend the one you kept at size "
-             f"{OLD_SIZE}")
+    rejected(
+        verify(books.bundles["fork"], books.vkey, since=books.old_cp),
+        f"FORKED HISTORY: the ledger at size {new_size} does not extend the one you kept at size {OLD_SIZE}",
+    )
+    rejected(
+        verify(books.bundles["fork-same-size"], books.vkey, since=books.old_cp),
+        f"FORKED HISTORY: the ledger at size {OLD_SIZE} does not extend the one you kept at size {OLD_SIZE}",
+    )
     # The fork is internally consistent: without the kept checkpoint nothing can tell it from the truth.
     verified(verify(books.bundles["fork-without-since"], books.vkey))
 
@@ -607,15 +697,19 @@ def test_since_without_a_consistency_proof(books: Books) -> None:
 
 
 def test_since_newer_than_the_bundle(books: Books) -> None:
-    rejected(verify(books.bundles["C"], books.vkey, since=books.new_cp),
-             f"the bundle's checkpoint ({OLD_SIZE}) is older than yours")
+    rejected(
+        verify(books.bundles["C"], books.vkey, since=books.new_cp),
+        f"the bundle's checkpoint ({OLD_SIZE}) is older than yours",
+    )
 
 
 def test_since_checkpoint_of_another_key(books: Books, tmp_path: Path) -> None:
     other_cp = tmp_path / "other.cp"
     other_cp.write_text(books.load("same-origin")["checkpoint"], encoding="utf-8")
-    rejected(verify(books.bundles["C-since"], books.vkey, since=other_cp),
-             "your --since checkpoint does not verify with this key")
+    rejected(
+        verify(books.bundles["C-since"], books.vkey, since=other_cp),
+        "your --since checkpoint does not verify with this key",
+    )
 
 
 # --- forged by an administrator holding the pool key --------------------------------------------------------
@@ -630,16 +724,14 @@ def test_forged_entry_with_a_broken_signature(books: Books, tmp_path: Path) -> N
     raw = books.ledger[L1_REPORT].replace(b'"units":2500', b'"units":2600')
     ledger = {**books.ledger, L1_REPORT: raw}
     doc = reseal(books.load("C"), ledger, books.signing_key())
-    refused(books, tmp_path, doc,
-            f"seq {L1_REPORT}: signature does not verify under {keyid(books.vkey)}")
+    refused(books, tmp_path, doc, f"seq {L1_REPORT}: signature does not verify under {keyid(books.vkey)}")
 
 
 def test_forged_tree_with_another_ledgers_entry(books: Books, tmp_path: Path) -> None:
     """Another ledger's (validly signed) entry placed in this pool's tree: its author is not a pool key."""
     foreign = books.same_origin_ledger[L1_REPORT]
     doc = reseal(books.load("C"), {**books.ledger, L1_REPORT: foreign}, books.signing_key())
-    refused(books, tmp_path, doc,
-            f"author {keyid(books.vkeys['same-origin'])} is not a key of this pool")
+    refused(books, tmp_path, doc, f"author {keyid(books.vkeys['same-origin'])} is not a key of this pool")
 
 
 def test_forged_tree_with_another_ledgers_genesis(books: Books, tmp_path: Path) -> None:
@@ -650,6 +742,7 @@ def test_forged_tree_with_another_ledgers_genesis(books: Books, tmp_path: Path) 
 def test_forged_report_is_caught_by_recomputation(books: Books, tmp_path: Path) -> None:
     """The administrator rewrites L1's CN/US report line (re-signing everything after it); the allocation
     still says 2500 units, which the rewritten report no longer does."""
+
     def fewer_units(body: dict[str, Any]) -> None:
         body["lines"][1]["units"] = 2400
 
@@ -660,10 +753,12 @@ def test_forged_report_is_caught_by_recomputation(books: Books, tmp_path: Path) 
 
 def test_forged_share_is_caught_by_recomputation(books: Books, tmp_path: Path) -> None:
     """The allocation re-signed with a cent of C's L1/US share moved to B, the statement to match."""
+
     def cent_to_b(body: dict[str, Any]) -> None:
         moved = {"B": "160.73", "C": "160.70"}
-        body["shares"] = [[lic, c, who, moved[who] if (lic, c) == ("L1", "US") else g]
-                          for lic, c, who, g in body["shares"]]
+        body["shares"] = [
+            [lic, c, who, moved[who] if (lic, c) == ("L1", "US") else g] for lic, c, who, g in body["shares"]
+        ]
         body["members"]["C"] = {"gross": "697.06", "admin_fee": "69.71", "net": "627.35"}
 
     def statement(st: dict[str, Any]) -> None:
@@ -678,11 +773,15 @@ def test_forged_share_is_caught_by_recomputation(books: Books, tmp_path: Path) -
 def test_forged_allocation_country(books: Books, tmp_path: Path) -> None:
     """L1's CN/JP line (JP has no patent, so it goes to its manufacture country CN) sent to DE instead, where
     C has no patent: C loses 21.43 although the reports, patents and licences are untouched."""
+
     def jp_line_to_de(body: dict[str, Any]) -> None:
-        body["licensees"]["L1"]["lines"] = [[*ln[:5], "DE"] if ln[2] == "JP" else ln
-                                            for ln in body["licensees"]["L1"]["lines"]]
-        body["shares"] = [[lic, c, who, "128.57"] if (lic, c, who) == ("L1", "CN", "C") else [lic, c, who, g]
-                          for lic, c, who, g in body["shares"]]
+        body["licensees"]["L1"]["lines"] = [
+            [*ln[:5], "DE"] if ln[2] == "JP" else ln for ln in body["licensees"]["L1"]["lines"]
+        ]
+        body["shares"] = [
+            [lic, c, who, "128.57"] if (lic, c, who) == ("L1", "CN", "C") else [lic, c, who, g]
+            for lic, c, who, g in body["shares"]
+        ]
         body["members"]["C"] = {"gross": "675.64", "admin_fee": "67.56", "net": "608.08"}
 
     def statement(st: dict[str, Any]) -> None:
@@ -696,6 +795,7 @@ def test_forged_allocation_country(books: Books, tmp_path: Path) -> None:
 
 def test_forged_report_of_another_period(books: Books, tmp_path: Path) -> None:
     """The allocation of 2025Q1 resting on a report the ledger files under another period."""
+
     def other_period(body: dict[str, Any]) -> None:
         body["period"] = "2024Q4"
 
@@ -707,6 +807,7 @@ def test_forged_report_of_another_period(books: Books, tmp_path: Path) -> None:
 def test_forged_allocation_that_writes_a_member_out(books: Books, tmp_path: Path) -> None:
     """A's shares dropped; A's bundle still holds A's counting patent CN102345678B, behind a line that pays
     nothing to A. The verifier recomputes every licensee with lines where A has counting patents."""
+
     def a_out(body: dict[str, Any]) -> None:
         body["shares"] = [share for share in body["shares"] if share[2] != "A"]
         body["members"].pop("A")
@@ -721,9 +822,12 @@ def test_forged_allocation_that_writes_a_member_out(books: Books, tmp_path: Path
 
 
 def test_forged_allocation_that_leaves_out_a_bearing_line(books: Books, tmp_path: Path) -> None:
-    """C's CN/CN line dropped from the allocation: every bearing line of the licensee's reports must be there."""
+    """C's CN/CN line dropped from the allocation: every bearing line of C's reports must be there."""
+
     def drop_line(body: dict[str, Any]) -> None:
-        body["licensees"]["C"]["lines"] = [ln for ln in body["licensees"]["C"]["lines"] if ln[1:3] != ["CN", "CN"]]
+        body["licensees"]["C"]["lines"] = [
+            ln for ln in body["licensees"]["C"]["lines"] if ln[1:3] != ["CN", "CN"]
+        ]
 
     key = books.signing_key()
     doc = reseal(books.load("B"), rewrite(books.ledger, key, {OLD_SIZE: drop_line}), key)
@@ -732,16 +836,23 @@ def test_forged_allocation_that_leaves_out_a_bearing_line(books: Books, tmp_path
 
 def test_forged_units_before_the_period(books: Books, tmp_path: Path) -> None:
     """Units of earlier quarters raised to push C up the tiers: recomputed from its earlier reports."""
+
     def more_before(body: dict[str, Any]) -> None:
         body["licensees"]["C"]["units_before"] = 2000
 
     key = books.signing_key()
     doc = reseal(books.load("B"), rewrite(books.ledger, key, {OLD_SIZE: more_before}), key)
-    refused(books, tmp_path, doc, "C: 2000 bearing units before this period are recorded, its earlier reports give 0")
+    refused(
+        books,
+        tmp_path,
+        doc,
+        "C: 2000 bearing units before this period are recorded, its earlier reports give 0",
+    )
 
 
 def test_forged_credit_without_a_licence(books: Books, tmp_path: Path) -> None:
     """B's US patent moved into L1's credit bucket with no licence behind it."""
+
     def false_credit(body: dict[str, Any]) -> None:
         body["licensees"]["L1"]["credited"]["US"] = ["US10123456B2"]
 
@@ -753,6 +864,7 @@ def test_forged_credit_without_a_licence(books: Books, tmp_path: Path) -> None:
 def test_forged_open_licence_memo(books: Books, tmp_path: Path) -> None:
     """A's memo fee lowered in the allocation and the statement alike: recomputed from the declaration,
     the take and L1's report lines."""
+
     def lower_fee(body: dict[str, Any]) -> None:
         body["open_license_fees"][0]["amount"] = "600.00"
 
@@ -761,4 +873,6 @@ def test_forged_open_licence_memo(books: Books, tmp_path: Path) -> None:
 
     key = books.signing_key()
     doc = reseal(books.load("A"), rewrite(books.ledger, key, {OLD_SIZE: lower_fee}), key, statement)
-    refused(books, tmp_path, doc, "the open-licence memo lines differ from the declarations, takes and reports")
+    refused(
+        books, tmp_path, doc, "the open-licence memo lines differ from the declarations, takes and reports"
+    )

@@ -14,11 +14,16 @@ from ledger.entry import EntryError, canonical, decode, unsigned_from_raw
 
 keys = st.one_of(st.text(max_size=8), st.sampled_from(["a", "B", "é", "\U0001f600", "\ue000", "z", "\x7f"]))
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=0, max_value=2**53 - 1),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=0, max_value=2**53 - 1),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
 )
-values: Any = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=20)
+values: Any = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=400)
@@ -31,12 +36,25 @@ def test_keys_outside_the_bmp_sort_by_utf16() -> None:
     # U+1F600 is D83D DE00 in UTF-16, before U+E000; by code point it comes after.
     value = {"\U0001f600": 1, "\ue000": 2}
     assert canonical(value) == rfc8785.dumps(value)
-    assert canonical(value) != json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    assert (
+        canonical(value)
+        != json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    )
 
 
 def _entry(body: dict[str, Any]) -> bytes:
-    return canonical({"v": 1, "seq": 2, "time": "2026-01-31T09:00:00.000000Z", "kind": "member.add",
-                      "author": "pool.example/x+01234567", "prev": "0" * 64, "body": body, "sig": "A" * 86 + "=="})
+    return canonical(
+        {
+            "v": 1,
+            "seq": 2,
+            "time": "2026-01-31T09:00:00.000000Z",
+            "kind": "member.add",
+            "author": "pool.example/x+01234567",
+            "prev": "0" * 64,
+            "body": body,
+            "sig": "A" * 86 + "==",
+        }
+    )
 
 
 @settings(max_examples=200)
@@ -51,14 +69,17 @@ def test_unsigned_from_raw_is_jcs_without_sig(body: dict[str, Any]) -> None:
     assert unsigned_from_raw(raw, entry.sig) == entry.unsigned_bytes()
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda s: s.replace('"seq":2', '"seq":2.0'),
-    lambda s: s.replace('"seq":2', '"seq":2e0'),
-    lambda s: s.replace('"seq":2', '"seq":-0'),
-    lambda s: s.replace('{"author"', '{"v":1,"author"'),
-    lambda s: s.replace(',"body"', ' ,"body"'),
-    lambda s: s.replace('"seq":2', '"seq":9007199254740992'),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda s: s.replace('"seq":2', '"seq":2.0'),
+        lambda s: s.replace('"seq":2', '"seq":2e0'),
+        lambda s: s.replace('"seq":2', '"seq":-0'),
+        lambda s: s.replace('{"author"', '{"v":1,"author"'),
+        lambda s: s.replace(',"body"', ' ,"body"'),
+        lambda s: s.replace('"seq":2', '"seq":9007199254740992'),
+    ],
+)
 def test_decode_rejects_other_spellings(mutate: Any) -> None:
     raw = _entry({"id": "A"})
     decode(raw)

@@ -74,8 +74,10 @@ def test_run_sh_through_the_installed_cli(tmp_path: Path) -> None:
     bindir = Path(sys.executable).parent
     assert shutil.which("patentpool", path=str(bindir)), "patentpool is not installed beside this Python"
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    out = subprocess.run(["bash", str(run_sh), str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        ["bash", str(run_sh), str(tmp_path)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout[out.stdout.index("{"):]) == EXPECTED
+    assert json.loads(out.stdout[out.stdout.index("{") :]) == EXPECTED
     check = subprocess.run([sys.executable, str(checker)], input=out.stdout, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout

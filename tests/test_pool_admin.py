@@ -34,9 +34,23 @@ def members_and_program(pool: Pool) -> None:
     pool.run("program", "add", "XR", "--currency", "USD", "--tiers", "1000:0,5000:0.20,*:0.10")
 
 
-def add_patent(pool: Pool, number: str, owner: str, country: str, type_: str, filed: str, *extra: str) -> None:
-    pool.run("patent", "add", number, "--owner", owner, "--country", country, "--type", type_, "--filed", filed,
-             *extra)
+def add_patent(
+    pool: Pool, number: str, owner: str, country: str, type_: str, filed: str, *extra: str
+) -> None:
+    pool.run(
+        "patent",
+        "add",
+        number,
+        "--owner",
+        owner,
+        "--country",
+        country,
+        "--type",
+        type_,
+        "--filed",
+        filed,
+        *extra,
+    )
 
 
 def patents_by_key(pool: Pool, *args: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -59,9 +73,23 @@ def appended(pool: Pool, *args: str) -> int:
 # --- patent numbers and expiry -----------------------------------------------------------------------------
 def test_patent_numbers_are_stored_normalised_and_expiry_follows_type_and_filing(pool: Pool) -> None:
     members_and_program(pool)
-    add_patent(pool, "us 10,123,456 b2", "A", "US", "invention", "2011-06-01", "--granted", "2018-11-13",
-               "--program", "XR", "--title", "Low-latency display pipeline")
-    add_patent(pool, "ep 345678 b1", "B", "de", "invention", "2009-09-15")  # EP zero-padded, country upper-cased
+    add_patent(
+        pool,
+        "us 10,123,456 b2",
+        "A",
+        "US",
+        "invention",
+        "2011-06-01",
+        "--granted",
+        "2018-11-13",
+        "--program",
+        "XR",
+        "--title",
+        "Low-latency display pipeline",
+    )
+    add_patent(
+        pool, "ep 345678 b1", "B", "de", "invention", "2009-09-15"
+    )  # EP zero-padded, country upper-cased
     add_patent(pool, "CN 201234567 U", "A", "CN", "utility", "2016-02-29")  # 10 years, 29 Feb -> 28 Feb
     add_patent(pool, "CN305123456S", "A", "CN", "design", "2021-06-01")  # filed from 2021-06-01: 15 years
     add_patent(pool, "CN305123457S", "A", "CN", "design", "2021-05-31")  # filed before: 10 years
@@ -80,7 +108,13 @@ def test_patent_numbers_are_stored_normalised_and_expiry_follows_type_and_filing
     }
     us = got[("US10123456B2", "US")]
     assert (us["owner"], us["type"], us["program"], us["filed"], us["granted"], us["weight"]) == (
-        "A", "invention", "XR", "2011-06-01", "2018-11-13", "1")
+        "A",
+        "invention",
+        "XR",
+        "2011-06-01",
+        "2018-11-13",
+        "1",
+    )
     ep = got[("EP0345678B1", "DE")]
     assert (ep["granted"], ep["program"], ep["status"]) == (None, None, "pending")
 
@@ -100,7 +134,9 @@ def test_patent_numbers_are_stored_normalised_and_expiry_follows_type_and_filing
     add_patent(pool, "EP 0345678 B1", "B", "FR", "invention", "2009-09-15")
     shown = pool.json("patent", "show", "EP345678B1")
     assert [(c["country"], c["owner"], c["expires"]) for c in shown["countries"]] == [
-        ("DE", "B", "2029-09-15"), ("FR", "B", "2029-09-15")]
+        ("DE", "B", "2029-09-15"),
+        ("FR", "B", "2029-09-15"),
+    ]
 
 
 # --- members and programs -----------------------------------------------------------------------------------
@@ -128,14 +164,39 @@ def test_members_and_programs_are_added_updated_and_listed(pool: Pool) -> None:
     assert pool.json("member", "list")[2]["role"] == "licensee"
 
     # Programs keep their schedule, cap, fee and period.
-    pool.run("program", "add", "XR", "--currency", "usd", "--tiers", "1000:0,5000:0.20,*:0.10",
-             "--annual-cap", "900")
-    pool.run("program", "add", "VR", "--currency", "CNY", "--tiers", "*:0.5", "--admin-fee", "12.5%",
-             "--period", "half")
+    pool.run(
+        "program",
+        "add",
+        "XR",
+        "--currency",
+        "usd",
+        "--tiers",
+        "1000:0,5000:0.20,*:0.10",
+        "--annual-cap",
+        "900",
+    )
+    pool.run(
+        "program",
+        "add",
+        "VR",
+        "--currency",
+        "CNY",
+        "--tiers",
+        "*:0.5",
+        "--admin-fee",
+        "12.5%",
+        "--period",
+        "half",
+    )
     rows = {p["name"]: p for p in pool.json("program", "list")}
     xr, vr = rows["XR"], rows["VR"]
     assert (xr["currency"], xr["tiers"], xr["annual_cap"], xr["admin_fee"], xr["period"]) == (
-        "USD", "1000:0,5000:0.2,*:0.1", "900.00", "10", "quarter")  # admin fee defaults to the pool's 10%
+        "USD",
+        "1000:0,5000:0.2,*:0.1",
+        "900.00",
+        "10",
+        "quarter",
+    )  # admin fee defaults to the pool's 10%
     assert (vr["currency"], vr["annual_cap"], vr["admin_fee"], vr["period"]) == ("CNY", None, "12.5", "half")
 
 
@@ -143,24 +204,43 @@ def test_members_and_programs_are_added_updated_and_listed(pool: Pool) -> None:
 def test_status_and_transfer_apply_per_country_and_verify_replays_the_rules(pool: Pool) -> None:
     members_and_program(pool)
     for cc in ("DE", "FR"):
-        add_patent(pool, "EP2345678B1", "B", cc, "invention", "2009-09-15", "--granted", "2014-03-05",
-                   "--program", "XR")
+        add_patent(
+            pool,
+            "EP2345678B1",
+            "B",
+            cc,
+            "invention",
+            "2009-09-15",
+            "--granted",
+            "2014-03-05",
+            "--program",
+            "XR",
+        )
     add_patent(pool, "CN102345678B", "A", "CN", "invention", "2010-03-01", "--granted", "2013-05-08")
 
     # Without --country: every country the number is entered for; with it: that country only.
     assert appended(pool, "patent", "transfer", "EP2345678B1", "--to", "C", "--effective", "2025-02-01") == 2
-    assert appended(pool, "patent", "status", "EP2345678B1", "lapsed", "--effective", "2025-03-01",
-                    "--country", "fr") == 1
+    assert (
+        appended(
+            pool, "patent", "status", "EP2345678B1", "lapsed", "--effective", "2025-03-01", "--country", "fr"
+        )
+        == 1
+    )
     assert appended(pool, "patent", "status", "CN102345678B", "invalidated", "--effective", "2025-02-15") == 1
 
     def on(day: str, *args: str) -> dict[tuple[str, str], tuple[str, str]]:
         return {k: (p["owner"], p["status"]) for k, p in patents_by_key(pool, "--on", day, *args).items()}
 
-    assert on("2025-01-31") == {("EP2345678B1", "DE"): ("B", "in force"), ("EP2345678B1", "FR"): ("B", "in force"),
-                                ("CN102345678B", "CN"): ("A", "in force")}
-    assert on("2025-03-01") == {("EP2345678B1", "DE"): ("C", "in force"),
-                                ("EP2345678B1", "FR"): ("C", "lapsed 2025-03-01"),
-                                ("CN102345678B", "CN"): ("A", "invalidated 2025-02-15")}
+    assert on("2025-01-31") == {
+        ("EP2345678B1", "DE"): ("B", "in force"),
+        ("EP2345678B1", "FR"): ("B", "in force"),
+        ("CN102345678B", "CN"): ("A", "in force"),
+    }
+    assert on("2025-03-01") == {
+        ("EP2345678B1", "DE"): ("C", "in force"),
+        ("EP2345678B1", "FR"): ("C", "lapsed 2025-03-01"),
+        ("CN102345678B", "CN"): ("A", "invalidated 2025-02-15"),
+    }
     assert set(on("2025-03-01", "--owner", "C")) == {("EP2345678B1", "DE"), ("EP2345678B1", "FR")}
     assert set(on("2025-01-31", "--owner", "C")) == set()
     assert set(on("2025-03-01", "--program", "XR")) == {("EP2345678B1", "DE"), ("EP2345678B1", "FR")}
@@ -168,13 +248,20 @@ def test_status_and_transfer_apply_per_country_and_verify_replays_the_rules(pool
 
     shown = pool.json("patent", "show", "EP2345678B1")
     events = [(h["country"], h["event"]) for h in shown["history"]]
-    assert events[2:] == [("DE", "transferred B -> C from 2025-02-01"), ("FR", "transferred B -> C from 2025-02-01"),
-                          ("FR", "lapsed from 2025-03-01")]
+    assert events[2:] == [
+        ("DE", "transferred B -> C from 2025-02-01"),
+        ("FR", "transferred B -> C from 2025-02-01"),
+        ("FR", "lapsed from 2025-03-01"),
+    ]
     assert all(e.startswith("added: owner B") for _c, e in events[:2])
     seqs = [h["seq"] for h in shown["history"]]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-    ledger_seqs = {e["seq"] for kind in ("patent.add", "patent.transfer", "patent.status")
-                   for e in ledger(pool, kind) if e["body"]["number"] == "EP2345678B1"}
+    ledger_seqs = {
+        e["seq"]
+        for kind in ("patent.add", "patent.transfer", "patent.status")
+        for e in ledger(pool, kind)
+        if e["body"]["number"] == "EP2345678B1"
+    }
     assert set(seqs) == ledger_seqs
 
     # The state is a projection of the ledger, and `verify` replays every validator over it: a correctly
@@ -182,9 +269,19 @@ def test_status_and_transfer_apply_per_country_and_verify_replays_the_rules(pool
     # re-validating, by design: they trust a ledger whose head matches its signed checkpoint.)
     report = pool.json("verify")
     assert (report["result"], report["members"], report["patents"], report["problems"]) == ("ok", 5, 3, [])
-    body = {"number": "CN110123456B", "country": "CN", "owner": "ZZ", "type": "invention", "filed": "2015-06-01",
-            "granted": None, "expires": "2035-06-01", "expires_given": False, "program": None, "title": None,
-            "weight": "1"}
+    body = {
+        "number": "CN110123456B",
+        "country": "CN",
+        "owner": "ZZ",
+        "type": "invention",
+        "filed": "2015-06-01",
+        "granted": None,
+        "expires": "2035-06-01",
+        "expires_given": False,
+        "program": None,
+        "title": None,
+        "weight": "1",
+    }
     with Ledger.open(pool.db).append(load_key(pool.key, PASSPHRASE)) as appender:
         bad_seq = appender.append("patent.add", body).seq
     result = pool.run("verify", "--format", "json", expect=1)
@@ -195,19 +292,58 @@ def test_status_and_transfer_apply_per_country_and_verify_replays_the_rules(pool
 # --- open licences ---------------------------------------------------------------------------------------------
 def test_open_licence_declare_take_withdraw_and_taken_licences_survive_the_withdrawal(pool: Pool) -> None:
     members_and_program(pool)
-    add_patent(pool, "CN205123456U", "A", "CN", "utility", "2016-05-10", "--granted", "2016-10-12", "--program", "XR")
-    add_patent(pool, "CN102345678B", "A", "CN", "invention", "2010-03-01", "--granted", "2013-05-08", "--program", "XR")
+    add_patent(
+        pool, "CN205123456U", "A", "CN", "utility", "2016-05-10", "--granted", "2016-10-12", "--program", "XR"
+    )
+    add_patent(
+        pool,
+        "CN102345678B",
+        "A",
+        "CN",
+        "invention",
+        "2010-03-01",
+        "--granted",
+        "2013-05-08",
+        "--program",
+        "XR",
+    )
     # The last day of the term may be the day before expiry (2026-05-10), the patent's last day in force.
-    pool.run("openlicense", "declare", "CN205123456U", "--fee", "0.10/unit", "--currency", "cny",
-             "--from", "2025-01-01", "--to", "2026-05-09", "--evaluation-report", "CNIPA-PER-2024-0815")
+    pool.run(
+        "openlicense",
+        "declare",
+        "CN205123456U",
+        "--fee",
+        "0.10/unit",
+        "--currency",
+        "cny",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2026-05-09",
+        "--evaluation-report",
+        "CNIPA-PER-2024-0815",
+    )
     # An invention needs no evaluation report.
-    pool.run("openlicense", "declare", "CN102345678B", "--fee", "3%", "--currency", "USD",
-             "--from", "2025-01-01", "--to", "2025-12-31")
+    pool.run(
+        "openlicense",
+        "declare",
+        "CN102345678B",
+        "--fee",
+        "3%",
+        "--currency",
+        "USD",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+    )
     pool.run("openlicense", "take", "CN205123456U", "--licensee", "L1", "--notice-date", "2025-01-15")
     pool.run("openlicense", "withdraw", "CN205123456U", "--effective", "2025-02-01")
     size = pool.size_and_root()
     for day in ("2025-02-01", "2025-03-01"):  # on or after the effective date: refused, nothing written
-        refused = pool.run("openlicense", "take", "CN205123456U", "--licensee", "L2", "--notice-date", day, expect=1)
+        refused = pool.run(
+            "openlicense", "take", "CN205123456U", "--licensee", "L2", "--notice-date", day, expect=1
+        )
         assert "Error: notice_date: the open licence was withdrawn from 2025-02-01" in refused.stderr
         assert pool.size_and_root() == size
     # Notice given before the effective date, recorded after the withdrawal was published: still a licence.
@@ -216,10 +352,19 @@ def test_open_licence_declare_take_withdraw_and_taken_licences_survive_the_withd
     rows = {r["number"]: r for r in pool.json("openlicense", "list")}
     utility = rows["CN205123456U"]
     assert {k: utility[k] for k in ("country", "fee", "currency", "from", "to", "withdrawn", "taken_by")} == {
-        "country": "CN", "fee": "0.1/unit", "currency": "CNY", "from": "2025-01-01", "to": "2026-05-09",
-        "withdrawn": "2025-02-01", "taken_by": ["L1 (2025-01-15)", "L2 (2025-01-31)"]}
-    assert (rows["CN102345678B"]["fee"], rows["CN102345678B"]["withdrawn"], rows["CN102345678B"]["taken_by"]) == (
-        "3%", None, [])
+        "country": "CN",
+        "fee": "0.1/unit",
+        "currency": "CNY",
+        "from": "2025-01-01",
+        "to": "2026-05-09",
+        "withdrawn": "2025-02-01",
+        "taken_by": ["L1 (2025-01-15)", "L2 (2025-01-31)"],
+    }
+    assert (
+        rows["CN102345678B"]["fee"],
+        rows["CN102345678B"]["withdrawn"],
+        rows["CN102345678B"]["taken_by"],
+    ) == ("3%", None, [])
     declared = ledger(pool, "openlicense.declare")[0]["body"]
     assert declared["evaluation_report"] == "CNIPA-PER-2024-0815"
 
@@ -227,9 +372,12 @@ def test_open_licence_declare_take_withdraw_and_taken_licences_survive_the_withd
     # owe the patentee the memo fee on their units made or sold in CN.
     pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
     pool.run("license", "grant", "--licensee", "L2", "--program", "XR", "--from", "2025-01-01")
-    reports = pool.write("reports.csv", "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
-                         "L1,XR,2025Q1,CN,CN,3000,540000.00\nL2,XR,2025Q1,CN,US,1000,200000.00\n"
-                         "L2,XR,2025Q1,JP,JP,700,140000.00\n")
+    reports = pool.write(
+        "reports.csv",
+        "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
+        "L1,XR,2025Q1,CN,CN,3000,540000.00\nL2,XR,2025Q1,CN,US,1000,200000.00\n"
+        "L2,XR,2025Q1,JP,JP,700,140000.00\n",
+    )
     pool.run("report", "import", str(reports))
     result = pool.json("allocate", "--program", "XR", "--period", "2025Q1")
     assert result["open_license_fees"] == [
@@ -258,13 +406,32 @@ def test_cross_licences_by_members_patents_territory_and_dates(pool: Pool) -> No
     add_patent(pool, "CN110123456B", "C", "CN", "invention", "2015-06-01")
     add_patent(pool, "US10123456B2", "B", "US", "invention", "2011-06-01")
     pool.run("crosslicense", "add", "--members", "A,C", "--from", "2024-01-01")
-    pool.run("crosslicense", "add", "--members", "C, A ,B", "--patents", "cn 110123456 b,US10123456B2",
-             "--territory", "us,cn", "--from", "2025-01-01", "--to", "2027-12-31", "--terms", "balancing-payment")
+    pool.run(
+        "crosslicense",
+        "add",
+        "--members",
+        "C, A ,B",
+        "--patents",
+        "cn 110123456 b,US10123456B2",
+        "--territory",
+        "us,cn",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2027-12-31",
+        "--terms",
+        "balancing-payment",
+    )
     rows = pool.json("crosslicense", "list")
     assert [{k: r[k] for k in ("members", "patents", "territory", "from", "to")} for r in rows] == [
         {"members": ["A", "C"], "patents": "all", "territory": "all", "from": "2024-01-01", "to": None},
-        {"members": ["A", "B", "C"], "patents": ["CN110123456B", "US10123456B2"], "territory": ["CN", "US"],
-         "from": "2025-01-01", "to": "2027-12-31"},
+        {
+            "members": ["A", "B", "C"],
+            "patents": ["CN110123456B", "US10123456B2"],
+            "territory": ["CN", "US"],
+            "from": "2025-01-01",
+            "to": "2027-12-31",
+        },
     ]
     body = ledger(pool, "crosslicense.add")[1]["body"]
     assert (body["members"], body["terms"]) == (["C", "A", "B"], "balancing-payment")
@@ -274,7 +441,8 @@ def test_cross_licences_by_members_patents_territory_and_dates(pool: Pool) -> No
         "cross-licence C,A,B (balancing-payment), territory CN,US, from 2025-01-01 to 2027-12-31",
     ]
     assert [h["event"] for h in pool.json("patent", "show", "CN102345678B")["history"][1:]] == [
-        "cross-licence A,C (royalty-free), territory all, from 2024-01-01"]
+        "cross-licence A,C (royalty-free), territory all, from 2024-01-01"
+    ]
 
     # After a transfer, the history also shows the cross-licences of the new owner.
     pool.run("patent", "transfer", "US10123456B2", "--to", "C", "--effective", "2025-06-01")
@@ -296,8 +464,25 @@ def test_pool_licences_per_licensee_and_program_and_direct_licences(pool: Pool) 
     pool.run("license", "grant", "--licensee", "L1", "--program", "VR", "--from", "2025-07-01")
     pool.run("license", "grant", "--licensee", "C", "--program", "XR", "--from", "2025-04-01")
     assert appended(pool, "license", "direct", "EP2345678B1", "--licensee", "L2", "--from", "2025-01-01") == 2
-    assert appended(pool, "license", "direct", "EP2345678B1", "--licensee", "C", "--from", "2025-01-01",
-                    "--to", "2025-12-31", "--country", "DE", "--territory", "de") == 1
+    assert (
+        appended(
+            pool,
+            "license",
+            "direct",
+            "EP2345678B1",
+            "--licensee",
+            "C",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-12-31",
+            "--country",
+            "DE",
+            "--territory",
+            "de",
+        )
+        == 1
+    )
     rows = pool.json("license", "list")
     assert [(r["type"], r["licensee"], r["what"], r["from"], r["to"], r["exclusive"]) for r in rows] == [
         ("pool", "L1", "XR", "2025-01-01", None, False),
@@ -320,19 +505,61 @@ def test_pool_licences_per_licensee_and_program_and_direct_licences(pool: Pool) 
     # An exclusive direct licence bars an open-licence declaration while it runs, and a declaration bars a
     # new exclusive licence; an ordinary licence is fine.
     add_patent(pool, "CN102345678B", "A", "CN", "invention", "2010-03-01", "--granted", "2013-05-08")
-    pool.run("license", "direct", "CN102345678B", "--licensee", "L1", "--from", "2024-01-01", "--to", "2024-12-31",
-             "--exclusive")
+    pool.run(
+        "license",
+        "direct",
+        "CN102345678B",
+        "--licensee",
+        "L1",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-12-31",
+        "--exclusive",
+    )
     size = pool.size_and_root()
-    refused = pool.run("openlicense", "declare", "CN102345678B", "--fee", "5000/year", "--currency", "CNY",
-                       "--from", "2024-06-01", "--to", "2025-12-31", expect=1)
+    refused = pool.run(
+        "openlicense",
+        "declare",
+        "CN102345678B",
+        "--fee",
+        "5000/year",
+        "--currency",
+        "CNY",
+        "--from",
+        "2024-06-01",
+        "--to",
+        "2025-12-31",
+        expect=1,
+    )
     assert "Error: number: CN102345678B is under an exclusive licence (seq" in refused.stderr
     assert pool.size_and_root() == size
-    pool.run("openlicense", "declare", "CN102345678B", "--fee", "5000/year", "--currency", "CNY",
-             "--from", "2025-01-01", "--to", "2025-12-31")
+    pool.run(
+        "openlicense",
+        "declare",
+        "CN102345678B",
+        "--fee",
+        "5000/year",
+        "--currency",
+        "CNY",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+    )
     pool.run("license", "direct", "CN102345678B", "--licensee", "L2", "--from", "2025-03-01")
     size = pool.size_and_root()
-    refused = pool.run("license", "direct", "CN102345678B", "--licensee", "C", "--from", "2025-03-01", "--exclusive",
-                       expect=1)
+    refused = pool.run(
+        "license",
+        "direct",
+        "CN102345678B",
+        "--licensee",
+        "C",
+        "--from",
+        "2025-03-01",
+        "--exclusive",
+        expect=1,
+    )
     assert "Error: exclusive: CN102345678B is under an open licence (seq" in refused.stderr
     assert pool.size_and_root() == size
     rows = pool.json("license", "list")
@@ -345,16 +572,32 @@ def test_pool_licences_per_licensee_and_program_and_direct_licences(pool: Pool) 
 # --- read commands: table, json, csv and -o FILE -----------------------------------------------------------
 def build_populated(pool: Pool) -> None:
     members_and_program(pool)
-    patents = pool.write("patents.csv", "number,owner,country,type,filed,granted,expires,program,title,weight\n"
-                         "CN205123456U,A,CN,utility,2016-05-10,2016-10-12,,XR,\"Strap, tensioner\",\n"
-                         "CN102345678B,A,CN,invention,2010-03-01,2013-05-08,,XR,Waveguide,2\n"
-                         "EP2345678B1,B,DE,invention,2009-09-15,2014-03-05,,XR,Foveated rendering,\n"
-                         "CN110123456B,C,CN,invention,2015-06-01,2019-09-10,,XR,Spatial audio,\n")
+    patents = pool.write(
+        "patents.csv",
+        "number,owner,country,type,filed,granted,expires,program,title,weight\n"
+        'CN205123456U,A,CN,utility,2016-05-10,2016-10-12,,XR,"Strap, tensioner",\n'
+        "CN102345678B,A,CN,invention,2010-03-01,2013-05-08,,XR,Waveguide,2\n"
+        "EP2345678B1,B,DE,invention,2009-09-15,2014-03-05,,XR,Foveated rendering,\n"
+        "CN110123456B,C,CN,invention,2015-06-01,2019-09-10,,XR,Spatial audio,\n",
+    )
     pool.run("patent", "import", str(patents))
     pool.run("patent", "status", "CN110123456B", "invalidated", "--effective", "2025-02-15")
     pool.run("crosslicense", "add", "--members", "A,C", "--from", "2024-01-01")
-    pool.run("openlicense", "declare", "CN205123456U", "--fee", "0.10/unit", "--currency", "CNY",
-             "--from", "2025-01-01", "--to", "2026-05-09", "--evaluation-report", "CNIPA-PER-2024-0815")
+    pool.run(
+        "openlicense",
+        "declare",
+        "CN205123456U",
+        "--fee",
+        "0.10/unit",
+        "--currency",
+        "CNY",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2026-05-09",
+        "--evaluation-report",
+        "CNIPA-PER-2024-0815",
+    )
     pool.run("openlicense", "take", "CN205123456U", "--licensee", "L1", "--notice-date", "2025-01-15")
     pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
     pool.run("license", "direct", "CN102345678B", "--licensee", "L2", "--from", "2025-01-01", "--exclusive")
@@ -373,8 +616,17 @@ def populated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         url = _admin_url(database)
     try:
         pool = Pool(url, workdir / "pool.key", workdir)
-        pool.run("init", "--name", "Test Pool", "--origin", "pool.example/test", "--currency", "USD",
-                 "--admin-fee", "10")
+        pool.run(
+            "init",
+            "--name",
+            "Test Pool",
+            "--origin",
+            "pool.example/test",
+            "--currency",
+            "USD",
+            "--admin-fee",
+            "10",
+        )
         build_populated(pool)
         yield pool
     finally:
@@ -384,22 +636,78 @@ def populated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 # command -> (args, keys of a JSON row, a (column, value) the CSV must show, a word the table must show, rows)
 READS: dict[str, tuple[tuple[str, ...], list[str], tuple[str, str], str, int]] = {
-    "member-list": (("member", "list"), ["id", "name", "role", "seq"], ("name", "Lattice Wearables"), "Lattice", 5),
-    "program-list": (("program", "list"), ["name", "currency", "tiers", "annual_cap", "admin_fee", "period", "seq"],
-                     ("tiers", "1000:0,5000:0.2,*:0.1"), "quarter", 1),
-    "patent-list": (("patent", "list", "--on", "2025-03-01"),
-                    ["number", "country", "owner", "type", "program", "filed", "granted", "expires", "weight",
-                     "status", "seq"], ("status", "invalidated 2025-02-15"), "invention", 4),
-    "patent-show": (("patent", "show", "CN205123456U"), ["seq", "time", "country", "event"],
-                    ("event", "open licence taken by L1 (notice 2025-01-15)"), "CN205123456U", 4),
-    "openlicense-list": (("openlicense", "list"),
-                         ["seq", "number", "country", "fee", "currency", "from", "to", "evaluation_report", "withdrawn",
-                          "taken_by"],
-                         ("taken_by", "L1 (2025-01-15)"), "0.1/unit", 1),
-    "crosslicense-list": (("crosslicense", "list"), ["seq", "members", "patents", "territory", "from", "to", "terms"],
-                          ("members", "A, C"), "2024-01-01", 1),
-    "license-list": (("license", "list"), ["seq", "type", "licensee", "what", "from", "to", "exclusive"],
-                     ("what", "CN102345678B (CN) from A"), "direct", 2),
+    "member-list": (
+        ("member", "list"),
+        ["id", "name", "role", "seq"],
+        ("name", "Lattice Wearables"),
+        "Lattice",
+        5,
+    ),
+    "program-list": (
+        ("program", "list"),
+        ["name", "currency", "tiers", "annual_cap", "admin_fee", "period", "seq"],
+        ("tiers", "1000:0,5000:0.2,*:0.1"),
+        "quarter",
+        1,
+    ),
+    "patent-list": (
+        ("patent", "list", "--on", "2025-03-01"),
+        [
+            "number",
+            "country",
+            "owner",
+            "type",
+            "program",
+            "filed",
+            "granted",
+            "expires",
+            "weight",
+            "status",
+            "seq",
+        ],
+        ("status", "invalidated 2025-02-15"),
+        "invention",
+        4,
+    ),
+    "patent-show": (
+        ("patent", "show", "CN205123456U"),
+        ["seq", "time", "country", "event"],
+        ("event", "open licence taken by L1 (notice 2025-01-15)"),
+        "CN205123456U",
+        4,
+    ),
+    "openlicense-list": (
+        ("openlicense", "list"),
+        [
+            "seq",
+            "number",
+            "country",
+            "fee",
+            "currency",
+            "from",
+            "to",
+            "evaluation_report",
+            "withdrawn",
+            "taken_by",
+        ],
+        ("taken_by", "L1 (2025-01-15)"),
+        "0.1/unit",
+        1,
+    ),
+    "crosslicense-list": (
+        ("crosslicense", "list"),
+        ["seq", "members", "patents", "territory", "from", "to", "terms"],
+        ("members", "A, C"),
+        "2024-01-01",
+        1,
+    ),
+    "license-list": (
+        ("license", "list"),
+        ["seq", "type", "licensee", "what", "from", "to", "exclusive"],
+        ("what", "CN102345678B (CN) from A"),
+        "direct",
+        2,
+    ),
 }
 
 
@@ -428,22 +736,31 @@ def test_read_command_formats_and_output_file(populated: Pool, name: str) -> Non
     result = populated.run(*args, "--format", fmt, "-o", str(target))
     assert result.stdout == ""
     written = target.read_text(encoding="utf-8")
-    assert (json.loads(written) == data) if fmt == "json" else (written == {"csv": as_csv, "table": table}[fmt])
+    assert (
+        (json.loads(written) == data) if fmt == "json" else (written == {"csv": as_csv, "table": table}[fmt])
+    )
 
 
 def test_patent_show_lists_owners_and_every_event_with_its_seq(populated: Pool) -> None:
     data = populated.json("patent", "show", "CN110123456B")
     assert data["number"] == "CN110123456B"
     assert [(c["country"], c["owner"], c["expires"], c["counting_today"]) for c in data["countries"]] == [
-        ("CN", "C", "2035-06-01", False)]
+        ("CN", "C", "2035-06-01", False)
+    ]
     events = [h["event"] for h in data["history"]]
     assert events[0].startswith("added: owner C, invention, filed 2015-06-01, granted 2019-09-10")
-    assert events[1:] == ["invalidated from 2025-02-15",
-                          "cross-licence A,C (royalty-free), territory all, from 2024-01-01"]
+    assert events[1:] == [
+        "invalidated from 2025-02-15",
+        "cross-licence A,C (royalty-free), territory all, from 2024-01-01",
+    ]
     log = {e["seq"]: e["kind"] for e in populated.json("log")}
     assert [log[h["seq"]] for h in data["history"]] == ["patent.add", "patent.status", "crosslicense.add"]
 
 
 def test_an_empty_list_still_has_its_csv_header(populated: Pool) -> None:
-    assert populated.run("member", "list", "-f", "csv").stdout.startswith("id,name,role,seq\n")  # passes columns
-    assert populated.run("patent", "list", "--owner", "nobody", "-f", "csv").stdout.startswith("number,country,")
+    assert populated.run("member", "list", "-f", "csv").stdout.startswith(
+        "id,name,role,seq\n"
+    )  # passes columns
+    assert populated.run("patent", "list", "--owner", "nobody", "-f", "csv").stdout.startswith(
+        "number,country,"
+    )
