@@ -255,6 +255,40 @@ def decode(raw: bytes) -> Entry:
     return entry
 
 
+_SUSPECT_INT = re.compile(rb"[:,\[]-|\d{16}")
+
+
+def encode_checked(value: Mapping[str, Any]) -> bytes:
+    """JCS bytes of a value built by code, checked by reading the bytes back with the same hooks as `decode`
+    (integers in range, no fractions, NFC): one pass of C-speed parsing instead of a Python walk, which
+    matters for an allocation entry with millions of values."""
+    try:
+        raw = canonical(value)
+    except (TypeError, ValueError) as exc:
+        raise EntryError(f"body: not a JSON value: {exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+        # Integers are checked one by one only where the text has a minus sign after a structural character
+        # or a run of 16 digits (2^53 has 16); elsewhere every integer is non-negative and below 10^15.
+        hook = _checked_int if _SUSPECT_INT.search(raw) else int
+        json.loads(text, parse_int=hook, parse_float=_no_floats, parse_constant=_no_constants)
+    except UnicodeDecodeError as exc:
+        raise EntryError("text contains a lone surrogate, not Unicode") from exc
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        check_value(value, "entry")  # names the field
+        raise EntryError("text is not Unicode NFC")
+    return raw
+
+
+def with_sig(unsigned: bytes, sig: str) -> bytes:
+    """The stored bytes from C(e) and the signature: `sig` goes before the top-level `time` member (JCS key
+    order: ... seq, sig, time, v). That member is the last `,"time":"` in the text: only `v` follows it."""
+    at = unsigned.rfind(b',"time":"')
+    if at < 0:
+        raise EntryError("time member not found")
+    return unsigned[:at] + b',"sig":"' + sig.encode() + b'"' + unsigned[at:]
+
+
 def unsigned_from_raw(raw: bytes, sig: str) -> bytes:
     """C(e) straight from the stored bytes: drop the top-level `sig` member.
 

@@ -23,10 +23,11 @@ from ledger.entry import (
     Entry,
     EntryError,
     check_fields,
-    check_value,
     decode,
+    encode_checked,
     entry_hash,
     signing_message,
+    with_sig,
 )
 from ledger.keyring import GENESIS, KEY_ADD, KEY_KINDS, KEY_REVOKE, Keyring, KeyringError
 from ledger.keys import SigningKey, VerifierKey
@@ -143,15 +144,16 @@ class Appender:
                 self.ring.check_author(seq, self.author_id, kind)
             except KeyringError as exc:
                 raise LedgerError(str(exc)) from exc
-        check_value(body)
         now = utc_now()
         # Time never decreases along the log, even if this machine's clock is behind the last writer's.
         time = now if now >= self.last_time else self.last_time
-        check_fields(seq, time, kind, self.author_id, self.prev, body, None)
+        check_fields(seq, time, kind, self.author_id, self.prev, body, None, values_checked=True)
         unsigned = Entry(
             seq=seq, time=time, kind=kind, author=self.author_id, prev=self.prev, body=body, sig=""
         )
-        signature = self.author.sign(signing_message(self.origin, unsigned.unsigned_bytes()))
+        # Encoded once (and checked on the bytes): a large body is not serialised twice.
+        unsigned_raw = encode_checked(unsigned.unsigned())
+        signature = self.author.sign(signing_message(self.origin, unsigned_raw))
         entry = Entry(
             seq=seq,
             time=time,
@@ -166,7 +168,7 @@ class Appender:
                 self.ring.apply(seq, kind, body)
             except KeyringError as exc:
                 raise LedgerError(str(exc)) from exc
-        self.store_raw(entry, entry.encode())
+        self.store_raw(entry, with_sig(unsigned_raw, entry.sig))
         return entry
 
     def store_raw(self, entry: Entry, raw: bytes) -> None:

@@ -17,6 +17,7 @@ from licenses.errors import TermError
 __all__ = [
     "MONEY_RE",
     "RATE_RE",
+    "format_cents",
     "format_money",
     "format_rate",
     "fraction_to_decimal",
@@ -67,6 +68,15 @@ def from_cents(cents: int) -> Decimal:
     if isinstance(cents, bool) or not isinstance(cents, int):
         raise TermError(f"cents: expected an integer, got {cents!r}")
     return _decimal(cents < 0, abs(cents), -2)
+
+
+def format_cents(cents: int) -> str:
+    """The ledger spelling of an amount in integer cents (``-12345`` -> ``"-123.45"``), without going
+    through Decimal: the allocation writes millions of these."""
+    if cents < 0:
+        return "-" + format_cents(-cents)
+    whole, part = divmod(cents, 100)
+    return "%d.%02d" % (whole, part)  # noqa: UP031  (measurably faster than an f-string here)
 
 
 def to_cents(amount: Decimal) -> int:

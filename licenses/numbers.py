@@ -34,6 +34,7 @@ the publication, not its corrections.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -245,6 +246,7 @@ _PARSERS: dict[str, Callable[[str, str | None], tuple[str, str]]] = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_number(raw: str) -> PatentNumber:
     """Parse and validate a publication number as users write it; TermError says what is wrong."""
     if not isinstance(raw, str):

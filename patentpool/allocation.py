@@ -17,10 +17,10 @@ from typing import Any
 
 from licenses.agreements import PatentKey
 from licenses.money import (
+    format_cents,
     format_money,
     format_rate,
     fraction_to_decimal,
-    from_cents,
     largest_remainder,
     round_half_up_cents,
     to_cents,
@@ -84,8 +84,7 @@ def _licences_held(
     return held
 
 
-def _money(cents: int) -> str:
-    return format_money(from_cents(cents))
+_money = format_cents
 
 
 def _integer_weights(weights: list[Fraction]) -> list[int]:
@@ -96,6 +95,15 @@ def _integer_weights(weights: list[Fraction]) -> list[int]:
     return [w.numerator * (den // w.denominator) for w in weights]
 
 
+def split_totals(totals: list[int], weights: list[int]) -> list[int]:
+    """Column sums of split_rows: what each bucket gets over all the rows (lines) of a group."""
+    rows = _split(totals, weights)
+    if isinstance(rows, list):
+        return [sum(column) for column in zip(*rows, strict=True)] if rows else [0] * len(weights)
+    column_sums: list[int] = rows.sum(axis=0).tolist()
+    return column_sums
+
+
 def split_rows(totals: list[int], weights: list[int]) -> list[list[int]]:
     """largest_remainder(total, weights) for every total, vectorised with numpy where it is exact.
 
@@ -103,6 +111,12 @@ def split_rows(totals: list[int], weights: list[int]) -> list[list[int]]:
     column: the same as licenses.money.largest_remainder, checked by the tests. int64 is exact while
     total x sum(weights) < 2^62; otherwise (or for negative totals) each row goes through Python integers.
     """
+    rows = _split(totals, weights)
+    result: list[list[int]] = rows if isinstance(rows, list) else rows.tolist()
+    return result
+
+
+def _split(totals: list[int], weights: list[int]) -> Any:
     weight_sum = sum(weights)
     if not totals:
         return []
@@ -122,8 +136,7 @@ def split_rows(totals: list[int], weights: list[int]) -> list[list[int]]:
     bonus = np.arange(len(weights))[None, :] < left[:, None]
     rows = np.arange(len(totals))[:, None]
     base[rows, order] += bonus
-    result: list[list[int]] = base.tolist()
-    return result
+    return base
 
 
 def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, Any]:
@@ -156,6 +169,7 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
     members: dict[str, int] = defaultdict(int)
     shares: dict[tuple[str, str, str], int] = {}
     licensees: dict[str, dict[str, Any]] = {}
+    plain: dict[str, tuple[list[str], list[int]]] = {}
     for licensee in sorted(current):
         licensees[licensee] = _licensee(
             state,
@@ -170,6 +184,7 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
             inputs,
             members,
             shares,
+            plain,
         )
 
     member_out: dict[str, dict[str, str]] = {}
@@ -208,7 +223,8 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
             c: {o: countries[c][o].body() for o in sorted(countries[c])} for c in sorted(countries)
         },
         "licensees": licensees,
-        "shares": [[lic, c, m, _money(cents)] for (lic, c, m), cents in sorted(shares.items())],
+        # Filled licensee by licensee, country by country, member by member, all in sorted order already.
+        "shares": [[lic, c, m, _money(cents)] for (lic, c, m), cents in shares.items()],
         "inputs": [[seq, h] for seq, h in sorted(inputs)],
     }
 
@@ -218,6 +234,7 @@ class _Holding:
     """One owner's counting patents in one country."""
 
     patents: list[Patent] = field(default_factory=list)
+    weights: list[Fraction] = field(default_factory=list)  # per patent, exact
     weight: Fraction = Fraction(0)
     refs: set[int] = field(default_factory=set)
 
@@ -239,7 +256,8 @@ def _countries(
         for patent in patents:
             holding = owners.setdefault(patent.owner_on(day), _Holding())
             holding.patents.append(patent)
-            holding.weight += Fraction(patent.weight)  # exact sums: Decimal addition rounds to 28 digits
+            holding.weights.append(Fraction(patent.weight))
+            holding.weight += holding.weights[-1]  # exact sums: Decimal addition rounds to 28 digits
             refs = patent.refs_on(day)
             holding.refs.update(ref[0] for ref in refs)
             inputs.update(refs)
@@ -260,6 +278,7 @@ def _licensee(
     inputs: set[Ref],
     members: dict[str, int],
     shares: dict[tuple[str, str, str], int],
+    plain: dict[str, tuple[list[str], list[int]]],
 ) -> dict[str, Any]:
     grant = state.grants.get((licensee, program.name))
     if grant is not None:
@@ -297,14 +316,23 @@ def _licensee(
     credit_cents = 0
     credited: dict[str, list[str]] = {}
     credit_refs: dict[str, list[int]] = {}
+    held_in = {key[1] for key in held}
     for country in sorted(by_country):
-        names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
-        if CREDIT in numbers:
-            credited[country] = numbers[CREDIT]
-            credit_refs[country] = refs
-        rows = split_rows([line_cents[i] for i in by_country[country]], _integer_weights(weights))
-        for j, name in enumerate(names):
-            cents = sum(row[j] for row in rows)
+        if country in held_in:
+            names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
+            int_weights = _integer_weights(weights)
+            if CREDIT in numbers:
+                credited[country] = numbers[CREDIT]
+                credit_refs[country] = refs
+        else:
+            # Nothing licensed here: the same buckets for every such licensee, computed once per country.
+            if country not in plain:
+                owners = countries[country]
+                order = sorted(owners)
+                plain[country] = (order, _integer_weights([owners[o].weight for o in order]))
+            names, int_weights = plain[country]
+        got = split_totals([line_cents[i] for i in by_country[country]], int_weights)
+        for name, cents in zip(names, got, strict=True):
             if name == CREDIT:
                 credit_cents += cents
             else:
@@ -335,11 +363,11 @@ def _buckets(
     refs: set[int] = set()
     for owner, holding in owners.items():
         weight = holding.weight
-        for patent in holding.patents if held else ():
+        for patent, patent_weight in zip(holding.patents, holding.weights, strict=True) if held else ():
             granted = held.get(patent.key)
             if granted:
-                weight -= Fraction(patent.weight)
-                weights[CREDIT] = weights.get(CREDIT, Fraction(0)) + Fraction(patent.weight)
+                weight -= patent_weight
+                weights[CREDIT] = weights.get(CREDIT, Fraction(0)) + patent_weight
                 numbers.setdefault(CREDIT, []).append(patent.number)
                 refs.update(ref[0] for ref in granted)
                 inputs.update(granted)

@@ -135,7 +135,8 @@ def read_rows(
 
 
 def _undecodable(cell: str) -> bool:
-    return any("\udc80" <= c <= "\udcff" for c in cell)
+    # surrogateescape turns each undecodable byte into U+DC80..U+DCFF; an ASCII cell (most) has none.
+    return not cell.isascii() and any("\udc80" <= c <= "\udcff" for c in cell)
 
 
 class _Collector:

@@ -568,20 +568,16 @@ def a_report_add(state: PoolState, e: Entry, ref: Ref) -> None:
 
 def _add_lines(state: PoolState, e: Entry, ref: Ref, *, correct: bool) -> None:
     b = e.body
+    licensee, program, period = b["licensee"], b["program"], b["period"]
+    reports, superseded = state.reports, state.superseded
     for line in b["lines"]:
-        report = ReportLine(
-            b["licensee"],
-            b["program"],
-            b["period"],
-            line["manufacture"],
-            line["sale"],
-            line["units"],
-            Decimal(line["net_sales"]),
-            ref,
-            line.get("supersedes") if correct else None,
+        key = (licensee, program, period, line["manufacture"], line["sale"])
+        old = reports.get(key)
+        if old is not None:
+            superseded.setdefault(key, []).append(old)
+        reports[key] = ReportLine(
+            *key, line["units"], Decimal(line["net_sales"]), ref, line.get("supersedes") if correct else None
         )
-        state.reports[report.key] = report
-        state.report_history.setdefault(report.key, []).append(report)
 
 
 def v_report_correct(state: PoolState, body: Body) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from licenses.agreements import (
     CrossLicense,
@@ -105,8 +105,10 @@ class Patent:
         return refs
 
 
-@dataclass(frozen=True)
-class ReportLine:
+class ReportLine(NamedTuple):
+    """One current report line. A NamedTuple rather than a dataclass: a period can hold a million of them,
+    and a tuple is several times cheaper to build on every replay."""
+
     licensee: str
     program: str
     period: str
@@ -166,7 +168,7 @@ class PoolState:
     directs: list[DirectLicense] = field(default_factory=list)
     refs: dict[int, Ref] = field(default_factory=dict)  # seq -> ref for licence entries
     reports: dict[tuple[str, str, str, str, str], ReportLine] = field(default_factory=dict)
-    report_history: dict[tuple[str, str, str, str, str], list[ReportLine]] = field(default_factory=dict)
+    superseded: dict[tuple[str, str, str, str, str], list[ReportLine]] = field(default_factory=dict)
     payments: list[Payment] = field(default_factory=list)
     distributions: list[Distribution] = field(default_factory=list)
     allocations: dict[tuple[str, str], list[AllocationRecord]] = field(default_factory=dict)

@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ledger.entry import EntryError, canonical, decode, unsigned_from_raw
+from ledger.entry import EntryError, canonical, decode, encode_checked, unsigned_from_raw, with_sig
 
 keys = st.one_of(st.text(max_size=8), st.sampled_from(["a", "B", "é", "\U0001f600", "\ue000", "z", "\x7f"]))
 scalars = st.one_of(
@@ -85,3 +85,36 @@ def test_decode_rejects_other_spellings(mutate: Any) -> None:
     decode(raw)
     with pytest.raises(EntryError):
         decode(mutate(raw.decode()).encode())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"x": 1.5},
+        {"x": -1},
+        {"x": 2**53},
+        {"x": "e\u0301"},
+        {"e\u0301": 1},
+        {"x": float("nan")},
+        {"x": object()},
+    ],
+)
+def test_encode_checked_rejects_what_decode_would(body: dict[str, Any]) -> None:
+    with pytest.raises(EntryError):
+        encode_checked(body)
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(keys, values, max_size=4))
+def test_with_sig_is_the_entry_with_sig(body: dict[str, Any]) -> None:
+    entry = {
+        "v": 1,
+        "seq": 2,
+        "time": "2026-01-31T09:00:00.000000Z",
+        "kind": "k",
+        "author": "a",
+        "prev": "0" * 64,
+        "body": {"time": "x", **body},
+    }
+    sig = "A" * 86 + "=="
+    assert with_sig(canonical(entry), sig) == canonical({**entry, "sig": sig})

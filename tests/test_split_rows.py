@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from licenses.money import largest_remainder
-from patentpool.allocation import split_rows
+from patentpool.allocation import split_rows, split_totals
 
 
 @settings(max_examples=300, deadline=None)
@@ -23,3 +23,13 @@ def test_split_rows_equals_largest_remainder(totals: list[int], weights: list[in
 def test_ties_go_to_the_earlier_column_in_the_vectorised_path() -> None:
     rows = split_rows([1] * 70, [1, 1])  # 140 cells: numpy path; half a cent each: the first column wins
     assert rows == [[1, 0]] * 70
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=60),
+    st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=12),
+)
+def test_split_totals_are_the_column_sums(totals: list[int], weights: list[int]) -> None:
+    rows = split_rows(totals, weights)
+    assert split_totals(totals, weights) == [sum(column) for column in zip(*rows, strict=True)]
