@@ -191,14 +191,18 @@ def writing(ctx: click.Context, what: str = "replaying ledger") -> Iterator[Batc
 
 
 @contextmanager
-def reading(ctx: click.Context, books: bool = False) -> Iterator[tuple[PoolState, Any]]:
-    """The replayed state; `books=True` replays only what invoices, statements and reconciliation read."""
+def reading(
+    ctx: click.Context, books: bool = False, period: str | None = None
+) -> Iterator[tuple[PoolState, Any]]:
+    """The replayed state; `books=True` replays only what invoices, statements and reconciliation read,
+    and `period` of the allocations only that period's."""
     from patentpool import render
-    from patentpool.service import BOOK_KINDS
+    from patentpool.service import BOOK_KINDS, only_period
 
     svc = service(ctx)
     kinds = BOOK_KINDS if books else None
-    with render.progress("replaying ledger", None) as tick, svc.read(tick, kinds) as (state, reader):
+    keep = only_period(period) if period else None
+    with render.progress("replaying ledger", None) as tick, svc.read(tick, kinds, keep) as (state, reader):
         yield state, reader
 
 
@@ -911,11 +915,11 @@ def allocate(ctx: click.Context, program_: str, period: str, fmt: str | None, ou
         latest = batch.state.latest_allocation(program_, per.label)
         if latest is None:
             batch.add("allocation.run", body)
-        elif allocation.figures(latest.body) == allocation.figures(body):
+        elif allocation.figures(previous := batch.state.allocation_body(latest)) == allocation.figures(body):
             seq = latest.ref[0]
             say(f"{program_} {per} already allocated at seq {seq} with these figures: nothing appended")
         else:
-            adjust = {**body, "supersedes": latest.ref[0], "deltas": allocation.deltas(latest.body, body)}
+            adjust = {**body, "supersedes": latest.ref[0], "deltas": allocation.deltas(previous, body)}
             batch.add("allocation.adjust", adjust)
             say(f"inputs changed since seq {latest.ref[0]}: appended allocation.adjust")
     result = allocation.result_json(body)
@@ -934,7 +938,7 @@ def invoice(
     """A licensee's invoice for a period."""
     from patentpool import books, views
 
-    with reading(ctx, books=True) as (state, _reader):
+    with reading(ctx, books=True, period=period_arg(period).label) as (state, _reader):
         data = books.invoice(state, licensee, period_arg(period), program_)
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
@@ -971,7 +975,7 @@ def statement(
     from patentpool import books, views
 
     per = period_arg(period)
-    with reading(ctx, books=True) as (state, reader):
+    with reading(ctx, books=True, period=per.label) as (state, reader):
         note = reader.checkpoint().note
         data = books.statement(state, member_id, per, program_, note)
         if bundle is not None:

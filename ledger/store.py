@@ -7,13 +7,13 @@ one transaction, so a crash leaves all of it or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
@@ -23,6 +23,7 @@ from ledger.schema import SCHEMA_REVISION, checkpoints, entries, nodes
 
 # Any constant works: it only has to be the same for every writer of one database.
 ADVISORY_LOCK_ID = 0x7061_7465_6E74  # "patent"
+PAGE_BYTES = 64 << 20
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -217,20 +218,55 @@ class Store:
         kinds: Sequence[str] | None = None,
         batch: int = 5000,
     ) -> Iterator[tuple[int, bytes]]:
-        """Stream entries in seq order by keyset pages, never the whole table in memory."""
+        """Stream entries in seq order, never the whole table in memory."""
+        for seq, _kind, raw in self.iter_entries(conn, since, until, kinds, batch):
+            yield seq, raw
+
+    def iter_entries(
+        self,
+        conn: Connection,
+        since: int = 1,
+        until: int | None = None,
+        kinds: Sequence[str] | None = None,
+        batch: int = 5000,
+        keep: Callable[[int, str], bool] | None = None,
+    ) -> Iterator[tuple[int, str, bytes]]:
+        """Stream (seq, kind, raw) in seq order by keyset pages. Each page first reads sizes, then the bytes
+        in slices of at most PAGE_BYTES, so a few very large entries (allocations) never fill memory;
+        `keep(seq, kind)` skips rows before their bytes are read."""
         after = since - 1
         while True:
-            query = select(entries.c.seq, entries.c.raw).where(entries.c.seq > after)
+            query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw)).where(
+                entries.c.seq > after
+            )
             if until is not None:
                 query = query.where(entries.c.seq <= until)
             if kinds:
                 query = query.where(entries.c.kind.in_(list(kinds)))
-            rows = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
-            for row in rows:
-                yield int(row.seq), bytes(row.raw)
-            if len(rows) < batch:
+            heads = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
+            wanted = [(int(s), str(k), int(n)) for s, k, n in heads if keep is None or keep(int(s), str(k))]
+            start = 0
+            while start < len(wanted):
+                end, size = start, 0
+                while end < len(wanted) and (end == start or size + wanted[end][2] <= PAGE_BYTES):
+                    size += wanted[end][2]
+                    end += 1
+                chunk = wanted[start:end]
+                where: ColumnElement[bool]
+                if kinds or keep is not None:
+                    where = entries.c.seq.in_([c[0] for c in chunk])
+                else:  # every row of the range: a range scan is cheaper than a list of seqs
+                    where = (entries.c.seq >= chunk[0][0]) & (entries.c.seq <= chunk[-1][0])
+                raws = {
+                    int(s): bytes(r)
+                    for s, r in conn.execute(select(entries.c.seq, entries.c.raw).where(where))
+                }
+                for seq, kind, _n in chunk:
+                    yield seq, kind, raws[seq]
+                start = end
+            if len(heads) < batch:
                 return
-            after = int(rows[-1].seq)
+            after = int(heads[-1][0])
 
     def nodes(self, conn: Connection) -> DbNodes:
         return DbNodes(conn)

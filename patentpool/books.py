@@ -27,12 +27,15 @@ def _m(text: str) -> Decimal:
     return Decimal(text)
 
 
-def allocations_for(state: PoolState, period: Period, program: str | None) -> list[dict[str, Any]]:
-    """The latest allocation body of each program allocated for `period` (one program if named)."""
+def allocations_for(
+    state: PoolState, period: Period, program: str | None, *, full: bool = False
+) -> list[dict[str, Any]]:
+    """The latest allocation body of each program allocated for `period` (one program if named); `full`
+    loads the whole body (shares, licensees, countries) from the ledger, else the figures only."""
     found = []
     for (prog, per), records in sorted(state.allocations.items()):
         if per == period.label and (program is None or prog == program):
-            found.append(records[-1].body)
+            found.append(state.allocation_body(records[-1]) if full else records[-1].body)
     if not found:
         what = f"program {program} " if program else ""
         raise BooksError(f"{what}period {period} has not been allocated: run `patentpool allocate` first")
@@ -96,7 +99,7 @@ def statement(
 ) -> dict[str, Any]:
     if member not in state.members:
         raise BooksError(f"unknown member {member!r}")
-    bodies = allocations_for(state, period, program)
+    bodies = allocations_for(state, period, program, full=True)
     currency = _one_currency(bodies)
     lines: list[dict[str, Any]] = []
     gross = fee = Decimal(0)
@@ -190,7 +193,7 @@ def _settlements(
 
 
 def reconcile(state: PoolState, period: Period, program: str | None, as_of: date) -> dict[str, Any]:
-    bodies = allocations_for(state, period, program)
+    bodies = allocations_for(state, period, program, full=True)
     licensees = []
     members = []
     problems: list[str] = []

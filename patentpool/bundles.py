@@ -105,7 +105,7 @@ def make_bundle(
 
     cp = reader.checkpoint()
     seqs: set[int] = set()
-    for body in allocations_for(state, period, program):
+    for body in allocations_for(state, period, program, full=True):
         record = state.latest_allocation(body["program"], period.label)
         assert record is not None
         seqs.add(record.ref[0])

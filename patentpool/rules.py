@@ -32,6 +32,7 @@ from licenses.terms import expiry, parse_patent_type
 from patentpool.fields import FieldError, country, currency, identifier, parse_date
 from patentpool.periods import Period
 from patentpool.state import (
+    ALLOCATION_DETAIL,
     AllocationRecord,
     Distribution,
     Member,
@@ -645,7 +646,8 @@ def v_allocation(state: PoolState, body: Body) -> None:
 
 def a_allocation(state: PoolState, e: Entry, ref: Ref) -> None:
     key = (e.body["program"], e.body["period"])
-    state.allocations.setdefault(key, []).append(AllocationRecord(e.kind, dict(e.body), ref))
+    summary = {k: v for k, v in e.body.items() if k not in ALLOCATION_DETAIL}
+    state.allocations.setdefault(key, []).append(AllocationRecord(e.kind, summary, ref))
 
 
 def v_distribution_add(state: PoolState, body: Body) -> None:

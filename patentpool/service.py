@@ -59,9 +59,36 @@ BOOK_KINDS = (
 
 
 def replay(
-    store: Store, conn: Connection, on_progress: Progress | None = None, kinds: Sequence[str] | None = None
+    store: Store,
+    conn: Connection,
+    on_progress: Progress | None = None,
+    kinds: Sequence[str] | None = None,
+    keep: Callable[[str, bytes], bool] | None = None,
 ) -> PoolState:
-    return replay_raw(store.iter_raw(conn, kinds=kinds), on_progress)
+    """Replay the ledger (or only `kinds`, and of those only the rows `keep(kind, raw)` accepts) into a
+    state that can load any entry's body from this connection."""
+    rows = (
+        (seq, raw)
+        for seq, kind, raw in store.iter_entries(conn, kinds=kinds)
+        if keep is None or keep(kind, raw)
+    )
+    state = replay_raw(rows, on_progress)
+
+    def load_body(seq: int) -> dict[str, Any]:
+        raw = store.raw_entry(conn, seq)
+        if raw is None:
+            raise PoolError(f"no entry at seq {seq}")
+        return dict(decode_trusted(raw).body)
+
+    state.load_body = load_body
+    return state
+
+
+def only_period(period: str) -> Callable[[str, bytes], bool]:
+    """Keep allocation entries of one period only, judged on the bytes without decoding them (an allocation
+    body can run to many megabytes). JCS orders body keys, so the period is always followed by the policy."""
+    marker = f'"period":"{period}","policy":'.encode()
+    return lambda kind, raw: not kind.startswith("allocation.") or marker in raw
 
 
 @dataclass
@@ -132,8 +159,11 @@ class PoolService:
 
     @contextmanager
     def read(
-        self, on_progress: Progress | None = None, kinds: Sequence[str] | None = None
+        self,
+        on_progress: Progress | None = None,
+        kinds: Sequence[str] | None = None,
+        keep: Callable[[str, bytes], bool] | None = None,
     ) -> Iterator[tuple[PoolState, Reader]]:
         """The replayed state (of only `kinds`, if given: a partial state) and a reader, in one snapshot."""
         with self.ledger.reader() as reader:
-            yield replay(self.store, reader.conn, on_progress, kinds), reader
+            yield replay(self.store, reader.conn, on_progress, kinds, keep), reader

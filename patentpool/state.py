@@ -6,6 +6,7 @@ entries it read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -145,10 +146,15 @@ class Distribution:
     ref: Ref
 
 
+# The parts of an allocation body that can run to many megabytes; the state keeps the rest (the figures of
+# the allocate JSON), and loads a whole body from the ledger by seq when a statement or bundle needs it.
+ALLOCATION_DETAIL = ("countries", "licensees", "shares", "inputs", "open_license_refs", "earlier")
+
+
 @dataclass(frozen=True)
 class AllocationRecord:
     kind: str  # allocation.run | allocation.adjust
-    body: dict[str, Any]
+    body: dict[str, Any]  # without ALLOCATION_DETAIL
     ref: Ref
 
 
@@ -174,6 +180,14 @@ class PoolState:
     allocations: dict[tuple[str, str], list[AllocationRecord]] = field(default_factory=dict)
     sources: dict[str, list[int]] = field(default_factory=dict)  # import file sha256 -> seqs
     size: int = 0
+    # Set by whoever replayed the state from a database: reads one entry's body by seq.
+    load_body: Callable[[int], dict[str, Any]] | None = None
+
+    def allocation_body(self, record: AllocationRecord) -> dict[str, Any]:
+        """The whole body of an allocation entry, detail included."""
+        if self.load_body is None:
+            raise RuntimeError("this state was not replayed from a database: allocation details unavailable")
+        return self.load_body(record.ref[0])
 
     # --- look-ups used by validators and computations ---------------------------------------------------
     def patents_numbered(self, number: str) -> list[Patent]:
