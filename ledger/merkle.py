@@ -226,6 +226,15 @@ def inclusion_proof(src: NodeSource, index: int, size: int) -> list[bytes]:
     return _build(src, inclusion_plan(index, size))
 
 
+def inclusion_proofs(src: NodeSource, indices: Sequence[int], size: int) -> dict[int, list[bytes]]:
+    """Inclusion proofs of many leaves in one tree: the nodes they need, fetched once for all of them."""
+    plans = {index: inclusion_plan(index, size) for index in indices}
+    got = _fetch(src, (plan for per_leaf in plans.values() for plan in per_leaf))
+    return {
+        index: [fold([got[node] for node in plan]) for plan in per_leaf] for index, per_leaf in plans.items()
+    }
+
+
 def consistency_proof(src: NodeSource, old: int, new: int) -> list[bytes]:
     """The RFC 9162 consistency proof between tree sizes ``old`` and ``new`` (0 < old <= new)."""
     return _build(src, consistency_plan(old, new))

@@ -87,7 +87,7 @@ def _licences_held(
 _money = format_cents
 
 
-def _integer_weights(weights: list[Fraction]) -> list[int]:
+def integer_weights(weights: list[Fraction]) -> list[int]:
     """The same proportions as whole numbers, so a split can run in integer arithmetic."""
     den = 1
     for w in weights:
@@ -320,7 +320,7 @@ def _licensee(
     for country in sorted(by_country):
         if country in held_in:
             names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
-            int_weights = _integer_weights(weights)
+            int_weights = integer_weights(weights)
             if CREDIT in numbers:
                 credited[country] = numbers[CREDIT]
                 credit_refs[country] = refs
@@ -329,7 +329,7 @@ def _licensee(
             if country not in plain:
                 owners = countries[country]
                 order = sorted(owners)
-                plain[country] = (order, _integer_weights([owners[o].weight for o in order]))
+                plain[country] = (order, integer_weights([owners[o].weight for o in order]))
             names, int_weights = plain[country]
         got = split_totals([line_cents[i] for i in by_country[country]], int_weights)
         for name, cents in zip(names, got, strict=True):

@@ -30,6 +30,7 @@ from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from licenses.money import format_money, from_cents, largest_remainder, round_half_up_cents, to_cents
 from licenses.schedule import RoyaltySchedule
+from patentpool.allocation import integer_weights, split_totals
 
 if TYPE_CHECKING:
     from ledger.log import Reader
@@ -114,9 +115,10 @@ def make_bundle(
     seqs |= {seq for seq, _raw in reader.raw_entries(kinds=list(KEY_KINDS))}
     raws = reader.store.raw_entries(reader.conn, sorted(seqs))
     nodes = reader.store.nodes(reader.conn)
+    proofs = merkle.inclusion_proofs(nodes, [seq - 1 for seq in seqs], cp.size)
     entries = []
     for seq in sorted(seqs):
-        proof = merkle.inclusion_proof(nodes, seq - 1, cp.size)
+        proof = proofs[seq - 1]
         entries.append(
             {
                 "seq": seq,
@@ -156,7 +158,7 @@ def _parse_note_unverified(note: str) -> Checkpoint:
 
 
 def write_bundle(path: Path, doc: dict[str, Any]) -> None:
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 # --- verifying a bundle (member side) ----------------------------------------------------------------------
@@ -442,6 +444,7 @@ def _recompute_member(
         total = to_cents(royalty)
         cents = largest_remainder(total, [ln[3] for ln in lines]) if lines and total else [0] * len(lines)
         per_country: dict[str, int] = defaultdict(int)
+        groups: dict[str, list[int]] = defaultdict(list)  # country -> cents of the lines allocated there
         for (seq, made, sold, _u, amount, country), line_cents in zip(lines, cents, strict=True):
             # Spec 6.5: the sale country if it has a counting patent, else the manufacture country.
             if country != (sold if sold in counting else made):
@@ -454,12 +457,14 @@ def _recompute_member(
                     f"{licensee}: line seq {seq} is {amount}, the spread gives "
                     f"{format_money(from_cents(line_cents))}"
                 )
-            if (licensee, country) not in shares and member not in body["countries"].get(country, {}):
-                continue
+            if (licensee, country) in shares or member in body["countries"].get(country, {}):
+                groups[country].append(line_cents)
+        for country, group in groups.items():
+            # The buckets are the same for all of a licensee's lines in one country: built once, and the
+            # per-line splits summed (split_totals does each line's largest remainder exactly).
             names, weights = _buckets(body, licensee, country, patents, entries, day)
             if member in names:
-                parts = largest_remainder(line_cents, weights) if line_cents else [0] * len(names)
-                per_country[country] += parts[names.index(member)]
+                per_country[country] = split_totals(group, integer_weights(weights))[names.index(member)]
         for country in sorted(set(per_country) | {c for lic, c in shares if lic == licensee}):
             amount = shares.get((licensee, country), Decimal(0))
             if to_cents(amount) != per_country.get(country, 0):

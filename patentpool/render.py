@@ -33,7 +33,12 @@ def _cell(value: Any) -> str:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    # Indented for people when small; compact (the C encoder: indenting goes through pure Python) when large,
+    # such as the statement of a member with tens of thousands of lines.
+    text = json.dumps(data, ensure_ascii=False)
+    if len(text) < 1 << 20:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    return text + "\n"
 
 
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -32,10 +32,18 @@ class PoolError(Exception):
     """A refusal the user can act on; the CLI prints it as one `Error:` line."""
 
 
-def replay_raw(rows: Iterator[tuple[int, bytes]], on_progress: Progress | None = None) -> PoolState:
+def replay_raw(
+    rows: Iterator[tuple[int, bytes]],
+    on_progress: Progress | None = None,
+    bodies: dict[int, dict[str, Any]] | None = None,
+) -> PoolState:
+    """Replay rows into a new state; `bodies`, if given, keeps the whole allocation bodies met on the way
+    (for a replay filtered to one period, where they are few and a statement needs them)."""
     state = PoolState()
     for count, (seq, raw) in enumerate(rows, 1):
         entry = decode_trusted(raw)
+        if bodies is not None and entry.kind.startswith("allocation."):
+            bodies[seq] = dict(entry.body)
         try:
             rules.apply(state, entry, entry_hash(raw).hex(), check=False)
         except (FieldError, KeyError, ValueError) as exc:
@@ -72,9 +80,12 @@ def replay(
         for seq, kind, raw in store.iter_entries(conn, kinds=kinds)
         if keep is None or keep(kind, raw)
     )
-    state = replay_raw(rows, on_progress)
+    kept: dict[int, dict[str, Any]] | None = {} if keep is not None else None
+    state = replay_raw(rows, on_progress, kept)
 
     def load_body(seq: int) -> dict[str, Any]:
+        if kept is not None and seq in kept:
+            return kept[seq]
         raw = store.raw_entry(conn, seq)
         if raw is None:
             raise PoolError(f"no entry at seq {seq}")
