@@ -139,6 +139,27 @@ def _undecodable(cell: str) -> bool:
     return not cell.isascii() and any("\udc80" <= c <= "\udcff" for c in cell)
 
 
+Tick = Callable[[int], None] | None
+
+
+def _each_row(
+    path: Path,
+    columns: tuple[tuple[str, ...], tuple[str, ...]],
+    result: ImportResult,
+    errors: _Collector,
+    tick: Tick,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The well-formed rows of a file; counts every row and collects the malformed ones as errors."""
+    for line, row in read_rows(path, columns):
+        result.rows += 1
+        if tick:
+            tick(1)
+        if "__error__" in row:
+            errors.add(line, row["__error__"])
+            continue
+        yield line, row
+
+
 class _Collector:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -165,9 +186,6 @@ def _same(existing: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
     }
 
 
-Tick = Callable[[int], None] | None
-
-
 def _already(batch: Batch, sha: str, result: ImportResult) -> bool:
     seqs = batch.state.sources.get(sha)
     if seqs:
@@ -182,13 +200,7 @@ def import_members(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
         return result
     errors = _Collector(str(path))
     seen: set[str] = set()
-    for line, row in read_rows(path, MEMBER_COLUMNS):
-        result.rows += 1
-        if tick:
-            tick(1)
-        if "__error__" in row:
-            errors.add(line, row["__error__"])
-            continue
+    for line, row in _each_row(path, MEMBER_COLUMNS, result, errors, tick):
         try:
             body = bodies.member(row["id"], row["name"], row["role"])
             existing = batch.state.members.get(body["id"])
@@ -219,13 +231,7 @@ def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
     errors = _Collector(str(path))
     seen: dict[tuple[str, str], int] = {}
     existing_bodies = _patent_bodies(batch)
-    for line, row in read_rows(path, PATENT_COLUMNS):
-        result.rows += 1
-        if tick:
-            tick(1)
-        if "__error__" in row:
-            errors.add(line, row["__error__"])
-            continue
+    for line, row in _each_row(path, PATENT_COLUMNS, result, errors, tick):
         try:
             body = bodies.patent(
                 row["number"],
@@ -303,13 +309,7 @@ def import_reports(batch: Batch, path: Path, correct: bool, tick: Tick = None) -
     groups: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
     seen: dict[tuple[str, str, str, str, str], int] = {}
     state = batch.state
-    for line, row in read_rows(path, REPORT_COLUMNS):
-        result.rows += 1
-        if tick:
-            tick(1)
-        if "__error__" in row:
-            errors.add(line, row["__error__"])
-            continue
+    for line, row in _each_row(path, REPORT_COLUMNS, result, errors, tick):
         try:
             licensee = fields.identifier(row["licensee"], "licensee")
             program = fields.identifier(row["program"], "program")
@@ -358,25 +358,12 @@ def import_payments(batch: Batch, path: Path, tick: Tick = None) -> ImportResult
     if _already(batch, result.sha256, result):
         return result
     errors = _Collector(str(path))
-    for line, row in read_rows(path, PAYMENT_COLUMNS):
-        result.rows += 1
-        if tick:
-            tick(1)
-        if "__error__" in row:
-            errors.add(line, row["__error__"])
-            continue
+    for line, row in _each_row(path, PAYMENT_COLUMNS, result, errors, tick):
         try:
             body = bodies.payment(
                 row["licensee"], row["date"], row["amount"], row["currency"], row["reference"]
             )
-            existing = next(
-                (
-                    p
-                    for p in batch.state.payments
-                    if p.licensee == body["licensee"] and p.reference == body["reference"]
-                ),
-                None,
-            )
+            existing = batch.state.payment_refs.get((body["licensee"], body["reference"]))
             if existing is not None:
                 same = (existing.amount, existing.date.isoformat(), existing.currency) == (
                     Decimal(body["amount"]),

@@ -616,22 +616,17 @@ def v_payment_add(state: PoolState, body: Body) -> None:
     reference = _str(body, "reference").strip()
     if not reference:
         raise FieldError("reference", "missing")
-    if any(p.licensee == licensee and p.reference == reference for p in state.payments):
+    if (licensee, reference) in state.payment_refs:
         raise FieldError("reference", f"{licensee} already has a payment with reference {reference!r}")
 
 
 def a_payment_add(state: PoolState, e: Entry, ref: Ref) -> None:
     b = e.body
-    state.payments.append(
-        Payment(
-            b["licensee"],
-            date.fromisoformat(b["date"]),
-            Decimal(b["amount"]),
-            b["currency"],
-            b["reference"],
-            ref,
-        )
+    payment = Payment(
+        b["licensee"], date.fromisoformat(b["date"]), Decimal(b["amount"]), b["currency"], b["reference"], ref
     )
+    state.payments.append(payment)
+    state.payment_refs[(payment.licensee, payment.reference)] = payment
 
 
 def v_allocation(state: PoolState, body: Body) -> None:

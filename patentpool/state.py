@@ -176,6 +176,7 @@ class PoolState:
     reports: dict[tuple[str, str, str, str, str], ReportLine] = field(default_factory=dict)
     superseded: dict[tuple[str, str, str, str, str], list[ReportLine]] = field(default_factory=dict)
     payments: list[Payment] = field(default_factory=list)
+    payment_refs: dict[tuple[str, str], Payment] = field(default_factory=dict)  # (licensee, reference)
     distributions: list[Distribution] = field(default_factory=list)
     allocations: dict[tuple[str, str], list[AllocationRecord]] = field(default_factory=dict)
     sources: dict[str, list[int]] = field(default_factory=dict)  # import file sha256 -> seqs

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import PASSPHRASE, Pool, _admin_url, create_pg_database, drop_pg_database
+from conftest import PASSPHRASE, Pool, _admin_url, build_example, create_pg_database, drop_pg_database
 
 from cli import main
 from ledger import merkle
@@ -53,55 +53,7 @@ NO_DB_ENV = {
 # --- building the pools once per backend --------------------------------------------------------------------
 def _build(pool: Pool, data: Path) -> None:
     """conftest.build_example's steps from `data`, without the payments (they come after the allocation)."""
-    pool.run("member", "import", str(data / "members.csv"))
-    pool.run(
-        "program",
-        "add",
-        "XR",
-        "--currency",
-        "USD",
-        "--tiers",
-        "1000:0,5000:0.20,*:0.10",
-        "--annual-cap",
-        "900.00",
-        "--admin-fee",
-        "10",
-        "--period",
-        "quarter",
-    )
-    pool.run("patent", "import", str(data / "patents.csv"))
-    pool.run("patent", "status", "CN103456789B", "invalidated", "--effective", "2025-02-15")
-    pool.run(
-        "crosslicense",
-        "add",
-        "--members",
-        "A,C",
-        "--patents",
-        "all",
-        "--territory",
-        "all",
-        "--from",
-        "2024-01-01",
-    )
-    pool.run(
-        "openlicense",
-        "declare",
-        "CN205123456U",
-        "--fee",
-        "0.10/unit",
-        "--currency",
-        "CNY",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2026-05-09",
-        "--evaluation-report",
-        "CNIPA-PER-2024-0815",
-    )
-    pool.run("openlicense", "take", "CN205123456U", "--licensee", "L1", "--notice-date", "2025-01-15")
-    pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
-    pool.run("license", "grant", "--licensee", "C", "--program", "XR", "--from", "2025-01-01")
-    pool.run("report", "import", str(data / "reports.csv"))
+    build_example(pool, data, payments=False)
     pool.run("allocate", "--program", "XR", "--period", PERIOD)
 
 
