@@ -268,9 +268,10 @@ def encode_checked(value: Mapping[str, Any]) -> bytes:
         raise EntryError(f"body: not a JSON value: {exc}") from exc
     try:
         text = raw.decode("utf-8")
-        # Integers are checked one by one only where the text has a minus sign after a structural character
-        # or a run of 16 digits (2^53 has 16); elsewhere every integer is non-negative and below 10^15.
-        hook = _checked_int if _SUSPECT_INT.search(raw) else int
+        # A small entry has a handful of integers: check each. In a large one (an allocation) integers are
+        # checked one by one only where the text has a minus sign after a structural character or a run of
+        # 16 digits (2^53 has 16); elsewhere every integer is non-negative and below 10^15.
+        hook = _checked_int if len(raw) < 65536 or _SUSPECT_INT.search(raw) else int
         json.loads(text, parse_int=hook, parse_float=_no_floats, parse_constant=_no_constants)
     except UnicodeDecodeError as exc:
         raise EntryError("text contains a lone surrogate, not Unicode") from exc
