@@ -7,7 +7,6 @@ so every split sums exactly to its total.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,11 +20,11 @@ from licenses.money import (
     format_money,
     format_rate,
     fraction_to_decimal,
-    largest_remainder,
     round_half_up_cents,
     to_cents,
 )
 from patentpool.periods import Period
+from patentpool.splits import integer_weights, split_rows, split_totals
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
 
 POLICY = "v1"
@@ -85,58 +84,6 @@ def _licences_held(
 
 
 _money = format_cents
-
-
-def integer_weights(weights: list[Fraction]) -> list[int]:
-    """The same proportions as whole numbers, so a split can run in integer arithmetic."""
-    den = 1
-    for w in weights:
-        den = den * w.denominator // math.gcd(den, w.denominator)
-    return [w.numerator * (den // w.denominator) for w in weights]
-
-
-def split_totals(totals: list[int], weights: list[int]) -> list[int]:
-    """Column sums of split_rows: what each bucket gets over all the rows (lines) of a group."""
-    rows = _split(totals, weights)
-    if isinstance(rows, list):
-        return [sum(column) for column in zip(*rows, strict=True)] if rows else [0] * len(weights)
-    column_sums: list[int] = rows.sum(axis=0).tolist()
-    return column_sums
-
-
-def split_rows(totals: list[int], weights: list[int]) -> list[list[int]]:
-    """largest_remainder(total, weights) for every total, vectorised with numpy where it is exact.
-
-    Each row: floor of each exact share, then one cent each to the largest remainders, ties to the earlier
-    column: the same as licenses.money.largest_remainder, checked by the tests. int64 is exact while
-    total x sum(weights) < 2^62; otherwise (or for negative totals) each row goes through Python integers.
-    """
-    rows = _split(totals, weights)
-    result: list[list[int]] = rows if isinstance(rows, list) else rows.tolist()
-    return result
-
-
-def _split(totals: list[int], weights: list[int]) -> Any:
-    weight_sum = sum(weights)
-    if not totals:
-        return []
-    if weight_sum <= 0 or min(weights) < 0:
-        raise AllocationError("weights: nothing to split over")
-    if min(totals) < 0 or max(totals) * weight_sum >= 2**62 or len(totals) * len(weights) < 64:
-        return [largest_remainder(t, weights) if t else [0] * len(weights) for t in totals]
-    import numpy as np  # pandas' own array library; imported only where volume matters
-
-    t = np.asarray(totals, dtype=np.int64)[:, None]
-    w = np.asarray(weights, dtype=np.int64)[None, :]
-    product = t * w
-    base = product // weight_sum
-    remainder = product - base * weight_sum
-    left = t[:, 0] - base.sum(axis=1)
-    order = np.argsort(-remainder, axis=1, kind="stable")  # stable: equal remainders keep column order
-    bonus = np.arange(len(weights))[None, :] < left[:, None]
-    rows = np.arange(len(totals))[:, None]
-    base[rows, order] += bonus
-    return base
 
 
 def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, Any]:

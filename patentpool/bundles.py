@@ -30,7 +30,7 @@ from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from licenses.money import format_money, from_cents, largest_remainder, round_half_up_cents, to_cents
 from licenses.schedule import RoyaltySchedule
-from patentpool.allocation import integer_weights, split_totals
+from patentpool.splits import integer_weights, split_totals
 
 if TYPE_CHECKING:
     from ledger.log import Reader

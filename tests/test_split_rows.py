@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from licenses.money import largest_remainder
-from patentpool.allocation import split_rows, split_totals
+from patentpool.splits import split_rows, split_totals
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,0 +1,69 @@
+"""Largest-remainder splits of integer cents (spec section 6 step 10), many at a time.
+
+Pure and light: used by the allocation and by `verify-statement`, which must start fast (numpy is imported
+only when a split is large enough to need it).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from licenses.money import largest_remainder
+
+
+class SplitError(ValueError):
+    pass
+
+
+def integer_weights(weights: list[Fraction]) -> list[int]:
+    """The same proportions as whole numbers, so a split can run in integer arithmetic."""
+    den = 1
+    for w in weights:
+        den = den * w.denominator // math.gcd(den, w.denominator)
+    return [w.numerator * (den // w.denominator) for w in weights]
+
+
+def split_totals(totals: list[int], weights: list[int]) -> list[int]:
+    """Column sums of split_rows: what each bucket gets over all the rows (lines) of a group."""
+    rows = _split(totals, weights)
+    if isinstance(rows, list):
+        return [sum(column) for column in zip(*rows, strict=True)] if rows else [0] * len(weights)
+    column_sums: list[int] = rows.sum(axis=0).tolist()
+    return column_sums
+
+
+def split_rows(totals: list[int], weights: list[int]) -> list[list[int]]:
+    """largest_remainder(total, weights) for every total, vectorised with numpy where it is exact.
+
+    Each row: floor of each exact share, then one cent each to the largest remainders, ties to the earlier
+    column: the same as licenses.money.largest_remainder, checked by the tests. int64 is exact while
+    total x sum(weights) < 2^62; otherwise (or for negative totals) each row goes through Python integers.
+    """
+    rows = _split(totals, weights)
+    result: list[list[int]] = rows if isinstance(rows, list) else rows.tolist()
+    return result
+
+
+def _split(totals: list[int], weights: list[int]) -> Any:
+    weight_sum = sum(weights)
+    if not totals:
+        return []
+    if weight_sum <= 0 or min(weights) < 0:
+        raise SplitError("weights: nothing to split over")
+    if min(totals) < 0 or max(totals) * weight_sum >= 2**62 or len(totals) * len(weights) < 64:
+        return [largest_remainder(t, weights) if t else [0] * len(weights) for t in totals]
+    import numpy as np  # pandas' own array library; imported only where volume matters
+
+    t = np.asarray(totals, dtype=np.int64)[:, None]
+    w = np.asarray(weights, dtype=np.int64)[None, :]
+    product = t * w
+    base = product // weight_sum
+    remainder = product - base * weight_sum
+    left = t[:, 0] - base.sum(axis=1)
+    order = np.argsort(-remainder, axis=1, kind="stable")  # stable: equal remainders keep column order
+    bonus = np.arange(len(weights))[None, :] < left[:, None]
+    rows = np.arange(len(totals))[:, None]
+    base[rows, order] += bonus
+    return base
