@@ -7,6 +7,7 @@ user gave). Bodies hold the facts in their ledger spelling; see the README for e
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -243,17 +244,19 @@ def v_patent_add(state: PoolState, body: Body) -> None:
 
 def a_patent_add(state: PoolState, e: Entry, ref: Ref) -> None:
     b = e.body
+    program = b.get("program")
+    # A pool can hold a million patents: share the few distinct short strings instead of a copy per patent.
     patent = Patent(
         number=b["number"],
-        country=b["country"],
-        type=b["type"],
+        country=sys.intern(b["country"]),
+        type=sys.intern(b["type"]),
         filed=date.fromisoformat(b["filed"]),
         granted=date.fromisoformat(b["granted"]) if b.get("granted") else None,
         expires=date.fromisoformat(b["expires"]),
-        program=b.get("program"),
+        program=None if program is None else sys.intern(program),
         title=b.get("title"),
         weight=Decimal(b["weight"]),
-        owner=b["owner"],
+        owner=sys.intern(b["owner"]),
         ref=ref,
     )
     state.patents[patent.key] = patent

@@ -55,7 +55,7 @@ class Program:
     ref: Ref
 
 
-@dataclass
+@dataclass(slots=True)
 class Patent:
     number: str
     country: str
