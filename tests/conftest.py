@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,43 @@ class Pool:
     def size_and_root(self) -> tuple[int, str]:
         note = self.run("checkpoint").stdout.splitlines()
         return int(note[1]), note[2]
+
+
+@contextmanager
+def shared_pool(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    label: str,
+    build: Callable[[Pool], None],
+) -> Iterator[Pool]:
+    """For a module-scoped fixture parametrised by backend: one initialised pool, built once by `build`,
+    its PostgreSQL database dropped afterwards."""
+    workdir = tmp_path_factory.mktemp(f"{label}-{request.param}")
+    database = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{workdir / 'pool.db'}"
+    else:
+        request.getfixturevalue("postgres_available")
+        database = create_pg_database()
+        url = _admin_url(database)
+    try:
+        pool = Pool(url, workdir / "pool.key", workdir)
+        pool.run(
+            "init",
+            "--name",
+            "Test Pool",
+            "--origin",
+            "pool.example/test",
+            "--currency",
+            "USD",
+            "--admin-fee",
+            "10",
+        )
+        build(pool)
+        yield pool
+    finally:
+        if database is not None:
+            drop_pg_database(database)
 
 
 @pytest.fixture

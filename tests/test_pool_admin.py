@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PASSPHRASE, Pool, _admin_url, create_pg_database, drop_pg_database
+from conftest import PASSPHRASE, Pool, shared_pool
 
 from ledger.keys import load_key
 from ledger.log import Ledger
@@ -606,32 +606,8 @@ def build_populated(pool: Pool) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def populated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     """One populated pool per backend for the read-only tests (built once, never written to by them)."""
-    workdir = tmp_path_factory.mktemp(f"reads-{request.param}")
-    database = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'pool.db'}"
-    else:
-        request.getfixturevalue("postgres_available")
-        database = create_pg_database()
-        url = _admin_url(database)
-    try:
-        pool = Pool(url, workdir / "pool.key", workdir)
-        pool.run(
-            "init",
-            "--name",
-            "Test Pool",
-            "--origin",
-            "pool.example/test",
-            "--currency",
-            "USD",
-            "--admin-fee",
-            "10",
-        )
-        build_populated(pool)
+    with shared_pool(request, tmp_path_factory, "reads", build_populated) as pool:
         yield pool
-    finally:
-        if database is not None:
-            drop_pg_database(database)
 
 
 # command -> (args, keys of a JSON row, a (column, value) the CSV must show, a word the table must show, rows)

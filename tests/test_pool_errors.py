@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import Pool, _admin_url, create_pg_database, drop_pg_database
+from conftest import Pool, shared_pool
 
 MEMBERS = """id,name,role
 A,Aurora Optics Co.,licensor
@@ -97,32 +97,8 @@ def build(pool: Pool) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def refusing(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     """The pool every rejection is tried on, built once per backend."""
-    workdir = tmp_path_factory.mktemp(f"errors-{request.param}")
-    database = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'pool.db'}"
-    else:
-        request.getfixturevalue("postgres_available")
-        database = create_pg_database()
-        url = _admin_url(database)
-    try:
-        pool = Pool(url, workdir / "pool.key", workdir)
-        pool.run(
-            "init",
-            "--name",
-            "Test Pool",
-            "--origin",
-            "pool.example/test",
-            "--currency",
-            "USD",
-            "--admin-fee",
-            "10",
-        )
-        build(pool)
+    with shared_pool(request, tmp_path_factory, "errors", build) as pool:
         yield pool
-    finally:
-        if database is not None:
-            drop_pg_database(database)
 
 
 def patent(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Pool, _admin_url, create_pg_database, drop_pg_database
+from conftest import Pool, shared_pool
 
 MEMBERS = """id,name,role
 A,Aurora Optics Co.,licensor
@@ -227,32 +227,8 @@ def build_refusing(pool: Pool) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def refusing(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
-    workdir = tmp_path_factory.mktemp(f"imports-{request.param}")
-    database = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'pool.db'}"
-    else:
-        request.getfixturevalue("postgres_available")
-        database = create_pg_database()
-        url = _admin_url(database)
-    try:
-        pool = Pool(url, workdir / "pool.key", workdir)
-        pool.run(
-            "init",
-            "--name",
-            "Test Pool",
-            "--origin",
-            "pool.example/test",
-            "--currency",
-            "USD",
-            "--admin-fee",
-            "10",
-        )
-        build_refusing(pool)
+    with shared_pool(request, tmp_path_factory, "imports", build_refusing) as pool:
         yield pool
-    finally:
-        if database is not None:
-            drop_pg_database(database)
 
 
 VALID = "CN102345678B,A,CN,invention,2010-03-01,2013-05-08,,XR,Waveguide,\n"  # fine on its own
