@@ -206,6 +206,15 @@ def reading(
         yield state, reader
 
 
+def run_import(ctx: click.Context, file: Path, what: str, importer: Callable[..., Any]) -> None:
+    """One CSV import: validated in full, appended as one batch with a progress bar, summarised."""
+    from patentpool import render
+
+    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
+        result = importer(batch, file, tick)
+    say(result.summary(what))
+
+
 def period_arg(value: str) -> Any:
     from patentpool.periods import Period
 
@@ -350,11 +359,9 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
 @click.pass_context
 def member_import(ctx: click.Context, file: Path) -> None:
     """Import members from CSV (id,name,role)."""
-    from patentpool import imports, render
+    from patentpool import imports
 
-    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
-        result = imports.import_members(batch, file, tick)
-    say(result.summary("member"))
+    run_import(ctx, file, "member", imports.import_members)
 
 
 @member.command("list")
@@ -468,11 +475,9 @@ def patent_add(
 @click.pass_context
 def patent_import(ctx: click.Context, file: Path) -> None:
     """Import patents from CSV (number,owner,country,type,filed,granted,expires,program,title,weight)."""
-    from patentpool import imports, render
+    from patentpool import imports
 
-    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
-        result = imports.import_patents(batch, file, tick)
-    say(result.summary("patent"))
+    run_import(ctx, file, "patent", imports.import_patents)
 
 
 @patent.command("list")
@@ -812,11 +817,9 @@ def report() -> None:
 @click.pass_context
 def report_import(ctx: click.Context, file: Path, correct: bool) -> None:
     """Import report lines from CSV."""
-    from patentpool import imports, render
+    from patentpool import imports
 
-    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
-        result = imports.import_reports(batch, file, correct, tick)
-    say(result.summary("report"))
+    run_import(ctx, file, "report", lambda batch, f, tick: imports.import_reports(batch, f, correct, tick))
 
 
 @report.command("list")
@@ -866,11 +869,9 @@ def payment_add(
 @click.pass_context
 def payment_import(ctx: click.Context, file: Path) -> None:
     """Import payments from CSV (licensee,date,amount,currency,reference)."""
-    from patentpool import imports, render
+    from patentpool import imports
 
-    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
-        result = imports.import_payments(batch, file, tick)
-    say(result.summary("payment"))
+    run_import(ctx, file, "payment", imports.import_payments)
 
 
 @payment.command("list")
