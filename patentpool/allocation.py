@@ -114,7 +114,7 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
     held = _licences_held(state, set(current), counting, day)
 
     members: dict[str, int] = defaultdict(int)
-    shares: dict[tuple[str, str, str], int] = {}
+    shares: list[list[str]] = []
     licensees: dict[str, dict[str, Any]] = {}
     plain: dict[str, tuple[list[str], list[int]]] = {}
     for licensee in sorted(current):
@@ -171,7 +171,7 @@ def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, A
         },
         "licensees": licensees,
         # Filled licensee by licensee, country by country, member by member, all in sorted order already.
-        "shares": [[lic, c, m, _money(cents)] for (lic, c, m), cents in shares.items()],
+        "shares": shares,
         "inputs": [[seq, h] for seq, h in sorted(inputs)],
     }
 
@@ -224,7 +224,7 @@ def _licensee(
     held: dict[PatentKey, list[Ref]],
     inputs: set[Ref],
     members: dict[str, int],
-    shares: dict[tuple[str, str, str], int],
+    shares: list[list[str]],
     plain: dict[str, tuple[list[str], list[int]]],
 ) -> dict[str, Any]:
     grant = state.grants.get((licensee, program.name))
@@ -284,7 +284,8 @@ def _licensee(
                 credit_cents += cents
             else:
                 members[name] += cents
-                shares[(licensee, country, name)] = shares.get((licensee, country, name), 0) + cents
+                # One row per (licensee, country, member): each country's lines are split once.
+                shares.append([licensee, country, name, _money(cents)])
     return {
         "units_before": units_before,
         "units": units,

@@ -10,7 +10,15 @@ import rfc8785
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ledger.entry import EntryError, canonical, decode, encode_checked, unsigned_from_raw, with_sig
+from ledger.entry import (
+    EntryError,
+    _suspect_numbers,
+    canonical,
+    decode,
+    encode_checked,
+    unsigned_from_raw,
+    with_sig,
+)
 
 keys = st.one_of(st.text(max_size=8), st.sampled_from(["a", "B", "é", "\U0001f600", "\ue000", "z", "\x7f"]))
 scalars = st.one_of(
@@ -102,6 +110,42 @@ def test_decode_rejects_other_spellings(mutate: Any) -> None:
 def test_encode_checked_rejects_what_decode_would(body: dict[str, Any]) -> None:
     with pytest.raises(EntryError):
         encode_checked(body)
+
+
+_BULK = {"rows": [[i, "filler"] for i in range(10_000)]}  # past the size where encode_checked scans
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"x": 1.5},
+        {"x": [0, 2.0]},
+        {"x": 1e20},
+        {"x": -1},
+        {"x": [3, -2]},
+        {"x": 2**53},
+        {"x": 10**20},
+        {"x": "e\u0301"},
+        {"x": float("inf")},
+        {"x": "\ud800"},
+    ],
+)
+def test_encode_checked_rejects_in_large_bodies(extra: dict[str, Any]) -> None:
+    assert len(encode_checked(_BULK)) > 65536
+    with pytest.raises(EntryError):
+        encode_checked({**_BULK, **extra})
+
+
+def test_encode_checked_large_body_with_look_alikes_in_text() -> None:
+    # Strings that look like suspect numbers must not be mistaken for them.
+    body = {**_BULK, "note": ":-1,1.5e3,[12345678901234567", "tiers": "1000:0,5000:0.2,*:0.1"}
+    raw = encode_checked(body)
+    assert json.loads(raw) == body
+    assert not _suspect_numbers(raw)
+    assert encode_checked({**body, "big": 2**53 - 1})  # a 16-digit integer in range is read back and passes
+    assert _suspect_numbers(canonical({**body, "x": 1}).replace(b'"x":1', b'"x":1.5'))
+    # With a backslash, quotes may be escaped: no parity argument, the body is read back.
+    assert _suspect_numbers(canonical({**body, "q": 'a\\"b'}))
 
 
 @settings(max_examples=200)
