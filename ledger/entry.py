@@ -259,7 +259,6 @@ def decode(raw: bytes) -> Entry:
 # starts with a minus sign, has 16 digits (2^53 has 16) or has a fraction or exponent is the only kind that
 # can break the integer rules; this pattern finds each of them (and, harmlessly, look-alikes inside strings).
 _SUSPECT_NUMBER = re.compile(rb"[:,\[](?:-|[0-9]{16}|[0-9]+[.eE])")
-_LARGE = 65536
 
 
 def _suspect_numbers(raw: bytes) -> bool:
@@ -283,15 +282,15 @@ def encode_checked(value: Mapping[str, Any]) -> bytes:
     """JCS bytes of a value built by code, checked with the same rules as `decode` (integers in range, no
     fractions, NFC) without a Python walk, which matters for an allocation entry with millions of values.
 
-    A small entry is read back with `decode`'s hooks. A large one is scanned for suspect number tokens
-    first and read back only on a hit: the scan costs a tenth of a parse."""
+    The bytes are scanned for suspect number tokens and read back with `decode`'s hooks only on a hit: the
+    scan costs a tenth of a parse."""
     try:
         raw = canonical(value)
     except (TypeError, ValueError) as exc:
         # ValueError includes UnicodeEncodeError: a lone surrogate cannot be spelled in UTF-8.
         raise EntryError(f"body: not a JSON value: {exc}") from exc
     text = raw.decode("utf-8")
-    if len(raw) < _LARGE or _suspect_numbers(raw):
+    if _suspect_numbers(raw):
         json.loads(text, parse_int=_checked_int, parse_float=_no_floats, parse_constant=_no_constants)
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         check_value(value, "entry")  # names the field

@@ -39,7 +39,9 @@ class LedgerError(Exception):
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime("%Y-%m-%dT%H:%M:%S.%fZ") and spells the same text
+    # (microseconds always shown, the "+00:00" offset replaced by "Z").
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def load_keyring(store: Store, conn: Connection) -> Keyring:
@@ -128,7 +130,7 @@ class Appender:
         got = store.nodes(conn).get_nodes(frontier_nodes) if frontier_nodes else {}
         self.compact = merkle.CompactRange(head.size, [got[n] for n in frontier_nodes])
         self.appended: list[Appended] = []
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[tuple[int, bytes, bytes, str, str, str, bytes]] = []
         self._nodes: list[tuple[int, int, bytes]] = []
 
     @property
@@ -181,15 +183,7 @@ class Appender:
         h = entry_hash(raw)
         self._nodes.extend(self.compact.append(merkle.leaf_hash(raw)))
         self._rows.append(
-            {
-                "seq": entry.seq,
-                "prev": bytes.fromhex(entry.prev),
-                "hash": h,
-                "kind": entry.kind,
-                "author": entry.author,
-                "time": entry.time,
-                "raw": raw,
-            }
+            (entry.seq, bytes.fromhex(entry.prev), h, entry.kind, entry.author, entry.time, raw)
         )
         self.appended.append(Appended(entry, raw, h))
         self.prev = h.hex()

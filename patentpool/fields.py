@@ -39,13 +39,17 @@ class FieldError(ValueError):
         self.message = message
 
 
+# Unicode category Cc is exactly these two ranges.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def text(value: str, field: str, *, required: bool = True, max_len: int = 500) -> str:
     value = unicodedata.normalize("NFC", value.strip())
     if required and not value:
         raise FieldError(field, "missing")
     if len(value) > max_len:
         raise FieldError(field, f"longer than {max_len} characters")
-    if any(unicodedata.category(c) == "Cc" for c in value):
+    if _CONTROL_RE.search(value):
         raise FieldError(field, "contains control characters")
     return value
 

@@ -118,7 +118,7 @@ def read_rows(
             for row in reader:
                 # A quoted cell may span lines: name the line where the row starts.
                 line, end = end + 1, reader.line_num
-                if not row or all(not cell.strip() for cell in row):
+                if not "".join(row).strip():
                     continue
                 if len(row) != len(header):
                     yield line, {"__error__": f"{len(row)} cells, the header has {len(header)}"}
