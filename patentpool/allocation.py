@@ -16,6 +16,7 @@ from typing import Any
 
 from licenses.agreements import PatentKey
 from licenses.money import (
+    cents_speller,
     format_cents,
     format_money,
     format_rate,
@@ -264,6 +265,7 @@ def _licensee(
     credited: dict[str, list[str]] = {}
     credit_refs: dict[str, list[int]] = {}
     held_in = {key[1] for key in held}
+    spell = cents_speller()
     for country in sorted(by_country):
         if country in held_in:
             names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
@@ -279,13 +281,16 @@ def _licensee(
                 plain[country] = (order, integer_weights([owners[o].weight for o in order]))
             names, int_weights = plain[country]
         got = split_totals([line_cents[i] for i in by_country[country]], int_weights)
+        if names and names[-1] == CREDIT:
+            credit_cents += got[-1]
+            names, got = names[:-1], got[:-1]
         for name, cents in zip(names, got, strict=True):
-            if name == CREDIT:
-                credit_cents += cents
-            else:
-                members[name] += cents
-                # One row per (licensee, country, member): each country's lines are split once.
-                shares.append([licensee, country, name, _money(cents)])
+            members[name] += cents
+        # One row per (licensee, country, member): each country's lines are split once. This is the
+        # allocation's innermost loop (a row per member for every licensee and country), hence the table.
+        shares.extend(
+            [[licensee, country, name, spell(cents)] for name, cents in zip(names, got, strict=True)]
+        )
     return {
         "units_before": units_before,
         "units": units,

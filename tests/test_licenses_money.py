@@ -274,3 +274,12 @@ def test_largest_remainder_properties(total: int, weights: list[Decimal | int]) 
             assert part == 0
     assert largest_remainder(total, weights) == parts  # deterministic
     assert largest_remainder(-total, weights) == [-p for p in parts]  # symmetric
+
+
+@given(
+    total=st.integers(min_value=-(10**15), max_value=10**15),
+    weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=30).filter(any),
+)
+def test_largest_remainder_integer_path_equals_the_exact_one(total: int, weights: list[int]) -> None:
+    # Integer weights take a divmod path; as Fractions they take the general one: same parts, same ties.
+    assert largest_remainder(total, weights) == largest_remainder(total, [Fraction(w) for w in weights])
