@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -333,4 +333,57 @@ def decode_trusted(raw: bytes) -> Entry:
         prev=obj["prev"],
         body=obj["body"],
         sig=obj["sig"],
+    )
+
+
+class LazyBody(Mapping[str, Any]):
+    """The body of a large entry, kept as its JCS bytes and parsed only if read.
+
+    `verify` hands entries to the pool's checks in order; an allocation entry's body runs to tens of
+    megabytes, and the check compares it with a recomputed body as canonical bytes, so it is never parsed
+    unless the two differ."""
+
+    __slots__ = ("_value", "canonical")
+
+    def __init__(self, canonical: bytes) -> None:
+        self.canonical = canonical
+        self._value: dict[str, Any] | None = None
+
+    def _parsed(self) -> dict[str, Any]:
+        if self._value is None:
+            self._value = json.loads(self.canonical)
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+
+LAZY_BODY = 1 << 20
+
+
+def decode_trusted_lazy(raw: bytes) -> Entry:
+    """`decode_trusted`, with the body of an entry over 1 MiB left as a `LazyBody`.
+
+    In canonical bytes the top-level members are in the order author, body, kind, prev, seq, sig, time, v:
+    the body starts at the first `"body":` (a quote inside the author string would be escaped) and ends
+    before the last `,"kind":"` (nothing after the body nests)."""
+    if len(raw) <= LAZY_BODY:
+        return decode_trusted(raw)
+    start = raw.index(b'"body":') + len(b'"body":')
+    end = raw.rindex(b',"kind":"')
+    entry = decode_trusted(raw[:start] + b"{}" + raw[end:])
+    return Entry(
+        seq=entry.seq,
+        time=entry.time,
+        kind=entry.kind,
+        author=entry.author,
+        prev=entry.prev,
+        body=LazyBody(raw[start:end]),
+        sig=entry.sig,
     )

@@ -8,6 +8,7 @@ key validity) stay in this process, which reads the workers' results in seq orde
 from __future__ import annotations
 
 import base64
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,7 +25,7 @@ from ledger.entry import (
     Entry,
     EntryError,
     decode,
-    decode_trusted,
+    decode_trusted_lazy,
     entry_hash,
     signing_message,
     unsigned_from_raw,
@@ -124,6 +125,13 @@ def _candidate_keys(key_rows: Iterable[tuple[int, bytes]]) -> tuple[str, dict[st
     return origin, found
 
 
+def _lower_priority() -> None:
+    # The main process runs the order-dependent checks and the caller's replay: it is the pipeline's
+    # bottleneck, so on a machine with as many cores as workers, the workers take the CPU it leaves.
+    if hasattr(os, "nice"):
+        os.nice(5)
+
+
 def _checked_stream(
     rows: Iterable[tuple[int, bytes]], origin: str, candidates: dict[str, list[bytes]], jobs: int
 ) -> Iterator[tuple[Checked, Entry | None]]:
@@ -144,14 +152,14 @@ def _checked_stream(
     ) -> Iterator[tuple[Checked, Entry | None]]:
         for (_position, raw), checked in zip(chunk, checks, strict=True):
             # The worker has checked these very bytes strictly: the fast parse reads the same entry.
-            yield checked, (None if checked.error else decode_trusted(raw))
+            yield checked, (None if checked.error else decode_trusted_lazy(raw))
 
     if jobs <= 1:
         for chunk in chunks():
             yield from parsed(chunk, check_chunk(origin, candidates, chunk))
         return
     # A bounded window of chunks in flight keeps memory flat however long the ledger is.
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_lower_priority) as pool:
         pending: deque[tuple[list[tuple[int, bytes]], Future[list[Checked]]]] = deque()
         for chunk in chunks():
             pending.append((chunk, pool.submit(check_chunk, origin, candidates, chunk)))

@@ -4,9 +4,12 @@ from the state it was computed on, so a ledger whose allocations do not follow p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
 
-from ledger.entry import Entry
+from ledger.entry import Entry, LazyBody, canonical
 from patentpool import rules
 from patentpool.allocation import AllocationError, allocate, figures
 from patentpool.fields import FieldError
@@ -20,11 +23,16 @@ class PoolChecker:
     def __init__(self) -> None:
         self.state = PoolState()
         self.allocations = 0
+        self._expected: dict[str, Any] | None = None
 
     def __call__(self, entry: Entry, entry_hash: bytes) -> Iterable[str]:
         problems: list[str] = []
         if entry.kind in ALLOCATION_KINDS:
             problems += self._recompute(entry)
+            if isinstance(entry.body, LazyBody) and self._expected is not None:
+                # Equal bytes: the recomputed body is the stored one, already parsed.
+                entry = replace(entry, body=self._expected)
+            self._expected = None
         try:
             rules.apply(self.state, entry, entry_hash.hex())
         except FieldError as exc:
@@ -33,11 +41,21 @@ class PoolChecker:
 
     def _recompute(self, entry: Entry) -> list[str]:
         body = entry.body
+        program, period = _program_period(body)
         try:
-            expected = allocate(self.state, str(body.get("program")), Period.parse(str(body.get("period"))))
+            expected = allocate(self.state, program, Period.parse(period))
         except (AllocationError, FieldError) as exc:
             return [f"{entry.kind}: cannot recompute: {exc}"]
         self.allocations += 1
+        # A large body is compared as canonical bytes: encoding the recomputed one is several times cheaper
+        # than parsing the stored one. Only a difference is parsed, to say what differs.
+        if (
+            entry.kind == "allocation.run"
+            and isinstance(body, LazyBody)
+            and canonical(expected) == body.canonical
+        ):
+            self._expected = expected
+            return []
         problems = []
         if figures(expected) != figures(dict(body)):
             problems.append(
@@ -48,3 +66,17 @@ class PoolChecker:
                 f"{entry.kind}: the recorded inputs differ from the entries the computation reads"
             )
         return problems
+
+
+# In an allocation body's canonical bytes these top-level members are adjacent (keys sorted).
+_PROGRAM_PERIOD = re.compile(rb'"period":"([^"\\]*)","policy":"[^"\\]*","program":"([^"\\]*)","program_seq":')
+
+
+def _program_period(body: Mapping[str, Any]) -> tuple[str, str]:
+    """Which allocation a body claims to be, without parsing a large one. A nested look-alike could only
+    make the recomputation compute another allocation, whose bytes would then differ: never a false pass."""
+    if isinstance(body, LazyBody):
+        found = _PROGRAM_PERIOD.search(body.canonical)
+        if found is not None:
+            return found[2].decode(), found[1].decode()
+    return str(body.get("program")), str(body.get("period"))

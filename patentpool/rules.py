@@ -574,8 +574,10 @@ def _add_lines(state: PoolState, e: Entry, ref: Ref, *, correct: bool) -> None:
     b = e.body
     licensee, program, period = b["licensee"], b["program"], b["period"]
     reports, superseded = state.reports, state.superseded
+    # Interned: a ledger holds millions of lines naming the same few licensees, periods and countries.
+    licensee, program, period = sys.intern(licensee), sys.intern(program), sys.intern(period)
     for line in b["lines"]:
-        key = (licensee, program, period, line["manufacture"], line["sale"])
+        key = (licensee, program, period, sys.intern(line["manufacture"]), sys.intern(line["sale"]))
         old = reports.get(key)
         if old is not None:
             superseded.setdefault(key, []).append(old)
