@@ -137,23 +137,28 @@ def root_plan(size: int) -> list[Node]:
 
 def inclusion_plan(index: int, size: int) -> list[list[Node]]:
     """For PATH(index, D[size]) (RFC 9162 2.1.3.1): one ``range_plan`` per proof element, in proof order."""
+    return [range_plan(lo, hi) for lo, hi in _sibling_ranges(index, size)]
+
+
+def _sibling_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges [lo, hi) whose MTHs are PATH(index, D[size]), in proof order (as `inclusion_plan`)."""
     if size < 0 or index < 0:
         raise ValueError(f"leaf index and tree size must be non-negative, got index={index} size={size}")
     if index >= size:
         raise ValueError(f"leaf index {index} is not below tree size {size}")
     # Walk down from the root collecting siblings; the RFC lists them leaf-first, hence the reversal.
-    siblings: list[list[Node]] = []
+    out: list[tuple[int, int]] = []
     lo, hi = 0, size
     while hi - lo > 1:
         k = _split(hi - lo)
         if index < lo + k:
-            siblings.append(range_plan(lo + k, hi))
+            out.append((lo + k, hi))
             hi = lo + k
         else:
-            siblings.append(range_plan(lo, lo + k))
+            out.append((lo, lo + k))
             lo += k
-    siblings.reverse()
-    return siblings
+    out.reverse()
+    return out
 
 
 def consistency_plan(old: int, new: int) -> list[list[Node]]:
@@ -227,12 +232,16 @@ def inclusion_proof(src: NodeSource, index: int, size: int) -> list[bytes]:
 
 
 def inclusion_proofs(src: NodeSource, indices: Sequence[int], size: int) -> dict[int, list[bytes]]:
-    """Inclusion proofs of many leaves in one tree: the nodes they need, fetched once for all of them."""
-    plans = {index: inclusion_plan(index, size) for index in indices}
-    got = _fetch(src, (plan for per_leaf in plans.values() for plan in per_leaf))
-    return {
-        index: [fold([got[node] for node in plan]) for plan in per_leaf] for index, per_leaf in plans.items()
-    }
+    """Inclusion proofs of many leaves in one tree: the nodes they need, fetched once for all of them.
+
+    The proofs of many leaves share most of their upper elements, so each distinct sibling range is
+    planned and folded once (a statement bundle proves tens of thousands of leaves)."""
+    ranges = {index: _sibling_ranges(index, size) for index in indices}
+    unique = dict.fromkeys(r for per_leaf in ranges.values() for r in per_leaf)
+    plans = {r: range_plan(*r) for r in unique}
+    got = _fetch(src, plans.values())
+    folded = {r: fold([got[node] for node in plan]) for r, plan in plans.items()}
+    return {index: [folded[r] for r in per_leaf] for index, per_leaf in ranges.items()}
 
 
 def consistency_proof(src: NodeSource, old: int, new: int) -> list[bytes]:
