@@ -225,7 +225,7 @@ def patent_keys(state: PoolState, number: str, country: str | None) -> list[tupl
     from patentpool import bodies
 
     num = bodies.number(number)
-    countries = state.countries_of.get(num, [])
+    countries = state.patents.countries(num)
     if not countries:
         fail(f"number: unknown patent {num}")
     if country is None:

@@ -39,9 +39,8 @@ class AllocationError(ValueError):
 def counting_patents(state: PoolState, program: str, day: date) -> dict[str, list[Patent]]:
     """Spec 6.1: the program's patents counting on `day`, by the country where they are in force."""
     found: dict[str, list[Patent]] = defaultdict(list)
-    for patent in state.patents.values():
-        if patent.program == program and patent.counts_on(day):
-            found[patent.country].append(patent)
+    for patent in state.patents.counting(program, day):
+        found[patent.country].append(patent)
     for patents in found.values():
         patents.sort(key=lambda p: p.number)
     return found

@@ -16,7 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from licenses.money import format_rate
 from patentpool import bodies, fields, rules
 from patentpool.fields import FieldError
 from patentpool.service import Batch, PoolError
@@ -180,12 +179,6 @@ class _Collector:
             raise ImportFailed(self.errors, self.more)
 
 
-def _same(existing: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
-    return {k: v for k, v in existing.items() if k != "source"} == {
-        k: v for k, v in body.items() if k != "source"
-    }
-
-
 def _already(batch: Batch, sha: str, result: ImportResult) -> bool:
     seqs = batch.state.sources.get(sha)
     if seqs:
@@ -230,7 +223,6 @@ def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
         return result
     errors = _Collector(str(path))
     seen: dict[tuple[str, str], int] = {}
-    existing_bodies = _patent_bodies(batch)
     for line, row in _each_row(path, PATENT_COLUMNS, result, errors, tick):
         try:
             body = bodies.patent(
@@ -249,10 +241,10 @@ def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
             if key in seen:
                 raise FieldError("number", f"{key[0]} in {key[1]} is also on line {seen[key]} of this file")
             seen[key] = line
-            if key in existing_bodies:
+            if key in batch.state.patents:
                 # The state does not keep whether the expiry was typed or computed: the date is the fact.
                 facts = {k: v for k, v in body.items() if k != "expires_given"}
-                if _same(existing_bodies[key], facts):
+                if batch.state.patents.same_as_added(key, facts):
                     result.skipped += 1
                     continue
                 raise FieldError("number", f"{key[0]} is already in the pool for {key[1]} with other data")
@@ -271,7 +263,7 @@ def _add_or_check(batch: Batch, errors: _Collector, kind: str, body: dict[str, A
         rules.validate(batch.state, kind, body)
         if kind == "patent.add":
             # Later rows must see this row (duplicates, EP countries), as they would after a real append.
-            rules.KINDS[kind].apply(batch.state, _FakeEntry(body), (0, ""))  # type: ignore[arg-type]
+            rules.KINDS[kind].apply(batch.state, _FakeEntry(body), (0, "0" * 64))  # type: ignore[arg-type]
     else:
         batch.add(kind, body)
 
@@ -281,24 +273,6 @@ class _FakeEntry:
     body: Mapping[str, Any]
     seq: int = 0
     kind: str = "patent.add"
-
-
-def _patent_bodies(batch: Batch) -> dict[tuple[str, str], dict[str, Any]]:
-    out = {}
-    for key, patent in batch.state.patents.items():
-        out[key] = {
-            "number": patent.number,
-            "country": patent.country,
-            "owner": patent.owner,
-            "type": patent.type,
-            "filed": patent.filed.isoformat(),
-            "granted": None if patent.granted is None else patent.granted.isoformat(),
-            "expires": patent.expires.isoformat(),
-            "program": patent.program,
-            "title": patent.title,
-            "weight": format_rate(patent.weight),
-        }
-    return out
 
 
 def import_reports(batch: Batch, path: Path, correct: bool, tick: Tick = None) -> ImportResult:

@@ -168,9 +168,9 @@ def v_member_update(state: PoolState, body: Body) -> None:
     if name is None and role is None:
         raise FieldError("name", "nothing to update")
     if role is not None and role != member.role and role == "licensee":
-        owned = [p.number for p in state.patents.values() if p.owner_on(date.max) == member.id]
-        if owned:
-            raise FieldError("role", f"member {member.id!r} still owns patents (e.g. {owned[0]})")
+        owned = state.patents.first_owned(member.id)
+        if owned is not None:
+            raise FieldError("role", f"member {member.id!r} still owns patents (e.g. {owned})")
 
 
 def a_member_update(state: PoolState, e: Entry, ref: Ref) -> None:
@@ -244,23 +244,20 @@ def v_patent_add(state: PoolState, body: Body) -> None:
 
 def a_patent_add(state: PoolState, e: Entry, ref: Ref) -> None:
     b = e.body
-    program = b.get("program")
-    # A pool can hold a million patents: share the few distinct short strings instead of a copy per patent.
-    patent = Patent(
+    granted = b.get("granted")
+    state.patents.add(
         number=b["number"],
-        country=sys.intern(b["country"]),
-        type=sys.intern(b["type"]),
+        country=b["country"],
+        type=b["type"],
         filed=date.fromisoformat(b["filed"]),
-        granted=date.fromisoformat(b["granted"]) if b.get("granted") else None,
+        granted=date.fromisoformat(granted) if granted else None,
         expires=date.fromisoformat(b["expires"]),
-        program=None if program is None else sys.intern(program),
+        program=b.get("program"),
         title=b.get("title"),
         weight=Decimal(b["weight"]),
-        owner=sys.intern(b["owner"]),
+        owner=b["owner"],
         ref=ref,
     )
-    state.patents[patent.key] = patent
-    state.countries_of.setdefault(patent.number, []).append(patent.country)
 
 
 def v_patent_status(state: PoolState, body: Body) -> None:
@@ -278,9 +275,8 @@ def v_patent_status(state: PoolState, body: Body) -> None:
 
 
 def a_patent_status(state: PoolState, e: Entry, ref: Ref) -> None:
-    patent = state.patents[(e.body["number"], e.body["country"])]
-    patent.statuses.append((date.fromisoformat(e.body["effective"]), e.body["status"], ref))
-    patent.statuses.sort(key=lambda s: s[0])
+    key = (e.body["number"], e.body["country"])
+    state.patents.add_status(key, date.fromisoformat(e.body["effective"]), e.body["status"], ref)
 
 
 def v_patent_transfer(state: PoolState, body: Body) -> None:
@@ -298,8 +294,8 @@ def v_patent_transfer(state: PoolState, body: Body) -> None:
 
 
 def a_patent_transfer(state: PoolState, e: Entry, ref: Ref) -> None:
-    patent = state.patents[(e.body["number"], e.body["country"])]
-    patent.transfers.append((date.fromisoformat(e.body["effective"]), e.body["to"], ref))
+    key = (e.body["number"], e.body["country"])
+    state.patents.add_transfer(key, date.fromisoformat(e.body["effective"]), e.body["to"], ref)
 
 
 # --- open licences -------------------------------------------------------------------------------------
@@ -422,7 +418,7 @@ def v_crosslicense_add(state: PoolState, body: Body) -> None:
         if not isinstance(patents, list) or not patents:
             raise FieldError("patents", 'must be "all" or a list of patent numbers')
         for number in patents:
-            if not isinstance(number, str) or number not in state.countries_of:
+            if not isinstance(number, str) or not state.patents.countries(number):
                 raise FieldError("patents", f"unknown patent {number!r}")
             owners = {p.owner_on(date.max) for p in state.patents_numbered(number)}
             if not owners & set(members):

@@ -21,8 +21,9 @@ from licenses.agreements import (
     PoolLicense,
 )
 from licenses.schedule import RoyaltySchedule
+from patentpool.patents import Patent, PatentTable, Ref
 
-Ref = tuple[int, str]  # (seq, entry hash hex)
+__all__ = ["Patent", "PatentTable", "Ref"]
 
 
 @dataclass(frozen=True)
@@ -53,57 +54,6 @@ class Program:
     admin_fee: Decimal  # percent of a member's gross
     period: str  # quarter | half
     ref: Ref
-
-
-@dataclass(slots=True)
-class Patent:
-    number: str
-    country: str
-    type: str
-    filed: date
-    granted: date | None
-    expires: date
-    program: str | None
-    title: str | None
-    weight: Decimal
-    owner: str
-    ref: Ref
-    transfers: list[tuple[date, str, Ref]] = field(default_factory=list)
-    statuses: list[tuple[date, str, Ref]] = field(default_factory=list)
-
-    @property
-    def key(self) -> PatentKey:
-        return (self.number, self.country)
-
-    def owner_on(self, day: date) -> str:
-        owner = self.owner
-        for effective, new_owner, _ref in self.transfers:
-            if effective <= day:
-                owner = new_owner
-        return owner
-
-    def stopped_on(self, day: date) -> tuple[date, str] | None:
-        """The status that ended the patent on or before `day`, if any."""
-        for effective, status, _ref in self.statuses:
-            if effective <= day:
-                return effective, status
-        return None
-
-    def counts_on(self, day: date) -> bool:
-        """Spec 6.1: granted on or before the day, not expired, not invalidated/withdrawn/lapsed."""
-        if self.granted is None or self.granted > day:
-            return False
-        return self.expires > day and self.stopped_on(day) is None
-
-    def in_force_on(self, day: date) -> bool:
-        return self.expires > day and self.stopped_on(day) is None
-
-    def refs_on(self, day: date) -> list[Ref]:
-        """The entries that decide this patent's owner and status on `day`."""
-        refs = [self.ref]
-        refs += [ref for effective, _o, ref in self.transfers if effective <= day]
-        refs += [ref for effective, _s, ref in self.statuses if effective <= day]
-        return refs
 
 
 class ReportLine(NamedTuple):
@@ -163,8 +113,7 @@ class PoolState:
     pool: Pool | None = None
     members: dict[str, Member] = field(default_factory=dict)
     programs: dict[str, Program] = field(default_factory=dict)
-    patents: dict[PatentKey, Patent] = field(default_factory=dict)
-    countries_of: dict[str, list[str]] = field(default_factory=dict)  # number -> countries entered
+    patents: PatentTable = field(default_factory=PatentTable)
     declarations: dict[PatentKey, list[OpenLicenseDeclaration]] = field(default_factory=dict)
     takes: list[OpenLicenseTake] = field(default_factory=list)
     declaration_refs: dict[int, list[Ref]] = field(default_factory=dict)  # declaration seq -> its entries
@@ -192,7 +141,7 @@ class PoolState:
 
     # --- look-ups used by validators and computations ---------------------------------------------------
     def patents_numbered(self, number: str) -> list[Patent]:
-        return [self.patents[(number, c)] for c in self.countries_of.get(number, [])]
+        return self.patents.numbered(number)
 
     def current_declaration(self, key: PatentKey) -> OpenLicenseDeclaration | None:
         found = self.declarations.get(key)

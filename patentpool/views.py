@@ -88,7 +88,7 @@ def patent_rows(
 
 def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, Any]:
     """Every entry that concerns the number, in ledger order, read from the ledger itself."""
-    countries = state.countries_of.get(number)
+    countries = state.patents.countries(number)
     if not countries:
         raise FieldError("number", f"unknown patent {number}")
     kinds = [
