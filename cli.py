@@ -201,8 +201,8 @@ def reading(
 
     svc = service(ctx)
     kinds = BOOK_KINDS if books else None
-    keep = only_period(period) if period else None
-    with render.progress("replaying ledger", None) as tick, svc.read(tick, kinds, keep) as (state, reader):
+    needles = only_period(period) if period else None
+    with render.progress("replaying ledger", None) as tick, svc.read(tick, kinds, needles) as (state, reader):
         yield state, reader
 
 

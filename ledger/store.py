@@ -7,7 +7,7 @@ one transaction, so a crash leaves all of it or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +17,14 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    LargeBinary,
     Table,
     create_engine,
     event,
     func,
     insert,
+    literal,
+    or_,
     select,
     text,
 )
@@ -241,10 +244,13 @@ class Store:
         kinds: Sequence[str] | None = None,
         batch: int = 5000,
         keep: Callable[[int, str], bool] | None = None,
+        needles: Mapping[str, bytes] | None = None,
     ) -> Iterator[tuple[int, str, bytes]]:
         """Stream (seq, kind, raw) in seq order by keyset pages. Each page first reads sizes, then the bytes
         in slices of at most PAGE_BYTES, so a few very large entries (allocations) never fill memory;
-        `keep(seq, kind)` skips rows before their bytes are read."""
+        `keep(seq, kind)` skips rows before their bytes are read, and a row of a kind in `needles` is read
+        only if its bytes contain that kind's needle (searched by the database: the bytes of a skipped
+        allocation body never leave it)."""
         after = since - 1
         while True:
             query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw)).where(
@@ -254,6 +260,8 @@ class Store:
                 query = query.where(entries.c.seq <= until)
             if kinds:
                 query = query.where(entries.c.kind.in_(list(kinds)))
+            for kind, needle in (needles or {}).items():
+                query = query.where(or_(entries.c.kind != kind, self._contains(entries.c.raw, needle)))
             heads = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
             wanted = [(int(s), str(k), int(n)) for s, k, n in heads if keep is None or keep(int(s), str(k))]
             start = 0
@@ -264,7 +272,7 @@ class Store:
                     end += 1
                 chunk = wanted[start:end]
                 where: ColumnElement[bool]
-                if kinds or keep is not None:
+                if kinds or keep is not None or needles:
                     where = entries.c.seq.in_([c[0] for c in chunk])
                 else:  # every row of the range: a range scan is cheaper than a list of seqs
                     where = (entries.c.seq >= chunk[0][0]) & (entries.c.seq <= chunk[-1][0])
@@ -278,6 +286,11 @@ class Store:
             if len(heads) < batch:
                 return
             after = int(heads[-1][0])
+
+    def _contains(self, column: Any, needle: bytes) -> ColumnElement[bool]:
+        if self.engine.dialect.name == "sqlite":
+            return func.instr(column, needle) > 0  # a byte search when both are BLOBs
+        return func.position(literal(needle, LargeBinary).op("IN")(column)) > 0
 
     def nodes(self, conn: Connection) -> DbNodes:
         return DbNodes(conn)

@@ -71,16 +71,17 @@ def replay(
     conn: Connection,
     on_progress: Progress | None = None,
     kinds: Sequence[str] | None = None,
-    keep: Callable[[str, bytes], bool] | None = None,
+    needles: Mapping[str, bytes] | None = None,
 ) -> PoolState:
-    """Replay the ledger (or only `kinds`, and of those only the rows `keep(kind, raw)` accepts) into a
-    state that can load any entry's body from this connection."""
+    """Replay the ledger (or only `kinds`, and of a kind in `needles` only the rows whose bytes contain its
+    needle) into a state that can load any entry's body from this connection."""
     rows = (
         (seq, raw)
-        for seq, kind, raw in store.iter_entries(conn, kinds=kinds)
-        if keep is None or keep(kind, raw)
+        for seq, kind, raw in store.iter_entries(conn, kinds=kinds, needles=needles)
+        # The database searched already; this makes the filter exact whatever its byte search does.
+        if needles is None or kind not in needles or needles[kind] in raw
     )
-    kept: dict[int, dict[str, Any]] | None = {} if keep is not None else None
+    kept: dict[int, dict[str, Any]] | None = {} if needles is not None else None
     state = replay_raw(rows, on_progress, kept)
 
     def load_body(seq: int) -> dict[str, Any]:
@@ -95,11 +96,12 @@ def replay(
     return state
 
 
-def only_period(period: str) -> Callable[[str, bytes], bool]:
-    """Keep allocation entries of one period only, judged on the bytes without decoding them (an allocation
-    body can run to many megabytes). JCS orders body keys, so the period is always followed by the policy."""
+def only_period(period: str) -> dict[str, bytes]:
+    """Needles (see `replay`) keeping the allocation entries of one period only, found in the bytes without
+    decoding them (an allocation body can run to many megabytes). JCS orders body keys, so the period is
+    always followed by the policy."""
     marker = f'"period":"{period}","policy":'.encode()
-    return lambda kind, raw: not kind.startswith("allocation.") or marker in raw
+    return {"allocation.run": marker, "allocation.adjust": marker}
 
 
 @dataclass
@@ -173,8 +175,8 @@ class PoolService:
         self,
         on_progress: Progress | None = None,
         kinds: Sequence[str] | None = None,
-        keep: Callable[[str, bytes], bool] | None = None,
+        needles: Mapping[str, bytes] | None = None,
     ) -> Iterator[tuple[PoolState, Reader]]:
         """The replayed state (of only `kinds`, if given: a partial state) and a reader, in one snapshot."""
         with self.ledger.reader() as reader:
-            yield replay(self.store, reader.conn, on_progress, kinds, keep), reader
+            yield replay(self.store, reader.conn, on_progress, kinds, needles), reader
