@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import rfc8785
@@ -377,13 +377,4 @@ def decode_trusted_lazy(raw: bytes) -> Entry:
         return decode_trusted(raw)
     start = raw.index(b'"body":') + len(b'"body":')
     end = raw.rindex(b',"kind":"')
-    entry = decode_trusted(raw[:start] + b"{}" + raw[end:])
-    return Entry(
-        seq=entry.seq,
-        time=entry.time,
-        kind=entry.kind,
-        author=entry.author,
-        prev=entry.prev,
-        body=LazyBody(raw[start:end]),
-        sig=entry.sig,
-    )
+    return replace(decode_trusted(raw[:start] + b"{}" + raw[end:]), body=LazyBody(raw[start:end]))
