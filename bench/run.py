@@ -481,14 +481,25 @@ def bench_reads(backend: str, scale: gen.Scale, profile: bool) -> None:
         work=r.get("seconds"),
         wall=r["wall"],
     )
-    bundle = gen.scale_dir(scale) / f"bundle-{backend}.json"
+    # The target is judged on M001, the largest licensor (patents in all 40 countries, a share of every
+    # licensee's lines); a middle and the smallest member are shown for information.
+    for member in ("M001", "M050", "M100"):
+        _bench_statement(backend, scale, url, size, period, member, profile)
+
+
+def _bench_statement(
+    backend: str, scale: gen.Scale, url: str, size: int, period: str, member: str, profile: bool
+) -> None:
+    judged = member == "M001"
+    prof_dir = gen.OUT / "profiles"
+    bundle = gen.scale_dir(scale) / f"bundle-{backend}-{member}.json"
     r = inproc(
         [
             "--db",
             url,
             "statement",
             "--member",
-            "M001",
+            member,
             "--period",
             period,
             "--bundle",
@@ -496,18 +507,18 @@ def bench_reads(backend: str, scale: gen.Scale, profile: bool) -> None:
             "-f",
             "json",
         ],
-        prof_dir / f"statement-{scale.name}-{backend}.prof" if profile else None,
+        prof_dir / f"statement-{member}-{scale.name}-{backend}.prof" if profile else None,
     )
     seqs = [e["seq"] for e in json.loads(bundle.read_text())["entries"]] if bundle.exists() else [1]
     floor_s = floors.proofs_floor(url, seqs)
     record(
-        f"statement --bundle ({size:,})",
+        f"statement --bundle ({size:,}), {member}",
         backend,
         f"{r.get('seconds', float('nan')) * 1000:,.0f} ms (total {r['wall']:.1f}s)",
         f"{floor_s * 1000:.0f} ms ({len(seqs)} entries)",
         floor_s / r["seconds"] if r.get("seconds") else None,
-        "< 100 ms work",
-        r["rc"] == 0 and r.get("seconds", 99) < 0.1,
+        "< 100 ms work" if judged else "(information)",
+        (r["rc"] == 0 and r.get("seconds", 99) < 0.1) if judged else None,
         work=r.get("seconds"),
         wall=r["wall"],
         peak_rss_mb=r["tree_peak_kb"] / 1024,
@@ -517,7 +528,7 @@ def bench_reads(backend: str, scale: gen.Scale, profile: bool) -> None:
         vkey = str(gen.signing_key().verifier())
         rv = run_child([CLI, "verify-statement", str(bundle), "--vkey", vkey])
         record(
-            f"verify-statement ({len(seqs)} entries)",
+            f"verify-statement ({len(seqs)} entries), {member}",
             backend,
             f"{rv['wall']:.2f}s",
             "-",
