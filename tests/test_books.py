@@ -16,6 +16,7 @@ from conftest import Pool
 from test_allocation_scenarios import CN_A, US_A, csv_import, grant, members, patents, program, reports
 
 from patentpool.books import PAYMENT_TERM_DAYS
+from patentpool.service import BOOK_KINDS, PoolService, only_period
 
 # --- the worked example: allocate, invoice, statements, reconcile -------------------------------------------
 L1_MEMO = {"licensee": "L1", "patent": "CN205123456U", "owner": "A", "currency": "CNY", "amount": "700.00"}
@@ -282,3 +283,19 @@ def test_distribute_pays_balances_once_and_follows_adjustments(pool: Pool) -> No
     assert member_rows(data) == {"A": ("99.00", "99.00", "0.00"), "B": ("45.00", "45.00", "0.00")}
     assert data["invariants"] == "ok"
     assert len({d["body"]["reference"] for d in pool.json("log", "--kind", "distribution.add")}) == 4
+
+
+def test_a_books_replay_keeps_only_its_period_allocations(example_pool: Pool) -> None:
+    # Statements and invoices replay the allocations of their period only (PostgreSQL searches the bytes
+    # itself, SQLite hands them over and the replay checks them): the other period's must not leak in.
+    pool = example_pool
+    pool.run("allocate", "--program", "XR", "--period", "2025Q1")
+    quarter2 = "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
+    pool.run("report", "import", str(pool.write("q2.csv", quarter2 + "L1,XR,2025Q2,CN,US,1200,1.00\n")))
+    pool.run("allocate", "--program", "XR", "--period", "2025Q2")
+    service = PoolService(pool.db, pool.key)
+    for period in ("2025Q1", "2025Q2"):
+        with service.read(kinds=BOOK_KINDS, needles=only_period(period)) as (state, _reader):
+            assert list(state.allocations) == [("XR", period)]
+    with service.read(kinds=BOOK_KINDS) as (state, _reader):
+        assert sorted(state.allocations) == [("XR", "2025Q1"), ("XR", "2025Q2")]
