@@ -332,6 +332,20 @@ class Store:
         # Straight to the driver's executemany: the values are already the driver's types (int, str, bytes),
         # and SQLAlchemy's per-value bind processing was a fifth of a bulk import. Chunks bound the memory
         # of one round trip.
+        if conn.dialect.name == "postgresql":
+            # COPY streams the rows in one protocol exchange, several times faster than executemany; the
+            # BEFORE INSERT trigger still checks every row, and the transaction is the command's.
+            driver = conn.connection.driver_connection
+            import psycopg
+
+            sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+            try:
+                with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+                    for row in rows:
+                        copy.write_row(row)
+            except psycopg.Error as exc:  # not wrapped by SQLAlchemy on this path
+                raise StoreError(f"the database refused the new rows of {table.name}: {exc}") from exc
+            return
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[conn.dialect.paramstyle]
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
         for i in range(0, len(rows), chunk):

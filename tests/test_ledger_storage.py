@@ -19,7 +19,7 @@ from sqlalchemy import text
 from ledger import triggers
 from ledger.entry import ZERO_HASH, entry_hash
 from ledger.keys import SigningKey, save_key
-from ledger.store import Store
+from ledger.store import Store, StoreError
 from ledger.verify import verify_store
 
 ORIGIN = "pool.example/test"
@@ -207,6 +207,23 @@ def test_a_batch_with_one_bad_row_is_rejected_whole(built: Built) -> None:
     first = _row(built, built.head + 1, built.head_hash)
     bad = _row(built, built.head + 3, first["hash"])
     _rejected(built, INSERT, [first, bad], CHAIN)
+
+
+def test_the_bulk_insert_path_is_checked_by_the_triggers_too(built: Built) -> None:
+    # Appends go through Store.insert_entries (COPY on PostgreSQL, executemany on SQLite): a batch with a
+    # row out of the chain is refused whole, with the trigger's reason, and nothing stays.
+    store = Store(built.url)
+    try:
+        first = _row(built, built.head + 1, built.head_hash)
+        bad = _row(built, built.head + 3, first["hash"])
+        columns = ("seq", "prev", "hash", "kind", "author", "time", "raw")
+        with pytest.raises((StoreError, sa_exc.DBAPIError)) as info, store.engine.begin() as conn:
+            store.insert_entries(conn, [tuple(row[c] for c in columns) for row in (first, bad)])
+        assert CHAIN in str(info.value)
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT MAX(seq) FROM ledger_entries")).scalar_one() == built.head
+    finally:
+        store.close()
 
 
 def test_the_next_entry_and_its_checkpoint_are_accepted(built: Built) -> None:
