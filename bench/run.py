@@ -232,6 +232,7 @@ def bench_bulk(backend: str, scale: gen.Scale, profile: bool) -> None:
             conn.execute(f'CREATE DATABASE "bench_{scale.name}_floor"')
         floor_url = f"{gen.PG_SERVER}/bench_{scale.name}_floor"
     floor_s = floors.append_floor(floor_url, made, origin, author, private)
+    strict_s = floors.append_floor(floor_url, made, origin, author, private, c_json=True)
     if backend == "postgresql":
         gen.pg_drop(f"bench_{scale.name}_floor")
     else:
@@ -248,6 +249,16 @@ def bench_bulk(backend: str, scale: gen.Scale, profile: bool) -> None:
         wall=r["wall"],
         floor_seconds=floor_s,
         peak_rss_mb=r["tree_peak_kb"] / 1024,
+    )
+    record(
+        f"bulk append vs a strict floor ({rows:,})",
+        backend,
+        f"{rows / r['wall']:,.0f} entries/s ({r['wall']:.1f}s)",
+        f"{rows / strict_s:,.0f}/s ({strict_s:.1f}s, C json JCS)",
+        strict_s / r["wall"],
+        "(information)",
+        None,
+        floor_seconds=strict_s,
     )
     if profile:
         url = gen.clone(backend, scale, "base", "bulk_prof")
