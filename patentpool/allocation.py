@@ -14,6 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from ledger.gcpause import paused_gc
 from licenses.agreements import PatentKey
 from licenses.money import (
     cents_speller,
@@ -88,6 +89,11 @@ _money = format_cents
 
 def allocate(state: PoolState, program_name: str, period: Period) -> dict[str, Any]:
     """Compute the allocation of one program and period; returns the allocation.run body."""
+    with paused_gc():  # millions of share rows, no cycles
+        return _allocate(state, program_name, period)
+
+
+def _allocate(state: PoolState, program_name: str, period: Period) -> dict[str, Any]:
     program = state.programs.get(program_name)
     if program is None:
         raise AllocationError(f"unknown program {program_name!r}")

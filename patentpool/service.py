@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ledger.entry import Entry, decode_trusted, entry_hash
+from ledger.gcpause import paused_gc
 from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
 from ledger.log import Appender, Ledger, Reader
 from ledger.store import Store
@@ -40,16 +41,17 @@ def replay_raw(
     """Replay rows into a new state; `bodies`, if given, keeps the whole allocation bodies met on the way
     (for a replay filtered to one period, where they are few and a statement needs them)."""
     state = PoolState()
-    for count, (seq, raw) in enumerate(rows, 1):
-        entry = decode_trusted(raw)
-        if bodies is not None and entry.kind.startswith("allocation."):
-            bodies[seq] = dict(entry.body)
-        try:
-            rules.apply(state, entry, entry_hash(raw).hex(), check=False)
-        except (FieldError, KeyError, ValueError) as exc:
-            raise PoolError(f"seq {seq}: {entry.kind}: {exc}; run `patentpool verify`") from exc
-        if on_progress is not None and count % 1000 == 0:
-            on_progress(1000)
+    with paused_gc():  # a replay builds the state's many objects, and no cycles
+        for count, (seq, raw) in enumerate(rows, 1):
+            entry = decode_trusted(raw)
+            if bodies is not None and entry.kind.startswith("allocation."):
+                bodies[seq] = dict(entry.body)
+            try:
+                rules.apply(state, entry, entry_hash(raw).hex(), check=False)
+            except (FieldError, KeyError, ValueError) as exc:
+                raise PoolError(f"seq {seq}: {entry.kind}: {exc}; run `patentpool verify`") from exc
+            if on_progress is not None and count % 1000 == 0:
+                on_progress(1000)
     return state
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ledger.checkpoint import verify_checkpoint
 from ledger.entry import EntryError, decode
+from ledger.gcpause import paused_gc
 from ledger.keyring import GENESIS, KEY_ADD, Keyring
 from ledger.store import Store
 from ledger.verify import Report, verify_rows, verify_store
@@ -32,7 +33,8 @@ def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
 def verify_database(url: str, jobs: int, tick: Callable[[int], None]) -> dict[str, Any]:
     store = Store(url)
     checker = PoolChecker()
-    with store.reader() as conn:
+    # The replay builds a large state and no cycles: collections would walk it again and again.
+    with store.reader() as conn, paused_gc():
         report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick)
     return _summary(report, checker)
 
@@ -62,14 +64,15 @@ def verify_export(path: Path, checkpoint_note: str, jobs: int, tick: Callable[[i
     except (EntryError, ValueError) as exc:
         raise PoolError(f"{path}: {exc}") from exc
     checker = PoolChecker()
-    report = verify_rows(
-        _file_rows(path),
-        _file_rows(path, (GENESIS, KEY_ADD)),
-        [(signed.size, None, checkpoint_note)],
-        jobs=jobs,
-        on_entry=checker,
-        on_progress=tick,
-    )
+    with paused_gc():
+        report = verify_rows(
+            _file_rows(path),
+            _file_rows(path, (GENESIS, KEY_ADD)),
+            [(signed.size, None, checkpoint_note)],
+            jobs=jobs,
+            on_entry=checker,
+            on_progress=tick,
+        )
     data = _summary(report, checker)
     data["root_key"] = str(ring.root)
     return data
