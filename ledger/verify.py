@@ -35,6 +35,8 @@ from ledger.keys import VerifierKey
 from ledger.store import Store
 
 CHUNK = 2000
+CHUNK_BYTES = 4 << 20
+WINDOW_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -138,12 +140,15 @@ def _checked_stream(
     """Each row's check, with its entry parsed (None if malformed), in the order of `rows`."""
 
     def chunks() -> Iterator[list[tuple[int, bytes]]]:
+        # Chunks close at CHUNK entries or CHUNK_BYTES: a large entry (an allocation) travels nearly alone.
         chunk: list[tuple[int, bytes]] = []
+        size = 0
         for seq, raw in rows:
             chunk.append((seq, raw))
-            if len(chunk) >= CHUNK:
+            size += len(raw)
+            if len(chunk) >= CHUNK or size >= CHUNK_BYTES:
                 yield chunk
-                chunk = []
+                chunk, size = [], 0
         if chunk:
             yield chunk
 
@@ -158,13 +163,17 @@ def _checked_stream(
         for chunk in chunks():
             yield from parsed(chunk, check_chunk(origin, candidates, chunk))
         return
-    # A bounded window of chunks in flight keeps memory flat however long the ledger is.
+    # A window of chunks in flight, bounded in count and in bytes, keeps memory flat however long the
+    # ledger is and however large its entries (each in-flight byte is held here and pickled once more).
     with ProcessPoolExecutor(max_workers=jobs, initializer=_lower_priority) as pool:
         pending: deque[tuple[list[tuple[int, bytes]], Future[list[Checked]]]] = deque()
+        in_flight = 0
         for chunk in chunks():
             pending.append((chunk, pool.submit(check_chunk, origin, candidates, chunk)))
-            if len(pending) >= jobs * 3:
+            in_flight += sum(len(raw) for _seq, raw in chunk)
+            while pending and (len(pending) >= jobs * 3 or in_flight >= WINDOW_BYTES):
                 done, future = pending.popleft()
+                in_flight -= sum(len(raw) for _seq, raw in done)
                 yield from parsed(done, future.result())
         while pending:
             done, future = pending.popleft()
