@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.entry import (
+    LAZY_BODY,
     ZERO_HASH,
     Entry,
     EntryError,
@@ -32,6 +33,7 @@ from ledger.entry import (
 )
 from ledger.keyring import GENESIS, KEY_ADD, Keyring, KeyringError
 from ledger.keys import VerifierKey
+from ledger.memory import trim_heap
 from ledger.store import Store
 
 CHUNK = 2000
@@ -105,6 +107,9 @@ def check_chunk(
             signer = public
             break
         out.append(Checked(position, None, h, leaf, signer))
+        if len(raw) > LAZY_BODY:
+            del entry
+            trim_heap()  # the parsed body was hundreds of MB of small objects
     return out
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ledger.gcpause import paused_gc
+from ledger.memory import paused_gc
 from licenses.agreements import PatentKey
 from licenses.money import (
     cents_speller,

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from ledger.entry import Entry, LazyBody, canonical
+from ledger.memory import trim_heap
 from patentpool import rules
 from patentpool.allocation import AllocationError, allocate, figures
 from patentpool.fields import FieldError
@@ -29,6 +30,7 @@ class PoolChecker:
         problems: list[str] = []
         if entry.kind in ALLOCATION_KINDS:
             problems += self._recompute(entry)
+            trim_heap()  # the recomputation's transient rows
             if isinstance(entry.body, LazyBody) and self._expected is not None:
                 # Equal bytes: the recomputed body is the stored one, already parsed.
                 entry = replace(entry, body=self._expected)

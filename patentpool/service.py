@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ledger.entry import Entry, decode_trusted, entry_hash
-from ledger.gcpause import paused_gc
 from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
 from ledger.log import Appender, Ledger, Reader
+from ledger.memory import paused_gc
 from ledger.store import Store
 from patentpool import rules
 from patentpool.fields import FieldError

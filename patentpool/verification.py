@@ -9,8 +9,8 @@ from typing import Any
 
 from ledger.checkpoint import verify_checkpoint
 from ledger.entry import EntryError, decode
-from ledger.gcpause import paused_gc
 from ledger.keyring import GENESIS, KEY_ADD, Keyring
+from ledger.memory import paused_gc
 from ledger.store import Store
 from ledger.verify import Report, verify_rows, verify_store
 from patentpool.audit import PoolChecker
