@@ -72,7 +72,7 @@ def append_floor(
         rows: list[dict[str, Any]] = []
         for seq, body in enumerate(bodies, 1):
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            unsigned = {
+            unsigned: dict[str, Any] = {
                 "v": 1,
                 "seq": seq,
                 "time": now,
@@ -227,10 +227,10 @@ def allocate_floor(url: str, period_end: str, cap_cents: int, private: bytes, or
             # Every line of one country splits over the same weights: one matrix, largest remainder per row.
             w = weights_of[country]
             total_w = int(w.sum())
-            c = np.array(amounts, dtype=np.int64)[:, None]
-            parts = c * w[None, :] // total_w
-            rem = c * w[None, :] % total_w
-            left = c[:, 0] - parts.sum(axis=1)
+            col = np.array(amounts, dtype=np.int64)[:, None]
+            parts = col * w[None, :] // total_w
+            rem = col * w[None, :] % total_w
+            left = col[:, 0] - parts.sum(axis=1)
             order = np.argsort(-rem, axis=1, kind="stable")
             bonus = (np.arange(len(w))[None, :] < left[:, None]).astype(np.int64)
             np.put_along_axis(parts, order, np.take_along_axis(parts, order, axis=1) + bonus, axis=1)
@@ -243,11 +243,11 @@ def allocate_floor(url: str, period_end: str, cap_cents: int, private: bytes, or
     }
     # JCS of an all-ASCII document is the C json encoder's sorted compact output (what ledger/entry.py now
     # does too); rfc8785's pure-Python encoder would take ~half a minute on this ~60 MB body.
-    doc = {"v": 1, "seq": 1, "kind": "allocation.run", "body": body}
+    doc: dict[str, Any] = {"v": 1, "seq": 1, "kind": "allocation.run", "body": body}
     spelled = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    c = spelled.encode() if spelled.isascii() else rfc8785.dumps(doc)
-    Ed25519PrivateKey.from_private_bytes(private).sign(DOMAIN + origin.encode() + b"\n" + c)
-    hashlib.sha256(c).digest()
+    canon = spelled.encode() if spelled.isascii() else rfc8785.dumps(doc)
+    Ed25519PrivateKey.from_private_bytes(private).sign(DOMAIN + origin.encode() + b"\n" + canon)
+    hashlib.sha256(canon).digest()
     seconds = time.perf_counter() - start
     engine.dispose()
     return seconds

@@ -403,7 +403,8 @@ def _last_entry(url: str) -> dict[str, Any]:
     with engine.connect() as conn:
         raw = conn.execute(text("SELECT raw FROM ledger_entries ORDER BY seq DESC LIMIT 1")).scalar_one()
     engine.dispose()
-    return json.loads(bytes(raw))
+    entry: dict[str, Any] = json.loads(bytes(raw))
+    return entry
 
 
 def bench_allocate(backend: str, scale: gen.Scale, profile: bool) -> None:
@@ -552,7 +553,8 @@ def _bench_statement(
 
 def _median_wall(cmd: list[str], n: int = 7, env: dict[str, str] | None = None) -> float:
     run_child(cmd, env=env)  # warm the OS file cache and the bytecode cache
-    return statistics.median(run_child(cmd, env=env)["wall"] for _ in range(n))
+    walls: list[float] = [run_child(cmd, env=env)["wall"] for _ in range(n)]
+    return statistics.median(walls)
 
 
 def bench_startup() -> None:
