@@ -7,7 +7,7 @@ one transaction, so a crash leaves all of it or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,14 +243,13 @@ class Store:
         until: int | None = None,
         kinds: Sequence[str] | None = None,
         batch: int = 5000,
-        keep: Callable[[int, str], bool] | None = None,
         needles: Mapping[str, bytes] | None = None,
     ) -> Iterator[tuple[int, str, bytes]]:
         """Stream (seq, kind, raw) in seq order by keyset pages. Each page first reads sizes, then the bytes
-        in slices of at most PAGE_BYTES, so a few very large entries (allocations) never fill memory;
-        `keep(seq, kind)` skips rows before their bytes are read, and on PostgreSQL a row of a kind in
-        `needles` is read only if the database finds that kind's needle in its bytes (a skipped allocation
-        body never leaves the server); callers check the needle on the bytes they get either way."""
+        in slices of at most PAGE_BYTES, so a few very large entries (allocations) never fill memory. On
+        PostgreSQL a row of a kind in `needles` is read only if the database finds that kind's needle in its
+        bytes (a skipped allocation body never leaves the server); callers check the needle on the bytes
+        they get either way."""
         after = since - 1
         while True:
             query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw)).where(
@@ -261,7 +260,7 @@ class Store:
             if kinds:
                 query = query.where(entries.c.kind.in_(list(kinds)))
             heads = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
-            wanted = [(int(s), str(k), int(n)) for s, k, n in heads if keep is None or keep(int(s), str(k))]
+            wanted = [(int(s), str(k), int(n)) for s, k, n in heads]
             if needles:
                 wanted = self._with_needles(conn, wanted, needles)
             start = 0
@@ -272,7 +271,7 @@ class Store:
                     end += 1
                 chunk = wanted[start:end]
                 where: ColumnElement[bool]
-                if kinds or keep is not None or needles:
+                if kinds or needles:
                     where = entries.c.seq.in_([c[0] for c in chunk])
                 else:  # every row of the range: a range scan is cheaper than a list of seqs
                     where = (entries.c.seq >= chunk[0][0]) & (entries.c.seq <= chunk[-1][0])
@@ -290,26 +289,19 @@ class Store:
     def _with_needles(
         self, conn: Connection, rows: list[tuple[int, str, int]], needles: Mapping[str, bytes]
     ) -> list[tuple[int, str, int]]:
-        # PostgreSQL searches its (compressed, out-of-line) values 2.5 times faster than it can ship them;
-        # SQLite ships its bytes faster than instr() reads overflow pages, so there the caller's check on
-        # the bytes does the filtering (see `replay`). A separate query over just the candidate rows: folded
-        # into the page query, the condition made SQLite's planner leave the kind index.
+        # PostgreSQL finds a needle in its (compressed, out-of-line) values 2.5 times faster than it ships
+        # them. SQLite ships its bytes faster than instr() reads overflow pages: there the caller's check
+        # on the bytes does the filtering (see `patentpool.service.replay`).
         if self.dialect == "sqlite":
             return rows
         found: set[int] = set()
         for kind, needle in needles.items():
             seqs = [seq for seq, k, _n in rows if k == kind]
             for i in range(0, len(seqs), 1000):
-                query = select(entries.c.seq).where(
-                    entries.c.seq.in_(seqs[i : i + 1000]), self._contains(entries.c.raw, needle)
-                )
+                contains = func.position(literal(needle, LargeBinary).op("IN")(entries.c.raw)) > 0
+                query = select(entries.c.seq).where(entries.c.seq.in_(seqs[i : i + 1000]), contains)
                 found.update(int(seq) for (seq,) in conn.execute(query))
         return [row for row in rows if row[1] not in needles or row[0] in found]
-
-    def _contains(self, column: Any, needle: bytes) -> ColumnElement[bool]:
-        if self.engine.dialect.name == "sqlite":
-            return func.instr(column, needle) > 0  # a byte search when both are BLOBs
-        return func.position(literal(needle, LargeBinary).op("IN")(column)) > 0
 
     def nodes(self, conn: Connection) -> DbNodes:
         return DbNodes(conn)

@@ -24,30 +24,29 @@ class PoolChecker:
     def __init__(self) -> None:
         self.state = PoolState()
         self.allocations = 0
-        self._expected: dict[str, Any] | None = None
 
     def __call__(self, entry: Entry, entry_hash: bytes) -> Iterable[str]:
         problems: list[str] = []
         if entry.kind in ALLOCATION_KINDS:
-            problems += self._recompute(entry)
+            found, same = self._recompute(entry)
+            problems += found
             trim_heap()  # the recomputation's transient rows
-            if isinstance(entry.body, LazyBody) and self._expected is not None:
-                # Equal bytes: the recomputed body is the stored one, already parsed.
-                entry = replace(entry, body=self._expected)
-            self._expected = None
+            if same is not None:
+                entry = replace(entry, body=same)  # the stored body, already parsed
         try:
             rules.apply(self.state, entry, entry_hash.hex())
         except FieldError as exc:
             problems.append(f"{entry.kind}: {exc}")
         return problems
 
-    def _recompute(self, entry: Entry) -> list[str]:
+    def _recompute(self, entry: Entry) -> tuple[list[str], dict[str, Any] | None]:
+        """Problems found, and the recomputed body when it is byte for byte a large stored one."""
         body = entry.body
         program, period = _program_period(body)
         try:
             expected = allocate(self.state, program, Period.parse(period))
         except (AllocationError, FieldError) as exc:
-            return [f"{entry.kind}: cannot recompute: {exc}"]
+            return [f"{entry.kind}: cannot recompute: {exc}"], None
         self.allocations += 1
         # A large body is compared as canonical bytes: encoding the recomputed one is several times cheaper
         # than parsing the stored one. Only a difference is parsed, to say what differs.
@@ -56,8 +55,7 @@ class PoolChecker:
             and isinstance(body, LazyBody)
             and canonical(expected) == body.canonical
         ):
-            self._expected = expected
-            return []
+            return [], expected
         problems = []
         if figures(expected) != figures(dict(body)):
             problems.append(
@@ -67,7 +65,7 @@ class PoolChecker:
             problems.append(
                 f"{entry.kind}: the recorded inputs differ from the entries the computation reads"
             )
-        return problems
+        return problems, None
 
 
 # In an allocation body's canonical bytes these top-level members are adjacent (keys sorted).
