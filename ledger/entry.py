@@ -195,15 +195,8 @@ def _checked_int(text: str) -> int:
     return value
 
 
-def decode(raw: bytes) -> Entry:
-    """Parse stored bytes strictly: exactly the v1 keys, valid values, and bytes equal to their JCS form.
-
-    Built for speed, since verify and replay read every entry: integers are range-checked as they are
-    parsed; text is checked for NFC once over the whole document (quotes never compose with what follows,
-    so the document is NFC exactly when every string in it is); a duplicate key, `-0`, an escape JCS would
-    not write, extra white space or another key order cannot survive the final comparison with the
-    canonical re-encoding.
-    """
+def _strict_json(raw: bytes) -> tuple[str, Any]:
+    """UTF-8 JSON with integers range-checked as they are parsed, and no fractions, exponents or constants."""
     try:
         text = raw.decode("utf-8")
         obj = json.loads(text, parse_int=_checked_int, parse_float=_no_floats, parse_constant=_no_constants)
@@ -213,6 +206,33 @@ def decode(raw: bytes) -> Entry:
         raise EntryError(f"not JSON: {exc.msg}") from exc
     except RecursionError as exc:
         raise EntryError("not JSON this parser can read: nested too deeply") from exc
+    return text, obj
+
+
+def _check_nfc(text: str, obj: Any, path: str) -> None:
+    # Quotes never compose with what follows, so the document is NFC exactly when every string in it is.
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        check_value(obj, path)  # names the field that is not NFC
+        raise EntryError("text is not Unicode NFC")
+
+
+def _canonical_of_parsed(obj: Any) -> bytes:
+    try:
+        return canonical(obj)
+    except (UnicodeEncodeError, rfc8785.CanonicalizationError) as exc:
+        # The only way here: a JSON escape such as \ud800 decoded to a lone surrogate.
+        raise EntryError("text contains a lone surrogate, not Unicode") from exc
+
+
+def decode(raw: bytes) -> Entry:
+    """Parse stored bytes strictly: exactly the v1 keys, valid values, and bytes equal to their JCS form.
+
+    Built for speed, since verify and replay read every entry: integers are range-checked as they are
+    parsed; text is checked for NFC once over the whole document; a duplicate key, `-0`, an escape JCS would
+    not write, extra white space or another key order cannot survive the final comparison with the
+    canonical re-encoding.
+    """
+    text, obj = _strict_json(raw)
     if not isinstance(obj, dict):
         raise EntryError("not a JSON object")
     if set(obj) != set(KEYS):
@@ -221,9 +241,7 @@ def decode(raw: bytes) -> Entry:
         raise EntryError(f"keys: missing {missing}, unexpected {extra}")
     if isinstance(obj["v"], bool) or obj["v"] != VERSION:
         raise EntryError(f"v: unsupported version {obj['v']!r}")
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        check_value(obj, "entry")  # names the field that is not NFC
-        raise EntryError("text is not Unicode NFC")
+    _check_nfc(text, obj, "entry")
     check_fields(
         obj["seq"],
         obj["time"],
@@ -243,16 +261,23 @@ def decode(raw: bytes) -> Entry:
         body=obj["body"],
         sig=obj["sig"],
     )
-    try:
-        canonical_bytes = entry.encode()
-    except (UnicodeEncodeError, rfc8785.CanonicalizationError) as exc:
-        # The only way here: a JSON escape such as \ud800 decoded to a lone surrogate.
-        raise EntryError("text contains a lone surrogate, not Unicode") from exc
-    if canonical_bytes != raw:
+    if _canonical_of_parsed(entry.to_json()) != raw:
         # Parse again, slowly, only to name the most likely cause: a duplicate key.
         json.loads(text, object_pairs_hook=_no_duplicates)
         raise EntryError("bytes are not the entry's RFC 8785 canonical form")
     return entry
+
+
+def decode_body(raw: bytes) -> dict[str, Any]:
+    """Parse an entry body's bytes as strictly as `decode` parses a whole entry."""
+    text, obj = _strict_json(raw)
+    if not isinstance(obj, dict):
+        raise EntryError("body: not an object")
+    _check_nfc(text, obj, "body")
+    if _canonical_of_parsed(obj) != raw:
+        json.loads(text, object_pairs_hook=_no_duplicates)
+        raise EntryError("body: bytes are not its RFC 8785 canonical form")
+    return obj
 
 
 # In canonical bytes every number token follows `:`, `,` or `[` (the top level is an object). A token that
@@ -337,21 +362,38 @@ def decode_trusted(raw: bytes) -> Entry:
 
 
 class LazyBody(Mapping[str, Any]):
-    """The body of a large entry, kept as its JCS bytes and parsed only if read.
+    """The body of a large entry, kept as its bytes, checked and parsed only if read.
 
     `verify` hands entries to the pool's checks in order; an allocation entry's body runs to tens of
-    megabytes, and the check compares it with a recomputed body as canonical bytes, so it is never parsed
-    unless the two differ."""
+    megabytes, and the check compares it with a recomputed body as canonical bytes (`same_as`), so it is
+    never parsed unless the two differ. Its form is then proven by the equality, and the signature workers
+    check only the entry around it (`decode_large`). Read any other way, it is parsed strictly (`decode_body`)
+    and a malformed body raises `EntryError`."""
 
-    __slots__ = ("_value", "canonical")
+    __slots__ = ("_end", "_raw", "_start", "_value", "proven")
 
-    def __init__(self, canonical: bytes) -> None:
-        self.canonical = canonical
+    def __init__(self, raw: bytes, start: int = 0, end: int | None = None, *, proven: bool = False) -> None:
+        # The whole entry's bytes are kept (not a copy of the body's): a fault is then named as `decode`
+        # names it, e.g. an extra top-level member after the body.
+        self._raw = raw
+        self._start = start
+        self._end = len(raw) if end is None else end
+        self.proven = proven  # e.g. a verify worker has strictly decoded the whole entry
         self._value: dict[str, Any] | None = None
+
+    @property
+    def canonical(self) -> bytes:
+        """The body's bytes as stored (canonical once `checked`)."""
+        return self._raw[self._start : self._end]
 
     def _parsed(self) -> dict[str, Any]:
         if self._value is None:
-            self._value = json.loads(self.canonical)
+            try:
+                self._value = decode_body(self.canonical)
+            except EntryError:
+                if (self._start, self._end) != (0, len(self._raw)):
+                    decode(self._raw)  # raises, naming the fault in the whole entry
+                raise
         return self._value
 
     def __getitem__(self, key: str) -> Any:
@@ -363,18 +405,71 @@ class LazyBody(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._parsed())
 
+    def same_as(self, checked: bytes) -> bool:
+        """Whether the body is byte for byte `checked`, bytes the caller built with `encode_checked` (so
+        canonical and within the value rules); if so the body's form is proven without a parse."""
+        if self._end - self._start == len(checked) and self.canonical == checked:
+            self.proven = True
+        return self.proven
+
+    @property
+    def checked(self) -> bool:
+        """Whether the body's form is known good: proven by `same_as`, or strictly parsed."""
+        return self.proven or self._value is not None
+
+    def check(self) -> None:
+        """Make sure the body is well-formed, parsing it strictly unless it is already known good."""
+        if not self.checked:
+            self._parsed()
+
 
 LAZY_BODY = 1 << 20
 
 
-def decode_trusted_lazy(raw: bytes) -> Entry:
-    """`decode_trusted`, with the body of an entry over 1 MiB left as a `LazyBody`.
+def is_large(raw: bytes) -> bool:
+    """Whether an entry's body is left as bytes (`LazyBody`) by `decode_large` and `decode_trusted_lazy`."""
+    return len(raw) > LAZY_BODY
+
+
+def _split_large(raw: bytes) -> tuple[int, int]:
+    """Where the body of canonical entry bytes starts and ends.
 
     In canonical bytes the top-level members are in the order author, body, kind, prev, seq, sig, time, v:
-    the body starts at the first `"body":` (a quote inside the author string would be escaped) and ends
-    before the last `,"kind":"` (nothing after the body nests)."""
-    if len(raw) <= LAZY_BODY:
-        return decode_trusted(raw)
+    the body starts after the first `"body":` (a quote inside the author string would be escaped) and ends
+    before the last `,"kind":"` (nothing after the body nests). Raises ValueError if either is missing."""
     start = raw.index(b'"body":') + len(b'"body":')
     end = raw.rindex(b',"kind":"')
-    return replace(decode_trusted(raw[:start] + b"{}" + raw[end:]), body=LazyBody(raw[start:end]))
+    if end < start:
+        raise ValueError("body bounds out of order")
+    return start, end
+
+
+def decode_large(raw: bytes) -> Entry:
+    """`decode` for an entry whose body may be large: everything but the body is checked strictly here and
+    the body is left as a `LazyBody`, checked when read or proven by `same_as`.
+
+    The envelope is the entry with its body spelled `{}`; the check makes sure the split found the real body
+    member: the bytes before it must be exactly the canonical `{"author":...,"body":` of the decoded author.
+    Whole bytes that are canonical split cleanly; anything else gets the whole strict `decode`, so its error
+    names the real fault."""
+    if not is_large(raw):
+        return decode(raw)
+    try:
+        start, end = _split_large(raw)
+        entry = decode(raw[:start] + b"{}" + raw[end:])
+    except ValueError:  # EntryError included
+        return decode(raw)
+    prefix = b'{"author":' + canonical(entry.author) + b',"body":'
+    if entry.body != {} or raw[:start] != prefix:
+        return decode(raw)
+    return replace(entry, body=LazyBody(raw, start, end))
+
+
+def decode_trusted_lazy(raw: bytes, *, body_checked: bool = False) -> Entry:
+    """`decode_trusted`, with the body of a large entry (`is_large`) left as a `LazyBody`; `body_checked`
+    says the whole bytes were strictly decoded already, so the body needs no further check."""
+    if not is_large(raw):
+        return decode_trusted(raw)
+    start, end = _split_large(raw)
+    body = LazyBody(raw, start, end, proven=body_checked)
+    return replace(decode_trusted(raw[:start] + b"{}" + raw[end:]), body=body)

@@ -13,7 +13,7 @@ import rfc8785
 from sqlalchemy import text
 
 from ledger import triggers
-from ledger.entry import Entry, entry_hash, signing_message
+from ledger.entry import Entry, entry_hash, signing_message, unsigned_from_raw
 from ledger.keys import SigningKey
 from ledger.schema import checkpoints, entries, nodes
 from ledger.store import Store
@@ -71,6 +71,15 @@ def resign(obj: dict[str, Any], key: SigningKey, origin: str) -> dict[str, Any]:
 
 
 # --- raw database access (as an attacker or a careless DBA would) -------------------------------------------
+def sign_raw(raw: bytes, key: SigningKey, origin: str) -> bytes:
+    """Entry bytes (any spelling, with a top-level sig member) re-signed by `key` as they stand: what a key
+    holder could store."""
+    sig = json.loads(raw)["sig"]
+    unsigned = unsigned_from_raw(raw, sig)
+    new_sig = base64.b64encode(key.sign(signing_message(origin, unsigned))).decode()
+    return raw.replace(f'"sig":"{sig}"'.encode(), f'"sig":"{new_sig}"'.encode())
+
+
 def execute(url: str, sql: str, params: Mapping[str, Any] | None = None) -> None:
     store = Store(url)
     try:

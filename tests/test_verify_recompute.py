@@ -10,15 +10,19 @@ from typing import Any
 
 import pytest
 from conftest import PASSPHRASE, Pool, build_example
+from ledger_support import drop_triggers, raw_rows, set_raw, sign_raw
 
 import ledger.entry
 from ledger.entry import LazyBody, decode_trusted, decode_trusted_lazy, entry_hash
+from ledger.keys import load_key
 from ledger.store import Store
 from licenses.money import format_cents, to_cents
 from patentpool.allocation import allocate
 from patentpool.audit import PoolChecker
 from patentpool.periods import Period
 from patentpool.service import PoolService
+
+ORIGIN = "pool.example/test"  # conftest's pools
 
 
 def _append_allocation(pool: Pool, change: Any) -> None:
@@ -71,6 +75,22 @@ def test_a_signed_allocation_off_policy_fails_verify(
     result = pool.run("verify", "--format", "json", expect=1)
     size, _root = pool.size_and_root()
     assert f"seq {size}: allocation.run: {message}" in result.stdout
+
+
+def test_a_signed_allocation_spelled_off_canonical_fails_verify(pool: Pool, lazy: bool) -> None:
+    # The pool's own key signs the allocation with a space in its body: the recomputed figures are the
+    # same, but the bytes are not canonical. Large, the body is never parsed by the signature workers: the
+    # main process's byte comparison fails and its strict parse names the fault.
+    build_example(pool)
+    _append_allocation(pool, lambda body: None)
+    size, _root = pool.size_and_root()
+    raw = raw_rows(pool.db)[size]
+    assert raw.count(b'"shares":[') == 1
+    respelled = sign_raw(raw.replace(b'"shares":[', b'"shares": ['), load_key(pool.key, PASSPHRASE), ORIGIN)
+    drop_triggers(pool.db)
+    set_raw(pool.db, size, respelled)
+    result = pool.run("verify", "--format", "json", expect=1)
+    assert f"seq {size}: malformed entry: bytes are not the entry's RFC 8785 canonical form" in result.stdout
 
 
 def test_a_large_allocation_is_compared_as_bytes_without_parsing(pool: Pool, lazy: bool) -> None:
