@@ -332,6 +332,14 @@ def with_sig(unsigned: bytes, sig: str) -> bytes:
     return unsigned[:at] + b',"sig":"' + sig.encode() + b'"' + unsigned[at:]
 
 
+def _sig_member(raw: bytes, sig: str) -> tuple[int, int]:
+    member = b',"sig":"' + sig.encode() + b'"'
+    at = raw.rfind(member)
+    if at < 0:
+        raise EntryError("sig member not found")
+    return at, at + len(member)
+
+
 def unsigned_from_raw(raw: bytes, sig: str) -> bytes:
     """C(e) straight from the stored bytes: drop the top-level `sig` member.
 
@@ -339,11 +347,16 @@ def unsigned_from_raw(raw: bytes, sig: str) -> bytes:
     is the last `,"sig":"` in the text: only `time` and `v` (no nested objects) follow it in key order, and
     a quote inside a string value is always escaped.
     """
-    member = b',"sig":"' + sig.encode() + b'"'
-    at = raw.rfind(member)
-    if at < 0:
-        raise EntryError("sig member not found")
-    return raw[:at] + raw[at + len(member) :]
+    at, after = _sig_member(raw, sig)
+    return raw[:at] + raw[after:]
+
+
+def signing_message_of_raw(origin: str, raw: bytes, sig: str) -> bytes:
+    """`signing_message(origin, unsigned_from_raw(raw, sig))` with one copy of the bytes instead of three,
+    which matters for an entry of tens of megabytes."""
+    at, after = _sig_member(raw, sig)
+    view = memoryview(raw)
+    return b"".join((SIG_DOMAIN, origin.encode(), b"\n", view[:at], view[after:]))
 
 
 def decode_trusted(raw: bytes) -> Entry:
@@ -408,9 +421,14 @@ class LazyBody(Mapping[str, Any]):
     def same_as(self, checked: bytes) -> bool:
         """Whether the body is byte for byte `checked`, bytes the caller built with `encode_checked` (so
         canonical and within the value rules); if so the body's form is proven without a parse."""
-        if self._end - self._start == len(checked) and self.canonical == checked:
+        # startswith compares in place: no copy of a body of tens of megabytes.
+        if self._end - self._start == len(checked) and self._raw.startswith(checked, self._start):
             self.proven = True
         return self.proven
+
+    def search(self, pattern: re.Pattern[bytes]) -> re.Match[bytes] | None:
+        """`pattern.search` over the body's bytes, without copying them."""
+        return pattern.search(self._raw, self._start, self._end)
 
     @property
     def checked(self) -> bool:

@@ -30,17 +30,19 @@ from ledger.entry import (
     decode_trusted_lazy,
     entry_hash,
     is_large,
-    signing_message,
-    unsigned_from_raw,
+    signing_message_of_raw,
 )
 from ledger.keyring import GENESIS, KEY_ADD, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from ledger.memory import trim_heap
 from ledger.store import Store
 
-CHUNK = 2000
-CHUNK_BYTES = 4 << 20
-WINDOW_BYTES = 32 << 20
+CHUNK = 1000
+CHUNK_BYTES = 2 << 20
+WINDOW_BYTES = 24 << 20
+# Chunks in flight per worker: enough for the workers to keep busy while this process spends seconds on one
+# entry (the caller recomputing an allocation), few enough that their bytes stay well under WINDOW_BYTES.
+WINDOW_CHUNKS = 16
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def check_chunk(
         except EntryError as exc:
             out.append(Checked(position, f"malformed entry: {exc}", h, leaf, None))
             continue
-        message = signing_message(origin, unsigned_from_raw(raw, entry.sig))
+        message = signing_message_of_raw(origin, raw, entry.sig)
         signer = None
         for public in candidates.get(entry.author, []):
             try:
@@ -117,9 +119,11 @@ def check_chunk(
             break
         body_checked = not isinstance(entry.body, LazyBody)
         out.append(Checked(position, None, h, leaf, signer, body_checked))
-        if body_checked and is_large(raw):
-            del entry
-            trim_heap()  # the parsed body was hundreds of MB of small objects
+        if is_large(raw):
+            del entry, message
+            # Freed heap goes back to the system: the message copy of a large entry (glibc keeps such blocks
+            # in the heap once one has been freed) or, for a body parsed here, hundreds of MB of objects.
+            trim_heap()
     return out
 
 
@@ -182,20 +186,31 @@ def _checked_stream(
             yield from parsed(chunk, check_chunk(origin, candidates, chunk))
         return
     # A window of chunks in flight, bounded in count and in bytes, keeps memory flat however long the
-    # ledger is and however large its entries (each in-flight byte is held here and pickled once more).
+    # ledger is and however large its entries (each in-flight byte is held here and pickled once more). It
+    # is topped up as each result arrives, before that chunk's entries are handed on: the workers then have
+    # work while this process spends seconds on one entry (the caller recomputing an allocation).
     with ProcessPoolExecutor(max_workers=jobs, initializer=_lower_priority) as pool:
-        pending: deque[tuple[list[tuple[int, bytes]], Future[list[Checked]]]] = deque()
+        pending: deque[tuple[list[tuple[int, bytes]], int, Future[list[Checked]]]] = deque()
+        source = chunks()
         in_flight = 0
-        for chunk in chunks():
-            pending.append((chunk, pool.submit(check_chunk, origin, candidates, chunk)))
-            in_flight += sum(len(raw) for _seq, raw in chunk)
-            while pending and (len(pending) >= jobs * 3 or in_flight >= WINDOW_BYTES):
-                done, future = pending.popleft()
-                in_flight -= sum(len(raw) for _seq, raw in done)
-                yield from parsed(done, future.result())
+
+        def top_up() -> None:
+            nonlocal in_flight
+            while len(pending) < jobs * WINDOW_CHUNKS and in_flight < WINDOW_BYTES:
+                chunk = next(source, None)
+                if chunk is None:
+                    return
+                size = sum(len(raw) for _seq, raw in chunk)
+                pending.append((chunk, size, pool.submit(check_chunk, origin, candidates, chunk)))
+                in_flight += size
+
+        top_up()
         while pending:
-            done, future = pending.popleft()
-            yield from parsed(done, future.result())
+            done, size, future = pending.popleft()
+            checks = future.result()
+            in_flight -= size
+            top_up()
+            yield from parsed(done, checks)
 
 
 OnEntry = Callable[[Entry, bytes], Iterable[str]]

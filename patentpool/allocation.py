@@ -113,9 +113,8 @@ def _allocate(state: PoolState, program_name: str, period: Period) -> dict[str, 
     countries = _countries(counting, day, inputs)
 
     lines_by_period: dict[str, dict[str, list[ReportLine]]] = defaultdict(lambda: defaultdict(list))
-    for line in state.reports.values():
-        if line.program == program.name and (line.period == period.label or line.period in earlier_countries):
-            lines_by_period[line.period][line.licensee].append(line)
+    for line in state.reports.lines(program.name, [period.label, *earlier_countries]):
+        lines_by_period[line.period][line.licensee].append(line)
     current = lines_by_period[period.label]
     held = _licences_held(state, set(current), counting, day)
 

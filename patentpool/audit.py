@@ -76,7 +76,7 @@ def _program_period(body: Mapping[str, Any]) -> tuple[str, str]:
     """Which allocation a body claims to be, without parsing a large one. A nested look-alike could only
     make the recomputation compute another allocation, whose bytes would then differ: never a false pass."""
     if isinstance(body, LazyBody):
-        found = _PROGRAM_PERIOD.search(body.canonical)
+        found = body.search(_PROGRAM_PERIOD)
         if found is not None:
             return found[2].decode(), found[1].decode()
     return str(body.get("program")), str(body.get("period"))

@@ -72,7 +72,7 @@ class Patent:
         return refs
 
 
-class _Names:
+class Names:
     """Small integer codes for the few distinct values of a column (countries, owners, ...); 0 is None."""
 
     def __init__(self) -> None:
@@ -115,10 +115,10 @@ class PatentTable:
         self._title = bytearray()  # 8 bytes a row
         self._transfers: dict[int, tuple[Event, ...]] = {}
         self._statuses: dict[int, tuple[Event, ...]] = {}
-        self._countries = _Names()
-        self._owners = _Names()
-        self._types = _Names()
-        self._programs = _Names()
+        self._countries = Names()
+        self._owners = Names()
+        self._types = Names()
+        self._programs = Names()
         self._weights: list[Decimal] = []
         self._weight_codes: dict[Decimal, int] = {}
 

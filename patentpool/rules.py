@@ -7,7 +7,6 @@ user gave). Bodies hold the facts in their ledger spelling; see the README for e
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -569,16 +568,19 @@ def a_report_add(state: PoolState, e: Entry, ref: Ref) -> None:
 def _add_lines(state: PoolState, e: Entry, ref: Ref, *, correct: bool) -> None:
     b = e.body
     licensee, program, period = b["licensee"], b["program"], b["period"]
-    reports, superseded = state.reports, state.superseded
-    # Interned: a ledger holds millions of lines naming the same few licensees, periods and countries.
-    licensee, program, period = sys.intern(licensee), sys.intern(program), sys.intern(period)
     for line in b["lines"]:
-        key = (licensee, program, period, sys.intern(line["manufacture"]), sys.intern(line["sale"]))
-        old = reports.get(key)
-        if old is not None:
-            superseded.setdefault(key, []).append(old)
-        reports[key] = ReportLine(
-            *key, line["units"], Decimal(line["net_sales"]), ref, line.get("supersedes") if correct else None
+        state.reports.put(
+            ReportLine(
+                licensee,
+                program,
+                period,
+                line["manufacture"],
+                line["sale"],
+                line["units"],
+                Decimal(line["net_sales"]),
+                ref,
+                line.get("supersedes") if correct else None,
+            )
         )
 
 

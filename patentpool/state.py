@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from licenses.agreements import (
     CrossLicense,
@@ -22,8 +22,9 @@ from licenses.agreements import (
 )
 from licenses.schedule import RoyaltySchedule
 from patentpool.patents import Patent, PatentTable, Ref
+from patentpool.reports import ReportLine, ReportTable
 
-__all__ = ["Patent", "PatentTable", "Ref"]
+__all__ = ["Patent", "PatentTable", "Ref", "ReportLine", "ReportTable"]
 
 
 @dataclass(frozen=True)
@@ -54,25 +55,6 @@ class Program:
     admin_fee: Decimal  # percent of a member's gross
     period: str  # quarter | half
     ref: Ref
-
-
-class ReportLine(NamedTuple):
-    """One current report line. A NamedTuple rather than a dataclass: a period can hold a million of them,
-    and a tuple is several times cheaper to build on every replay."""
-
-    licensee: str
-    program: str
-    period: str
-    manufacture: str
-    sale: str
-    units: int
-    net_sales: Decimal
-    ref: Ref
-    supersedes: int | None = None
-
-    @property
-    def key(self) -> tuple[str, str, str, str, str]:
-        return (self.licensee, self.program, self.period, self.manufacture, self.sale)
 
 
 @dataclass(frozen=True)
@@ -122,8 +104,7 @@ class PoolState:
     grants: dict[tuple[str, str], PoolLicense] = field(default_factory=dict)
     directs: list[DirectLicense] = field(default_factory=list)
     refs: dict[int, Ref] = field(default_factory=dict)  # seq -> ref for licence entries
-    reports: dict[tuple[str, str, str, str, str], ReportLine] = field(default_factory=dict)
-    superseded: dict[tuple[str, str, str, str, str], list[ReportLine]] = field(default_factory=dict)
+    reports: ReportTable = field(default_factory=ReportTable)
     payments: list[Payment] = field(default_factory=list)
     payment_refs: dict[tuple[str, str], Payment] = field(default_factory=dict)  # (licensee, reference)
     distributions: list[Distribution] = field(default_factory=list)
@@ -171,4 +152,4 @@ class PoolState:
         return records[-1] if records else None
 
     def lines_for(self, program: str, period: str) -> list[ReportLine]:
-        return [line for key, line in self.reports.items() if key[1] == program and key[2] == period]
+        return self.reports.lines(program, (period,))

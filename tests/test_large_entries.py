@@ -27,6 +27,9 @@ from ledger.entry import (
     decode_large,
     encode_checked,
     entry_hash,
+    signing_message,
+    signing_message_of_raw,
+    unsigned_from_raw,
 )
 from ledger.verify import OnEntry, verify_rows
 
@@ -186,3 +189,12 @@ def test_a_body_proven_by_the_caller_is_never_parsed(jobs: int) -> None:
 
     assert _verify(_ledger(_second(b'{"n":1,"text":"x"}')), jobs, compares) == []
     assert proven == [True, True]
+
+
+def test_the_signing_message_of_stored_bytes_is_the_signed_message() -> None:
+    raw = VALID_RAW
+    sig = json.loads(raw)["sig"]
+    expected = signing_message(ORIGIN, unsigned_from_raw(raw, sig))
+    assert signing_message_of_raw(ORIGIN, raw, sig) == expected
+    with pytest.raises(EntryError, match="sig member not found"):
+        signing_message_of_raw(ORIGIN, raw, "A" * 86 + "==")
