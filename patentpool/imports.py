@@ -181,8 +181,8 @@ class _Collector:
 
 def _already(batch: Batch, sha: str, result: ImportResult) -> bool:
     seqs = batch.state.sources.get(sha)
-    if seqs:
-        result.already = [seqs[0], seqs[-1]]
+    if seqs is not None:
+        result.already = list(seqs)
         return True
     return False
 

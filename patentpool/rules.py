@@ -736,5 +736,6 @@ def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True
     KINDS[entry.kind].apply(state, entry, ref)
     source = entry.body.get("source")
     if isinstance(source, str):
-        state.sources.setdefault(source, []).append(entry.seq)
+        first, _last = state.sources.get(source, (entry.seq, entry.seq))
+        state.sources[source] = (first, entry.seq)
     state.size = entry.seq

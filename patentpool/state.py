@@ -109,7 +109,8 @@ class PoolState:
     payment_refs: dict[tuple[str, str], Payment] = field(default_factory=dict)  # (licensee, reference)
     distributions: list[Distribution] = field(default_factory=list)
     allocations: dict[tuple[str, str], list[AllocationRecord]] = field(default_factory=dict)
-    sources: dict[str, list[int]] = field(default_factory=dict)  # import file sha256 -> seqs
+    # import file sha256 -> (first, last) seq of its entries; not every seq: an import can be a million rows
+    sources: dict[str, tuple[int, int]] = field(default_factory=dict)
     size: int = 0
     # Set by whoever replayed the state from a database: reads one entry's body by seq.
     load_body: Callable[[int], dict[str, Any]] | None = None
