@@ -34,7 +34,7 @@ from ledger.entry import (
 )
 from ledger.keyring import GENESIS, KEY_ADD, Keyring, KeyringError
 from ledger.keys import VerifierKey
-from ledger.memory import trim_heap
+from ledger.memory import return_large_blocks, trim_heap
 from ledger.store import Store
 
 CHUNK = 1000
@@ -247,6 +247,7 @@ def verify_rows(
     """Verify a ledger given as (position, raw bytes) rows, e.g. a database or an export file, against
     signed checkpoints (size, stored root or None, note)."""
     report = Report()
+    return_large_blocks()  # before the workers fork: they inherit it
     origin, candidates = _candidate_keys(key_rows)
     ring: Keyring | None = None
     compact = merkle.CompactRange.empty()
