@@ -37,7 +37,9 @@ from ledger.schema import SCHEMA_REVISION, checkpoints, entries, nodes
 
 # Any constant works: it only has to be the same for every writer of one database.
 ADVISORY_LOCK_ID = 0x7061_7465_6E74  # "patent"
-PAGE_BYTES = 64 << 20
+# Bytes read in one query: an allocation entry (tens of MB) comes alone, and on PostgreSQL the driver holds
+# its bytes twice over (the hex text of the wire format, then the decoded bytes) until the page is read.
+PAGE_BYTES = 8 << 20
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

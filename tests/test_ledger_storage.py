@@ -16,6 +16,7 @@ from ledger_support import jcs, raw_rows
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+import ledger.store
 from ledger import triggers
 from ledger.entry import ZERO_HASH, entry_hash
 from ledger.keys import SigningKey, save_key
@@ -399,3 +400,20 @@ def test_a_modified_export_fails_verify_and_load(
     assert target.size_and_root() == pool.size_and_root()
     assert "already holds a pool ledger" in target.run("load", str(path), expect=1).stderr
     assert "already holds a pool ledger" in pool.run("load", str(path), expect=1).stderr
+
+
+@pytest.mark.parametrize("page_bytes", [1, 600, 1 << 30])
+def test_entries_stream_in_order_whatever_the_page_size(
+    built: Built, monkeypatch: pytest.MonkeyPatch, page_bytes: int
+) -> None:
+    # A page holds entries up to PAGE_BYTES, and always at least one (a large entry comes alone).
+    monkeypatch.setattr(ledger.store, "PAGE_BYTES", page_bytes)
+    expected = raw_rows(built.url)
+    store = Store(built.url)
+    try:
+        with store.reader() as conn:
+            assert dict(store.iter_raw(conn, batch=2)) == expected
+            assert list(store.iter_raw(conn, batch=2)) == sorted(expected.items())
+            assert [seq for seq, _raw in store.iter_raw(conn, since=2, until=3, batch=1)] == [2, 3]
+    finally:
+        store.close()
