@@ -621,13 +621,12 @@ def build_demo() -> Path:
     path = OUT / "demo"
     # Rebuilt every time (a few seconds): a bundle made by an older revision may no longer verify.
     shutil.rmtree(path, ignore_errors=True)
-    if True:
-        subprocess.run(
-            [str(ROOT / ".venv/bin/patentpool"), "demo", str(path)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            env={**os.environ, "NO_COLOR": "1"},
-        )
+    subprocess.run(
+        [str(ROOT / ".venv/bin/patentpool"), "demo", str(path)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     return path
 
 

@@ -63,11 +63,11 @@ class ReportTable:
         self._last_ref: Ref | None = None
         self.superseded: dict[ReportKey, list[ReportLine]] = {}
 
-    def _packed(self, key: ReportKey, *, add: bool) -> int | None:
+    def _packed(self, key: ReportKey) -> int | None:
         names = (self._licensees, self._programs, self._periods, self._countries, self._countries)
         packed = 0
         for table, name in zip(names, key, strict=True):
-            code = table.code(name) if add else table.codes.get(name)
+            code = table.codes.get(name)
             if code is None:
                 return None
             packed = (packed << 32) | code
@@ -80,7 +80,7 @@ class ReportTable:
         return isinstance(key, tuple) and self._row(key) is not None
 
     def _row(self, key: ReportKey) -> int | None:
-        packed = self._packed(key, add=False)
+        packed = self._packed(key)
         return None if packed is None else self._rows.get(packed)
 
     def get(self, key: ReportKey) -> ReportLine | None:
@@ -90,37 +90,60 @@ class ReportTable:
     def put(self, line: ReportLine) -> ReportLine | None:
         """Record `line` as the current line of its key; returns the line it replaces (kept in
         `superseded`), if any."""
-        packed = self._packed(line.key, add=True)
-        assert packed is not None
-        ref = self._ref_index(line.ref)
-        scaled = line.net_sales.scaleb(2)
-        cents = int(scaled)
-        if cents != scaled:
-            raise ValueError(f"net_sales {line.net_sales}: not a whole number of cents")
-        row = self._rows.get(packed)
-        old = None
-        if row is None:
-            row = self._rows[packed] = len(self._units)
-            self._licensee.append(self._licensees.codes[line.licensee])
-            self._program.append(self._programs.codes[line.program])
-            self._period.append(self._periods.codes[line.period])
-            self._manufacture.append(self._countries.codes[line.manufacture])
-            self._sale.append(self._countries.codes[line.sale])
-            for column in (self._units, self._cents, self._supersedes):
-                column.append(0)
-            self._ref.append(0)
-        else:
-            old = self._line(row)
-            self.superseded.setdefault(line.key, []).append(old)
-            self._large_cents.pop(row, None)
-        self._units[row] = line.units
-        if -_INT64 <= cents < _INT64:
-            self._cents[row] = cents
-        else:
-            self._large_cents[row] = cents
-        self._supersedes[row] = -1 if line.supersedes is None else line.supersedes
-        self._ref[row] = ref
+        key = line.key
+        old = self.get(key)
+        self.add_lines(
+            line.licensee,
+            line.program,
+            line.period,
+            line.ref,
+            [(line.manufacture, line.sale, line.units, line.net_sales, line.supersedes)],
+        )
         return old
+
+    def add_lines(
+        self,
+        licensee: str,
+        program: str,
+        period: str,
+        ref: Ref,
+        lines: Iterable[tuple[str, str, int, str | Decimal, int | None]],
+    ) -> None:
+        """Record the lines of one report entry: (manufacture, sale, units, net sales, supersedes) each, the
+        net sales as the ledger spells them (exactly two decimals) or as a Decimal. A line whose key already
+        has one replaces it, and the replaced line is kept in `superseded`."""
+        # The hot loop of every replay of a pool's history: the header's codes are looked up once.
+        head = self._licensees.code(licensee) << 32 | self._programs.code(program)
+        head = (head << 32 | self._periods.code(period)) << 64
+        ref_index = self._ref_index(ref)
+        country, rows = self._countries.code, self._rows
+        for manufacture, sale, units, net_sales, supersedes in lines:
+            m, s = country(manufacture), country(sale)
+            packed = head | m << 32 | s
+            row = rows.get(packed)
+            if row is None:
+                row = rows[packed] = len(self._units)
+                self._licensee.append(head >> 128)
+                self._program.append(head >> 96 & 0xFFFFFFFF)
+                self._period.append(head >> 64 & 0xFFFFFFFF)
+                self._manufacture.append(m)
+                self._sale.append(s)
+                self._units.append(units)
+                self._cents.append(0)
+                self._supersedes.append(-1)
+                self._ref.append(ref_index)
+            else:
+                old = self._line(row)
+                self.superseded.setdefault(old.key, []).append(old)
+                self._large_cents.pop(row, None)
+                self._units[row] = units
+                self._ref[row] = ref_index
+            cents = _cents(net_sales)
+            if -_INT64 <= cents < _INT64:
+                self._cents[row] = cents
+            else:
+                self._large_cents[row] = cents
+            self._supersedes[row] = -1 if supersedes is None else supersedes
 
     def _ref_index(self, ref: Ref) -> int:
         # The lines of one report entry arrive together: one stored ref serves them all.
@@ -164,4 +187,54 @@ class ReportTable:
         mask = np.frombuffer(self._program, dtype=np.uint16) == code
         mask &= np.isin(np.frombuffer(self._period, dtype=np.uint16), wanted)
         # Rows are appended as keys are first reported and never move: row order is first-report order.
-        return [self._line(row) for row in np.flatnonzero(mask).tolist()]
+        rows = np.flatnonzero(mask)
+
+        def column(values: array[int], dtype: type[np.generic]) -> list[int]:
+            return np.frombuffer(values, dtype=dtype)[rows].tolist()  # type: ignore[no-any-return]
+
+        licensees, programs = self._licensees.names, self._programs.names
+        periods_, countries = self._periods.names, self._countries.names
+        refs: dict[int, Ref] = {}
+        large = self._large_cents
+        out = []
+        for row, lic, prog, per, man, sale, units, cents, sup, ref in zip(
+            rows.tolist(),
+            column(self._licensee, np.uint32),
+            column(self._program, np.uint16),
+            column(self._period, np.uint16),
+            column(self._manufacture, np.uint16),
+            column(self._sale, np.uint16),
+            column(self._units, np.int64),
+            column(self._cents, np.int64),
+            column(self._supersedes, np.int64),
+            column(self._ref, np.uint32),
+            strict=True,
+        ):
+            found = refs.get(ref)
+            if found is None:
+                found = refs[ref] = (self._ref_seq[ref], self._ref_hash[32 * ref : 32 * ref + 32].hex())
+            out.append(
+                ReportLine(
+                    licensees[lic],
+                    programs[prog],
+                    periods_[per],
+                    countries[man],
+                    countries[sale],
+                    units,
+                    Decimal(large[row] if large and row in large else cents).scaleb(-2),
+                    found,
+                    None if sup < 0 else sup,
+                )
+            )
+        return out
+
+
+def _cents(net_sales: str | Decimal) -> int:
+    """Cents of an amount: the ledger's spelling (`-?digits.dd`) read directly, anything else exactly."""
+    if isinstance(net_sales, str) and len(net_sales) >= 4 and net_sales[-3] == ".":
+        return int(net_sales[:-3] + net_sales[-2:])
+    scaled = Decimal(net_sales).scaleb(2)
+    cents = int(scaled)
+    if cents != scaled:
+        raise ValueError(f"net_sales {net_sales}: not a whole number of cents")
+    return cents

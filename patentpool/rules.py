@@ -42,7 +42,6 @@ from patentpool.state import (
     PoolState,
     Program,
     Ref,
-    ReportLine,
 )
 
 Body = Mapping[str, Any]
@@ -567,21 +566,22 @@ def a_report_add(state: PoolState, e: Entry, ref: Ref) -> None:
 
 def _add_lines(state: PoolState, e: Entry, ref: Ref, *, correct: bool) -> None:
     b = e.body
-    licensee, program, period = b["licensee"], b["program"], b["period"]
-    for line in b["lines"]:
-        state.reports.put(
-            ReportLine(
-                licensee,
-                program,
-                period,
-                line["manufacture"],
-                line["sale"],
-                line["units"],
-                Decimal(line["net_sales"]),
-                ref,
-                line.get("supersedes") if correct else None,
+    state.reports.add_lines(
+        b["licensee"],
+        b["program"],
+        b["period"],
+        ref,
+        (
+            (
+                ln["manufacture"],
+                ln["sale"],
+                ln["units"],
+                ln["net_sales"],
+                ln.get("supersedes") if correct else None,
             )
-        )
+            for ln in b["lines"]
+        ),
+    )
 
 
 def v_report_correct(state: PoolState, body: Body) -> None:

@@ -64,3 +64,34 @@ def test_a_ref_must_be_a_sha256_hash() -> None:
     line = ReportLine("L1", "XR", "2025Q1", "CN", "CN", 1, Decimal("1.00"), (1, "ab"))
     with pytest.raises(ValueError, match="not a SHA-256 hash"):
         ReportTable().put(line)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(lines, max_size=30))
+def test_lines_added_as_the_ledger_spells_them_read_back_the_same(added: list[ReportLine]) -> None:
+    # `add_lines` (the replay's path) takes net sales as ledger text; `put` takes a ReportLine.
+    by_text, by_line = ReportTable(), ReportTable()
+    for line in added:
+        text = f"{line.net_sales:.2f}"
+        assert Decimal(text) == line.net_sales
+        by_text.add_lines(
+            line.licensee,
+            line.program,
+            line.period,
+            line.ref,
+            [(line.manufacture, line.sale, line.units, text, line.supersedes)],
+        )
+        by_line.put(line)
+    assert list(by_text.values()) == list(by_line.values())
+    assert by_text.superseded == by_line.superseded
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [("0.00", 0), ("0.05", 5), ("225.31", 22531), ("-1.50", -150), ("1.5", 150), ("7", 700)],
+)
+def test_net_sales_text_is_read_to_the_cent(text: str, cents: int) -> None:
+    table = ReportTable()
+    table.add_lines("L1", "XR", "2025Q1", (1, HASHES[0]), [("CN", "CN", 1, text, None)])
+    line = table.get(("L1", "XR", "2025Q1", "CN", "CN"))
+    assert line is not None and line.net_sales == Decimal(cents).scaleb(-2)
