@@ -39,7 +39,7 @@ from ledger.store import Store
 
 CHUNK = 1000
 CHUNK_BYTES = 2 << 20
-WINDOW_BYTES = 24 << 20
+WINDOW_BYTES = 16 << 20
 # Chunks in flight per worker: enough for the workers to keep busy while this process spends seconds on one
 # entry (the caller recomputing an allocation), few enough that their bytes stay well under WINDOW_BYTES.
 WINDOW_CHUNKS = 16
