@@ -41,16 +41,12 @@ def _libc_function(name: str) -> Any | None:
         return None
 
 
-def _malloc_trim() -> Any | None:
-    return _libc_function("malloc_trim")
-
-
 def trim_heap() -> None:
     """Return freed heap memory to the system (glibc's malloc_trim; a no-op elsewhere).
 
     After a large entry is parsed and dropped, its hundreds of megabytes of small objects are free but stay
     in the process's heap; `verify` calls this after each one so its footprint follows what it holds."""
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim")
     if trim is not None:
         trim(0)
 

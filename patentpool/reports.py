@@ -9,7 +9,7 @@ integer key about 150. A `ReportLine` is built when a line is read; it is a snap
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -157,24 +157,11 @@ class ReportTable:
         return len(self._ref_seq) - 1
 
     def _line(self, row: int) -> ReportLine:
-        ref = self._ref[row]
-        cents = self._large_cents.get(row, self._cents[row])
-        supersedes = self._supersedes[row]
-        return ReportLine(
-            self._licensees.names[self._licensee[row]],  # type: ignore[arg-type]
-            self._programs.names[self._program[row]],  # type: ignore[arg-type]
-            self._periods.names[self._period[row]],  # type: ignore[arg-type]
-            self._countries.names[self._manufacture[row]],  # type: ignore[arg-type]
-            self._countries.names[self._sale[row]],  # type: ignore[arg-type]
-            self._units[row],
-            Decimal(cents).scaleb(-2),
-            (self._ref_seq[ref], self._ref_hash[32 * ref : 32 * ref + 32].hex()),
-            None if supersedes < 0 else supersedes,
-        )
+        return self._lines([row])[0]
 
     def values(self) -> Iterator[ReportLine]:
         """Every current line, in the order each key was first reported."""
-        return (self._line(row) for row in range(len(self._units)))
+        return iter(self._lines(range(len(self._units))))
 
     def lines(self, program: str, periods: Iterable[str]) -> list[ReportLine]:
         """The current lines of `program` in any of `periods`, in the order each key was first reported."""
@@ -187,18 +174,24 @@ class ReportTable:
         mask = np.frombuffer(self._program, dtype=np.uint16) == code
         mask &= np.isin(np.frombuffer(self._period, dtype=np.uint16), wanted)
         # Rows are appended as keys are first reported and never move: row order is first-report order.
-        rows = np.flatnonzero(mask)
+        return self._lines(np.flatnonzero(mask).tolist())
+
+    def _lines(self, rows: Sequence[int]) -> list[ReportLine]:
+        """The lines of `rows`, read column by column (one numpy gather per column, not a lookup per cell)."""
+        import numpy as np
+
+        picked = np.asarray(rows, dtype=np.int64)
 
         def column(values: array[int], dtype: type[np.generic]) -> list[int]:
-            return np.frombuffer(values, dtype=dtype)[rows].tolist()  # type: ignore[no-any-return]
+            return np.frombuffer(values, dtype=dtype)[picked].tolist()  # type: ignore[no-any-return]
 
         licensees, programs = self._licensees.names, self._programs.names
-        periods_, countries = self._periods.names, self._countries.names
+        periods, countries = self._periods.names, self._countries.names
         refs: dict[int, Ref] = {}
         large = self._large_cents
         out = []
         for row, lic, prog, per, man, sale, units, cents, sup, ref in zip(
-            rows.tolist(),
+            rows,
             column(self._licensee, np.uint32),
             column(self._program, np.uint16),
             column(self._period, np.uint16),
@@ -217,7 +210,7 @@ class ReportTable:
                 ReportLine(
                     licensees[lic],
                     programs[prog],
-                    periods_[per],
+                    periods[per],
                     countries[man],
                     countries[sale],
                     units,
