@@ -31,7 +31,7 @@ from ledger.entry import (
 )
 from ledger.keyring import GENESIS, KEY_ADD, KEY_KINDS, KEY_REVOKE, Keyring, KeyringError
 from ledger.keys import SigningKey, VerifierKey
-from ledger.store import Store, StoredCheckpoint
+from ledger.store import Store, StoredCheckpoint, StoreError
 
 
 class LedgerError(Exception):
@@ -110,6 +110,94 @@ def checkpoint_matches(
     return cp
 
 
+TAMPERED = "the database was changed outside patentpool; run `patentpool verify`"
+_PREV = b',"prev":"'
+
+
+def read_signed(
+    store: Store,
+    conn: Connection,
+    checkpoint: StoredCheckpoint,
+    *,
+    since: int = 1,
+    kinds: Sequence[str] | None = None,
+    needles: Mapping[str, bytes] | None = None,
+) -> Iterator[tuple[int, str, bytes, bytes]]:
+    """Stream (seq, kind, raw, h(raw)) of the entries the checkpoint covers (or only `kinds`, and of a kind
+    in `needles` only the rows whose bytes contain its needle) and, once the rows run out, raise LedgerError
+    unless every row read is the entry the checkpoint signed.
+
+    The start-up check (`checkpoint_matches`) reads only the head: an entry edited in the middle of the
+    table would otherwise be replayed, and a writer would compute and sign new entries from it. A read of
+    the whole ledger is checked by the chain and a fold of every leaf into the signed root (O(log n)
+    memory, a SHA-256 or two per entry); a partial read by recomputing the signed root from the leaves read
+    and the stored nodes for the rest (`merkle.root_with_leaves`), which a forged node cannot pass either.
+    Callers consume the stream whole before they act on it (a replay), so the final check comes in time."""
+    rows: Iterable[tuple[int, str, bytes]] = store.iter_entries(
+        conn, since=since, until=checkpoint.size, kinds=kinds, needles=needles
+    )
+    if needles:
+        # The database may have searched already; this makes the filter exact whatever its search does.
+        rows = (row for row in rows if row[1] not in needles or needles[row[1]] in row[2])
+    if since == 1 and not kinds and not needles:
+        yield from _chained(rows, checkpoint)
+    else:
+        yield from _included(store, conn, rows, checkpoint)
+
+
+def _chained(
+    rows: Iterable[tuple[int, str, bytes]], checkpoint: StoredCheckpoint
+) -> Iterator[tuple[int, str, bytes, bytes]]:
+    compact = merkle.CompactRange.empty()
+    prev = ZERO_HASH.encode()
+    for seq, kind, raw in rows:
+        if seq != compact.size + 1:
+            raise LedgerError(f"seq {compact.size + 1}: missing from the stored entries: {TAMPERED}")
+        # The top-level prev is the last `,"prev":"` of canonical bytes: only seq, sig, time and v follow it,
+        # and a quote inside a string is always escaped.
+        at = raw.rfind(_PREV) + len(_PREV)
+        if raw[at : at + 64] != prev:
+            raise LedgerError(
+                f"seq {seq}: its prev is not the hash of seq {seq - 1}: one of the two is not the entry "
+                f"the pool signed: {TAMPERED}"
+            )
+        h = entry_hash(raw)
+        compact.append(merkle.leaf_hash(raw))
+        yield seq, kind, raw, h
+        prev = h.hex().encode()
+    if compact.size != checkpoint.size or compact.root() != checkpoint.root:
+        raise LedgerError(
+            f"the stored entries do not hash to the root of checkpoint {checkpoint.size}: {TAMPERED}"
+        )
+
+
+def _included(
+    store: Store, conn: Connection, rows: Iterable[tuple[int, str, bytes]], checkpoint: StoredCheckpoint
+) -> Iterator[tuple[int, str, bytes, bytes]]:
+    leaves: dict[int, bytes] = {}
+    for seq, kind, raw in rows:
+        leaves[seq - 1] = merkle.leaf_hash(raw)
+        yield seq, kind, raw, entry_hash(raw)
+    if not leaves:
+        return
+    try:
+        root = merkle.root_with_leaves(store.nodes(conn), leaves, checkpoint.size)
+    except (LookupError, StoreError) as exc:
+        raise LedgerError(
+            f"cannot check the entries read against checkpoint {checkpoint.size}: {exc}: {TAMPERED}"
+        ) from exc
+    if root != checkpoint.root:
+        raise LedgerError(
+            f"the {len(leaves)} entries read are not all ones checkpoint {checkpoint.size} signed: {TAMPERED}"
+        )
+
+
+def check_keys(store: Store, conn: Connection, checkpoint: StoredCheckpoint) -> None:
+    """The key entries `load_keyring` read before the checkpoint could be checked are the signed ones."""
+    for _row in read_signed(store, conn, checkpoint, kinds=KEY_KINDS):
+        pass
+
+
 @dataclass(frozen=True)
 class Appended:
     entry: Entry
@@ -120,11 +208,19 @@ class Appended:
 class Appender:
     """Collects the entries of one command; `Ledger.append` commits them with a checkpoint."""
 
-    def __init__(self, store: Store, conn: Connection, ring: Keyring, author: SigningKey) -> None:
+    def __init__(
+        self,
+        store: Store,
+        conn: Connection,
+        ring: Keyring,
+        author: SigningKey,
+        base: StoredCheckpoint | None = None,
+    ) -> None:
         self.store = store
         self.conn = conn
         self.ring = ring
         self.author = author
+        self.base = base  # the signed checkpoint the stored head was checked against
         self.author_id = author.verifier().keyid_string
         head = store.head(conn)
         self.start_size = head.size
@@ -144,6 +240,12 @@ class Appender:
     @property
     def origin(self) -> str:
         return self.ring.origin
+
+    def signed_rows(self) -> Iterator[tuple[int, str, bytes, bytes]]:
+        """Every stored entry, checked against the base checkpoint (`read_signed`): what a writer replays."""
+        if self.base is None:
+            return iter(())
+        return read_signed(self.store, self.conn, self.base)
 
     def append(self, kind: str, body: Mapping[str, Any]) -> Entry:
         seq = self.compact.size + 1
@@ -307,10 +409,11 @@ class Ledger:
             self.store.check_schema(conn)
             ring = load_keyring(self.store, conn)
             previous = checkpoint_matches(self.store, conn, ring)
+            check_keys(self.store, conn, previous)
             signer = checkpoint_key or author
             if signer.verifier().keyid_string != ring.root.keyid_string:
                 raise LedgerError("checkpoints are signed by the pool's root key: give the root key file")
-            appender = Appender(self.store, conn, ring, author)
+            appender = Appender(self.store, conn, ring, author, previous)
             yield appender
             if appender.appended:
                 self._commit(appender, signer, previous)
@@ -336,15 +439,17 @@ class Ledger:
     def reader(self) -> Iterator[Reader]:
         with self.store.reader() as conn:
             ring = load_keyring(self.store, conn)
-            checkpoint_matches(self.store, conn, ring, count=False)
-            yield Reader(self.store, conn, ring)
+            checkpoint = checkpoint_matches(self.store, conn, ring, count=False)
+            check_keys(self.store, conn, checkpoint)
+            yield Reader(self.store, conn, ring, checkpoint)
 
 
 class Reader:
-    def __init__(self, store: Store, conn: Connection, ring: Keyring) -> None:
+    def __init__(self, store: Store, conn: Connection, ring: Keyring, checkpoint: StoredCheckpoint) -> None:
         self.store = store
         self.conn = conn
         self.ring = ring
+        self.signed = checkpoint  # the latest checkpoint, which the stored head matched
 
     @property
     def origin(self) -> str:
@@ -357,12 +462,22 @@ class Reader:
     def size(self) -> int:
         return self.store.head(self.conn).size
 
+    def signed_rows(
+        self,
+        since: int = 1,
+        kinds: Sequence[str] | None = None,
+        needles: Mapping[str, bytes] | None = None,
+    ) -> Iterator[tuple[int, str, bytes, bytes]]:
+        """(seq, kind, raw, h(raw)) checked against the latest checkpoint as `read_signed` does."""
+        return read_signed(self.store, self.conn, self.signed, since=since, kinds=kinds, needles=needles)
+
     def entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
-        for _seq, raw in self.store.iter_raw(self.conn, since=since, kinds=kinds):
+        for _seq, _kind, raw, _h in self.signed_rows(since, kinds):
             yield decode(raw)
 
     def raw_entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[tuple[int, bytes]]:
-        return self.store.iter_raw(self.conn, since=since, kinds=kinds)
+        for seq, _kind, raw, _h in self.signed_rows(since, kinds):
+            yield seq, raw
 
     def entry(self, seq: int) -> tuple[Entry, bytes]:
         raw = self.store.raw_entry(self.conn, seq)

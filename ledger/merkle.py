@@ -20,7 +20,8 @@ Generation functions raise ``ValueError`` for impossible requests (index beyond 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, TypeAlias
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "range_plan",
     "root_of",
     "root_plan",
+    "root_with_leaves",
     "tree_root",
     "verify_consistency",
     "verify_inclusion",
@@ -254,6 +256,46 @@ def tree_root(src: NodeSource, size: int) -> bytes:
     plan = root_plan(size)
     got = _fetch(src, [plan])
     return fold([got[node] for node in plan])
+
+
+def root_with_leaves(src: NodeSource, leaves: Mapping[int, bytes], size: int) -> bytes:
+    """MTH of the first ``size`` leaves from the given leaf hashes (by index) and, for every range holding
+    none of them, the source's stored nodes: one batched fetch, each interior node hashed once.
+
+    It equals a signed root only if the given leaves are the signed ones, whatever the source holds (a
+    forged stored node changes the result like a forged leaf): so a reader can authenticate the entries it
+    read, a few or many, without trusting the derived node table."""
+    indices = sorted(leaves)
+    if indices and (indices[0] < 0 or indices[-1] >= size):
+        raise ValueError(f"leaf indices must be in [0, {size}), got {indices[0]}..{indices[-1]}")
+    if size == 0:
+        return EMPTY_ROOT
+    # Walk the RFC's split down to the ranges without a given leaf (their MTHs come from stored nodes) and
+    # to the given leaves themselves; `steps` records the walk so the hashing can replay it bottom-up.
+    gaps: list[tuple[int, int]] = []
+    steps: list[tuple[int, int, int, int]] = []
+    stack = [(0, size, 0, len(indices))]
+    while stack:
+        lo, hi, a, b = stack.pop()
+        steps.append((lo, hi, a, b))
+        if a == b:
+            gaps.append((lo, hi))
+        elif hi - lo > 1:
+            mid = lo + _split(hi - lo)
+            m = bisect_left(indices, mid, a, b)
+            stack.append((lo, mid, a, m))
+            stack.append((mid, hi, m, b))
+    got = _fetch(src, [range_plan(lo, hi) for lo, hi in gaps])
+    known: dict[tuple[int, int], bytes] = {}
+    for lo, hi, a, b in reversed(steps):  # children are always recorded after their parent
+        if a == b:
+            known[(lo, hi)] = fold([got[node] for node in range_plan(lo, hi)])
+        elif hi - lo == 1:
+            known[(lo, hi)] = leaves[lo]
+        else:
+            mid = lo + _split(hi - lo)
+            known[(lo, hi)] = node_hash(known.pop((lo, mid)), known.pop((mid, hi)))
+    return known[(0, size)]
 
 
 def _check_hash(what: str, value: bytes) -> None:

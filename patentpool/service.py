@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.entry import Entry, decode_trusted, entry_hash
+from ledger.entry import Entry, decode_trusted
 from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
 from ledger.log import Appender, Ledger, Reader
 from ledger.memory import paused_gc
@@ -34,20 +34,21 @@ class PoolError(Exception):
 
 
 def replay_raw(
-    rows: Iterator[tuple[int, bytes]],
+    rows: Iterable[tuple[int, str, bytes, bytes]],
     on_progress: Progress | None = None,
     bodies: dict[int, dict[str, Any]] | None = None,
 ) -> PoolState:
-    """Replay rows into a new state; `bodies`, if given, keeps the whole allocation bodies met on the way
-    (for a replay filtered to one period, where they are few and a statement needs them)."""
+    """Replay (seq, kind, raw, h(raw)) rows into a new state; `bodies`, if given, keeps the whole allocation
+    bodies met on the way (for a replay filtered to one period, where they are few and a statement needs
+    them)."""
     state = PoolState()
     with paused_gc():  # a replay builds the state's many objects, and no cycles
-        for count, (seq, raw) in enumerate(rows, 1):
+        for count, (seq, _kind, raw, h) in enumerate(rows, 1):
             entry = decode_trusted(raw)
             if bodies is not None and entry.kind.startswith("allocation."):
                 bodies[seq] = dict(entry.body)
             try:
-                rules.apply(state, entry, entry_hash(raw).hex(), check=False)
+                rules.apply(state, entry, h.hex(), check=False)
             except (FieldError, KeyError, ValueError) as exc:
                 raise PoolError(f"seq {seq}: {entry.kind}: {exc}; run `patentpool verify`") from exc
             if on_progress is not None and count % 1000 == 0:
@@ -71,19 +72,14 @@ BOOK_KINDS = (
 def replay(
     store: Store,
     conn: Connection,
+    rows: Iterable[tuple[int, str, bytes, bytes]],
     on_progress: Progress | None = None,
-    kinds: Sequence[str] | None = None,
-    needles: Mapping[str, bytes] | None = None,
+    keep_allocations: bool = False,
 ) -> PoolState:
-    """Replay the ledger (or only `kinds`, and of a kind in `needles` only the rows whose bytes contain its
-    needle) into a state that can load any entry's body from this connection."""
-    rows = (
-        (seq, raw)
-        for seq, kind, raw in store.iter_entries(conn, kinds=kinds, needles=needles)
-        # The database searched already; this makes the filter exact whatever its byte search does.
-        if needles is None or kind not in needles or needles[kind] in raw
-    )
-    kept: dict[int, dict[str, Any]] | None = {} if needles is not None else None
+    """Replay rows checked against the signed checkpoint (`Reader.signed_rows`, `Appender.signed_rows`)
+    into a state that can load any entry's body from this connection; `keep_allocations` keeps the
+    allocation bodies met (a replay filtered to one period)."""
+    kept: dict[int, dict[str, Any]] | None = {} if keep_allocations else None
     state = replay_raw(rows, on_progress, kept)
 
     def load_body(seq: int) -> dict[str, Any]:
@@ -169,7 +165,7 @@ class PoolService:
     def write(self, on_progress: Progress | None = None) -> Iterator[Batch]:
         key = self.key()
         with self.ledger.append(key, self.checkpoint_key()) as appender:
-            state = replay(self.store, appender.conn, on_progress)
+            state = replay(self.store, appender.conn, appender.signed_rows(), on_progress)
             yield Batch(state, appender)
 
     @contextmanager
@@ -181,4 +177,5 @@ class PoolService:
     ) -> Iterator[tuple[PoolState, Reader]]:
         """The replayed state (of only `kinds`, if given: a partial state) and a reader, in one snapshot."""
         with self.ledger.reader() as reader:
-            yield replay(self.store, reader.conn, on_progress, kinds, needles), reader
+            rows = reader.signed_rows(kinds=kinds, needles=needles)
+            yield replay(self.store, reader.conn, rows, on_progress, needles is not None), reader

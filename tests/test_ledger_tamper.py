@@ -37,9 +37,10 @@ from ledger_support import (
     snapshot,
 )
 
+from ledger import merkle
 from ledger.entry import Entry, decode, entry_hash
 from ledger.keys import SigningKey, load_key, save_key
-from ledger.log import Appender, Ledger, load_keyring
+from ledger.log import Appender, Ledger, LedgerError, load_keyring
 from ledger.store import Store
 from ledger.verify import verify_store
 
@@ -327,3 +328,89 @@ def test_verify_with_two_jobs_reports_the_same_problems(pool: Pool) -> None:
     two = pool.run("verify", "--jobs", "2", expect=1)
     assert one.stderr == two.stderr and "Error: seq 3: signature does not verify" in two.stderr
     assert json.loads(one.stdout) == json.loads(two.stdout)
+
+
+# --- every command reads only signed entries ----------------------------------------------------------------
+def read_refused(pool: Pool, *args: str, mentions: str) -> None:
+    result = pool.run(*args, expect=1)
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("Error: ") and mentions in lines[-1], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("field", ["body-value", "time", "author"])
+def test_an_entry_edited_mid_ledger_is_refused_by_every_command(pool: Pool, field: str) -> None:
+    # The head still matches the latest checkpoint, so only the read itself can tell: a writer must not
+    # compute (and sign) new entries from a forged one, and a reader must not show it.
+    obj = json.loads(raw_rows(pool.db)[4])
+    edit_entry(pool.db, 4, FIELD_CHANGES[field](obj))
+    append_refused(pool, mentions="seq 5: its prev is not the hash of seq 4")
+    read_refused(pool, "member", "list", "-f", "json", mentions="seq 5: its prev is not the hash of seq 4")
+    read_refused(pool, "log", "-f", "json", mentions="seq 5: its prev is not the hash of seq 4")
+    read_refused(pool, "export", "-o", str(pool.workdir / "x.jsonl"), mentions="run `patentpool verify`")
+    read_refused(pool, "log", "--since", "3", "-f", "json", mentions="entries read are not all ones")
+
+
+def test_a_forged_chain_under_the_old_checkpoints_is_refused(pool: Pool) -> None:
+    # Whoever holds the root key re-signs entry 4 and every entry after it, so the chain is whole again;
+    # the fold of the stored entries no longer gives the signed root (the nodes table was left alone).
+    rows = raw_rows(pool.db)
+    key = root_key(pool)
+    prev = entry_hash(rows[3]).hex()
+    for seq in range(4, HEAD + 1):
+        obj = json.loads(rows[seq])
+        if seq == 4:
+            obj["body"] = {**obj["body"], "name": "Mallory"}
+        obj["prev"] = prev
+        if obj["author"] != key.verifier().keyid_string:
+            obj["author"] = key.verifier().keyid_string
+        forged = jcs(resign(obj, key, ORIGIN))
+        set_raw(pool.db, seq, forged)
+        prev = entry_hash(forged).hex()
+    execute(
+        pool.db,
+        "UPDATE ledger_entries SET hash = :h WHERE seq = :seq",
+        {"h": bytes.fromhex(prev), "seq": HEAD},
+    )
+    result = pool.run("member", "list", "-f", "json", expect=1)
+    assert "Error: " in result.stderr and "run `patentpool verify`" in result.stderr
+
+
+def test_a_forged_key_entry_is_refused_before_it_is_trusted(pool: Pool) -> None:
+    # The keyring is read before the checkpoint can be checked: its entries are checked right after.
+    obj = json.loads(raw_rows(pool.db)[5])
+    edit_entry(pool.db, 5, {"body": {**obj["body"], "role": "auditor"}})
+    read_refused(pool, "member", "list", mentions="entries read are not all ones checkpoint 8 signed")
+    append_refused(pool, mentions="entries read are not all ones checkpoint 8 signed")
+
+
+def test_a_partial_read_checks_its_entries_against_the_signed_root(pool: Pool) -> None:
+    obj = json.loads(raw_rows(pool.db)[3])
+    edit_entry(pool.db, 3, {"body": {**obj["body"], "name": "Mallory"}})
+    ledger = Ledger.open(pool.db)
+    try:
+        with ledger.reader() as reader:
+            rows = reader.signed_rows(kinds=("member.add",))
+            with pytest.raises(LedgerError, match="the 5 entries read are not all ones checkpoint 8"):
+                list(rows)
+            # Entries of kinds left untouched still read.
+            assert [seq for seq, *_ in reader.signed_rows(kinds=("key.add", "key.revoke"))] == [5, 7]
+    finally:
+        ledger.store.close()
+
+
+def test_a_forged_stored_node_cannot_vouch_for_a_forged_entry(pool: Pool) -> None:
+    # The forger changes entry 3 and its stored leaf: the recomputed root still differs from the signed one.
+    obj = json.loads(raw_rows(pool.db)[3])
+    forged = edit_entry(pool.db, 3, {"body": {**obj["body"], "name": "Mallory"}})
+    execute(
+        pool.db,
+        "UPDATE ledger_nodes SET hash = :h WHERE level = 0 AND idx = 2",
+        {"h": merkle.leaf_hash(jcs(forged))},
+    )
+    ledger = Ledger.open(pool.db)
+    try:
+        with ledger.reader() as reader, pytest.raises(LedgerError, match="not all ones checkpoint 8"):
+            list(reader.signed_rows(kinds=("member.add",)))
+    finally:
+        ledger.store.close()

@@ -29,6 +29,7 @@ from ledger.merkle import (
     range_plan,
     root_of,
     root_plan,
+    root_with_leaves,
     tree_root,
     verify_consistency,
     verify_inclusion,
@@ -462,3 +463,44 @@ def test_compact_range_and_memory_tree_validation() -> None:
     tree.append(h)
     assert tree.size == 1
     assert tree.get_nodes([(0, 0)]) == {(0, 0): h}
+
+
+@FAST
+@given(seed=seeds, size=sizes, data=st.data())
+def test_root_with_leaves_is_the_root_and_any_forgery_changes_it(
+    seed: int, size: int, data: st.DataObject
+) -> None:
+    leaves = make_leaves(seed, size)
+    tree = MemoryTree(leaves)
+    given_at = data.draw(st.sets(st.integers(0, size - 1))) if size else set()
+    known = {i: leaves[i] for i in given_at}
+    src = CountingSource(tree)
+    assert root_with_leaves(src, known, size) == root_of(leaves)
+    assert len(src.calls) <= 1 and all(len(c) == len(set(c)) for c in src.calls)
+    if known:
+        # A forged leaf read, or a forged stored node vouching for the rest, gives another root.
+        forged = dict(known)
+        at = data.draw(st.sampled_from(sorted(known)))
+        forged[at] = hashlib.sha256(forged[at]).digest()
+        assert root_with_leaves(tree, forged, size) != root_of(leaves)
+    if len(known) < size:
+        missing = next(i for i in range(size) if i not in known)
+
+        class Forging:
+            def get_nodes(self, wanted: Sequence[Node]) -> dict[Node, bytes]:
+                got = tree.get_nodes(wanted)
+                return {
+                    n: (hashlib.sha256(h).digest() if n[1] << n[0] <= missing < (n[1] + 1) << n[0] else h)
+                    for n, h in got.items()
+                }
+
+        assert root_with_leaves(Forging(), known, size) != root_of(leaves)
+
+
+def test_root_with_leaves_argument_checks() -> None:
+    tree = MemoryTree(make_leaves(1, 4))
+    assert root_with_leaves(tree, {}, 0) == EMPTY_ROOT
+    with pytest.raises(ValueError, match="leaf indices"):
+        root_with_leaves(tree, {4: b"x" * 32}, 4)
+    with pytest.raises(LookupError):
+        root_with_leaves(MemoryTree(make_leaves(1, 2)), {0: b"x" * 32}, 4)
