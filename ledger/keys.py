@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,7 @@ KEY_ID_SIZE = 4
 
 KEY_FILE_FORMAT = "patentpool-key/v1"
 PASSPHRASE_ENV = "PATENTPOOL_PASSPHRASE"
+NO_PASSPHRASE = f"no passphrase: set {PASSPHRASE_ENV} or run on a terminal"
 CIPHER_NAME = "AES-256-GCM"
 SCRYPT_N = 2**17
 SCRYPT_R = 8
@@ -476,7 +478,8 @@ def load_key(path: str | os.PathLike[str], passphrase: str) -> SigningKey:
 
 
 def passphrase_from_env_or_prompt(confirm: bool, prompt: str = "Key passphrase: ") -> str:
-    """The passphrase from ``PATENTPOOL_PASSPHRASE`` if set, else asked on the terminal.
+    """The passphrase from ``PATENTPOOL_PASSPHRASE`` if set, else asked on the terminal; with neither,
+    KeyFileError.
 
     With ``confirm`` (creating a key file) the prompt is repeated and both answers must match.
     An empty passphrase is refused.
@@ -486,6 +489,10 @@ def passphrase_from_env_or_prompt(confirm: bool, prompt: str = "Key passphrase: 
         if not env:
             raise KeyFileError(f"{PASSPHRASE_ENV} is set but empty")
         return env
+    # With no terminal on stdin (a script, a pipe, cron), getpass would read the controlling terminal
+    # behind the caller's back or, with none, warn (GetPassWarning) and read stdin with echo on: refuse.
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise KeyFileError(NO_PASSPHRASE)
     try:
         first = getpass.getpass(prompt)
         if not first:
@@ -493,5 +500,5 @@ def passphrase_from_env_or_prompt(confirm: bool, prompt: str = "Key passphrase: 
         if confirm and getpass.getpass("Repeat passphrase: ") != first:
             raise KeyFileError("passphrases do not match")
     except EOFError:
-        raise KeyFileError(f"no passphrase given: set {PASSPHRASE_ENV} or run on a terminal") from None
+        raise KeyFileError(NO_PASSPHRASE) from None
     return first

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
+import io
 import json
 import os
 import shutil
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -451,8 +453,14 @@ def test_passphrase_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         passphrase_from_env_or_prompt(confirm=False)
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_passphrase_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PATENTPOOL_PASSPHRASE", raising=False)
+    monkeypatch.setattr(sys, "stdin", _Terminal())
     answers = iter(["secret", "secret", "secret", "other"])
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
     assert passphrase_from_env_or_prompt(confirm=True) == "secret"
@@ -465,3 +473,21 @@ def test_passphrase_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(getpass, "getpass", eof)
     with pytest.raises(KeyFileError, match="PATENTPOOL_PASSPHRASE"):
         passphrase_from_env_or_prompt(confirm=False)
+
+
+def test_no_passphrase_without_a_terminal_is_refused_without_prompting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A script with no terminal and no PATENTPOOL_PASSPHRASE gets one clear error, not getpass's
+    GetPassWarning and an echoed read of stdin."""
+    monkeypatch.delenv("PATENTPOOL_PASSPHRASE", raising=False)
+
+    def never(prompt: str = "") -> str:
+        raise AssertionError("prompted without a terminal")
+
+    monkeypatch.setattr(getpass, "getpass", never)
+    for stdin in (io.StringIO("secret\n"), None):
+        monkeypatch.setattr(sys, "stdin", stdin)
+        with pytest.raises(KeyFileError) as raised:
+            passphrase_from_env_or_prompt(confirm=False)
+        assert str(raised.value) == "no passphrase: set PATENTPOOL_PASSPHRASE or run on a terminal"
