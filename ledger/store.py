@@ -288,6 +288,43 @@ class Store:
                 return
             after = int(heads[-1][0])
 
+    def iter_columns(
+        self, conn: Connection, batch: int = 20000
+    ) -> Iterator[tuple[int, bytes, bytes, str, str, str]]:
+        """Stream every entry's side columns (seq, prev, hash, kind, author, time) in seq order: `verify`
+        compares them with the entry's bytes, since the kind index chooses what partial replays read and
+        the head's hash is what the next entry chains to."""
+        cols = (
+            entries.c.seq,
+            entries.c.prev,
+            entries.c.hash,
+            entries.c.kind,
+            entries.c.author,
+            entries.c.time,
+        )
+        after = 0
+        while True:
+            page = conn.execute(
+                select(*cols).where(entries.c.seq > after).order_by(entries.c.seq).limit(batch)
+            )
+            rows = [(int(a), bytes(b), bytes(c), str(d), str(e), str(f)) for a, b, c, d, e, f in page]
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
+    def node_page(self, conn: Connection, level: int, start: int, count: int) -> dict[int, bytes]:
+        """Stored nodes of one level with index in [start, start + count)."""
+        query = select(nodes.c.idx, nodes.c.hash).where(
+            nodes.c.level == level, nodes.c.idx >= start, nodes.c.idx < start + count
+        )
+        return {int(idx): bytes(h) for idx, h in conn.execute(query)}
+
+    def node_counts(self, conn: Connection) -> dict[int, int]:
+        """How many nodes are stored at each level."""
+        query = select(nodes.c.level, func.count()).group_by(nodes.c.level)
+        return {int(level): int(n) for level, n in conn.execute(query)}
+
     def _with_needles(
         self, conn: Connection, rows: list[tuple[int, str, int]], needles: Mapping[str, bytes]
     ) -> list[tuple[int, str, int]]:

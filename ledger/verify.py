@@ -214,6 +214,79 @@ def _checked_stream(
 
 
 OnEntry = Callable[[Entry, bytes], Iterable[str]]
+Columns = tuple[int, bytes, bytes, str, str, str]  # a stored row's seq, prev, hash, kind, author, time
+NODE_PAGE = 4096
+
+
+class TreeCheck:
+    """Compares the stored Merkle nodes, the derived table that proofs are served from, with the tree the
+    stored entries make: each node as the verification completes it, read a page of one level at a time.
+    A wrong node would pass every other check and make the pool hand members proofs that fail."""
+
+    def __init__(self, store: Store, conn: Any) -> None:
+        self.store = store
+        self.conn = conn
+        self.pages: dict[int, tuple[int, dict[int, bytes]]] = {}
+        self.differ = 0
+        self.first: tuple[int, int] | None = None
+
+    def created(self, made: Iterable[tuple[int, int, bytes]]) -> None:
+        for level, idx, h in made:
+            start, page = self.pages.get(level, (-NODE_PAGE, {}))
+            if not start <= idx < start + NODE_PAGE:
+                start, page = idx, self.store.node_page(self.conn, level, idx, NODE_PAGE)
+                self.pages[level] = (start, page)
+            if page.get(idx) != h:
+                self.differ += 1
+                self.first = self.first or (level, idx)
+
+    def problems(self, size: int) -> list[Problem]:
+        found = []
+        if self.differ and self.first is not None:
+            level, idx = self.first
+            found.append(
+                Problem(
+                    None,
+                    f"Merkle node table: {self.differ} stored node(s) differ from the tree of the stored "
+                    f"entries (the first at level {level}, index {idx}): proofs served from it would not "
+                    "verify; the database was changed outside patentpool",
+                )
+            )
+        expected = {level: size >> level for level in range(size.bit_length())}
+        counts = self.store.node_counts(self.conn)
+        extra = sum(max(0, n - expected.get(level, 0)) for level, n in counts.items())
+        if extra:
+            found.append(
+                Problem(
+                    None, f"Merkle node table: {extra} stored node(s) beyond the tree of the stored entries"
+                )
+            )
+        return found
+
+
+def _column_problem(position: int, columns: Columns | None, checked: Checked, entry: Entry) -> Problem | None:
+    if columns is None:
+        return Problem(position, "no stored index columns for this row")
+    seq, prev, h, kind, author, time = columns
+    names = [
+        name
+        for name, same in (
+            ("seq", seq == position),
+            ("prev", prev.hex() == entry.prev),
+            ("hash", h == checked.hash),
+            ("kind", kind == entry.kind),
+            ("author", author == entry.author),
+            ("time", time == entry.time),
+        )
+        if not same
+    ]
+    if not names:
+        return None
+    return Problem(
+        position,
+        f"the stored {', '.join(names)} column(s) differ from the entry's bytes (partial reads choose rows "
+        "by them): the database was changed outside patentpool",
+    )
 
 
 def verify_store(
@@ -226,14 +299,19 @@ def verify_store(
     """Verify everything stored. `on_entry` lets the caller replay each valid entry into its own state and
     return problems it finds (e.g. a domain rule the entry breaks)."""
     checkpoints = [(cp.size, cp.root, cp.note) for cp in store.all_checkpoints(conn)]
-    return verify_rows(
+    tree = TreeCheck(store, conn)
+    report = verify_rows(
         store.iter_raw(conn),
         store.iter_raw(conn, kinds=(GENESIS, KEY_ADD)),
         checkpoints,
         jobs=jobs,
         on_entry=on_entry,
         on_progress=on_progress,
+        columns=store.iter_columns(conn),
+        tree=tree,
     )
+    report.problems.extend(tree.problems(report.size))
+    return report
 
 
 def verify_rows(
@@ -243,9 +321,12 @@ def verify_rows(
     jobs: int = 1,
     on_entry: OnEntry | None = None,
     on_progress: Callable[[int], None] | None = None,
+    columns: Iterable[Columns] | None = None,
+    tree: TreeCheck | None = None,
 ) -> Report:
     """Verify a ledger given as (position, raw bytes) rows, e.g. a database or an export file, against
-    signed checkpoints (size, stored root or None, note)."""
+    signed checkpoints (size, stored root or None, note); a database's rows also come with their stored
+    index `columns` (in the same order) and its stored Merkle nodes (`tree`), both checked as well."""
     report = Report()
     return_large_blocks()  # before the workers fork: they inherit it
     origin, candidates = _candidate_keys(key_rows)
@@ -257,9 +338,19 @@ def verify_rows(
     prev_hash = ZERO_HASH
     prev_time = ""
     done = 0
+    stored_columns = iter(columns) if columns is not None else None
     for checked, entry in _checked_stream(rows, origin, candidates, jobs):
         position = checked.position
-        compact.append(checked.leaf)
+        made = compact.append(checked.leaf)
+        if tree is not None:
+            tree.created(made)
+        if stored_columns is not None and entry is not None:
+            row_columns = next(stored_columns, None)
+            while row_columns is not None and row_columns[0] < position:
+                row_columns = next(stored_columns, None)
+            differ = _column_problem(position, row_columns, checked, entry)
+            if differ is not None:
+                report.problems.append(differ)
         if compact.size in stored_sizes:
             roots[compact.size] = compact.root()
         done += 1

@@ -197,7 +197,13 @@ def test_an_entry_resigned_by_the_root_key_breaks_the_chain(pool: Pool) -> None:
     forged = resign({**obj, "body": {**obj["body"], "name": "Mallory"}}, root_key(pool), ORIGIN)
     set_raw(pool.db, 4, jcs(forged))
     verify_fails(
-        pool, first=5, also=("seq 5: prev is not the hash", "checkpoint 4: the stored entries do not")
+        pool,
+        first=4,
+        also=(
+            "seq 4: the stored hash column(s) differ from the entry's bytes",
+            "seq 5: prev is not the hash",
+            "checkpoint 4: the stored entries do not",
+        ),
     )
 
 
@@ -414,3 +420,40 @@ def test_a_forged_stored_node_cannot_vouch_for_a_forged_entry(pool: Pool) -> Non
             list(reader.signed_rows(kinds=("member.add",)))
     finally:
         ledger.store.close()
+
+
+# --- the derived tables verify checks too -------------------------------------------------------------------
+def verify_problems(pool: Pool) -> list[str]:
+    result = pool.run("verify", expect=1)
+    data = json.loads(result.stdout)
+    assert [f"Error: {p}" for p in data["problems"]] == result.stderr.strip().splitlines()
+    return list(data["problems"])
+
+
+def test_a_wrong_stored_node_fails_verify(pool: Pool) -> None:
+    execute(pool.db, "UPDATE ledger_nodes SET hash = :h WHERE level = 1 AND idx = 2", {"h": b"\0" * 32})
+    assert verify_problems(pool) == [
+        "Merkle node table: 1 stored node(s) differ from the tree of the stored entries (the first at "
+        "level 1, index 2): proofs served from it would not verify; the database was changed outside "
+        "patentpool"
+    ]
+
+
+def test_a_missing_or_extra_stored_node_fails_verify(pool: Pool) -> None:
+    execute(pool.db, "DELETE FROM ledger_nodes WHERE level = 0 AND idx = 5")
+    execute(pool.db, "INSERT INTO ledger_nodes (level, idx, hash) VALUES (3, 7, :h)", {"h": b"\1" * 32})
+    problems = verify_problems(pool)
+    assert (
+        problems[0].startswith("Merkle node table: 1 stored node(s) differ")
+        and "level 0, index 5" in problems[0]
+    )
+    assert problems[1] == "Merkle node table: 1 stored node(s) beyond the tree of the stored entries"
+
+
+@pytest.mark.parametrize(("column", "value"), [("kind", "payment.add"), ("author", "x"), ("time", "t")])
+def test_a_changed_index_column_fails_verify(pool: Pool, column: str, value: str) -> None:
+    execute(pool.db, f"UPDATE ledger_entries SET {column} = :v WHERE seq = 3", {"v": value})
+    assert verify_problems(pool) == [
+        f"seq 3: the stored {column} column(s) differ from the entry's bytes (partial reads choose rows by "
+        "them): the database was changed outside patentpool"
+    ]
