@@ -32,6 +32,23 @@ COUNTRIES = frozenset(
 )
 
 
+# ISO 4217 active alphabetic codes (list one of the maintenance agency as in force in 2026, funds and
+# precious metals included), so that a typo such as "UDS" is caught at entry rather than opening a program
+# or recording a payment in a currency nobody pays in. `verify` re-checks every body with this table: a code
+# the agency withdraws later must stay here while any pool's ledger holds it.
+CURRENCIES = frozenset(
+    """
+    AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF
+    CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP
+    GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
+    LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR
+    NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN
+    SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAD
+    XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG
+    """.split()
+)
+
+
 class FieldError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -96,6 +113,8 @@ def currency(value: str, field: str) -> str:
     code = value.strip().upper()
     if not CURRENCY_RE.match(code):
         raise FieldError(field, f"{value!r} is not a three-letter currency code")
+    if code not in CURRENCIES:
+        raise FieldError(field, f"{value!r} is not an ISO 4217 currency code")
     return code
 
 
