@@ -25,6 +25,10 @@ def default_format() -> str:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    # Spelled as in the JSON output, so a CSV reader sees one spelling whatever the format (Python's str()
+    # would give True/False).
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list | tuple):
         return ", ".join(_cell(v) for v in value)
     if isinstance(value, dict):

@@ -740,3 +740,15 @@ def test_an_empty_list_still_has_its_csv_header(populated: Pool) -> None:
     assert populated.run("patent", "list", "--owner", "nobody", "-f", "csv").stdout.startswith(
         "number,country,"
     )
+
+
+def test_csv_and_tables_spell_booleans_as_json_does(populated: Pool) -> None:
+    """`exclusive` is false/true in JSON; CSV and tables used Python's False/True."""
+    as_json = {r["seq"]: r["exclusive"] for r in populated.json("license", "list")}
+    parsed = list(csv.DictReader(io.StringIO(populated.run("license", "list", "-f", "csv").stdout)))
+    assert {int(r["seq"]): r["exclusive"] for r in parsed} == {
+        seq: json.dumps(value) for seq, value in as_json.items()
+    }
+    assert sorted(as_json.values()) == [False, True]
+    table = populated.run("license", "list", "-f", "table").stdout
+    assert "false" in table and "true" in table and "False" not in table and "True" not in table
