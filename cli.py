@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,10 +91,14 @@ def _print_error(exc: BaseException) -> None:
     from patentpool.imports import ImportFailed
 
     if isinstance(exc, ImportFailed):
+        # One `Error:` line per problem (spec 9); the summary is not another problem, so it has no prefix.
+        if len(exc.errors) <= 1 and not exc.more:
+            click.echo(f"Error: {exc.errors[0] if exc.errors else exc}; nothing was written", err=True)
+            return
         for error in exc.errors:
             click.echo(f"Error: {error}", err=True)
         more = " (and more; stopped listing)" if exc.more else ""
-        click.echo(f"Error: {len(exc.errors)} problem(s){more}: nothing was written", err=True)
+        click.echo(f"{len(exc.errors)} problems{more}: nothing was written", err=True)
         return
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, OSError) and exc.filename:
@@ -139,20 +143,28 @@ def service(ctx: click.Context) -> PoolService:
     return PoolService(settings.db, settings.key)
 
 
-def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Write to FILE instead of stdout.",
-    )(f)
-    return click.option(
-        "-f",
-        "--format",
-        "fmt",
-        type=click.Choice(["table", "json", "csv"]),
-        help="Output format (default: table on a terminal, else json).",
-    )(f)
+def formats(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """-f/--format table|json|csv and -o FILE, the options of every read command (spec 7)."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write to FILE instead of stdout.",
+        )(f)
+        return click.option(
+            "-f",
+            "--format",
+            "fmt",
+            type=click.Choice(["table", "json", "csv"]),
+            help=f"Output format (default: {default}).",
+        )(f)
+
+    return decorate
+
+
+format_option = formats("table on a terminal, else json")
 
 
 @contextmanager
@@ -169,6 +181,18 @@ def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
 
     with output(path) as out:
         render.emit(data, fmt or render.default_format(), out, **kw)
+
+
+def show_or_raw(fmt: str | None, path: Path | None, raw: str, data: dict[str, Any], title: str) -> None:
+    """For `checkpoint` and `key show`: without -f, the text users keep as a file (the signed note, the
+    verifier key string), exactly, on a terminal too; with -f, the fields as the other read commands do."""
+    from patentpool import views
+
+    if fmt is None:
+        with output(path) as out:
+            out.write(raw)
+        return
+    show(fmt, path, data, rows=views.field_rows(data), columns=views.FIELD_COLUMNS, title=title)
 
 
 def say(text: str) -> None:
@@ -282,15 +306,18 @@ def key() -> None:
 
 
 @key.command("show")
+@formats("the verifier key string")
 @click.pass_context
-def key_show(ctx: click.Context) -> None:
+def key_show(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """Print the verifier key string of the key file (give it to members)."""
     from ledger.keys import read_verifier
+    from patentpool import views
 
     settings: Settings = ctx.find_root().obj
     if not settings.key.exists():
         fail(f"no key file at {settings.key}")
-    click.echo(str(read_verifier(settings.key)))
+    vkey = read_verifier(settings.key)
+    show_or_raw(fmt, output, f"{vkey}\n", views.key_json(vkey), "Key")
 
 
 @key.command("add")
@@ -308,12 +335,24 @@ def key_add(ctx: click.Context, vkey: str, role: str) -> None:
 @click.option("--reason", default=None)
 @click.pass_context
 def key_revoke(ctx: click.Context, keyid: str, reason: str | None) -> None:
-    """Revoke a key from the next entry on (root key only)."""
-    body: dict[str, Any] = {"key": keyid.strip()}
-    if reason:
-        body["reason"] = reason
+    """Revoke a key from the next entry on (root key only); KEYID is origin+id or the bare 8-hex id."""
     with writing(ctx) as batch:
+        body: dict[str, Any] = {"key": key_ref(batch.appender.ring.keys, keyid)}
+        if reason:
+            body["reason"] = reason
         batch.add("key.revoke", body)
+
+
+def key_ref(known: Iterable[str], text: str) -> str:
+    """The key id string `origin+id` that `text` names: itself, or a bare id that ends exactly one of the
+    pool's keys (the short form `log` shows as the author)."""
+    text = text.strip()
+    if "+" in text:
+        return text  # the full form; the keyring says whether it is a key of this pool
+    matches = [k for k in known if k.rsplit("+", 1)[-1] == text.lower()]
+    if len(matches) != 1:
+        fail(f"key: {text!r} names {'no key' if not matches else 'several keys'} of this pool")
+    return matches[0]
 
 
 # --- members and programs --------------------------------------------------------------------------------
@@ -1084,7 +1123,7 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.pass_context
 def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
@@ -1158,12 +1197,15 @@ def verify(
     from patentpool import render, verification
 
     settings: Settings = ctx.find_root().obj
+    if export_file is not None and checkpoint_file is None:
+        raise click.UsageError(
+            "--from-export needs --checkpoint: the signed checkpoint the export must match"
+        )
     with render.progress("verifying", None) as tick:
-        if export_file is not None:
-            if checkpoint_file is None:
-                fail("--from-export needs --checkpoint: the signed checkpoint the export must match")
+        if export_file is not None and checkpoint_file is not None:
+            note = checkpoint_file.read_text(encoding="utf-8")
             data = verification.verify_export(
-                export_file, checkpoint_file.read_text(encoding="utf-8"), jobs, tick
+                export_file, note, jobs, tick, checkpoint_name=str(checkpoint_file)
             )
         else:
             data = verification.verify_database(settings.db, jobs, tick)
@@ -1177,14 +1219,18 @@ def verify(
 
 @main.command()
 @click.option("--size", type=int, default=None, help="The checkpoint of this tree size (default latest).")
+@formats("the signed note")
 @click.pass_context
-def checkpoint(ctx: click.Context, size: int | None) -> None:
+def checkpoint(ctx: click.Context, size: int | None, fmt: str | None, output: Path | None) -> None:
     """Print the latest signed checkpoint (keep it: it proves what the ledger was)."""
     from ledger.log import Ledger
+    from patentpool import views
 
     settings: Settings = ctx.find_root().obj
     with Ledger.open(settings.db).reader() as reader:
-        click.echo(reader.checkpoint(size).note, nl=False)
+        cp = reader.checkpoint(size)
+        data = views.checkpoint_json(reader.origin, cp)
+    show_or_raw(fmt, output, cp.note, data, f"Checkpoint {cp.size}")
 
 
 @main.group()
@@ -1195,29 +1241,42 @@ def prove() -> None:
 @prove.command("inclusion")
 @click.argument("seq", type=int)
 @click.option("--size", type=int, default=None, help="Tree size of a signed checkpoint (default latest).")
+@format_option
 @click.pass_context
-def prove_inclusion(ctx: click.Context, seq: int, size: int | None) -> None:
+def prove_inclusion(
+    ctx: click.Context, seq: int, size: int | None, fmt: str | None, output: Path | None
+) -> None:
     """Inclusion proof of entry SEQ."""
     from ledger.log import Ledger
-    from patentpool import render
+    from patentpool import views
 
     settings: Settings = ctx.find_root().obj
     with Ledger.open(settings.db).reader() as reader:
-        click.echo(render.to_json(reader.inclusion(seq, size)), nl=False)
+        data = reader.inclusion(seq, size)
+    show(
+        fmt, output, data, rows=views.field_rows(data), columns=views.FIELD_COLUMNS, title=f"Inclusion {seq}"
+    )
 
 
 @prove.command("consistency")
 @click.argument("old", type=int)
 @click.argument("new", type=int)
+@format_option
 @click.pass_context
-def prove_consistency(ctx: click.Context, old: int, new: int) -> None:
-    """Consistency proof from tree size OLD to NEW."""
+def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, output: Path | None) -> None:
+    """Consistency proof from tree size OLD to NEW, both sizes of signed checkpoints."""
     from ledger.log import Ledger
-    from patentpool import render
+    from patentpool import views
 
     settings: Settings = ctx.find_root().obj
     with Ledger.open(settings.db).reader() as reader:
-        click.echo(render.to_json(reader.consistency(old, new)), nl=False)
+        # As for inclusion: a proof from a size the pool never signed proves nothing to a member, who holds
+        # only signed checkpoints. Size 0 is never signed, and ledger.merkle.verify_consistency (like the
+        # RFC 9162 reference verifier) rejects a proof from the empty tree anyway.
+        reader.checkpoint(old)
+        data = reader.consistency(old, new)
+    title = f"Consistency {old} to {new}"
+    show(fmt, output, data, rows=views.field_rows(data), columns=views.FIELD_COLUMNS, title=title)
 
 
 @main.command("verify-statement")

@@ -52,17 +52,29 @@ def _file_rows(path: Path, kinds: tuple[str, ...] | None = None) -> Iterator[tup
             yield position, raw
 
 
-def verify_export(path: Path, checkpoint_note: str, jobs: int, tick: Callable[[int], None]) -> dict[str, Any]:
+def verify_export(
+    path: Path,
+    checkpoint_note: str,
+    jobs: int,
+    tick: Callable[[int], None],
+    checkpoint_name: str = "checkpoint",
+) -> dict[str, Any]:
     """Verify an export file against a signed checkpoint, trusting only the root key its genesis names;
-    the checkpoint must be signed by that key, so the caller should compare it with the pool's known key."""
+    the checkpoint must be signed by that key, so the caller should compare it with the pool's known key.
+    `checkpoint_name` (the checkpoint's file) is named in errors about the checkpoint."""
     first = next(_file_rows(path), None)
     if first is None:
         raise PoolError(f"{path}: empty export")
     try:
         ring = Keyring.from_genesis(decode(first[1]).body)
-        signed = verify_checkpoint(checkpoint_note, ring.root, ring.origin)
     except (EntryError, ValueError) as exc:
         raise PoolError(f"{path}: {exc}") from exc
+    try:
+        signed = verify_checkpoint(checkpoint_note, ring.root, ring.origin)
+    except ValueError as exc:
+        # A malformed note, or one not signed by the root key of the export's genesis: either way it is the
+        # checkpoint the user gave that does not fit.
+        raise PoolError(f"{checkpoint_name}: {exc}") from exc
     checker = PoolChecker()
     with paused_gc():
         report = verify_rows(

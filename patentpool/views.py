@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from typing import Any
 
 from ledger.entry import Entry
+from ledger.keys import VerifierKey
 from ledger.log import Reader
+from ledger.store import StoredCheckpoint
 from patentpool.fields import FieldError, parse_date
 from patentpool.state import Patent, PoolState
 
@@ -346,3 +349,32 @@ def log_rows(entries: list[Entry]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+FIELD_COLUMNS = ["field", "value"]
+
+
+def field_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The table and CSV of a command whose output is one object (a proof, a checkpoint, a key): a row per
+    field, and a row per item of a list (`proof[0]`, `proof[1]`, ...) so that each hash is a cell of its own
+    rather than one long cell of hashes joined by commas."""
+    rows: list[dict[str, Any]] = []
+    for name, value in data.items():
+        if isinstance(value, list) and value:
+            rows += [{"field": f"{name}[{i}]", "value": item} for i, item in enumerate(value)]
+        else:
+            rows.append({"field": name, "value": value})
+    return rows
+
+
+def checkpoint_json(origin: str, checkpoint: StoredCheckpoint) -> dict[str, Any]:
+    return {
+        "origin": origin,
+        "size": checkpoint.size,
+        "root": base64.b64encode(checkpoint.root).decode(),
+        "note": checkpoint.note,
+    }
+
+
+def key_json(vkey: VerifierKey) -> dict[str, Any]:
+    return {"name": vkey.name, "key_id": vkey.key_id.hex(), "author": vkey.keyid_string, "vkey": str(vkey)}
