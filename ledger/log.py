@@ -44,9 +44,13 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-def load_keyring(store: Store, conn: Connection) -> Keyring:
+def load_keyring(store: Store, conn: Connection, leaves: dict[int, bytes] | None = None) -> Keyring:
+    """The keyring from the key entries; `leaves` collects their leaf hashes, for `check_keys` once the
+    checkpoint they are checked against is known (it is verified with the root key read here)."""
     ring: Keyring | None = None
     for seq, raw in store.iter_raw(conn, kinds=KEY_KINDS):
+        if leaves is not None:
+            leaves[seq - 1] = merkle.leaf_hash(raw)
         entry = decode(raw)
         if ring is None:
             if entry.kind != GENESIS or seq != 1:
@@ -178,6 +182,13 @@ def _included(
     for seq, kind, raw in rows:
         leaves[seq - 1] = merkle.leaf_hash(raw)
         yield seq, kind, raw, entry_hash(raw)
+    check_leaves(store, conn, leaves, checkpoint)
+
+
+def check_leaves(
+    store: Store, conn: Connection, leaves: dict[int, bytes], checkpoint: StoredCheckpoint
+) -> None:
+    """Raise LedgerError unless the leaf hashes (by index) are the ones the checkpoint signed."""
     if not leaves:
         return
     try:
@@ -190,12 +201,6 @@ def _included(
         raise LedgerError(
             f"the {len(leaves)} entries read are not all ones checkpoint {checkpoint.size} signed: {TAMPERED}"
         )
-
-
-def check_keys(store: Store, conn: Connection, checkpoint: StoredCheckpoint) -> None:
-    """The key entries `load_keyring` read before the checkpoint could be checked are the signed ones."""
-    for _row in read_signed(store, conn, checkpoint, kinds=KEY_KINDS):
-        pass
 
 
 @dataclass(frozen=True)
@@ -407,9 +412,11 @@ class Ledger:
         """One writer transaction: yields an Appender; on success stores entries and a signed checkpoint."""
         with self.store.writer() as conn:
             self.store.check_schema(conn)
-            ring = load_keyring(self.store, conn)
+            key_leaves: dict[int, bytes] = {}
+            ring = load_keyring(self.store, conn, key_leaves)
             previous = checkpoint_matches(self.store, conn, ring)
-            check_keys(self.store, conn, previous)
+            # The key entries were read before the checkpoint could be checked: they are checked now.
+            check_leaves(self.store, conn, key_leaves, previous)
             signer = checkpoint_key or author
             if signer.verifier().keyid_string != ring.root.keyid_string:
                 raise LedgerError("checkpoints are signed by the pool's root key: give the root key file")
@@ -438,9 +445,10 @@ class Ledger:
     @contextmanager
     def reader(self) -> Iterator[Reader]:
         with self.store.reader() as conn:
-            ring = load_keyring(self.store, conn)
+            key_leaves: dict[int, bytes] = {}
+            ring = load_keyring(self.store, conn, key_leaves)
             checkpoint = checkpoint_matches(self.store, conn, ring, count=False)
-            check_keys(self.store, conn, checkpoint)
+            check_leaves(self.store, conn, key_leaves, checkpoint)
             yield Reader(self.store, conn, ring, checkpoint)
 
 
