@@ -55,11 +55,12 @@ class BundleError(ValueError):
 # --- making a bundle (administrator side) ------------------------------------------------------------------
 def relevant_licensees(body: Mapping[str, Any], member: str) -> list[str]:
     """Licensees whose lines the member's figures depend on: those it has a share from, and those with lines
-    allocated to a country where it has counting patents (so a member written out of a split is caught)."""
+    made, sold or allocated in a country where it has counting patents (so a member written out of a split,
+    or a line moved away from its country by a false claim that the sale country counts, is caught)."""
     mine = {c for c, owners in body["countries"].items() if member in owners}
     found = {lic for lic, _c, who, _g in body["shares"] if who == member}
     for licensee, info in body["licensees"].items():
-        if any(line[5] in mine for line in info["lines"]):
+        if any(line[1] in mine or line[2] in mine or line[5] in mine for line in info["lines"]):
             found.add(licensee)
     return sorted(found)
 
@@ -197,9 +198,76 @@ def _b64list(values: Any, what: str) -> list[bytes]:
     return [base64.b64decode(v, validate=True) for v in values]
 
 
+# The bundle's shape, checked before anything is read from it: a key that nothing checks could carry a
+# figure the member would take as verified, and a wrong type would fail with no useful message.
+_DOC_KEYS = {
+    "bundle_v": int,
+    "statement": dict,
+    "checkpoint": str,
+    "entries": list,
+    "consistency": (dict, type(None)),
+}
+_STATEMENT_KEYS = {
+    "member": str,
+    "period": str,
+    "currency": str,
+    "lines": list,
+    "gross": str,
+    "admin_fee": str,
+    "net": str,
+    "open_license_fees": list,
+    "checkpoint": str,
+}
+_LINE_KEYS = {"program": str, "licensee": str, "country": str, "patents": list, "gross": str}
+_FEE_KEYS = {"licensee": str, "patent": str, "owner": str, "currency": str, "amount": str}
+_ITEM_KEYS = {"seq": int, "entry": str, "proof": list}
+_CONSISTENCY_KEYS = {"old_checkpoint": (str, type(None)), "proof": list}
+
+
+def _shaped(value: Any, keys: Mapping[str, Any], what: str) -> None:
+    if not isinstance(value, dict):
+        raise BundleError(f"{what}: not a JSON object")
+    if set(value) != set(keys):
+        extra, missing = sorted(set(value) - set(keys)), sorted(set(keys) - set(value))
+        raise BundleError(
+            f"{what}: "
+            + "; ".join(
+                part
+                for part in (
+                    f"unknown key(s) {', '.join(extra)}" if extra else "",
+                    f"missing key(s) {', '.join(missing)}" if missing else "",
+                )
+                if part
+            )
+        )
+    for key, kind in keys.items():
+        # bool is an int to Python, not to a JSON schema: `true` is no version and no seq.
+        if not isinstance(value[key], kind) or (kind is int and isinstance(value[key], bool)):
+            raise BundleError(f"{what}.{key}: not of the expected type")
+
+
+def _check_shape(doc: Any) -> None:
+    _shaped(doc, _DOC_KEYS, "bundle")
+    if doc["bundle_v"] != BUNDLE_VERSION:
+        raise BundleError(f"bundle_v {doc['bundle_v']}: this verifier reads version {BUNDLE_VERSION}")
+    statement = doc["statement"]
+    _shaped(statement, _STATEMENT_KEYS, "statement")
+    for i, line in enumerate(statement["lines"]):
+        _shaped(line, _LINE_KEYS, f"statement.lines[{i}]")
+        if not all(isinstance(n, str) for n in line["patents"]):
+            raise BundleError(f"statement.lines[{i}].patents: not a list of patent numbers")
+    for i, fee in enumerate(statement["open_license_fees"]):
+        _shaped(fee, _FEE_KEYS, f"statement.open_license_fees[{i}]")
+    for i, item in enumerate(doc["entries"]):
+        _shaped(item, _ITEM_KEYS, f"entries[{i}]")
+    if doc["consistency"] is not None:
+        _shaped(doc["consistency"], _CONSISTENCY_KEYS, "consistency")
+
+
 def _verify(doc: Any, vkey_text: str, since_note: str | None, verdict: Verdict) -> None:
-    if not isinstance(doc, dict) or doc.get("bundle_v") != BUNDLE_VERSION:
-        raise BundleError("not a version 1 statement bundle")
+    if not isinstance(doc, dict) or "bundle_v" not in doc:
+        raise BundleError("not a statement bundle")
+    _check_shape(doc)
     vkey = VerifierKey.parse(vkey_text)
     origin = vkey.name
     # 1. The checkpoint: signed by the pool's key, for the pool's origin.
@@ -238,11 +306,24 @@ def _check_consistency(
             f"the bundle carries no consistency proof from your checkpoint (size {old.size}) "
             "to its own: ask for one made with --since"
         )
+    if 0 < old.size < cp.size:
+        # A proof from another checkpoint proves nothing about yours, and says nothing against the pool.
+        start = consistency.get("old_checkpoint")
+        try:
+            from_size = _parse_note_unverified(start).size if isinstance(start, str) else None
+        except (BundleError, ValueError):
+            from_size = None
+        if from_size != old.size:
+            raise BundleError(
+                f"the bundle's consistency proof starts from checkpoint size {from_size}, not from yours "
+                f"(size {old.size}): ask for a bundle made with --since your checkpoint"
+            )
     try:
         if old.size == 0:
             pass
         elif old.size == cp.size:
-            if old.root != cp.root or proof:
+            # The bundle's own checkpoint: whatever proof it carries (from another one) is not needed.
+            if old.root != cp.root:
                 raise merkle.ProofError("same size, different roots")
         else:
             merkle.verify_consistency(old.size, cp.size, old.root, cp.root, proof)
@@ -262,7 +343,7 @@ def _check_entries(
         raise BundleError("the bundle holds no entries")
     entries: dict[int, Entry] = {}
     for item in items:
-        raw = str(item["entry"]).encode("utf-8")
+        raw = item["entry"].encode("utf-8")
         entry = decode(raw)
         if entry.seq != item.get("seq") or entry.seq in entries:
             raise BundleError(f"seq {item.get('seq')}: entry numbered {entry.seq} or given twice")
@@ -408,9 +489,22 @@ def _recompute_member(
     counting = set(body["countries"])
     shares = {(lic, c): _money(g) for lic, c, who, g in body["shares"] if who == member}
     own_countries = {c for (_n, c), p in patents.items() if p["owner"] == member and p["counts"]}
-    for country in own_countries:
+    for country in sorted(own_countries):
         if member not in body["countries"].get(country, {}):
             raise BundleError(f"{country}: your counting patents there are missing from the allocation")
+        listed = set(body["countries"][country][member]["patents"])
+        left_out = sorted(
+            n for (n, c), p in patents.items() if c == country and p["owner"] == member and p["counts"]
+        )
+        left_out = [n for n in left_out if n not in listed]
+        if left_out:
+            raise BundleError(
+                f"{country}: your counting patent(s) {', '.join(left_out)} are left out of your holding "
+                "in the allocation"
+            )
+    # Which countries have a counting patent decides where a line goes (spec 6.5): a claim the entries
+    # contradict, or that no entry backs, could move a line away from (or into) the member's countries.
+    backed = {c for (_n, c), p in patents.items() if p["counts"]}
     out = []
     for licensee in relevant_licensees(body, member):
         info = body["licensees"][licensee]
@@ -451,6 +545,16 @@ def _recompute_member(
                 raise BundleError(
                     f"{licensee}: line seq {seq} {made}/{sold} is allocated to {country}, "
                     f"not to its sale country (if it has a counting patent) or else {made}"
+                )
+            if country != made and country not in backed:
+                raise BundleError(
+                    f"{licensee}: line seq {seq} {made}/{sold} is allocated to {sold}, but no entry in the "
+                    f"bundle shows a counting patent in {sold} on {body['day']}"
+                )
+            if country != sold and sold in backed:
+                raise BundleError(
+                    f"{licensee}: line seq {seq} {made}/{sold} is allocated to {made}, but the entries show "
+                    f"a counting patent in {sold} on {body['day']}"
                 )
             if to_cents(_money(amount)) != line_cents:
                 raise BundleError(
@@ -526,7 +630,36 @@ def _memo_fees(body: Mapping[str, Any], member: str, entries: dict[int, Entry]) 
                 "amount": format_money(amount),
             }
         )
+    _no_fee_left_out(body, member, entries, day, {(f["licensee"], f["patent"]) for f in out})
     return out
+
+
+def _no_fee_left_out(
+    body: Mapping[str, Any], member: str, entries: dict[int, Entry], day: date, listed: set[tuple[str, str]]
+) -> None:
+    """Every open licence of the member's patents that the bundle shows held on `day`, by a licensee with
+    lines in the patent's country, has its memo fee in the allocation (one left out would pass unseen)."""
+    patents = _patents(entries, body["program"], day)
+    for take in entries.values():
+        if take.kind != "openlicense.take":
+            continue
+        b = take.body
+        decl = entries.get(b["declaration"])
+        patent = patents.get((b["number"], b["country"]))
+        info = body["licensees"].get(b["licensee"])
+        if decl is None or patent is None or info is None or patent["owner"] != member:
+            continue
+        if not (
+            patent["in_force"]
+            and date.fromisoformat(b["notice_date"]) <= day <= date.fromisoformat(decl.body["to"])
+        ):
+            continue
+        lines = _report_lines(body, entries, info["reports"], b["licensee"], {body["period"]})
+        if any(b["country"] in (m, s) for (_p, m, s) in lines) and (b["licensee"], b["number"]) not in listed:
+            raise BundleError(
+                f"open licence {b['number']}: {b['licensee']} holds it (seq {take.seq}) and reports lines in "
+                f"{b['country']}, but the allocation lists no memo fee for it"
+            )
 
 
 def _patents(entries: dict[int, Entry], program: str, day: date) -> dict[tuple[str, str], dict[str, Any]]:
@@ -537,13 +670,12 @@ def _patents(entries: dict[int, Entry], program: str, day: date) -> dict[tuple[s
         kind = entries[seq].kind
         if kind == "patent.add" and b.get("program") == program:
             granted = b.get("granted")
-            counts = granted is not None and date.fromisoformat(granted) <= day < date.fromisoformat(
-                b["expires"]
-            )
+            in_force = day < date.fromisoformat(b["expires"])
             found[(b["number"], b["country"])] = {
                 "owner": b["owner"],
                 "weight": Fraction(b["weight"]),
-                "counts": counts,
+                "counts": in_force and granted is not None and date.fromisoformat(granted) <= day,
+                "in_force": in_force,
             }
         elif kind in ("patent.transfer", "patent.status") and (b["number"], b["country"]) in found:
             if date.fromisoformat(b["effective"]) > day:
@@ -552,6 +684,7 @@ def _patents(entries: dict[int, Entry], program: str, day: date) -> dict[tuple[s
                 found[(b["number"], b["country"])]["owner"] = b["to"]
             else:
                 found[(b["number"], b["country"])]["counts"] = False
+                found[(b["number"], b["country"])]["in_force"] = False
     return found
 
 

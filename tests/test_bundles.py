@@ -828,3 +828,95 @@ def test_forged_open_licence_memo(books: Books, tmp_path: Path) -> None:
     refused(
         books, tmp_path, doc, "the open-licence memo lines differ from the declarations, takes and reports"
     )
+
+
+def test_forged_holding_that_leaves_out_a_members_patent(books: Books, tmp_path: Path) -> None:
+    """A's CN holding lists CN205123456U only: its counting CN102345678B (in the bundle) is left out."""
+
+    def drop_patent(body: dict[str, Any]) -> None:
+        body["countries"]["CN"]["A"]["patents"] = ["CN205123456U"]
+        body["countries"]["CN"]["A"]["weight"] = "1"
+
+    key = books.signing_key()
+    doc = reseal(books.load("A"), rewrite(books.ledger, key, {OLD_SIZE: drop_patent}), key)
+    refused(books, tmp_path, doc, "CN: your counting patent(s) CN102345678B are left out of your holding")
+
+
+def test_forged_counting_country_that_moves_a_line_away(books: Books, tmp_path: Path) -> None:
+    """L1's CN/JP line (JP has no patent: it belongs to CN, where C earns) moved to JP by a claimed JP
+    patent that no entry backs."""
+
+    def invent_jp(body: dict[str, Any]) -> None:
+        body["countries"]["JP"] = {"B": {"weight": "1", "patents": ["JP4219000B2"], "refs": []}}
+        body["licensees"]["L1"]["lines"] = [
+            [*ln[:5], "JP"] if ln[2] == "JP" else ln for ln in body["licensees"]["L1"]["lines"]
+        ]
+
+    key = books.signing_key()
+    doc = reseal(books.load("C"), rewrite(books.ledger, key, {OLD_SIZE: invent_jp}), key)
+    refused(books, tmp_path, doc, "L1: line seq 21 CN/JP is allocated to JP, but no entry in the bundle")
+
+
+def test_forged_country_without_counting_patents_that_pulls_a_line_in(books: Books, tmp_path: Path) -> None:
+    """DE (B's counting EP2345678B1) claimed to have no counting patent, so L1's CN/DE line goes to CN."""
+
+    def drop_de(body: dict[str, Any]) -> None:
+        del body["countries"]["DE"]
+        body["licensees"]["L1"]["lines"] = [
+            [*ln[:5], "CN"] if ln[2] == "DE" else ln for ln in body["licensees"]["L1"]["lines"]
+        ]
+
+    key = books.signing_key()
+    doc = reseal(books.load("C"), rewrite(books.ledger, key, {OLD_SIZE: drop_de}), key)
+    refused(books, tmp_path, doc, "CN/DE is allocated to CN, but the entries show a counting patent in DE")
+
+
+def test_forged_allocation_that_drops_a_memo_fee(books: Books, tmp_path: Path) -> None:
+    """A's open-licence fee left out of the allocation and the statement alike; the declaration, the take
+    and L1's CN lines are in A's bundle (the take also moves the patent into L1's credit)."""
+
+    def no_fees(body: dict[str, Any]) -> None:
+        body["open_license_fees"] = []
+        body["open_license_refs"] = []
+
+    def statement(st: dict[str, Any]) -> None:
+        st["open_license_fees"] = []
+
+    key = books.signing_key()
+    doc = reseal(books.load("A"), rewrite(books.ledger, key, {OLD_SIZE: no_fees}), key, statement)
+    refused(books, tmp_path, doc, "open licence CN205123456U: L1 holds it", "lists no memo fee for it")
+
+
+def test_consistency_proof_from_another_checkpoint_is_no_fork(books: Books) -> None:
+    # C-adjusted is proven from new.cp; a member holding old.cp needs a proof from old.cp, and the pool
+    # has done nothing wrong: the bundle is refused without crying fork.
+    result = verify(books.bundles["C-adjusted"], books.vkey, since=books.old_cp)
+    rejected(result, "consistency proof starts from checkpoint size", f"not from yours (size {OLD_SIZE})")
+    assert "FORKED" not in result.stdout + result.stderr
+    # The bundle's own checkpoint, given as --since, needs no proof at all.
+    own = books.dir / "c-adjusted.cp"
+    own.write_text(books.load("C-adjusted")["checkpoint"], encoding="utf-8")
+    verified(verify(books.bundles["C-adjusted"], books.vkey, since=own))
+
+
+@pytest.mark.parametrize(
+    ("edit", "phrase"),
+    [
+        (lambda d: d["statement"].update(payments="1000000.00"), "statement: unknown key(s) payments"),
+        (lambda d: d["statement"]["lines"][0].update(units=1), "statement.lines[0]: unknown key(s) units"),
+        (lambda d: d["statement"].pop("net"), "statement: missing key(s) net"),
+        (lambda d: d.update(extra=1), "bundle: unknown key(s) extra"),
+        (lambda d: d.update(bundle_v=True), "bundle.bundle_v: not of the expected type"),
+        (lambda d: d.update(bundle_v=2), "bundle_v 2: this verifier reads version 1"),
+        (lambda d: d.update(statement=None), "bundle.statement: not of the expected type"),
+        (lambda d: d.update(consistency="x"), "bundle.consistency: not of the expected type"),
+        (lambda d: d["entries"][0].update(seq=True), "entries[0].seq: not of the expected type"),
+        (lambda d: d["statement"]["lines"][0].update(patents=[1]), "patents: not a list of patent numbers"),
+    ],
+)
+def test_bundle_of_another_shape(
+    books: Books, tmp_path: Path, edit: Callable[[dict[str, Any]], Any], phrase: str
+) -> None:
+    doc = books.load("C")
+    edit(doc)
+    refused(books, tmp_path, doc, phrase)
