@@ -26,7 +26,7 @@ from licenses.money import (
     to_cents,
 )
 from patentpool.periods import Period
-from patentpool.splits import integer_weights, split_rows, split_totals
+from patentpool.splits import integer_weights, split_group_totals, split_rows, split_totals
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
 
 POLICY = "v1"
@@ -119,9 +119,8 @@ def _allocate(state: PoolState, program_name: str, period: Period) -> dict[str, 
     held = _licences_held(state, set(current), counting, day)
 
     members: dict[str, int] = defaultdict(int)
-    shares: list[list[str]] = []
+    shares = _Shares()
     licensees: dict[str, dict[str, Any]] = {}
-    plain: dict[str, tuple[list[str], list[int]]] = {}
     for licensee in sorted(current):
         licensees[licensee] = _licensee(
             state,
@@ -136,8 +135,8 @@ def _allocate(state: PoolState, program_name: str, period: Period) -> dict[str, 
             inputs,
             members,
             shares,
-            plain,
         )
+    shares.split_plain(countries, members)
 
     member_out: dict[str, dict[str, str]] = {}
     fee_total = 0
@@ -175,10 +174,53 @@ def _allocate(state: PoolState, program_name: str, period: Period) -> dict[str, 
             c: {o: countries[c][o].body() for o in sorted(countries[c])} for c in sorted(countries)
         },
         "licensees": licensees,
-        # Filled licensee by licensee, country by country, member by member, all in sorted order already.
-        "shares": shares,
+        # Licensee by licensee, country by country, member by member, all in sorted order.
+        "shares": shares.rows(),
         "inputs": [[seq, h] for seq, h in sorted(inputs)],
     }
+
+
+@dataclass
+class _Shares:
+    """The share rows (licensee, country, member, amount), one per member for each licensee and country.
+
+    A group of lines in a country where the licensee holds no licence splits over that country's plain
+    buckets, the same for every such licensee: those groups are split together, country by country, in one
+    vectorised split after every licensee's lines are known (`split_plain`); the rows keep the order in which
+    the groups were met."""
+
+    order: list[tuple[str, str]] = field(default_factory=list)
+    done: dict[tuple[str, str], list[list[str]]] = field(default_factory=dict)
+    plain: dict[str, list[tuple[str, list[int]]]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, licensee: str, country: str, names: list[str], cents: list[int]) -> None:
+        spell = cents_speller()
+        self.order.append((licensee, country))
+        self.done[(licensee, country)] = [
+            [licensee, country, name, spell(c)] for name, c in zip(names, cents, strict=True)
+        ]
+
+    def add_plain(self, licensee: str, country: str, line_cents: list[int]) -> None:
+        self.order.append((licensee, country))
+        self.plain[country].append((licensee, line_cents))
+
+    def split_plain(self, countries: dict[str, dict[str, _Holding]], members: dict[str, int]) -> None:
+        spell = cents_speller()
+        for country, groups in self.plain.items():
+            owners = countries[country]
+            names = sorted(owners)
+            weights = integer_weights([owners[o].weight for o in names])
+            got = split_group_totals([cents for _licensee, cents in groups], weights)
+            for i, name in enumerate(names):
+                members[name] += sum(row[i] for row in got)
+            for (licensee, _cents), row in zip(groups, got, strict=True):
+                self.done[(licensee, country)] = [
+                    [licensee, country, name, spell(c)] for name, c in zip(names, row, strict=True)
+                ]
+        self.plain.clear()
+
+    def rows(self) -> list[list[str]]:
+        return [row for key in self.order for row in self.done[key]]
 
 
 @dataclass
@@ -229,8 +271,7 @@ def _licensee(
     held: dict[PatentKey, list[Ref]],
     inputs: set[Ref],
     members: dict[str, int],
-    shares: list[list[str]],
-    plain: dict[str, tuple[list[str], list[int]]],
+    shares: _Shares,
 ) -> dict[str, Any]:
     grant = state.grants.get((licensee, program.name))
     if grant is not None:
@@ -269,32 +310,23 @@ def _licensee(
     credited: dict[str, list[str]] = {}
     credit_refs: dict[str, list[int]] = {}
     held_in = {key[1] for key in held}
-    spell = cents_speller()
     for country in sorted(by_country):
-        if country in held_in:
-            names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
-            int_weights = integer_weights(weights)
-            if CREDIT in numbers:
-                credited[country] = numbers[CREDIT]
-                credit_refs[country] = refs
-        else:
-            # Nothing licensed here: the same buckets for every such licensee, computed once per country.
-            if country not in plain:
-                owners = countries[country]
-                order = sorted(owners)
-                plain[country] = (order, integer_weights([owners[o].weight for o in order]))
-            names, int_weights = plain[country]
-        got = split_totals([line_cents[i] for i in by_country[country]], int_weights)
+        group = [line_cents[i] for i in by_country[country]]
+        if country not in held_in:
+            # Nothing licensed here: the country's plain buckets, split with every such licensee's lines.
+            shares.add_plain(licensee, country, group)
+            continue
+        names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
+        if CREDIT in numbers:
+            credited[country] = numbers[CREDIT]
+            credit_refs[country] = refs
+        got = split_totals(group, integer_weights(weights))
         if names and names[-1] == CREDIT:
             credit_cents += got[-1]
             names, got = names[:-1], got[:-1]
         for name, cents in zip(names, got, strict=True):
             members[name] += cents
-        # One row per (licensee, country, member): each country's lines are split once. This is the
-        # allocation's innermost loop (a row per member for every licensee and country), hence the table.
-        shares.extend(
-            [[licensee, country, name, spell(cents)] for name, cents in zip(names, got, strict=True)]
-        )
+        shares.add(licensee, country, names, got)
     return {
         "units_before": units_before,
         "units": units,

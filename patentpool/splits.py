@@ -34,6 +34,29 @@ def split_totals(totals: list[int], weights: list[int]) -> list[int]:
     return column_sums
 
 
+def split_group_totals(groups: list[list[int]], weights: list[int]) -> list[list[int]]:
+    """`split_totals` of every group (each a non-empty list of row totals) over the same weights, as one
+    vectorised split: an allocation splits thousands of licensees' lines over one country's buckets, and a
+    numpy call per licensee cost more than its arithmetic."""
+    if not groups:
+        return []
+    if any(not group for group in groups):
+        raise SplitError("groups: each needs at least one row")
+    rows = _split([t for group in groups for t in group], weights)
+    if isinstance(rows, list):
+        out, at = [], 0
+        for group in groups:
+            part = rows[at : at + len(group)]
+            out.append([sum(column) for column in zip(*part, strict=True)])
+            at += len(group)
+        return out
+    import numpy as np
+
+    starts = np.cumsum([0] + [len(group) for group in groups[:-1]])
+    sums: list[list[int]] = np.add.reduceat(rows, starts, axis=0).tolist()
+    return sums
+
+
 def split_rows(totals: list[int], weights: list[int]) -> list[list[int]]:
     """largest_remainder(total, weights) for every total, vectorised with numpy where it is exact.
 

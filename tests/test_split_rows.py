@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from licenses.money import largest_remainder
-from patentpool.splits import split_rows, split_totals
+from patentpool.splits import split_group_totals, split_rows, split_totals
 
 
 @settings(max_examples=300, deadline=None)
@@ -33,3 +33,14 @@ def test_ties_go_to_the_earlier_column_in_the_vectorised_path() -> None:
 def test_split_totals_are_the_column_sums(totals: list[int], weights: list[int]) -> None:
     rows = split_rows(totals, weights)
     assert split_totals(totals, weights) == [sum(column) for column in zip(*rows, strict=True)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=8), max_size=30),
+    st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=12),
+)
+def test_split_group_totals_is_split_totals_of_each_group(
+    groups: list[list[int]], weights: list[int]
+) -> None:
+    assert split_group_totals(groups, weights) == [split_totals(group, weights) for group in groups]
