@@ -45,7 +45,7 @@ def utc_now() -> str:
 
 
 def load_keyring(store: Store, conn: Connection, leaves: dict[int, bytes] | None = None) -> Keyring:
-    """The keyring from the key entries; `leaves` collects their leaf hashes, for `check_keys` once the
+    """The keyring from the key entries; `leaves` collects their leaf hashes, for `check_leaves` once the
     checkpoint they are checked against is known (it is verified with the root key read here)."""
     ring: Keyring | None = None
     for seq, raw in store.iter_raw(conn, kinds=KEY_KINDS):

@@ -268,6 +268,10 @@ def _column_problem(position: int, columns: Columns | None, checked: Checked, en
     if columns is None:
         return Problem(position, "no stored index columns for this row")
     seq, prev, h, kind, author, time = columns
+    if (seq, h, kind, author, time) == (position, checked.hash, entry.kind, entry.author, entry.time) and (
+        prev.hex() == entry.prev
+    ):
+        return None  # the usual case, once per entry in the main process: no list built
     names = [
         name
         for name, same in (
