@@ -289,7 +289,7 @@ class Store:
             after = int(heads[-1][0])
 
     def iter_columns(
-        self, conn: Connection, batch: int = 20000
+        self, conn: Connection, batch: int = 5000
     ) -> Iterator[tuple[int, bytes, bytes, str, str, str]]:
         """Stream every entry's side columns (seq, prev, hash, kind, author, time) in seq order: `verify`
         compares them with the entry's bytes, since the kind index chooses what partial replays read and

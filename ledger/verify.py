@@ -215,7 +215,7 @@ def _checked_stream(
 
 OnEntry = Callable[[Entry, bytes], Iterable[str]]
 Columns = tuple[int, bytes, bytes, str, str, str]  # a stored row's seq, prev, hash, kind, author, time
-NODE_PAGE = 4096
+NODE_PAGE = 2048
 
 
 class TreeCheck:
