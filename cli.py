@@ -1161,8 +1161,15 @@ def output_binary(path: Path | None) -> Iterator[Any]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    with path.open("wb") as handle:
-        yield handle
+    # Written beside the target and renamed only once the whole export was read and checked, so a refused
+    # export (a ledger changed outside patentpool) leaves no file that looks like one.
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("wb") as handle:
+            yield handle
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @main.command()

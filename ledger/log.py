@@ -116,6 +116,7 @@ def checkpoint_matches(
 
 TAMPERED = "the database was changed outside patentpool; run `patentpool verify`"
 _PREV = b',"prev":"'
+_KIND = b',"kind":'
 
 
 def read_signed(
@@ -145,8 +146,40 @@ def read_signed(
         rows = (row for row in rows if row[1] not in needles or needles[row[1]] in row[2])
     if since == 1 and not kinds and not needles:
         yield from _chained(rows, checkpoint)
+    elif not kinds and not needles:
+        yield from _range(store, conn, rows, since, checkpoint)
     else:
         yield from _included(store, conn, rows, checkpoint)
+
+
+def _range(
+    store: Store,
+    conn: Connection,
+    rows: Iterable[tuple[int, str, bytes]],
+    since: int,
+    checkpoint: StoredCheckpoint,
+) -> Iterator[tuple[int, str, bytes, bytes]]:
+    """Every entry from `since` on: the stored frontier of the tree before it, then each leaf folded in (as
+    a whole read, O(log n) memory). A forged frontier node gives another root, like a forged leaf."""
+    start = min(max(since - 1, 0), checkpoint.size)
+    plan = merkle.root_plan(start)
+    try:
+        got = store.nodes(conn).get_nodes(plan) if plan else {}
+        compact = merkle.CompactRange(start, [got[node] for node in plan])
+    except (KeyError, StoreError) as exc:
+        raise LedgerError(
+            f"cannot check the entries read against checkpoint {checkpoint.size}: {exc}: {TAMPERED}"
+        ) from exc
+    for seq, kind, raw in rows:
+        if seq != compact.size + 1:
+            raise LedgerError(f"seq {compact.size + 1}: missing from the stored entries: {TAMPERED}")
+        compact.append(merkle.leaf_hash(raw))
+        yield seq, kind, raw, entry_hash(raw)
+    if compact.size != checkpoint.size or compact.root() != checkpoint.root:
+        raise LedgerError(
+            f"the entries from seq {since} on do not hash to the root of checkpoint {checkpoint.size}: "
+            f"{TAMPERED}"
+        )
 
 
 def _chained(
@@ -157,14 +190,18 @@ def _chained(
     for seq, kind, raw in rows:
         if seq != compact.size + 1:
             raise LedgerError(f"seq {compact.size + 1}: missing from the stored entries: {TAMPERED}")
-        # The top-level prev is the last `,"prev":"` of canonical bytes: only seq, sig, time and v follow it,
-        # and a quote inside a string is always escaped.
+        # In canonical bytes the top-level kind and prev are the last `,"kind":"` and `,"prev":"`: only
+        # prev, seq, sig, time and v follow them, and a quote inside a string is always escaped.
         at = raw.rfind(_PREV) + len(_PREV)
         if raw[at : at + 64] != prev:
             raise LedgerError(
                 f"seq {seq}: its prev is not the hash of seq {seq - 1}: one of the two is not the entry "
                 f"the pool signed: {TAMPERED}"
             )
+        # The kind column chooses what partial reads (the keyring, the books) see: a whole read, which
+        # every writer makes, checks it, so a row hidden from them by a relabelled column stops the writer.
+        if not raw.startswith(b'"' + kind.encode() + b'",', raw.rfind(_KIND) + len(_KIND)):
+            raise LedgerError(f"seq {seq}: the stored kind column is not the entry's kind: {TAMPERED}")
         h = entry_hash(raw)
         compact.append(merkle.leaf_hash(raw))
         yield seq, kind, raw, h
@@ -249,7 +286,7 @@ class Appender:
     def signed_rows(self) -> Iterator[tuple[int, str, bytes, bytes]]:
         """Every stored entry, checked against the base checkpoint (`read_signed`): what a writer replays."""
         if self.base is None:
-            return iter(())
+            raise LedgerError("no signed checkpoint to check the stored entries against")
         return read_signed(self.store, self.conn, self.base)
 
     def append(self, kind: str, body: Mapping[str, Any]) -> Entry:
@@ -480,8 +517,13 @@ class Reader:
         return read_signed(self.store, self.conn, self.signed, since=since, kinds=kinds, needles=needles)
 
     def entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
-        for _seq, _kind, raw, _h in self.signed_rows(since, kinds):
-            yield decode(raw)
+        for seq, _kind, raw, _h in self.signed_rows(since, kinds):
+            try:
+                yield decode(raw)
+            except EntryError as exc:
+                raise LedgerError(
+                    f"seq {seq}: the stored entry is not well-formed ({exc}): {TAMPERED}"
+                ) from exc
 
     def raw_entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[tuple[int, bytes]]:
         for seq, _kind, raw, _h in self.signed_rows(since, kinds):

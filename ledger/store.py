@@ -320,10 +320,15 @@ class Store:
         )
         return {int(idx): bytes(h) for idx, h in conn.execute(query)}
 
-    def node_counts(self, conn: Connection) -> dict[int, int]:
-        """How many nodes are stored at each level."""
-        query = select(nodes.c.level, func.count()).group_by(nodes.c.level)
-        return {int(level): int(n) for level, n in conn.execute(query)}
+    def nodes_beyond(self, conn: Connection, size: int) -> int:
+        """How many stored nodes lie outside the tree of `size` leaves (a level holds indices below
+        size >> level): counted level by level, so a missing node cannot hide an extra one."""
+        levels = [int(level) for (level,) in conn.execute(select(nodes.c.level).distinct())]
+        total = 0
+        for level in levels:
+            query = select(func.count()).where(nodes.c.level == level, nodes.c.idx >= size >> level)
+            total += int(conn.execute(query).scalar_one())
+        return total
 
     def _with_needles(
         self, conn: Connection, rows: list[tuple[int, str, int]], needles: Mapping[str, bytes]

@@ -252,9 +252,7 @@ class TreeCheck:
                     "verify; the database was changed outside patentpool",
                 )
             )
-        expected = {level: size >> level for level in range(size.bit_length())}
-        counts = self.store.node_counts(self.conn)
-        extra = sum(max(0, n - expected.get(level, 0)) for level, n in counts.items())
+        extra = self.store.nodes_beyond(self.conn, size)
         if extra:
             found.append(
                 Problem(
@@ -284,8 +282,6 @@ def _column_problem(position: int, columns: Columns | None, checked: Checked, en
         )
         if not same
     ]
-    if not names:
-        return None
     return Problem(
         position,
         f"the stored {', '.join(names)} column(s) differ from the entry's bytes (partial reads choose rows "

@@ -29,6 +29,7 @@ from licenses.money import parse_money, parse_rate
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
+from patentpool.allocation import CREDIT
 from patentpool.fields import FieldError, country, currency, identifier, parse_date
 from patentpool.periods import Period
 from patentpool.state import (
@@ -144,6 +145,8 @@ def a_genesis(state: PoolState, e: Entry, ref: Ref) -> None:
 
 def v_member_add(state: PoolState, body: Body) -> None:
     member_id = identifier(_str(body, "id"), "id")
+    if member_id == CREDIT:
+        raise FieldError("id", f"{CREDIT!r} is reserved: allocations name their credit bucket so")
     if member_id in state.members:
         raise FieldError("id", f"member {member_id!r} already exists")
     if not _str(body, "name").strip():

@@ -44,7 +44,12 @@ def replay_raw(
     state = PoolState()
     with paused_gc():  # a replay builds the state's many objects, and no cycles
         for count, (seq, _kind, raw, h) in enumerate(rows, 1):
-            entry = decode_trusted(raw)
+            try:
+                entry = decode_trusted(raw)
+            except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+                raise PoolError(
+                    f"seq {seq}: the stored entry is not readable ({exc}); run `patentpool verify`"
+                ) from exc
             if bodies is not None and entry.kind.startswith("allocation."):
                 bodies[seq] = dict(entry.body)
             try:

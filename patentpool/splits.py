@@ -38,10 +38,28 @@ def split_group_totals(groups: list[list[int]], weights: list[int]) -> list[list
     """`split_totals` of every group (each a non-empty list of row totals) over the same weights, as one
     vectorised split: an allocation splits thousands of licensees' lines over one country's buckets, and a
     numpy call per licensee cost more than its arithmetic."""
-    if not groups:
-        return []
     if any(not group for group in groups):
         raise SplitError("groups: each needs at least one row")
+    # Whole groups a chunk at a time: one matrix of every line of a country times its owners would run to
+    # gigabytes at a million lines, and a few million cells already make numpy's calls cheap.
+    out: list[list[int]] = []
+    chunk: list[list[int]] = []
+    cells = 0
+    for group in groups:
+        chunk.append(group)
+        cells += len(group) * len(weights)
+        if cells >= SPLIT_CELLS:
+            out += _split_groups(chunk, weights)
+            chunk, cells = [], 0
+    if chunk:
+        out += _split_groups(chunk, weights)
+    return out
+
+
+SPLIT_CELLS = 1 << 20
+
+
+def _split_groups(groups: list[list[int]], weights: list[int]) -> list[list[int]]:
     rows = _split([t for group in groups for t in group], weights)
     if isinstance(rows, list):
         out, at = [], 0

@@ -40,7 +40,7 @@ from ledger_support import (
 from ledger import merkle
 from ledger.entry import Entry, decode, entry_hash
 from ledger.keys import SigningKey, load_key, save_key
-from ledger.log import Appender, Ledger, LedgerError, load_keyring
+from ledger.log import Appender, Ledger, LedgerError, _chained, load_keyring
 from ledger.store import Store
 from ledger.verify import verify_store
 
@@ -354,12 +354,15 @@ def test_an_entry_edited_mid_ledger_is_refused_by_every_command(pool: Pool, fiel
     read_refused(pool, "member", "list", "-f", "json", mentions="seq 5: its prev is not the hash of seq 4")
     read_refused(pool, "log", "-f", "json", mentions="seq 5: its prev is not the hash of seq 4")
     read_refused(pool, "export", "-o", str(pool.workdir / "x.jsonl"), mentions="run `patentpool verify`")
-    read_refused(pool, "log", "--since", "3", "-f", "json", mentions="entries read are not all ones")
+    read_refused(pool, "log", "--since", "3", "-f", "json", mentions="the entries from seq 3 on do not hash")
+    read_refused(pool, "log", "--kind", "member.add", "-f", "json", mentions="entries read are not all ones")
+    assert not (pool.workdir / "x.jsonl").exists()  # a refused export leaves no file
+    assert not list(pool.workdir.glob(".x.jsonl*"))
 
 
 def test_a_forged_chain_under_the_old_checkpoints_is_refused(pool: Pool) -> None:
-    # Whoever holds the root key re-signs entry 4 and every entry after it, so the chain is whole again;
-    # the fold of the stored entries no longer gives the signed root (the nodes table was left alone).
+    # Whoever holds the root key re-signs entry 4 and every entry after it, so the chain is whole again
+    # (key entries 5 and 7 included: the keyring's check is the first to see it).
     rows = raw_rows(pool.db)
     key = root_key(pool)
     prev = entry_hash(rows[3]).hex()
@@ -368,8 +371,7 @@ def test_a_forged_chain_under_the_old_checkpoints_is_refused(pool: Pool) -> None
         if seq == 4:
             obj["body"] = {**obj["body"], "name": "Mallory"}
         obj["prev"] = prev
-        if obj["author"] != key.verifier().keyid_string:
-            obj["author"] = key.verifier().keyid_string
+        obj["author"] = key.verifier().keyid_string
         forged = jcs(resign(obj, key, ORIGIN))
         set_raw(pool.db, seq, forged)
         prev = entry_hash(forged).hex()
@@ -378,8 +380,46 @@ def test_a_forged_chain_under_the_old_checkpoints_is_refused(pool: Pool) -> None
         "UPDATE ledger_entries SET hash = :h WHERE seq = :seq",
         {"h": bytes.fromhex(prev), "seq": HEAD},
     )
-    result = pool.run("member", "list", "-f", "json", expect=1)
-    assert "Error: " in result.stderr and "run `patentpool verify`" in result.stderr
+    read_refused(pool, "member", "list", "-f", "json", mentions=f"checkpoint {HEAD} signed")
+    append_refused(pool, mentions=f"checkpoint {HEAD} signed")
+
+
+def test_a_rechained_whole_read_is_caught_by_the_fold(pool: Pool) -> None:
+    # Entries rewritten from seq 6 to the head by the root key, chain whole: only the fold of every leaf
+    # into the signed root tells (in the CLI the key entries' check, which uses stored nodes, sees it first).
+    ledger = Ledger.open(pool.db)
+    try:
+        with ledger.reader() as reader:
+            rows = [(seq, kind, raw) for seq, kind, raw, _h in reader.signed_rows()]
+            signed = reader.signed
+    finally:
+        ledger.store.close()
+    key = root_key(pool)
+    forged = [row for row in rows if row[0] < 6]
+    for seq, kind, raw in rows[5:]:
+        obj = json.loads(raw)
+        obj["prev"] = entry_hash(forged[-1][2]).hex()
+        obj["author"] = key.verifier().keyid_string
+        if seq == 6:
+            obj["body"] = {**obj["body"], "name": "Mallory"}
+        forged.append((seq, kind, jcs(resign(obj, key, ORIGIN))))
+    with pytest.raises(LedgerError, match=f"do not hash to the root of checkpoint {HEAD}"):
+        list(_chained(forged, signed))
+    assert len(list(_chained(rows, signed))) == HEAD
+
+
+def test_a_relabelled_kind_column_stops_every_writer(pool: Pool) -> None:
+    # The keyring reads key entries by the kind column: relabelled, the revocation at seq 7 would vanish
+    # from it and the revoked admin key could write again. The writer's whole read compares the column.
+    execute(pool.db, "UPDATE ledger_entries SET kind = 'member.add' WHERE seq = 7")
+    append_refused(pool, mentions="seq 7: the stored kind column is not the entry's kind")
+
+
+def test_an_unreadable_row_that_keeps_its_prev_is_named(pool: Pool) -> None:
+    raw = raw_rows(pool.db)[4]
+    set_raw(pool.db, 4, raw[1:])  # still holds its prev and kind, but is no JSON object any more
+    append_refused(pool, mentions="seq 4: the stored entry is not readable")
+    read_refused(pool, "log", "-f", "json", mentions="seq 4: the stored entry is not well-formed")
 
 
 def test_a_forged_key_entry_is_refused_before_it_is_trusted(pool: Pool) -> None:
@@ -437,6 +477,14 @@ def test_a_wrong_stored_node_fails_verify(pool: Pool) -> None:
         "level 1, index 2): proofs served from it would not verify; the database was changed outside "
         "patentpool"
     ]
+
+
+def test_a_missing_and_an_extra_node_on_one_level_are_both_reported(pool: Pool) -> None:
+    execute(pool.db, "DELETE FROM ledger_nodes WHERE level = 0 AND idx = 5")
+    execute(pool.db, "INSERT INTO ledger_nodes (level, idx, hash) VALUES (0, 9, :h)", {"h": b"\1" * 32})
+    problems = verify_problems(pool)
+    assert "level 0, index 5" in problems[0]
+    assert problems[1] == "Merkle node table: 1 stored node(s) beyond the tree of the stored entries"
 
 
 def test_a_missing_or_extra_stored_node_fails_verify(pool: Pool) -> None:

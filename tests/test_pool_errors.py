@@ -180,6 +180,11 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
     ),
     ("member-blank-name", ("member", "add", "D", "--name", "  ", "--role", "licensor"), "name: missing"),
     (
+        "member-reserved-id",
+        ("member", "add", "credit", "--name", "X", "--role", "licensor"),
+        "id: 'credit' is reserved",
+    ),
+    (
         "member-control-char",
         ("member", "add", "D", "--name", "D\x07", "--role", "licensor"),
         "name: contains control characters",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,3 +45,13 @@ def test_split_group_totals_is_split_totals_of_each_group(
     groups: list[list[int]], weights: list[int]
 ) -> None:
     assert split_group_totals(groups, weights) == [split_totals(group, weights) for group in groups]
+
+
+def test_split_group_totals_in_chunks_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    import patentpool.splits as splits
+
+    groups = [[(i * 7919) % 10_007 + 1, i % 13] for i in range(300)]
+    weights = [3, 1, 4, 1, 5]
+    whole = split_group_totals(groups, weights)
+    monkeypatch.setattr(splits, "SPLIT_CELLS", 17)  # a chunk every few groups
+    assert split_group_totals(groups, weights) == whole == [split_totals(g, weights) for g in groups]
