@@ -45,8 +45,8 @@ def utc_now() -> str:
 
 
 def load_keyring(store: Store, conn: Connection, leaves: dict[int, bytes] | None = None) -> Keyring:
-    """The keyring from the key entries; `leaves` collects their leaf hashes, for `check_leaves` once the
-    checkpoint they are checked against is known (it is verified with the root key read here)."""
+    """The keyring from the key entries; `leaves` collects their leaf hashes, for `checkpoint_matches` to
+    check once the checkpoint is known (it is verified with the root key read here)."""
     ring: Keyring | None = None
     for seq, raw in store.iter_raw(conn, kinds=KEY_KINDS):
         if leaves is not None:
@@ -64,7 +64,12 @@ def load_keyring(store: Store, conn: Connection, leaves: dict[int, bytes] | None
 
 
 def checkpoint_matches(
-    store: Store, conn: Connection, ring: Keyring, *, count: bool = True
+    store: Store,
+    conn: Connection,
+    ring: Keyring,
+    *,
+    count: bool = True,
+    key_leaves: dict[int, bytes] | None = None,
 ) -> StoredCheckpoint:
     """Every command starts here: the stored head must be what the latest signed checkpoint says.
 
@@ -86,10 +91,12 @@ def checkpoint_matches(
             f"stored head is seq {head.size} but the latest checkpoint covers {cp.size} entries: "
             "the database was changed outside patentpool; run `patentpool verify`"
         )
-    # The root's nodes and the head's leaf in one fetch (a round trip counts on PostgreSQL).
+    # The root's nodes, the head's leaf and what checking the key entries needs, in one fetch (a round trip
+    # counts on PostgreSQL).
     plan = merkle.root_plan(head.size)
     head_leaf = (0, head.size - 1)
-    got = store.nodes(conn).get_nodes([*plan, head_leaf] if head.size else plan)
+    keys_plan = merkle.leaves_plan(list(key_leaves), cp.size) if key_leaves else []
+    got = store.nodes(conn).get_nodes([*plan, head_leaf, *keys_plan] if head.size else plan)
     root = merkle.fold([got[node] for node in plan])
     if root != cp.root:
         raise LedgerError(
@@ -111,7 +118,20 @@ def checkpoint_matches(
             f"the database holds {rows} entries but its head is seq {head.size}: entries were removed or "
             "added outside patentpool; run `patentpool verify`"
         )
+    if key_leaves:
+        # The key entries `load_keyring` read before the checkpoint could be checked.
+        check_leaves(store, conn, key_leaves, cp, _Fetched(got))
     return cp
+
+
+class _Fetched:
+    """A merkle.NodeSource over nodes already fetched."""
+
+    def __init__(self, got: Mapping[merkle.Node, bytes]) -> None:
+        self.got = got
+
+    def get_nodes(self, nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+        return {node: self.got[node] for node in nodes if node in self.got}
 
 
 TAMPERED = "the database was changed outside patentpool; run `patentpool verify`"
@@ -223,13 +243,17 @@ def _included(
 
 
 def check_leaves(
-    store: Store, conn: Connection, leaves: dict[int, bytes], checkpoint: StoredCheckpoint
+    store: Store,
+    conn: Connection,
+    leaves: dict[int, bytes],
+    checkpoint: StoredCheckpoint,
+    nodes: merkle.NodeSource | None = None,
 ) -> None:
     """Raise LedgerError unless the leaf hashes (by index) are the ones the checkpoint signed."""
     if not leaves:
         return
     try:
-        root = merkle.root_with_leaves(store.nodes(conn), leaves, checkpoint.size)
+        root = merkle.root_with_leaves(nodes or store.nodes(conn), leaves, checkpoint.size)
     except (LookupError, StoreError) as exc:
         raise LedgerError(
             f"cannot check the entries read against checkpoint {checkpoint.size}: {exc}: {TAMPERED}"
@@ -451,9 +475,7 @@ class Ledger:
             self.store.check_schema(conn)
             key_leaves: dict[int, bytes] = {}
             ring = load_keyring(self.store, conn, key_leaves)
-            previous = checkpoint_matches(self.store, conn, ring)
-            # The key entries were read before the checkpoint could be checked: they are checked now.
-            check_leaves(self.store, conn, key_leaves, previous)
+            previous = checkpoint_matches(self.store, conn, ring, key_leaves=key_leaves)
             signer = checkpoint_key or author
             if signer.verifier().keyid_string != ring.root.keyid_string:
                 raise LedgerError("checkpoints are signed by the pool's root key: give the root key file")
@@ -484,8 +506,7 @@ class Ledger:
         with self.store.reader() as conn:
             key_leaves: dict[int, bytes] = {}
             ring = load_keyring(self.store, conn, key_leaves)
-            checkpoint = checkpoint_matches(self.store, conn, ring, count=False)
-            check_leaves(self.store, conn, key_leaves, checkpoint)
+            checkpoint = checkpoint_matches(self.store, conn, ring, count=False, key_leaves=key_leaves)
             yield Reader(self.store, conn, ring, checkpoint)
 
 

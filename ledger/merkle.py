@@ -38,6 +38,7 @@ __all__ = [
     "inclusion_plan",
     "inclusion_proof",
     "leaf_hash",
+    "leaves_plan",
     "node_hash",
     "range_plan",
     "root_of",
@@ -260,31 +261,16 @@ def tree_root(src: NodeSource, size: int) -> bytes:
 
 def root_with_leaves(src: NodeSource, leaves: Mapping[int, bytes], size: int) -> bytes:
     """MTH of the first ``size`` leaves from the given leaf hashes (by index) and, for every range holding
-    none of them, the source's stored nodes: one batched fetch, each interior node hashed once.
+    none of them, the source's stored nodes (``leaves_plan``): one batched fetch, each interior node hashed
+    once.
 
     It equals a signed root only if the given leaves are the signed ones, whatever the source holds (a
     forged stored node changes the result like a forged leaf): so a reader can authenticate the entries it
     read, a few or many, without trusting the derived node table."""
     indices = sorted(leaves)
-    if indices and (indices[0] < 0 or indices[-1] >= size):
-        raise ValueError(f"leaf indices must be in [0, {size}), got {indices[0]}..{indices[-1]}")
-    if size == 0:
+    if size == 0 and not indices:
         return EMPTY_ROOT
-    # Walk the RFC's split down to the ranges without a given leaf (their MTHs come from stored nodes) and
-    # to the given leaves themselves; `steps` records the walk so the hashing can replay it bottom-up.
-    gaps: list[tuple[int, int]] = []
-    steps: list[tuple[int, int, int, int]] = []
-    stack = [(0, size, 0, len(indices))]
-    while stack:
-        lo, hi, a, b = stack.pop()
-        steps.append((lo, hi, a, b))
-        if a == b:
-            gaps.append((lo, hi))
-        elif hi - lo > 1:
-            mid = lo + _split(hi - lo)
-            m = bisect_left(indices, mid, a, b)
-            stack.append((lo, mid, a, m))
-            stack.append((mid, hi, m, b))
+    steps, gaps = _walk(indices, size)
     got = _fetch(src, [range_plan(lo, hi) for lo, hi in gaps])
     known: dict[tuple[int, int], bytes] = {}
     for lo, hi, a, b in reversed(steps):  # children are always recorded after their parent
@@ -296,6 +282,35 @@ def root_with_leaves(src: NodeSource, leaves: Mapping[int, bytes], size: int) ->
             mid = lo + _split(hi - lo)
             known[(lo, hi)] = node_hash(known.pop((lo, mid)), known.pop((mid, hi)))
     return known[(0, size)]
+
+
+def leaves_plan(indices: Sequence[int], size: int) -> list[Node]:
+    """The stored nodes ``root_with_leaves`` reads for these leaf indices: a caller can fetch them together
+    with other nodes in one round trip."""
+    _steps, gaps = _walk(sorted(indices), size)
+    return [node for lo, hi in gaps for node in range_plan(lo, hi)]
+
+
+def _walk(indices: list[int], size: int) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int]]]:
+    """The RFC's split walked down to the ranges without a given leaf (`gaps`, whose MTHs come from stored
+    nodes) and to the given leaves themselves; `steps` records the walk for the hashing to replay bottom-up.
+    ``indices`` are sorted."""
+    if indices and (indices[0] < 0 or indices[-1] >= size):
+        raise ValueError(f"leaf indices must be in [0, {size}), got {indices[0]}..{indices[-1]}")
+    gaps: list[tuple[int, int]] = []
+    steps: list[tuple[int, int, int, int]] = []
+    stack = [(0, size, 0, len(indices))] if size else []
+    while stack:
+        lo, hi, a, b = stack.pop()
+        steps.append((lo, hi, a, b))
+        if a == b:
+            gaps.append((lo, hi))
+        elif hi - lo > 1:
+            mid = lo + _split(hi - lo)
+            m = bisect_left(indices, mid, a, b)
+            stack.append((lo, mid, a, m))
+            stack.append((mid, hi, m, b))
+    return steps, gaps
 
 
 def _check_hash(what: str, value: bytes) -> None:

@@ -254,9 +254,11 @@ class Store:
         they get either way."""
         after = since - 1
         while True:
-            query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw)).where(
-                entries.c.seq > after
-            )
+            query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw))
+            if after > 0:
+                # Not on the first page: with a kinds filter, PostgreSQL would AND a bitmap of the whole
+                # primary key (`seq > 0`, every row) with the kind index's few rows (50 ms on 1M entries).
+                query = query.where(entries.c.seq > after)
             if until is not None:
                 query = query.where(entries.c.seq <= until)
             if kinds:
