@@ -447,6 +447,13 @@ BUILT_HERE: set[tuple[str, str, str]] = set()
 
 def _mark(backend: str, scale: Scale, name: str, **info: Any) -> None:
     BUILT_HERE.add((backend, scale.name, name))
+    if backend == "postgresql":
+        # A pool's server has run autovacuum's ANALYZE long before anyone reads it; a dataset measured
+        # right after its build would be read with no statistics, plans chosen blind.
+        import psycopg
+
+        with psycopg.connect(db_url(backend, scale, name), autocommit=True) as conn:
+            conn.execute("ANALYZE")
     _marker(backend, scale, name).write_text(
         json.dumps(
             {"version": GENERATOR_VERSION, "scale": asdict(scale), "format": FORMAT_DIGEST_AT_START, **info},
