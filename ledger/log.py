@@ -166,40 +166,8 @@ def read_signed(
         rows = (row for row in rows if row[1] not in needles or needles[row[1]] in row[2])
     if since == 1 and not kinds and not needles:
         yield from _chained(rows, checkpoint)
-    elif not kinds and not needles:
-        yield from _range(store, conn, rows, since, checkpoint)
     else:
         yield from _included(store, conn, rows, checkpoint)
-
-
-def _range(
-    store: Store,
-    conn: Connection,
-    rows: Iterable[tuple[int, str, bytes]],
-    since: int,
-    checkpoint: StoredCheckpoint,
-) -> Iterator[tuple[int, str, bytes, bytes]]:
-    """Every entry from `since` on: the stored frontier of the tree before it, then each leaf folded in (as
-    a whole read, O(log n) memory). A forged frontier node gives another root, like a forged leaf."""
-    start = min(max(since - 1, 0), checkpoint.size)
-    plan = merkle.root_plan(start)
-    try:
-        got = store.nodes(conn).get_nodes(plan) if plan else {}
-        compact = merkle.CompactRange(start, [got[node] for node in plan])
-    except (KeyError, StoreError) as exc:
-        raise LedgerError(
-            f"cannot check the entries read against checkpoint {checkpoint.size}: {exc}: {TAMPERED}"
-        ) from exc
-    for seq, kind, raw in rows:
-        if seq != compact.size + 1:
-            raise LedgerError(f"seq {compact.size + 1}: missing from the stored entries: {TAMPERED}")
-        compact.append(merkle.leaf_hash(raw))
-        yield seq, kind, raw, entry_hash(raw)
-    if compact.size != checkpoint.size or compact.root() != checkpoint.root:
-        raise LedgerError(
-            f"the entries from seq {since} on do not hash to the root of checkpoint {checkpoint.size}: "
-            f"{TAMPERED}"
-        )
 
 
 def _chained(
@@ -232,14 +200,58 @@ def _chained(
         )
 
 
+CHECK_BATCH = 4096
+
+
 def _included(
     store: Store, conn: Connection, rows: Iterable[tuple[int, str, bytes]], checkpoint: StoredCheckpoint
 ) -> Iterator[tuple[int, str, bytes, bytes]]:
-    leaves: dict[int, bytes] = {}
+    """A partial read folded into the signed root as it streams: the leaves read, and for the leaves
+    between them the stored nodes of `merkle.gap_plan` (fetched a batch of leaves at a time), so memory
+    stays O(log n) however many entries are read. A forged node gives another root, like a forged leaf."""
+    compact = merkle.CompactRange.empty()
+    nodes = store.nodes(conn)
+    batch: list[tuple[int, bytes]] = []
+    read = 0
+
+    def fold(end: int | None) -> None:
+        plans, at = [], compact.size
+        for index, _leaf in batch:
+            if index < at:
+                raise LedgerError(f"seq {index + 1}: read out of order or twice: {TAMPERED}")
+            plans.append(merkle.gap_plan(at, index))
+            at = index + 1
+        tail = merkle.gap_plan(at, end) if end is not None else []
+        wanted = [node for plan in plans for node in plan] + tail
+        try:
+            got = nodes.get_nodes(wanted) if wanted else {}
+        except StoreError as exc:
+            raise LedgerError(
+                f"cannot check the entries read against checkpoint {checkpoint.size}: {exc}: {TAMPERED}"
+            ) from exc
+        for plan, (_index, leaf) in zip(plans, batch, strict=True):
+            for level, idx in plan:
+                compact.append_subtree(level, got[(level, idx)])
+            compact.append(leaf)
+        for level, idx in tail:
+            compact.append_subtree(level, got[(level, idx)])
+        batch.clear()
+
     for seq, kind, raw in rows:
-        leaves[seq - 1] = merkle.leaf_hash(raw)
+        if seq > checkpoint.size:
+            raise LedgerError(f"seq {seq}: beyond checkpoint {checkpoint.size}: {TAMPERED}")
+        batch.append((seq - 1, merkle.leaf_hash(raw)))
+        read += 1
         yield seq, kind, raw, entry_hash(raw)
-    check_leaves(store, conn, leaves, checkpoint)
+        if len(batch) >= CHECK_BATCH:
+            fold(None)
+    if not read:
+        return
+    fold(checkpoint.size)
+    if compact.root() != checkpoint.root:
+        raise LedgerError(
+            f"the {read} entries read are not all ones checkpoint {checkpoint.size} signed: {TAMPERED}"
+        )
 
 
 def check_leaves(

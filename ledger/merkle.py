@@ -35,6 +35,7 @@ __all__ = [
     "consistency_plan",
     "consistency_proof",
     "fold",
+    "gap_plan",
     "inclusion_plan",
     "inclusion_proof",
     "leaf_hash",
@@ -282,6 +283,20 @@ def root_with_leaves(src: NodeSource, leaves: Mapping[int, bytes], size: int) ->
             mid = lo + _split(hi - lo)
             known[(lo, hi)] = node_hash(known.pop((lo, mid)), known.pop((mid, hi)))
     return known[(0, size)]
+
+
+def gap_plan(start: int, end: int) -> list[Node]:
+    """The perfect subtrees that bring a compact range of `start` leaves to `end` (`append_subtree`), each
+    the largest aligned block that fits: O(log n) nodes for any gap."""
+    if not 0 <= start <= end:
+        raise ValueError(f"invalid leaf range [{start}, {end})")
+    out: list[Node] = []
+    while start < end:
+        fits = (end - start).bit_length() - 1
+        level = min(fits, (start & -start).bit_length() - 1) if start else fits
+        out.append((level, start >> level))
+        start += 1 << level
+    return out
 
 
 def leaves_plan(indices: Sequence[int], size: int) -> list[Node]:
@@ -567,6 +582,19 @@ class CompactRange:
         self._frontier.append(h)
         self._size = size + 1
         return created
+
+    def append_subtree(self, level: int, h: bytes) -> None:
+        """Append the hash of a perfect subtree of 2**level leaves that starts at the current size (a multiple
+        of 2**level): leaves a reader did not read, taken from stored nodes (see `gap_plan`)."""
+        size = self._size
+        if level < 0 or size % (1 << level) or len(h) != HASH_SIZE:
+            raise ValueError(f"a subtree of level {level} cannot follow {size} leaves")
+        start = level
+        while size >> level & 1:  # as for a leaf: each set bit from `level` up merges with the frontier
+            h = node_hash(self._frontier.pop(), h)
+            level += 1
+        self._frontier.append(bytes(h))
+        self._size = size + (1 << start)
 
     def root(self) -> bytes:
         return fold(self._frontier)

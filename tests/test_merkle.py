@@ -22,6 +22,7 @@ from ledger.merkle import (
     consistency_plan,
     consistency_proof,
     fold,
+    gap_plan,
     inclusion_plan,
     inclusion_proof,
     leaf_hash,
@@ -504,3 +505,36 @@ def test_root_with_leaves_argument_checks() -> None:
         root_with_leaves(tree, {4: b"x" * 32}, 4)
     with pytest.raises(LookupError):
         root_with_leaves(MemoryTree(make_leaves(1, 2)), {0: b"x" * 32}, 4)
+
+
+@FAST
+@given(seed=seeds, size=sizes, data=st.data())
+def test_a_compact_range_filled_by_gap_plans_is_the_root(seed: int, size: int, data: st.DataObject) -> None:
+    # Leaves read here and there, the gaps between them filled with stored perfect subtrees.
+    leaves = make_leaves(seed, size)
+    tree = MemoryTree(leaves)
+    read = sorted(data.draw(st.sets(st.integers(0, size - 1))))
+    compact = CompactRange.empty()
+    for index in [*read, None]:
+        end = size if index is None else index
+        for level, idx in gap_plan(compact.size, end):
+            compact.append_subtree(level, tree.get_nodes([(level, idx)])[(level, idx)])
+        assert compact.size == end
+        if index is not None:
+            compact.append(leaves[index])
+    assert compact.root() == root_of(leaves)
+    assert all(len(gap_plan(a, b)) <= 2 * max(1, b.bit_length()) for a, b in [(0, size), (1, size)] if a <= b)
+
+
+def test_append_subtree_and_gap_plan_refuse_what_does_not_fit() -> None:
+    compact = CompactRange.empty()
+    compact.append(leaf_hash(b"a"))
+    with pytest.raises(ValueError, match="cannot follow 1 leaves"):
+        compact.append_subtree(1, b"x" * 32)
+    with pytest.raises(ValueError, match="invalid leaf range"):
+        gap_plan(5, 3)
+    assert (
+        gap_plan(0, 8) == [(3, 0)]
+        and gap_plan(1, 8) == [(0, 1), (1, 1), (2, 1)]
+        and gap_plan(6, 7) == [(0, 6)]
+    )
