@@ -201,18 +201,23 @@ def _chained(
 
 
 CHECK_BATCH = 4096
+# Up to this many leaves, a partial read is checked at its end in one fetch (`check_leaves`), whose plan
+# shares the subtrees between scattered leaves; past it, it streams (`gap_plan` per leaf, more nodes).
+SMALL_READ = 65536
 
 
 def _included(
     store: Store, conn: Connection, rows: Iterable[tuple[int, str, bytes]], checkpoint: StoredCheckpoint
 ) -> Iterator[tuple[int, str, bytes, bytes]]:
-    """A partial read folded into the signed root as it streams: the leaves read, and for the leaves
-    between them the stored nodes of `merkle.gap_plan` (fetched a batch of leaves at a time), so memory
-    stays O(log n) however many entries are read. A forged node gives another root, like a forged leaf."""
+    """A partial read checked against the signed root: a small one at its end (`check_leaves`), a large one
+    folded in as it streams: the leaves read, and for the leaves between them the stored nodes of
+    `merkle.gap_plan` (fetched a batch of leaves at a time), so memory stays bounded however many entries
+    are read. A forged node gives another root, like a forged leaf."""
     compact = merkle.CompactRange.empty()
     nodes = store.nodes(conn)
     batch: list[tuple[int, bytes]] = []
     read = 0
+    streaming = False
 
     def fold(end: int | None) -> None:
         plans, at = [], compact.size
@@ -243,9 +248,11 @@ def _included(
         batch.append((seq - 1, merkle.leaf_hash(raw)))
         read += 1
         yield seq, kind, raw, entry_hash(raw)
-        if len(batch) >= CHECK_BATCH:
+        if len(batch) >= (CHECK_BATCH if streaming else SMALL_READ):
+            streaming = True
             fold(None)
-    if not read:
+    if not streaming:
+        check_leaves(store, conn, dict(batch), checkpoint)
         return
     fold(checkpoint.size)
     if compact.root() != checkpoint.root:

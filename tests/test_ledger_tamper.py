@@ -514,6 +514,7 @@ def test_a_partial_read_checked_a_few_leaves_at_a_time(
     import ledger.log
 
     monkeypatch.setattr(ledger.log, "CHECK_BATCH", batch)
+    monkeypatch.setattr(ledger.log, "SMALL_READ", batch)  # stream from the first batch on
     ledger_ = Ledger.open(pool.db)
     try:
         with ledger_.reader() as reader:
