@@ -155,9 +155,10 @@ def read_signed(
     The start-up check (`checkpoint_matches`) reads only the head: an entry edited in the middle of the
     table would otherwise be replayed, and a writer would compute and sign new entries from it. A read of
     the whole ledger is checked by the chain and a fold of every leaf into the signed root (O(log n)
-    memory, a SHA-256 or two per entry); a partial read by recomputing the signed root from the leaves read
-    and the stored nodes for the rest (`merkle.root_with_leaves`), which a forged node cannot pass either.
-    Callers consume the stream whole before they act on it (a replay), so the final check comes in time."""
+    memory, a SHA-256 or two per entry, and the kind column compared); a partial read by recomputing the
+    signed root from the leaves read and the stored nodes for the rest (`_included`), which a forged node
+    cannot pass either. Callers consume the stream whole before they act on it (a replay; `export -o` writes
+    a temporary file), so the final check comes in time."""
     rows: Iterable[tuple[int, str, bytes]] = store.iter_entries(
         conn, since=since, until=checkpoint.size, kinds=kinds, needles=needles
     )
