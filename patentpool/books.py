@@ -50,6 +50,8 @@ def _one_currency(bodies: list[dict[str, Any]]) -> str:
 
 
 def invoice(state: PoolState, licensee: str, period: Period, program: str | None) -> dict[str, Any]:
+    if licensee not in state.members:
+        raise BooksError(f"unknown member {licensee!r}")
     bodies = [b for b in allocations_for(state, period, program) if licensee in b["invoices"]]
     if not bodies:
         raise BooksError(f"{licensee} has no invoice for {period}")

@@ -69,6 +69,9 @@ def test_invoice_and_allocate_in_every_format(example_pool: Pool) -> None:
     }
     c = pool.json("invoice", "--licensee", "C", "--period", "2025Q1", "--program", "XR")
     assert (c["royalty"], c["credit"], c["due"], c["open_license_fees"]) == ("850.00", "154.55", "695.45", [])
+    unknown = pool.run("invoice", "--licensee", "ZZ", "--period", "2025Q1", expect=1)
+    assert unknown.stderr == "Error: unknown member 'ZZ'\n"
+    assert "has no invoice" in pool.run("invoice", "--licensee", "A", "--period", "2025Q1", expect=1).stderr
 
     rows = csv_rows(pool.run("invoice", "--licensee", "L1", "--period", "2025Q1", "-f", "csv").stdout)
     amounts = {r["item"]: (r["amount"], r["currency"]) for r in rows}
