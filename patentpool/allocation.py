@@ -8,6 +8,7 @@ so every split sums exactly to its total.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -192,32 +193,38 @@ class _Shares:
     order: list[tuple[str, str]] = field(default_factory=list)
     done: dict[tuple[str, str], list[list[str]]] = field(default_factory=dict)
     plain: dict[str, list[tuple[str, list[int]]]] = field(default_factory=lambda: defaultdict(list))
+    spell: Callable[[int], str] = field(default_factory=cents_speller)
 
-    def add(self, licensee: str, country: str, names: list[str], cents: list[int]) -> None:
-        spell = cents_speller()
+    def add(
+        self, licensee: str, country: str, names: list[str], cents: list[int], members: dict[str, int]
+    ) -> None:
         self.order.append((licensee, country))
-        self.done[(licensee, country)] = [
-            [licensee, country, name, spell(c)] for name, c in zip(names, cents, strict=True)
-        ]
+        self._record(licensee, country, names, cents, members)
 
     def add_plain(self, licensee: str, country: str, line_cents: list[int]) -> None:
         self.order.append((licensee, country))
         self.plain[country].append((licensee, line_cents))
 
     def split_plain(self, countries: dict[str, dict[str, _Holding]], members: dict[str, int]) -> None:
-        spell = cents_speller()
         for country, groups in self.plain.items():
             owners = countries[country]
             names = sorted(owners)
             weights = integer_weights([owners[o].weight for o in names])
             got = split_group_totals([cents for _licensee, cents in groups], weights)
-            for i, name in enumerate(names):
-                members[name] += sum(row[i] for row in got)
             for (licensee, _cents), row in zip(groups, got, strict=True):
-                self.done[(licensee, country)] = [
-                    [licensee, country, name, spell(c)] for name, c in zip(names, row, strict=True)
-                ]
+                self._record(licensee, country, names, row, members)
         self.plain.clear()
+
+    def _record(
+        self, licensee: str, country: str, names: list[str], cents: list[int], members: dict[str, int]
+    ) -> None:
+        """One group's split: each member's cents to its gross, and a row per member."""
+        spell = self.spell
+        rows = []
+        for name, c in zip(names, cents, strict=True):
+            members[name] += c
+            rows.append([licensee, country, name, spell(c)])
+        self.done[(licensee, country)] = rows
 
     def rows(self) -> list[list[str]]:
         return [row for key in self.order for row in self.done[key]]
@@ -324,9 +331,7 @@ def _licensee(
         if names and names[-1] == CREDIT:
             credit_cents += got[-1]
             names, got = names[:-1], got[:-1]
-        for name, cents in zip(names, got, strict=True):
-            members[name] += cents
-        shares.add(licensee, country, names, got)
+        shares.add(licensee, country, names, got, members)
     return {
         "units_before": units_before,
         "units": units,

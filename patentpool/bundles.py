@@ -398,7 +398,8 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
             )
         used = _inputs(alloc, entries)
         program_entry = _program_entry(used, program)
-        lines = _recompute_member(body, member, used, program_entry)
+        patents = _patents(used, program, date.fromisoformat(body["day"]))
+        lines = _recompute_member(body, member, used, program_entry, patents)
         expected_lines += lines
         p_gross = sum((_money(ln["gross"]) for ln in lines), Decimal(0))
         rate = Decimal(program_entry.body["admin_fee"])
@@ -411,7 +412,7 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
             )
         gross += p_gross
         fee += p_fee
-        memo = _memo_fees(body, member, used)
+        memo = _memo_fees(body, member, used, patents)
         if memo != [f for f in body["open_license_fees"] if f["owner"] == member]:
             raise BundleError(
                 f"{program}: the open-licence memo lines differ from the declarations, takes and "
@@ -480,12 +481,15 @@ def _report_lines(
 
 
 def _recompute_member(
-    body: Mapping[str, Any], member: str, entries: dict[int, Entry], program_entry: Entry
+    body: Mapping[str, Any],
+    member: str,
+    entries: dict[int, Entry],
+    program_entry: Entry,
+    patents: dict[tuple[str, str], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """The member's lines from the report, patent and licence entries, by policy v1 (spec section 6)."""
     day = date.fromisoformat(body["day"])
     schedule = RoyaltySchedule.parse(program_entry.body["tiers"], program_entry.body.get("annual_cap"))
-    patents = _patents(entries, body["program"], day)
     counting = set(body["countries"])
     shares = {(lic, c): _money(g) for lic, c, who, g in body["shares"] if who == member}
     own_countries = {c for (_n, c), p in patents.items() if p["owner"] == member and p["counts"]}
@@ -592,7 +596,12 @@ def _recompute_member(
     return sorted(out, key=lambda ln: (ln["licensee"], ln["country"]))
 
 
-def _memo_fees(body: Mapping[str, Any], member: str, entries: dict[int, Entry]) -> list[dict[str, Any]]:
+def _memo_fees(
+    body: Mapping[str, Any],
+    member: str,
+    entries: dict[int, Entry],
+    patents: dict[tuple[str, str], dict[str, Any]],
+) -> list[dict[str, Any]]:
     """Spec 6.9 recomputed for the member's open licences from the declaration, take and report entries."""
     from licenses.fees import parse_fee
 
@@ -613,7 +622,7 @@ def _memo_fees(body: Mapping[str, Any], member: str, entries: dict[int, Entry]) 
             fee["licensee"],
         ):
             raise BundleError(f"open licence {fee['patent']}: the entries are of another patent or licensee")
-        if not date.fromisoformat(take.body["notice_date"]) <= day <= date.fromisoformat(decl.body["to"]):
+        if not _held_on(take, decl, day):
             raise BundleError(f"open licence {fee['patent']}: not held by {fee['licensee']} on {day}")
         info = body["licensees"][fee["licensee"]]
         lines = _report_lines(body, entries, info["reports"], fee["licensee"], {body["period"]})
@@ -630,16 +639,26 @@ def _memo_fees(body: Mapping[str, Any], member: str, entries: dict[int, Entry]) 
                 "amount": format_money(amount),
             }
         )
-    _no_fee_left_out(body, member, entries, day, {(f["licensee"], f["patent"]) for f in out})
+    _no_fee_left_out(body, member, entries, patents, day, {(f["licensee"], f["patent"]) for f in out})
     return out
 
 
+def _held_on(take: Entry, decl: Entry, day: date) -> bool:
+    """An open licence taken by notice is held from its notice date to the declaration's end (a withdrawal
+    does not end it)."""
+    return date.fromisoformat(take.body["notice_date"]) <= day <= date.fromisoformat(decl.body["to"])
+
+
 def _no_fee_left_out(
-    body: Mapping[str, Any], member: str, entries: dict[int, Entry], day: date, listed: set[tuple[str, str]]
+    body: Mapping[str, Any],
+    member: str,
+    entries: dict[int, Entry],
+    patents: dict[tuple[str, str], dict[str, Any]],
+    day: date,
+    listed: set[tuple[str, str]],
 ) -> None:
     """Every open licence of the member's patents that the bundle shows held on `day`, by a licensee with
     lines in the patent's country, has its memo fee in the allocation (one left out would pass unseen)."""
-    patents = _patents(entries, body["program"], day)
     for take in entries.values():
         if take.kind != "openlicense.take":
             continue
@@ -649,10 +668,7 @@ def _no_fee_left_out(
         info = body["licensees"].get(b["licensee"])
         if decl is None or patent is None or info is None or patent["owner"] != member:
             continue
-        if not (
-            patent["in_force"]
-            and date.fromisoformat(b["notice_date"]) <= day <= date.fromisoformat(decl.body["to"])
-        ):
+        if not (patent["in_force"] and _held_on(take, decl, day)):
             continue
         lines = _report_lines(body, entries, info["reports"], b["licensee"], {body["period"]})
         if any(b["country"] in (m, s) for (_p, m, s) in lines) and (b["licensee"], b["number"]) not in listed:
@@ -737,7 +753,7 @@ def _covers(
         return (
             decl is not None
             and (b["number"], b["country"], b["licensee"]) == (number, country, licensee)
-            and within(b["notice_date"], decl.body["to"])
+            and _held_on(entry, decl, day)
         )
     if entry.kind == "license.direct":
         return (
