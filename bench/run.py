@@ -522,7 +522,7 @@ def _bench_statement(
         prof_dir / f"statement-{member}-{scale.name}-{backend}.prof" if profile else None,
     )
     seqs = [e["seq"] for e in json.loads(bundle.read_text())["entries"]] if bundle.exists() else [1]
-    floor_s = floors.proofs_floor(url, seqs)
+    floor_s = floors.bundle_floor(url, seqs, str(bundle) + ".floor")
     record(
         f"statement --bundle ({size:,}), {member}",
         backend,

@@ -8,7 +8,7 @@ checkpoint are committed together. Any exception rolls all of it back.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -189,7 +189,7 @@ def _chained(
             )
         # The kind column chooses what partial reads (the keyring, the books) see: a whole read, which
         # every writer makes, checks it, so a row hidden from them by a relabelled column stops the writer.
-        if not raw.startswith(b'"' + kind.encode() + b'",', raw.rfind(_KIND) + len(_KIND)):
+        if not _kind_is(raw, kind):
             raise LedgerError(f"seq {seq}: the stored kind column is not the entry's kind: {TAMPERED}")
         h = entry_hash(raw)
         compact.append(merkle.leaf_hash(raw))
@@ -199,6 +199,10 @@ def _chained(
         raise LedgerError(
             f"the stored entries do not hash to the root of checkpoint {checkpoint.size}: {TAMPERED}"
         )
+
+
+def _kind_is(raw: bytes, kind: str) -> bool:
+    return raw.startswith(b'"' + kind.encode() + b'",', raw.rfind(_KIND) + len(_KIND))
 
 
 CHECK_BATCH = 4096
@@ -556,6 +560,27 @@ class Reader:
     ) -> Iterator[tuple[int, str, bytes, bytes]]:
         """(seq, kind, raw, h(raw)) checked against the latest checkpoint as `read_signed` does."""
         return read_signed(self.store, self.conn, self.signed, since=since, kinds=kinds, needles=needles)
+
+    def newest_first(self, kinds: Sequence[str]) -> list[tuple[int, str]]:
+        """(seq, kind) of the signed entries of `kinds`, newest first, from the kind index alone: for a
+        caller that wants the latest few rows of a kind whose rows are large (a period's allocation), reads
+        them one by one (`signed_row`) and stops once it has them."""
+        return self.store.seqs_of(self.conn, kinds, until=self.signed.size)[::-1]
+
+    def signed_row(
+        self, seq: int, kind: str, keep: Callable[[bytes], bool] | None = None
+    ) -> tuple[int, str, bytes, bytes] | None:
+        """(seq, kind, raw, h(raw)) of one entry checked against the latest checkpoint, or None if `keep`
+        turns its bytes down (such a row is not checked: nothing is read from it)."""
+        raw = self.store.raw_entry(self.conn, seq)
+        if raw is None:
+            raise LedgerError(f"seq {seq}: missing from the stored entries: {TAMPERED}")
+        if keep is not None and not keep(raw):
+            return None
+        if not _kind_is(raw, kind):
+            raise LedgerError(f"seq {seq}: the stored kind column is not the entry's kind: {TAMPERED}")
+        check_leaves(self.store, self.conn, {seq - 1: merkle.leaf_hash(raw)}, self.signed)
+        return seq, kind, raw, entry_hash(raw)
 
     def entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
         for seq, _kind, raw, _h in self.signed_rows(since, kinds):

@@ -40,14 +40,18 @@ __all__ = [
     "inclusion_proof",
     "leaf_hash",
     "leaves_plan",
+    "multi_inclusion_proof",
     "node_hash",
+    "prove_leaves",
     "range_plan",
+    "root_from_multi_proof",
     "root_of",
     "root_plan",
     "root_with_leaves",
     "tree_root",
     "verify_consistency",
     "verify_inclusion",
+    "verify_multi_inclusion",
 ]
 
 HASH_SIZE = 32
@@ -272,17 +276,93 @@ def root_with_leaves(src: NodeSource, leaves: Mapping[int, bytes], size: int) ->
     if size == 0 and not indices:
         return EMPTY_ROOT
     steps, gaps = _walk(indices, size)
-    got = _fetch(src, [range_plan(lo, hi) for lo, hi in gaps])
+    return _fold_walk(steps, leaves, _gap_hashes(src, gaps))
+
+
+def multi_inclusion_proof(src: NodeSource, indices: Iterable[int], size: int) -> list[bytes]:
+    """One proof that many leaves are in the tree of ``size`` leaves: the MTH of each range the RFC's split
+    reaches that holds none of them (``_walk``'s gaps), in the order a bottom-up fold uses them. For one
+    leaf it is that leaf's RFC 9162 inclusion proof.
+
+    With the leaves' own hashes these rebuild the root, each interior node once (``root_from_multi_proof``):
+    it proves what the leaves' separate RFC 9162 inclusion proofs would, but a node the proofs share is sent
+    once, and a run of adjacent leaves needs no node inside it. A statement bundle proves tens of thousands
+    of leaves that come in runs (a program's patents, a quarter's reports): a few hundred hashes instead of
+    twenty per leaf."""
+    wanted = sorted(set(indices))
+    if not wanted:
+        raise ValueError("a multi-leaf inclusion proof needs at least one leaf")
+    _steps, gaps = _walk(wanted, size)
+    return _gap_hashes(src, gaps)
+
+
+def prove_leaves(src: NodeSource, leaves: Mapping[int, bytes], size: int) -> tuple[list[bytes], bytes]:
+    """``multi_inclusion_proof`` of the leaves and the root it yields with their hashes, from one walk: the
+    prover compares that root with the signed one, so a stored leaf or node that is not the signed one is
+    caught before the proof goes out."""
+    if not leaves:
+        raise ValueError("a multi-leaf inclusion proof needs at least one leaf")
+    steps, gaps = _walk(sorted(leaves), size)
+    proof = _gap_hashes(src, gaps)
+    return proof, _fold_walk(steps, leaves, proof)
+
+
+def root_from_multi_proof(leaves: Mapping[int, bytes], size: int, proof: Sequence[bytes]) -> bytes:
+    """The root that ``leaves`` (leaf hashes by 0-based index) and a ``multi_inclusion_proof`` yield for a
+    tree of ``size`` leaves; compare it with the signed root. Raises ``ProofError`` for a malformed proof
+    (wrong number of hashes, a hash of the wrong length, a leaf outside the tree)."""
+    if size <= 0 or not leaves:
+        raise ProofError(f"a multi-leaf proof needs leaves and a non-empty tree, got {len(leaves)} in {size}")
+    indices = sorted(leaves)
+    if indices[0] < 0 or indices[-1] >= size:
+        raise ProofError(f"leaf indices must be in [0, {size}), got {indices[0]}..{indices[-1]}")
+    for index in indices:
+        _check_hash(f"leaf hash {index}", leaves[index])
+    _check_proof_hashes(proof)
+    steps, gaps = _walk(indices, size)
+    if len(gaps) != len(proof):
+        raise ProofError(
+            f"multi-leaf proof has {len(proof)} hashes, {len(leaves)} leaves in a tree of size {size} need "
+            f"{len(gaps)}"
+        )
+    return _fold_walk(steps, leaves, proof)
+
+
+def verify_multi_inclusion(
+    leaves: Mapping[int, bytes], size: int, proof: Sequence[bytes], root: bytes
+) -> None:
+    """Verify that every leaf of ``leaves`` is at its index in the tree of ``size`` leaves with ``root``."""
+    _check_hash("root", root)
+    got = root_from_multi_proof(leaves, size, proof)
+    if got != root:
+        raise ProofError(
+            f"the {len(leaves)} leaves and the multi-leaf proof yield root {got.hex()}, not the expected "
+            f"{root.hex()} of the tree of size {size}"
+        )
+
+
+def _gap_hashes(src: NodeSource, gaps: Sequence[tuple[int, int]]) -> list[bytes]:
+    plans = [range_plan(lo, hi) for lo, hi in gaps]
+    got = _fetch(src, plans)
+    return [fold([got[node] for node in plan]) for plan in plans]
+
+
+def _fold_walk(
+    steps: Sequence[tuple[int, int, int, int]], leaves: Mapping[int, bytes], gap_hashes: Sequence[bytes]
+) -> bytes:
+    # Replays `_walk` bottom-up (children are always recorded after their parent), taking the gaps' hashes
+    # in the order `_walk` lists them.
     known: dict[tuple[int, int], bytes] = {}
-    for lo, hi, a, b in reversed(steps):  # children are always recorded after their parent
+    gaps = iter(gap_hashes)
+    for lo, hi, a, b in reversed(steps):
         if a == b:
-            known[(lo, hi)] = fold([got[node] for node in range_plan(lo, hi)])
+            known[(lo, hi)] = next(gaps)
         elif hi - lo == 1:
             known[(lo, hi)] = leaves[lo]
         else:
             mid = lo + _split(hi - lo)
             known[(lo, hi)] = node_hash(known.pop((lo, mid)), known.pop((mid, hi)))
-    return known[(0, size)]
+    return known[(steps[0][0], steps[0][1])]
 
 
 def gap_plan(start: int, end: int) -> list[Node]:
@@ -308,8 +388,8 @@ def leaves_plan(indices: Sequence[int], size: int) -> list[Node]:
 
 def _walk(indices: list[int], size: int) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int]]]:
     """The RFC's split walked down to the ranges without a given leaf (`gaps`, whose MTHs come from stored
-    nodes) and to the given leaves themselves; `steps` records the walk for the hashing to replay bottom-up.
-    ``indices`` are sorted."""
+    nodes or a multi-leaf proof) and to the given leaves themselves; `steps` records the walk for the hashing
+    to replay bottom-up, and `gaps` come in the order that replay meets them. ``indices`` are sorted."""
     if indices and (indices[0] < 0 or indices[-1] >= size):
         raise ValueError(f"leaf indices must be in [0, {size}), got {indices[0]}..{indices[-1]}")
     gaps: list[tuple[int, int]] = []
@@ -323,8 +403,12 @@ def _walk(indices: list[int], size: int) -> tuple[list[tuple[int, int, int, int]
         elif hi - lo > 1:
             mid = lo + _split(hi - lo)
             m = bisect_left(indices, mid, a, b)
-            stack.append((lo, mid, a, m))
-            stack.append((mid, hi, m, b))
+            left, right = (lo, mid, a, m), (mid, hi, m, b)
+            # A half without leaves is walked before its sibling, so that replayed backwards (bottom-up)
+            # every gap comes after the gaps inside its sibling: for one leaf, the gaps in that order are
+            # its RFC 9162 inclusion path.
+            stack.extend((right, left) if a == m else (left, right))
+    gaps.reverse()  # the order the bottom-up replay meets them
     return steps, gaps
 
 

@@ -217,6 +217,15 @@ class Store:
         row = conn.execute(select(entries.c.raw).where(entries.c.seq == seq)).first()
         return None if row is None else bytes(row.raw)
 
+    def seqs_of(self, conn: Connection, kinds: Sequence[str], until: int) -> list[tuple[int, str]]:
+        """(seq, kind) of the entries of `kinds` up to `until`, in seq order, from the kind index alone."""
+        query = (
+            select(entries.c.seq, entries.c.kind)
+            .where(entries.c.kind.in_(list(kinds)), entries.c.seq <= until)
+            .order_by(entries.c.seq)
+        )
+        return [(int(seq), str(kind)) for seq, kind in conn.execute(query)]
+
     def raw_entries(self, conn: Connection, seqs: Sequence[int]) -> dict[int, bytes]:
         out: dict[int, bytes] = {}
         wanted = sorted(set(seqs))

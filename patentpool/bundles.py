@@ -114,24 +114,29 @@ def make_bundle(
         seqs |= bundle_seqs(body, statement["member"])
     # Every key entry, so the member can judge each author's validity at its seq.
     seqs |= {seq for seq, _raw in reader.raw_entries(kinds=list(KEY_KINDS))}
-    raws = reader.store.raw_entries(reader.conn, sorted(seqs))
+    wanted = sorted(seqs)
+    raws = reader.store.raw_entries(reader.conn, wanted)
+    missing = [seq for seq in wanted if seq not in raws]
+    if missing:
+        raise BundleError(f"seq {missing[0]}: the allocation read an entry the ledger does not hold")
     nodes = reader.store.nodes(reader.conn)
-    proofs = merkle.inclusion_proofs(nodes, [seq - 1 for seq in seqs], cp.size)
-    entries = []
-    for seq in sorted(seqs):
-        proof = proofs[seq - 1]
-        entries.append(
-            {
-                "seq": seq,
-                "entry": raws[seq].decode("utf-8"),
-                "proof": [base64.b64encode(p).decode() for p in proof],
-            }
+    leaves = {seq - 1: merkle.leaf_hash(raws[seq]) for seq in wanted}
+    try:
+        # The entries read are checked against the signed root before they go to a member.
+        proof, root = merkle.prove_leaves(nodes, leaves, cp.size)
+    except LookupError as exc:
+        raise BundleError(f"cannot prove the statement's entries: {exc}; run `patentpool verify`") from exc
+    if root != cp.root:
+        raise BundleError(
+            f"the statement's entries are not the ones checkpoint {cp.size} signed; run `patentpool verify`"
         )
+    entries = [{"seq": seq, "entry": raws[seq].decode("utf-8")} for seq in wanted]
     doc: dict[str, Any] = {
         "bundle_v": BUNDLE_VERSION,
         "statement": statement,
         "checkpoint": cp.note,
         "entries": entries,
+        "inclusion": [base64.b64encode(h).decode() for h in proof],
         "consistency": None,
     }
     if since_note is not None:
@@ -205,8 +210,12 @@ _DOC_KEYS = {
     "statement": dict,
     "checkpoint": str,
     "entries": list,
+    "inclusion": list,
     "consistency": (dict, type(None)),
 }
+# Bundles written before the multi-leaf proof carried an RFC 9162 inclusion proof in each entry instead of
+# one `inclusion` for all: still read, so a member's earlier bundles stay checkable.
+_DOC_KEYS_PER_ENTRY = {k: v for k, v in _DOC_KEYS.items() if k != "inclusion"}
 _STATEMENT_KEYS = {
     "member": str,
     "period": str,
@@ -220,7 +229,8 @@ _STATEMENT_KEYS = {
 }
 _LINE_KEYS = {"program": str, "licensee": str, "country": str, "patents": list, "gross": str}
 _FEE_KEYS = {"licensee": str, "patent": str, "owner": str, "currency": str, "amount": str}
-_ITEM_KEYS = {"seq": int, "entry": str, "proof": list}
+_ITEM_KEYS = {"seq": int, "entry": str}
+_ITEM_KEYS_PER_ENTRY = {**_ITEM_KEYS, "proof": list}
 _CONSISTENCY_KEYS = {"old_checkpoint": (str, type(None)), "proof": list}
 
 
@@ -247,7 +257,8 @@ def _shaped(value: Any, keys: Mapping[str, Any], what: str) -> None:
 
 
 def _check_shape(doc: Any) -> None:
-    _shaped(doc, _DOC_KEYS, "bundle")
+    per_entry = "inclusion" not in doc
+    _shaped(doc, _DOC_KEYS_PER_ENTRY if per_entry else _DOC_KEYS, "bundle")
     if doc["bundle_v"] != BUNDLE_VERSION:
         raise BundleError(f"bundle_v {doc['bundle_v']}: this verifier reads version {BUNDLE_VERSION}")
     statement = doc["statement"]
@@ -259,7 +270,7 @@ def _check_shape(doc: Any) -> None:
     for i, fee in enumerate(statement["open_license_fees"]):
         _shaped(fee, _FEE_KEYS, f"statement.open_license_fees[{i}]")
     for i, item in enumerate(doc["entries"]):
-        _shaped(item, _ITEM_KEYS, f"entries[{i}]")
+        _shaped(item, _ITEM_KEYS_PER_ENTRY if per_entry else _ITEM_KEYS, f"entries[{i}]")
     if doc["consistency"] is not None:
         _shaped(doc["consistency"], _CONSISTENCY_KEYS, "consistency")
 
@@ -342,16 +353,24 @@ def _check_entries(
     if not isinstance(items, list) or not items:
         raise BundleError("the bundle holds no entries")
     entries: dict[int, Entry] = {}
+    leaves: dict[int, bytes] = {}
     for item in items:
         raw = item["entry"].encode("utf-8")
         entry = decode(raw)
         if entry.seq != item.get("seq") or entry.seq in entries:
             raise BundleError(f"seq {item.get('seq')}: entry numbered {entry.seq} or given twice")
-        proof = _b64list(item.get("proof"), f"seq {entry.seq} proof")
-        try:
-            merkle.verify_inclusion(merkle.leaf_hash(raw), entry.seq - 1, cp.size, proof, cp.root)
-        except (merkle.ProofError, ValueError) as exc:
-            raise BundleError(f"seq {entry.seq}: not in the signed tree of size {cp.size}: {exc}") from exc
+        if not 1 <= entry.seq <= cp.size:
+            raise BundleError(f"seq {entry.seq}: not in the signed tree of size {cp.size}")
+        if "proof" in item:
+            proof = _b64list(item["proof"], f"seq {entry.seq} proof")
+            try:
+                merkle.verify_inclusion(merkle.leaf_hash(raw), entry.seq - 1, cp.size, proof, cp.root)
+            except (merkle.ProofError, ValueError) as exc:
+                raise BundleError(
+                    f"seq {entry.seq}: not in the signed tree of size {cp.size}: {exc}"
+                ) from exc
+        else:
+            leaves[entry.seq - 1] = merkle.leaf_hash(raw)
         entries[entry.seq] = entry
     genesis = entries.get(1)
     if genesis is None or genesis.kind != GENESIS:
@@ -361,11 +380,23 @@ def _check_entries(
         raise BundleError("the ledger's root key is not the key you gave: an entry from another ledger")
     for seq in sorted(entries):
         entry = entries[seq]
-        signer = ring.root if seq == 1 else ring.check_author(seq, entry.author, entry.kind)
+        try:
+            signer = ring.root if seq == 1 else ring.check_author(seq, entry.author, entry.kind)
+        except KeyringError as exc:
+            raise BundleError(f"seq {seq}: {exc}") from exc
         if not signer.verify(entry.signature, signing_message(ring.origin, entry.unsigned_bytes())):
             raise BundleError(f"seq {seq}: signature does not verify under {entry.author}")
         if entry.kind in KEY_KINDS and seq > 1:
             ring.apply(seq, entry.kind, entry.body)
+    # After the signatures, so an edited entry is named by its seq; a multi-leaf proof can only say that
+    # the set is not the signed one.
+    if "inclusion" in doc:
+        try:
+            merkle.verify_multi_inclusion(leaves, cp.size, _b64list(doc["inclusion"], "inclusion"), cp.root)
+        except (merkle.ProofError, ValueError) as exc:
+            raise BundleError(
+                f"the {len(leaves)} entries are not all in the signed tree of size {cp.size}: {exc}"
+            ) from exc
     verdict.lines.append(f"entries: {len(entries)} signed entries, each proven in the tree")
     return entries
 

@@ -8,7 +8,9 @@ entry is validated against the state as it grows, and the batch commits with its
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,6 +109,21 @@ def only_period(period: str) -> dict[str, bytes]:
     return {"allocation.run": marker, "allocation.adjust": marker}
 
 
+# What a statement reads besides its period's allocations: the members, and the programs it may cover.
+STATEMENT_KINDS = ("pool.genesis", "member.add", "member.update", "program.add")
+ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
+
+
+_POLICY_THEN_PROGRAM = rb'"(?:[^"\\]|\\.)*","program":"((?:[^"\\]|\\.)*)"'
+
+
+def allocation_program(raw: bytes, period: str) -> str | None:
+    """The program of an allocation entry if it allocates `period`, read from the bytes without decoding
+    them: JCS orders body keys, so the program follows the period and the policy."""
+    found = re.search(re.escape(only_period(period)["allocation.run"]) + _POLICY_THEN_PROGRAM, raw)
+    return None if found is None else str(json.loads(b'"' + found.group(1) + b'"'))
+
+
 @dataclass
 class Batch:
     """The entries of one command, validated one by one against the growing state."""
@@ -184,3 +201,35 @@ class PoolService:
         with self.ledger.reader() as reader:
             rows = reader.signed_rows(kinds=kinds, needles=needles)
             yield replay(self.store, reader.conn, rows, on_progress, needles is not None), reader
+
+    @contextmanager
+    def read_period(self, period: str, program: str | None = None) -> Iterator[tuple[PoolState, Reader]]:
+        """A partial state for a statement of `period`: the members, the programs, and the latest allocation
+        of the period of each program (or of `program`). Allocations are searched newest first, and the
+        search stops once no program can have one further back (none precedes its program, and a program
+        allocates by quarter or by half): a statement of a recent period reads one allocation body, however
+        many periods (tens of megabytes each) the ledger holds."""
+        from patentpool.periods import Period
+
+        per = Period.parse(period)
+        marker = only_period(period)["allocation.run"]
+        with self.ledger.reader() as reader:
+            base = list(reader.signed_rows(kinds=STATEMENT_KINDS))
+            programs = replay_raw(base).programs
+            # Each program still looked for, with the seq its search ends at.
+            ends = {
+                name: p.ref[0]
+                for name, p in programs.items()
+                if (program is None or name == program) and per.matches(p.period)
+            }
+            found = []
+            for seq, kind in reader.newest_first(ALLOCATION_KINDS):
+                ends = {name: end for name, end in ends.items() if end < seq}
+                if not ends:
+                    break
+                row = reader.signed_row(seq, kind, keep=lambda raw: marker in raw)
+                of = None if row is None else allocation_program(row[2], period)
+                if row is not None and of in ends:
+                    found.append(row)
+                    del ends[of]
+            yield replay(self.store, reader.conn, sorted(base + found), keep_allocations=True), reader

@@ -301,9 +301,30 @@ def reseal(
     out["checkpoint"] = out["statement"]["checkpoint"] = note
     for entry in out["entries"]:
         entry["entry"] = ledger[entry["seq"]].decode("utf-8")
-        entry["proof"] = [b64(p) for p in merkle.inclusion_proof(tree, entry["seq"] - 1, tree.size)]
+    seqs = [entry["seq"] for entry in out["entries"]]
+    out["inclusion"] = [b64(p) for p in merkle.multi_inclusion_proof(tree, [s - 1 for s in seqs], tree.size)]
     if statement is not None:
         statement(out["statement"])
+    return out
+
+
+def reprove(books: Books, doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc`'s multi-leaf proof made again for the entries it now holds, from P's tree at OLD_SIZE: what an
+    administrator who leaves an entry out would hand over (the proof itself then holds)."""
+    tree = merkle.MemoryTree([merkle.leaf_hash(books.ledger[s]) for s in sorted(books.ledger)])
+    indices = [entry["seq"] - 1 for entry in doc["entries"]]
+    doc["inclusion"] = [b64(p) for p in merkle.multi_inclusion_proof(tree, indices, tree.size)]
+    return doc
+
+
+def per_entry(books: Books, doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` (proven at OLD_SIZE) in the form bundles had before the multi-leaf proof: an RFC 9162 inclusion
+    proof in each entry."""
+    tree = merkle.MemoryTree([merkle.leaf_hash(books.ledger[s]) for s in sorted(books.ledger)])
+    out = copy.deepcopy(doc)
+    del out["inclusion"]
+    for entry in out["entries"]:
+        entry["proof"] = [b64(p) for p in merkle.inclusion_proof(tree, entry["seq"] - 1, tree.size)]
     return out
 
 
@@ -465,7 +486,7 @@ def test_edited_amount_in_an_entry(books: Books, tmp_path: Path) -> None:
     entry = item(doc, L1_REPORT)
     assert '"units":2500' in entry["entry"]
     entry["entry"] = entry["entry"].replace('"units":2500', '"units":2600')
-    refused(books, tmp_path, doc, f"seq {L1_REPORT}: not in the signed tree of size {OLD_SIZE}")
+    refused(books, tmp_path, doc, f"seq {L1_REPORT}: signature does not verify")
 
 
 def test_edited_amount_in_the_allocation_entry(books: Books, tmp_path: Path) -> None:
@@ -473,19 +494,19 @@ def test_edited_amount_in_the_allocation_entry(books: Books, tmp_path: Path) -> 
     entry = item(doc, OLD_SIZE)
     assert '["L1","US","C","160.71"]' in entry["entry"]
     entry["entry"] = entry["entry"].replace('["L1","US","C","160.71"]', '["L1","US","C","170.71"]')
-    refused(books, tmp_path, doc, f"seq {OLD_SIZE}: not in the signed tree of size {OLD_SIZE}")
+    refused(books, tmp_path, doc, f"seq {OLD_SIZE}: signature does not verify")
 
 
 def test_dropped_report_entry(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
     doc["entries"].remove(item(doc, L1_REPORT))
-    refused(books, tmp_path, doc, f"report entry seq {L1_REPORT} of L1 is missing")
+    refused(books, tmp_path, reprove(books, doc), f"report entry seq {L1_REPORT} of L1 is missing")
 
 
 def test_dropped_allocation_entry(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
     doc["entries"].remove(item(doc, OLD_SIZE))
-    refused(books, tmp_path, doc, f"no allocation entry for {PERIOD} in the bundle")
+    refused(books, tmp_path, reprove(books, doc), f"no allocation entry for {PERIOD} in the bundle")
 
 
 def test_dropped_genesis(books: Books, tmp_path: Path) -> None:
@@ -506,8 +527,8 @@ def test_entry_from_another_ledger(books: Books, tmp_path: Path, other: str) -> 
     doc, foreign = books.load("C"), books.load(other)
     mine, theirs = item(doc, L1_REPORT), item(foreign, L1_REPORT)
     assert json.loads(mine["entry"])["body"] == json.loads(theirs["entry"])["body"]
-    mine.update(entry=theirs["entry"], proof=theirs["proof"])
-    refused(books, tmp_path, doc, f"seq {L1_REPORT}: not in the signed tree of size {OLD_SIZE}")
+    mine.update(entry=theirs["entry"])
+    refused(books, tmp_path, doc, f"seq {L1_REPORT}: author", "is not a key of this pool")
 
 
 @pytest.mark.parametrize("other", ["other-origin", "same-origin"])
@@ -522,18 +543,33 @@ def test_another_ledgers_checkpoint_and_entries(books: Books, tmp_path: Path, ot
 
 
 # --- proofs for the wrong index or size ---------------------------------------------------------------------
-def test_swapped_proofs(books: Books, tmp_path: Path) -> None:
+def test_honest_bundle_in_the_per_entry_form_verifies(books: Books, tmp_path: Path) -> None:
+    verified(verify(write(tmp_path, per_entry(books, books.load("C"))), books.vkey))
+
+
+def test_per_entry_and_multi_leaf_proofs_are_not_mixed(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
+    doc["entries"] = per_entry(books, doc)["entries"]
+    refused(books, tmp_path, doc, "entries[0]: unknown key(s) proof")
+
+
+def test_swapped_proofs(books: Books, tmp_path: Path) -> None:
+    doc = per_entry(books, books.load("C"))
     first, second = item(doc, L1_REPORT), item(doc, C_REPORT)
     assert len(first["proof"]) == len(second["proof"])
     first["proof"], second["proof"] = second["proof"], first["proof"]
     refused(books, tmp_path, doc, f"seq {L1_REPORT}: not in the signed tree of size {OLD_SIZE}")
 
 
-@pytest.mark.parametrize("how", ["truncated", "extended", "empty", "flipped"])
-def test_mangled_proof(books: Books, tmp_path: Path, how: str) -> None:
+def test_swapped_multi_leaf_proof_hashes(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
-    proof = item(doc, C_REPORT)["proof"]
+    proof = doc["inclusion"]
+    assert len(proof) >= 2
+    proof[0], proof[-1] = proof[-1], proof[0]
+    refused(books, tmp_path, doc, f"entries are not all in the signed tree of size {OLD_SIZE}")
+
+
+def _mangle(proof: list[str], how: str) -> None:
     if how == "truncated":
         proof.pop()
     elif how == "extended":
@@ -544,7 +580,35 @@ def test_mangled_proof(books: Books, tmp_path: Path, how: str) -> None:
         raw = bytearray(base64.b64decode(proof[0]))
         raw[0] ^= 1
         proof[0] = b64(bytes(raw))
+
+
+@pytest.mark.parametrize("how", ["truncated", "extended", "empty", "flipped"])
+def test_mangled_proof(books: Books, tmp_path: Path, how: str) -> None:
+    doc = per_entry(books, books.load("C"))
+    _mangle(item(doc, C_REPORT)["proof"], how)
     refused(books, tmp_path, doc, f"seq {C_REPORT}: not in the signed tree of size {OLD_SIZE}")
+
+
+@pytest.mark.parametrize("how", ["truncated", "extended", "empty", "flipped"])
+def test_mangled_multi_leaf_proof(books: Books, tmp_path: Path, how: str) -> None:
+    doc = books.load("C")
+    _mangle(doc["inclusion"], how)
+    refused(books, tmp_path, doc, f"entries are not all in the signed tree of size {OLD_SIZE}")
+
+
+def test_entry_moved_to_another_seq_with_a_matching_proof(books: Books, tmp_path: Path) -> None:
+    """A signed entry left out and another signed entry of the ledger put in: the signatures hold, and the
+    multi-leaf proof is the honest one for the other set of leaves."""
+    doc = books.load("C")
+    extra = next(s for s in sorted(books.ledger) if s not in {e["seq"] for e in doc["entries"]})
+    doc["entries"].append({"seq": extra, "entry": books.ledger[extra].decode("utf-8")})
+    refused(
+        books,
+        tmp_path,
+        doc,
+        f"entries are not all in the signed tree of size {OLD_SIZE}",
+        "multi-leaf proof has",
+    )
 
 
 def test_changed_seq(books: Books, tmp_path: Path) -> None:
@@ -557,15 +621,15 @@ def test_proof_for_an_older_tree_size(books: Books, tmp_path: Path) -> None:
     """The continuation's checkpoint (after the payments) with proofs made for the old checkpoint's size."""
     doc, old = books.load("C-since"), books.load("C")
     new_size = int(doc["checkpoint"].splitlines()[1])
-    item(doc, C_REPORT)["proof"] = item(old, C_REPORT)["proof"]
-    refused(books, tmp_path, doc, f"seq {C_REPORT}: not in the signed tree of size {new_size}")
+    doc["inclusion"] = old["inclusion"]
+    refused(books, tmp_path, doc, f"entries are not all in the signed tree of size {new_size}")
 
 
 def test_older_checkpoint_with_newer_proofs(books: Books, tmp_path: Path) -> None:
     """A genuine, validly signed older checkpoint does not cover proofs made for a bigger tree."""
     doc = books.load("C-new")
     doc["checkpoint"] = doc["statement"]["checkpoint"] = books.old_cp.read_text(encoding="utf-8")
-    refused(books, tmp_path, doc, f"not in the signed tree of size {OLD_SIZE}")
+    refused(books, tmp_path, doc, f"in the signed tree of size {OLD_SIZE}")
 
 
 # --- the checkpoint -----------------------------------------------------------------------------------------

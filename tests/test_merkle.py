@@ -26,14 +26,18 @@ from ledger.merkle import (
     inclusion_plan,
     inclusion_proof,
     leaf_hash,
+    multi_inclusion_proof,
     node_hash,
+    prove_leaves,
     range_plan,
+    root_from_multi_proof,
     root_of,
     root_plan,
     root_with_leaves,
     tree_root,
     verify_consistency,
     verify_inclusion,
+    verify_multi_inclusion,
 )
 
 VECTORS_DIR = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rfc9162"
@@ -126,6 +130,30 @@ def test_rfc9162_vector(path: Path | None) -> None:
             _run_vector(case)
     else:
         _run_vector(case)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in VECTOR_FILES if "inclusion" in p.as_posix()] or [None],
+    ids=[p.relative_to(VECTORS_DIR).as_posix() for p in VECTOR_FILES if "inclusion" in p.as_posix()]
+    or ["vectors-missing"],
+)
+def test_rfc9162_inclusion_vector_as_a_multi_leaf_proof(path: Path | None) -> None:
+    """A one-leaf multi-leaf proof is the leaf's RFC 9162 inclusion proof: the vectors hold for it too."""
+    if path is None:
+        pytest.skip(f"RFC 9162 test vectors not found at {VECTORS_DIR} (expected ../shared next to the repo)")
+    case = json.loads(path.read_text())
+    proof = [_b64(p) for p in case["proof"] or []]
+
+    def run() -> None:
+        leaf = {case["leafIdx"]: _b64(case["leafHash"])}
+        verify_multi_inclusion(leaf, case["treeSize"], proof, _b64(case["root"]))
+
+    if case["wantErr"]:
+        with pytest.raises(ProofError):
+            run()
+    else:
+        run()
 
 
 def test_vectors_happy_paths_are_regenerated_exactly() -> None:
@@ -496,6 +524,80 @@ def test_root_with_leaves_is_the_root_and_any_forgery_changes_it(
                 }
 
         assert root_with_leaves(Forging(), known, size) != root_of(leaves)
+
+
+@FAST
+@given(seed=seeds, size=sizes, data=st.data())
+def test_multi_leaf_proof_rebuilds_the_root_and_any_forgery_fails(
+    seed: int, size: int, data: st.DataObject
+) -> None:
+    leaves = make_leaves(seed, size)
+    tree = MemoryTree(leaves)
+    at = data.draw(st.sets(st.integers(0, size - 1), min_size=1))
+    known = {i: leaves[i] for i in at}
+    root = root_of(leaves)
+    src = CountingSource(tree)
+    proof = multi_inclusion_proof(src, at, size)
+    assert len(src.calls) <= 1
+    assert prove_leaves(tree, known, size) == (proof, root)
+    verify_multi_inclusion(known, size, proof, root)
+    # Never longer than the leaves' separate proofs together, and one leaf's is its RFC 9162 proof.
+    assert len(proof) <= sum(len(inclusion_proof(tree, i, size)) for i in at)
+    if len(at) == 1:
+        assert proof == inclusion_proof(tree, next(iter(at)), size)
+    # A forged leaf, another leaf's place, a forged, dropped, added or reordered proof hash: rejected.
+    index = data.draw(st.sampled_from(sorted(known)))
+    forged = dict(known)
+    forged[index] = hashlib.sha256(forged[index]).digest()
+    with pytest.raises(ProofError):
+        verify_multi_inclusion(forged, size, proof, root)
+    elsewhere = [i for i in range(size) if i not in known and leaves[i] != leaves[index]]
+    if elsewhere:
+        moved = {i: h for i, h in known.items() if i != index}
+        moved[data.draw(st.sampled_from(elsewhere))] = known[index]
+        with pytest.raises(ProofError):
+            verify_multi_inclusion(moved, size, proof, root)
+    if proof:
+        k = data.draw(st.integers(0, len(proof) - 1))
+        bad = list(proof)
+        bad[k] = hashlib.sha256(bad[k]).digest()
+        for mangled in (bad, proof[:-1], [*proof, proof[0]]):
+            with pytest.raises(ProofError):
+                verify_multi_inclusion(known, size, mangled, root)
+        if len(set(proof)) > 1:
+            with pytest.raises(ProofError):
+                verify_multi_inclusion(known, size, proof[::-1], root)
+    with pytest.raises(ProofError):
+        verify_multi_inclusion(known, size, proof, hashlib.sha256(root).digest())
+
+
+def test_multi_leaf_proof_of_runs_is_short() -> None:
+    # A run of adjacent leaves needs no node inside it: what keeps a statement bundle's proof small.
+    size = 100_000
+    tree = MemoryTree(make_leaves(7, size))
+    run = range(20_000, 40_000)
+    proof = multi_inclusion_proof(tree, run, size)
+    assert len(proof) <= 2 * size.bit_length()
+    verify_multi_inclusion(
+        {i: tree.get_nodes([(0, i)])[(0, i)] for i in run}, size, proof, tree_root(tree, size)
+    )
+
+
+def test_multi_leaf_proof_argument_checks() -> None:
+    tree = MemoryTree(make_leaves(1, 4))
+    root = tree_root(tree, 4)
+    leaf = tree.get_nodes([(0, 1)])[(0, 1)]
+    with pytest.raises(ValueError, match="at least one leaf"):
+        multi_inclusion_proof(tree, [], 4)
+    with pytest.raises(ValueError, match="leaf indices"):
+        multi_inclusion_proof(tree, [4], 4)
+    for leaves, size in (({}, 4), ({1: leaf}, 0), ({4: leaf}, 4), ({-1: leaf}, 4)):
+        with pytest.raises(ProofError):
+            root_from_multi_proof(leaves, size, [])
+    with pytest.raises(ProofError, match="32-byte"):
+        verify_multi_inclusion({1: leaf}, 4, [b"short", b"x" * 32], root)
+    with pytest.raises(ProofError, match="32-byte"):
+        verify_multi_inclusion({1: b"short"}, 4, multi_inclusion_proof(tree, [1], 4), root)
 
 
 def test_root_with_leaves_argument_checks() -> None:
