@@ -264,6 +264,16 @@ def _decompose(lo: int, hi: int) -> list[tuple[int, int]]:
     return out
 
 
+def _nodes(conn: Any, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Stored Merkle nodes by (level, idx), one query per 500."""
+    got: dict[tuple[int, int], bytes] = {}
+    for i in range(0, len(wanted), 500):
+        cond = " OR ".join(f"(level={lv} AND idx={ix})" for lv, ix in wanted[i : i + 500])
+        for level, idx, h in conn.execute(text(f"SELECT level, idx, hash FROM ledger_nodes WHERE {cond}")):
+            got[(level, idx)] = bytes(h)
+    return got
+
+
 def bundle_floor(url: str, seqs: list[int], out: str) -> float:
     """What any bundle of these entries costs with a multi-leaf proof: the latest checkpoint, the raw entries
     (one query), their leaf hashes, the stored nodes of every range the RFC's split reaches without one of
@@ -296,13 +306,7 @@ def bundle_floor(url: str, seqs: list[int], out: str) -> float:
 
         walk(0, size, 0, len(index))
         wanted = sorted({node for lo, hi in gaps for node in _decompose(lo, hi)})
-        got: dict[tuple[int, int], bytes] = {}
-        for i in range(0, len(wanted), 500):
-            cond = " OR ".join(f"(level={lv} AND idx={ix})" for lv, ix in wanted[i : i + 500])
-            for level, idx, h in conn.execute(
-                text(f"SELECT level, idx, hash FROM ledger_nodes WHERE {cond}")
-            ):
-                got[(level, idx)] = bytes(h)
+        got = _nodes(conn, wanted)
         gap_hash = {g: _fold([got[n] for n in _decompose(*g)]) for g in gaps}
 
         def root(lo: int, hi: int, a: int, b: int) -> bytes:
@@ -329,23 +333,14 @@ def bundle_floor(url: str, seqs: list[int], out: str) -> float:
 
 def _inclusion_nodes(index: int, size: int) -> list[list[tuple[int, int]]]:
     """RFC 9162 PATH(index, size) as perfect subtrees per proof element (bare arithmetic)."""
-
-    def decompose(lo: int, hi: int) -> list[tuple[int, int]]:
-        out, off, n = [], lo, hi - lo
-        for level in range(n.bit_length() - 1, -1, -1):
-            if n >> level & 1:
-                out.append((level, off >> level))
-                off += 1 << level
-        return out
-
     path, lo, hi = [], 0, size
     while hi - lo > 1:
         k = 1 << ((hi - lo - 1).bit_length() - 1)
         if index < lo + k:
-            path.append(decompose(lo + k, hi))
+            path.append(_decompose(lo + k, hi))
             hi = lo + k
         else:
-            path.append(decompose(lo, lo + k))
+            path.append(_decompose(lo, lo + k))
             lo += k
     return path[::-1]
 
@@ -371,13 +366,7 @@ def proofs_floor(url: str, seqs: list[int]) -> float:
         ).all()
         plans = [_inclusion_nodes(seq - 1, size) for seq in seqs]
         wanted = sorted({node for plan in plans for element in plan for node in element})
-        got: dict[tuple[int, int], bytes] = {}
-        for i in range(0, len(wanted), 500):
-            cond = " OR ".join(f"(level={lv} AND idx={ix})" for lv, ix in wanted[i : i + 500])
-            for level, idx, h in conn.execute(
-                text(f"SELECT level, idx, hash FROM ledger_nodes WHERE {cond}")
-            ):
-                got[(level, idx)] = bytes(h)
+        got = _nodes(conn, wanted)
         for plan in plans:
             [base64.b64encode(_fold([got[n] for n in element])) for element in plan]
     seconds = time.perf_counter() - start
