@@ -520,9 +520,14 @@ def _recompute_member(
 ) -> list[dict[str, Any]]:
     """The member's lines from the report, patent and licence entries, by policy v1 (spec section 6)."""
     day = date.fromisoformat(body["day"])
+    # A country's buckets when the licensee has no credited patent there: the same for every such licensee.
+    uncredited: dict[str, tuple[list[str], list[int]]] = {}
     schedule = RoyaltySchedule.parse(program_entry.body["tiers"], program_entry.body.get("annual_cap"))
     counting = set(body["countries"])
     shares = {(lic, c): _money(g) for lic, c, who, g in body["shares"] if who == member}
+    share_countries: dict[str, set[str]] = defaultdict(set)
+    for lic, c in shares:
+        share_countries[lic].add(c)
     own_countries = {c for (_n, c), p in patents.items() if p["owner"] == member and p["counts"]}
     for country in sorted(own_countries):
         if member not in body["countries"].get(country, {}):
@@ -601,10 +606,17 @@ def _recompute_member(
         for country, group in groups.items():
             # The buckets are the same for all of a licensee's lines in one country: built once, and the
             # per-line splits summed (split_totals does each line's largest remainder exactly).
-            names, weights = _buckets(body, licensee, country, patents, entries, day)
+            if body["licensees"][licensee]["credited"].get(country):
+                names, fractions = _buckets(body, licensee, country, patents, entries, day)
+                weights = integer_weights(fractions)
+            else:
+                if country not in uncredited:
+                    names, fractions = _buckets(body, licensee, country, patents, entries, day)
+                    uncredited[country] = (names, integer_weights(fractions))
+                names, weights = uncredited[country]
             if member in names:
-                per_country[country] = split_totals(group, integer_weights(weights))[names.index(member)]
-        for country in sorted(set(per_country) | {c for lic, c in shares if lic == licensee}):
+                per_country[country] = split_totals(group, weights)[names.index(member)]
+        for country in sorted(set(per_country) | share_countries.get(licensee, set())):
             amount = shares.get((licensee, country), Decimal(0))
             if to_cents(amount) != per_country.get(country, 0):
                 raise BundleError(
