@@ -264,6 +264,13 @@ def _decompose(lo: int, hi: int) -> list[tuple[int, int]]:
     return out
 
 
+def _latest_checkpoint(conn: Any) -> tuple[int, str]:
+    size, note = conn.execute(
+        text("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
+    ).one()
+    return int(size), str(note)
+
+
 def _nodes(conn: Any, wanted: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """Stored Merkle nodes by (level, idx), one query per 500."""
     got: dict[tuple[int, int], bytes] = {}
@@ -282,9 +289,7 @@ def bundle_floor(url: str, seqs: list[int], out: str) -> float:
     start = time.perf_counter()
     engine = _engine(url)
     with engine.connect() as conn:
-        size, note = conn.execute(
-            text("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
-        ).one()
+        size, note = _latest_checkpoint(conn)
         raws = {
             int(seq): bytes(raw)
             for seq, raw in conn.execute(
@@ -358,9 +363,7 @@ def proofs_floor(url: str, seqs: list[int]) -> float:
     start = time.perf_counter()
     engine = _engine(url)
     with engine.connect() as conn:
-        size, _note = conn.execute(
-            text("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
-        ).one()
+        size, _note = _latest_checkpoint(conn)
         conn.execute(
             text(f"SELECT seq, raw FROM ledger_entries WHERE seq IN ({','.join(map(str, seqs))})")
         ).all()

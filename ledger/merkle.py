@@ -239,19 +239,6 @@ def inclusion_proof(src: NodeSource, index: int, size: int) -> list[bytes]:
     return _build(src, inclusion_plan(index, size))
 
 
-def inclusion_proofs(src: NodeSource, indices: Sequence[int], size: int) -> dict[int, list[bytes]]:
-    """Inclusion proofs of many leaves in one tree: the nodes they need, fetched once for all of them.
-
-    The proofs of many leaves share most of their upper elements, so each distinct sibling range is
-    planned and folded once (a statement bundle proves tens of thousands of leaves)."""
-    ranges = {index: _sibling_ranges(index, size) for index in indices}
-    unique = dict.fromkeys(r for per_leaf in ranges.values() for r in per_leaf)
-    plans = {r: range_plan(*r) for r in unique}
-    got = _fetch(src, plans.values())
-    folded = {r: fold([got[node] for node in plan]) for r, plan in plans.items()}
-    return {index: [folded[r] for r in per_leaf] for index, per_leaf in ranges.items()}
-
-
 def consistency_proof(src: NodeSource, old: int, new: int) -> list[bytes]:
     """The RFC 9162 consistency proof between tree sizes ``old`` and ``new`` (0 < old <= new)."""
     return _build(src, consistency_plan(old, new))
