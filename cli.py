@@ -1015,7 +1015,7 @@ def statement(
     from patentpool import books, views
 
     per = period_arg(period)
-    with service(ctx).read_period(per.label, program_) as (state, reader):
+    with service(ctx).read_period(per.label, program_, shares_of=member_id) as (state, reader):
         note = reader.checkpoint().note
         data = books.statement(state, member_id, per, program_, note)
         if bundle is not None:

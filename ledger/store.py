@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     tuple_,
@@ -227,12 +228,21 @@ class Store:
         return [(int(seq), str(kind)) for seq, kind in conn.execute(query)]
 
     def raw_entries(self, conn: Connection, seqs: Sequence[int]) -> dict[int, bytes]:
+        """The stored bytes of `seqs` (those the table holds). Wanted seqs mostly come in runs (a program's
+        patents, a quarter's reports): a run is read as a range, the scattered rest by IN lists."""
         out: dict[int, bytes] = {}
-        wanted = sorted(set(seqs))
-        for i in range(0, len(wanted), 1000):
-            chunk = wanted[i : i + 1000]
-            for row in conn.execute(select(entries.c.seq, entries.c.raw).where(entries.c.seq.in_(chunk))):
-                out[int(row.seq)] = bytes(row.raw)
+        singles: list[int] = []
+        ranges = []
+        for first, last in _runs(sorted(set(seqs))):
+            if last - first >= 15:
+                ranges.append(entries.c.seq.between(first, last))
+            else:
+                singles.extend(range(first, last + 1))
+        wheres = [entries.c.seq.in_(singles[i : i + 1000]) for i in range(0, len(singles), 1000)]
+        wheres += [or_(*ranges[i : i + 100]) for i in range(0, len(ranges), 100)]
+        for where in wheres:
+            for seq, raw in conn.execute(select(entries.c.seq, entries.c.raw).where(where)):
+                out[int(seq)] = bytes(raw)
         return out
 
     def iter_raw(
@@ -438,3 +448,12 @@ class DbNodes:
         if missing:
             raise StoreError(f"Merkle node table is missing {len(missing)} node(s), e.g. {missing[0]}")
         return out
+
+
+def _runs(ordered: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """(first, last) of each run of consecutive values in an ascending sequence."""
+    start = 0
+    for i in range(1, len(ordered) + 1):
+        if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:
+            yield ordered[start], ordered[i - 1]
+            start = i

@@ -164,7 +164,10 @@ def _parse_note_unverified(note: str) -> Checkpoint:
 
 
 def write_bundle(path: Path, doc: dict[str, Any]) -> None:
-    path.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(doc, ensure_ascii=False)  # tens of megabytes: written without another copy
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.write("\n")
 
 
 # --- verifying a bundle (member side) ----------------------------------------------------------------------

@@ -13,19 +13,20 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.entry import Entry, decode_trusted
+from ledger.entry import Entry, decode_trusted, decode_trusted_lazy
 from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
 from ledger.log import Appender, Ledger, Reader
 from ledger.memory import paused_gc
 from ledger.store import Store
 from patentpool import rules
 from patentpool.fields import FieldError
+from patentpool.member_view import member_view
 from patentpool.state import PoolState
 
 Progress = Callable[[int], None]
@@ -39,15 +40,20 @@ def replay_raw(
     rows: Iterable[tuple[int, str, bytes, bytes]],
     on_progress: Progress | None = None,
     bodies: dict[int, dict[str, Any]] | None = None,
+    shares_of: str | None = None,
 ) -> PoolState:
     """Replay (seq, kind, raw, h(raw)) rows into a new state; `bodies`, if given, keeps the whole allocation
     bodies met on the way (for a replay filtered to one period, where they are few and a statement needs
-    them)."""
+    them), with only the share rows of member `shares_of` if it is given (`member_view`)."""
     state = PoolState()
     with paused_gc():  # a replay builds the state's many objects, and no cycles
-        for count, (seq, _kind, raw, h) in enumerate(rows, 1):
+        for count, (seq, kind, raw, h) in enumerate(rows, 1):
             try:
-                entry = decode_trusted(raw)
+                if bodies is not None and shares_of is not None and kind.startswith("allocation."):
+                    entry = decode_trusted_lazy(raw)
+                    entry = replace(entry, body=member_view(entry.body, shares_of))
+                else:
+                    entry = decode_trusted(raw)
             except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
                 raise PoolError(
                     f"seq {seq}: the stored entry is not readable ({exc}); run `patentpool verify`"
@@ -82,12 +88,14 @@ def replay(
     rows: Iterable[tuple[int, str, bytes, bytes]],
     on_progress: Progress | None = None,
     keep_allocations: bool = False,
+    shares_of: str | None = None,
 ) -> PoolState:
     """Replay rows checked against the signed checkpoint (`Reader.signed_rows`, `Appender.signed_rows`)
     into a state that can load any entry's body from this connection; `keep_allocations` keeps the
-    allocation bodies met (a replay filtered to one period)."""
+    allocation bodies met (a replay filtered to one period), with only the share rows of `shares_of` if
+    given."""
     kept: dict[int, dict[str, Any]] | None = {} if keep_allocations else None
-    state = replay_raw(rows, on_progress, kept)
+    state = replay_raw(rows, on_progress, kept, shares_of)
 
     def load_body(seq: int) -> dict[str, Any]:
         if kept is not None and seq in kept:
@@ -203,9 +211,12 @@ class PoolService:
             yield replay(self.store, reader.conn, rows, on_progress, needles is not None), reader
 
     @contextmanager
-    def read_period(self, period: str, program: str | None = None) -> Iterator[tuple[PoolState, Reader]]:
+    def read_period(
+        self, period: str, program: str | None = None, shares_of: str | None = None
+    ) -> Iterator[tuple[PoolState, Reader]]:
         """A partial state for a statement of `period`: the members, the programs, and the latest allocation
-        of the period of each program (or of `program`). Allocations are searched newest first, and the
+        of the period of each program (or of `program`), with only member `shares_of`'s share rows if given
+        (all of them are most of an allocation body). Allocations are searched newest first, and the
         search stops once no program can have one further back (none precedes its program, and a program
         allocates by quarter or by half): a statement of a recent period reads one allocation body, however
         many periods (tens of megabytes each) the ledger holds."""
@@ -232,4 +243,7 @@ class PoolService:
                 if row is not None and of in ends:
                     found.append(row)
                     del ends[of]
-            yield replay(self.store, reader.conn, sorted(base + found), keep_allocations=True), reader
+            state = replay(
+                self.store, reader.conn, sorted(base + found), keep_allocations=True, shares_of=shares_of
+            )
+            yield state, reader

@@ -10,6 +10,7 @@ import pytest
 from conftest import Pool
 from ledger_support import drop_triggers, raw_rows, set_raw
 
+import ledger.entry
 from ledger.log import LedgerError
 from patentpool import books
 from patentpool.periods import Period
@@ -22,7 +23,7 @@ def _statements(pool: Pool, member: str, program: str | None) -> tuple[dict[str,
     """The statement from `read_period` and from a replay of every book entry, by the same function."""
     svc = PoolService(pool.db, pool.key)
     per = Period.parse(PERIOD)
-    with svc.read_period(PERIOD, program) as (state, reader):
+    with svc.read_period(PERIOD, program, shares_of=member) as (state, reader):
         narrow = books.statement(state, member, per, program, reader.checkpoint().note)
     with svc.read(kinds=BOOK_KINDS, needles=only_period(PERIOD)) as (state, reader):
         wide = books.statement(state, member, per, program, reader.checkpoint().note)
@@ -35,7 +36,15 @@ def test_allocation_program_is_read_from_the_bytes() -> None:
     assert allocation_program(body, "2025Q2") is None
 
 
-def test_latest_allocation_with_other_programs_and_periods(example_pool: Pool) -> None:
+@pytest.fixture(params=[False, True], ids=["parsed", "bytes"])
+def lazy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """With every body "large", the narrow read finds the member's share rows in the bytes (`member_view`)."""
+    if request.param:
+        monkeypatch.setattr(ledger.entry, "LAZY_BODY", 0)
+    return bool(request.param)
+
+
+def test_latest_allocation_with_other_programs_and_periods(example_pool: Pool, lazy: bool) -> None:
     pool = example_pool
     pool.run("allocate", "--program", "XR", "--period", PERIOD)
     # Another quarterly program, never allocated (its search runs back to its program.add and stops), and a
@@ -57,6 +66,11 @@ def test_latest_allocation_with_other_programs_and_periods(example_pool: Pool) -
             assert narrow["lines"]
     out = pool.json("statement", "--member", "C", "--period", PERIOD)
     assert out == _statements(pool, "C", None)[1]
+    # The bundle of a statement read that way verifies offline.
+    vkey = pool.run("key", "show").stdout.strip()
+    bundle = pool.workdir / f"c-{lazy}.json"
+    pool.run("statement", "--member", "C", "--period", PERIOD, "--bundle", str(bundle))
+    assert "statement verified" in pool.run("verify-statement", str(bundle), "--vkey", vkey).stdout
     missing = pool.run("statement", "--member", "C", "--period", "2025Q2", expect=1)
     assert missing.stderr == "Error: period 2025Q2 has not been allocated: run `patentpool allocate` first\n"
     other = pool.run("statement", "--member", "C", "--period", PERIOD, "--program", "HQ", expect=1)
