@@ -232,13 +232,15 @@ class Store:
         patents, a quarter's reports): a run is read as a range, the scattered rest by IN lists."""
         out: dict[int, bytes] = {}
         singles: list[int] = []
-        ranges = []
+        ranges: list[ColumnElement[bool]] = []
         for first, last in _runs(sorted(set(seqs))):
             if last - first >= 15:
                 ranges.append(entries.c.seq.between(first, last))
             else:
                 singles.extend(range(first, last + 1))
-        wheres = [entries.c.seq.in_(singles[i : i + 1000]) for i in range(0, len(singles), 1000)]
+        wheres: list[ColumnElement[bool]] = [
+            entries.c.seq.in_(singles[i : i + 1000]) for i in range(0, len(singles), 1000)
+        ]
         wheres += [or_(*ranges[i : i + 100]) for i in range(0, len(ranges), 100)]
         for where in wheres:
             for seq, raw in conn.execute(select(entries.c.seq, entries.c.raw).where(where)):
