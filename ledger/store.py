@@ -234,7 +234,7 @@ class Store:
         singles: list[int] = []
         ranges: list[ColumnElement[bool]] = []
         for first, last in _runs(sorted(set(seqs))):
-            if last - first >= 15:
+            if last - first + 1 >= RUN_AS_RANGE:
                 ranges.append(entries.c.seq.between(first, last))
             else:
                 singles.extend(range(first, last + 1))
@@ -450,6 +450,10 @@ class DbNodes:
         if missing:
             raise StoreError(f"Merkle node table is missing {len(missing)} node(s), e.g. {missing[0]}")
         return out
+
+
+# A run of at least this many wanted seqs is read as one range (beside the IN lists).
+RUN_AS_RANGE = 16
 
 
 def _runs(ordered: Sequence[int]) -> Iterator[tuple[int, int]]:

@@ -417,3 +417,18 @@ def test_entries_stream_in_order_whatever_the_page_size(
             assert [seq for seq, _raw in store.iter_raw(conn, since=2, until=3, batch=1)] == [2, 3]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("run", [1, 2, 16])
+def test_raw_entries_by_seq_runs_and_lists(built: Built, monkeypatch: pytest.MonkeyPatch, run: int) -> None:
+    # Runs of `run` or more seqs are read as ranges, the rest by IN lists; seqs the table lacks are left out.
+    monkeypatch.setattr(ledger.store, "RUN_AS_RANGE", run)
+    expected = raw_rows(built.url)
+    store = Store(built.url)
+    try:
+        with store.reader() as conn:
+            for wanted in ([1, 2, 3], [3, 1], [1, 3], [2], [2, 3, 99, 100], []):
+                got = store.raw_entries(conn, wanted)
+                assert got == {seq: expected[seq] for seq in wanted if seq in expected}
+    finally:
+        store.close()
