@@ -168,7 +168,7 @@ format_option = formats("table on a terminal, else json")
 
 
 @contextmanager
-def output(path: Path | None) -> Iterator[TextIO]:
+def open_output(path: Path | None) -> Iterator[TextIO]:
     if path is None:
         yield sys.stdout
         return
@@ -179,7 +179,7 @@ def output(path: Path | None) -> Iterator[TextIO]:
 def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
     from patentpool import render
 
-    with output(path) as out:
+    with open_output(path) as out:
         render.emit(data, fmt or render.default_format(), out, **kw)
 
 
@@ -189,7 +189,7 @@ def show_or_raw(fmt: str | None, path: Path | None, raw: str, data: dict[str, An
     from patentpool import views
 
     if fmt is None:
-        with output(path) as out:
+        with open_output(path) as out:
             out.write(raw)
         return
     show(fmt, path, data, rows=views.field_rows(data), columns=views.FIELD_COLUMNS, title=title)
@@ -1098,28 +1098,46 @@ def distribute(
 
 
 # --- the ledger ------------------------------------------------------------------------------------------
+def _entry_kind(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from patentpool.rules import KINDS
+
+    if value is not None and value not in KINDS:
+        raise click.BadParameter(f"unknown entry kind {value!r} (kinds: {', '.join(sorted(KINDS))})")
+    return value
+
+
 @main.command()
-@click.option("--kind", default=None, help="Only entries of this kind (e.g. patent.add).")
+@click.option(
+    "--kind", default=None, callback=_entry_kind, help="Only entries of this kind (e.g. patent.add)."
+)
 @click.option("--since", type=int, default=1, help="From this seq.")
 @format_option
 @click.pass_context
 def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, output: Path | None) -> None:
     """List ledger entries."""
+    import shutil
+    import tempfile
+
     from ledger.log import Ledger
-    from patentpool import views
+    from patentpool import render, views
 
     settings: Settings = ctx.find_root().obj
-    with Ledger.open(settings.db).reader() as reader:
-        entries = list(reader.entries(since=since, kinds=[kind] if kind else None))
-    data = [e.to_json() for e in entries]
-    show(
-        fmt,
-        output,
-        data,
-        rows=views.log_rows(entries),
-        columns=["seq", "time", "kind", "author", "summary"],
-        title="Ledger",
-    )
+    fmt = fmt or render.default_format()
+    # Entries stream one at a time (a pool's ledger can hold millions, some of tens of megabytes) into a
+    # spool that reaches the output only once the read has been checked against the signed root.
+    with tempfile.SpooledTemporaryFile(16 << 20, "w+", encoding="utf-8", newline="") as spool:
+        with Ledger.open(settings.db).reader() as reader:
+            listed = reader.listed(since=since, kinds=[kind] if kind else None)
+            if fmt == "json":  # each entry exactly as stored: its canonical JSON
+                render.write_json_array(spool, (raw.decode("utf-8") for raw, _entry in listed))
+            elif fmt == "csv":
+                render.write_csv(spool, (views.log_row(entry) for _raw, entry in listed), views.LOG_COLUMNS)
+            else:
+                rows = [views.log_row(entry, limit=100) for _raw, entry in listed]
+                spool.write(render.to_table(rows, views.LOG_COLUMNS, "Ledger", render.use_color(sys.stdout)))
+        spool.seek(0)
+        with open_output(output) as out:
+            shutil.copyfileobj(spool, out)
 
 
 @main.command()

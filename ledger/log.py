@@ -24,6 +24,7 @@ from ledger.entry import (
     EntryError,
     check_fields,
     decode,
+    decode_large,
     encode_checked,
     entry_hash,
     signing_message,
@@ -583,9 +584,17 @@ class Reader:
         return seq, kind, raw, entry_hash(raw)
 
     def entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
+        for _raw, entry in self.listed(since, kinds):
+            yield entry
+
+    def listed(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[tuple[bytes, Entry]]:
+        """(raw, entry) of each signed row, its form checked strictly, a large body left as bytes and checked
+        when read (`decode_large`): a listing streams however many megabytes the entries hold. The rows are
+        checked against the signed root as they come and the read fails at the end if they do not fold to
+        it, so a caller that writes them out keeps its output until the iteration has ended."""
         for seq, _kind, raw, _h in self.signed_rows(since, kinds):
             try:
-                yield decode(raw)
+                yield raw, decode_large(raw)
             except EntryError as exc:
                 raise LedgerError(
                     f"seq {seq}: the stored entry is not well-formed ({exc}): {TAMPERED}"

@@ -11,9 +11,9 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 FORMATS = ("table", "json", "csv")
 
@@ -45,13 +45,27 @@ def to_json(data: Any) -> str:
     return text + "\n"
 
 
-def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    write_csv(buffer, rows, columns)
+    return buffer.getvalue()
+
+
+def write_csv(out: IO[str], rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
-    return buffer.getvalue()
+
+
+def write_json_array(out: IO[str], items: Iterable[str]) -> None:
+    """A JSON array of items already spelled as JSON, one per line, written as they come."""
+    first = True
+    for item in items:
+        out.write("[\n" if first else ",\n")
+        out.write(item)
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None, color: bool) -> str:

@@ -333,22 +333,24 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def log_rows(entries: list[Entry]) -> list[dict[str, Any]]:
-    rows = []
-    for e in entries:
-        summary = ", ".join(
-            f"{k}={v}" for k, v in e.body.items() if isinstance(v, str | int) and k != "source"
-        )
-        rows.append(
-            {
-                "seq": e.seq,
-                "time": e.time,
-                "kind": e.kind,
-                "author": e.author.rsplit("+", 1)[-1],
-                "summary": summary[:100],
-            }
-        )
-    return rows
+LOG_COLUMNS = ["seq", "time", "kind", "author", "summary"]
+
+
+def log_row(entry: Entry, limit: int | None = None) -> dict[str, Any]:
+    """One entry of `log` as a row: its top-level text and number fields as the summary, cut to `limit`
+    characters (a table) with the cut marked."""
+    summary = ", ".join(
+        f"{k}={v}" for k, v in entry.body.items() if isinstance(v, str | int) and k != "source"
+    )
+    if limit is not None and len(summary) > limit:
+        summary = summary[: limit - 1] + "…"
+    return {
+        "seq": entry.seq,
+        "time": entry.time,
+        "kind": entry.kind,
+        "author": entry.author.rsplit("+", 1)[-1],
+        "summary": summary,
+    }
 
 
 FIELD_COLUMNS = ["field", "value"]

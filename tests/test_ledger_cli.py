@@ -7,6 +7,8 @@ and ledger.checkpoint's C2SP note verifier, against the pool's verifier key stri
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -176,7 +178,27 @@ def test_log_by_kind_as_json(built: Built) -> None:
     assert json.loads(pool.run("log", "--kind", "key.add", "-f", "json").stdout) == [entries[9]]
     assert json.loads(pool.run("log", "-f", "json").stdout) == entries
     assert json.loads(pool.run("log", "--since", "10", "-f", "json").stdout) == entries[9:]
-    assert json.loads(pool.run("log", "--kind", "no.such.kind", "-f", "json").stdout) == []
+    unknown = pool.run("log", "--kind", "no.such.kind", "-f", "json", expect=2)
+    assert "unknown entry kind 'no.such.kind'" in unknown.stderr and "member.add" in unknown.stderr
+    assert unknown.stdout == ""
+    assert pool.run("log", "--kind", "patent.add", "-f", "json").stdout == "[]\n"
+
+
+def test_log_as_csv_and_table(built: Built) -> None:
+    pool, lines = built.pool, built.lines
+    entries = [json.loads(raw) for raw in lines]
+    rows = list(csv.DictReader(io.StringIO(pool.run("log", "-f", "csv").stdout)))
+    assert [int(r["seq"]) for r in rows] == [e["seq"] for e in entries]
+    assert [r["kind"] for r in rows] == [e["kind"] for e in entries]
+    genesis = entries[0]["body"]
+    # The whole summary in CSV, every top-level text field of the body.
+    assert (
+        f"name={genesis['name']}" in rows[0]["summary"]
+        and f"root_key={genesis['root_key']}" in rows[0]["summary"]
+    )
+    assert len(rows[0]["summary"]) > 100
+    table = pool.run("log", "-f", "table").stdout
+    assert "Ledger" in table and "\u2026" in table  # the genesis summary is cut, and says so
 
 
 def test_verify_with_two_jobs(built: Built) -> None:

@@ -342,6 +342,7 @@ def read_refused(pool: Pool, *args: str, mentions: str) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines and lines[-1].startswith("Error: ") and mentions in lines[-1], result.stderr
     assert "Traceback" not in result.stderr
+    assert result.stdout == "", "a refused read shows nothing of what it read"
 
 
 @pytest.mark.parametrize("field", ["body-value", "time", "author"])
