@@ -291,6 +291,21 @@ def bench_verify(backend: str, scale: gen.Scale, jobs1: bool) -> None:
         floor_seconds=floor_s,
         verify_result=data.get("result"),
     )
+    # Information: the generic ledger's checks alone, to show how the target's budget divides.
+    lr = run_child([PY, str(gen.ROOT / "bench/_ledger_verify.py"), url, "2"])
+    ledger_data = json.loads(lr["stdout"] or b"{}")
+    record(
+        f"ledger checks only, 2 jobs ({count:,})",
+        backend,
+        f"{count / lr['wall']:,.0f} entries/s ({lr['wall']:.0f}s)",
+        f"{count / floor_s:,.0f}/s ({floor_s:.1f}s)",
+        floor_s / lr["wall"],
+        "(information)",
+        None,
+        wall=lr["wall"],
+        ledger_ok=ledger_data.get("ok"),
+        summed_pss_mb=lr["tree_peak_pss_kb"] / 1024,
+    )
     peak, pss = r["tree_peak_kb"] / 1024, r["tree_peak_pss_kb"] / 1024
     record(
         "verify --jobs 2 peak memory",
