@@ -557,7 +557,8 @@ def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path |
         data,
         rows=data["history"],
         columns=["seq", "time", "country", "event"],
-        title=f"{data['number']}",
+        title=f"{data['number']}: history",
+        first=(f"{data['number']} today", data["countries"]),
     )
 
 

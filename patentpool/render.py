@@ -101,9 +101,10 @@ def emit(
     rows: Sequence[dict[str, Any]] | None = None,
     columns: Sequence[str] | None = None,
     title: str | None = None,
-    footer: Sequence[dict[str, Any]] | None = None,
+    first: tuple[str, Sequence[dict[str, Any]]] | None = None,
 ) -> None:
-    """Write `data` as JSON, or `rows` (defaulting to data) as a table or CSV."""
+    """Write `data` as JSON, or `rows` (defaulting to data) as a table or CSV; `first` (a title and its
+    rows) is a table shown above the main one, in the table format only."""
     if fmt == "json":
         out.write(to_json(data))
         return
@@ -112,9 +113,9 @@ def emit(
     if fmt == "csv":
         out.write(to_csv(table_rows, cols))
         return
+    if first is not None and first[1]:
+        out.write(to_table(first[1], list(first[1][0].keys()), first[0], use_color(out)))
     out.write(to_table(table_rows, cols, title, use_color(out)))
-    for block in footer or ():
-        out.write(to_table([block], list(block.keys()), None, use_color(out)))
 
 
 @contextmanager

@@ -256,6 +256,12 @@ def test_status_and_transfer_apply_per_country_and_verify_replays_the_rules(pool
     assert all(e.startswith("added: owner B") for _c, e in events[:2])
     seqs = [h["seq"] for h in shown["history"]]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    # The table shows the countries above the history; the CSV is the history.
+    table = pool.run("patent", "show", "EP2345678B1", "-f", "table").stdout
+    assert table.index("EP2345678B1 today") < table.index("EP2345678B1: history")
+    assert "counting_today" in table and "transferred B -> C" in table
+    rows = pool.run("patent", "show", "EP2345678B1", "-f", "csv").stdout.splitlines()
+    assert rows[0] == "seq,time,country,event" and len(rows) == 1 + len(shown["history"])
     ledger_seqs = {
         e["seq"]
         for kind in ("patent.add", "patent.transfer", "patent.status")
