@@ -274,6 +274,7 @@ class Store:
         bytes (a skipped allocation body never leaves the server); callers check the needle on the bytes
         they get either way."""
         after = since - 1
+        kind_filter = self._kind_filter(conn, kinds, since, until) if kinds else None
         while True:
             query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw))
             if after > 0:
@@ -282,8 +283,8 @@ class Store:
                 query = query.where(entries.c.seq > after)
             if until is not None:
                 query = query.where(entries.c.seq <= until)
-            if kinds:
-                query = query.where(entries.c.kind.in_(list(kinds)))
+            if kind_filter is not None:
+                query = query.where(kind_filter)
             heads = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
             wanted = [(int(s), str(k), int(n)) for s, k, n in heads]
             if needles:
@@ -310,6 +311,29 @@ class Store:
             if len(heads) < batch:
                 return
             after = int(heads[-1][0])
+
+    def _kind_filter(
+        self, conn: Connection, kinds: Sequence[str], since: int, until: int | None
+    ) -> ColumnElement[bool]:
+        """The kinds condition of a keyset page. SQLite keeps no statistics and always pages through the kind
+        index, sorting every matching row after the page's start by seq for each page: for a kind that is
+        most of the ledger (943,857 `patent.add` of 1,000,000 entries) that is 0.25 s a page and a minute in
+        all. When the kinds hold more than one row in eight of the range, the condition is spelled so that
+        SQLite cannot use the kind index (`kind || ''`) and walks the primary key in seq order instead (4 ms
+        a page); sparse kinds keep the index (a walk would pass over the whole range to find them).
+        PostgreSQL's planner makes this choice itself from its statistics."""
+        plain = entries.c.kind.in_(list(kinds))
+        if self.dialect != "sqlite":
+            return plain
+        span = select(func.count()).where(plain, entries.c.seq >= since)
+        last = select(func.max(entries.c.seq))
+        if until is not None:
+            span = span.where(entries.c.seq <= until)
+        matching = int(conn.execute(span).scalar_one())
+        top = until if until is not None else int(conn.execute(last).scalar() or 0)
+        if matching * 8 > max(top - since + 1, 0):
+            return entries.c.kind.concat("").in_(list(kinds))
+        return plain
 
     def iter_columns(
         self, conn: Connection, batch: int = 5000

@@ -432,3 +432,23 @@ def test_raw_entries_by_seq_runs_and_lists(built: Built, monkeypatch: pytest.Mon
                 assert got == {seq: expected[seq] for seq in wanted if seq in expected}
     finally:
         store.close()
+
+
+def test_kind_filtered_pages_whether_the_kinds_are_dense_or_sparse(built: Built) -> None:
+    # On SQLite a kind that is most of the range is paged by the primary key, a rare one by the kind index
+    # (`Store._kind_filter`): either way the rows are exactly those of the kinds, in seq order.
+    store = Store(built.url)
+    try:
+        with store.reader() as conn:
+            every = list(store.iter_entries(conn))
+            for kinds in (["member.add"], ["pool.genesis"], ["member.add", "pool.genesis"], ["key.add"]):
+                for since, until in ((1, None), (2, None), (1, 2), (3, 3)):
+                    got = list(store.iter_entries(conn, since=since, until=until, kinds=kinds, batch=1))
+                    want = [
+                        row
+                        for row in every
+                        if row[1] in kinds and row[0] >= since and (until is None or row[0] <= until)
+                    ]
+                    assert got == want
+    finally:
+        store.close()
