@@ -1135,7 +1135,8 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
                 render.write_csv(spool, (views.log_row(entry) for _raw, entry in listed), views.LOG_COLUMNS)
             else:
                 rows = [views.log_row(entry, limit=100) for _raw, entry in listed]
-                spool.write(render.to_table(rows, views.LOG_COLUMNS, "Ledger", render.use_color(sys.stdout)))
+                color = output is None and render.use_color(sys.stdout)
+                spool.write(render.to_table(rows, views.LOG_COLUMNS, "Ledger", color))
         spool.seek(0)
         with open_output(output) as out:
             shutil.copyfileobj(spool, out)

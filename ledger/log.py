@@ -584,8 +584,14 @@ class Reader:
         return seq, kind, raw, entry_hash(raw)
 
     def entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[Entry]:
-        for _raw, entry in self.listed(since, kinds):
-            yield entry
+        """Each signed entry, decoded strictly and whole (see `listed` for a listing of large entries)."""
+        for seq, _kind, raw, _h in self.signed_rows(since, kinds):
+            try:
+                yield decode(raw)
+            except EntryError as exc:
+                raise LedgerError(
+                    f"seq {seq}: the stored entry is not well-formed ({exc}): {TAMPERED}"
+                ) from exc
 
     def listed(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[tuple[bytes, Entry]]:
         """(raw, entry) of each signed row, its form checked strictly, a large body left as bytes and checked

@@ -195,6 +195,8 @@ def _settlements(
 
 
 def reconcile(state: PoolState, period: Period, program: str | None, as_of: date) -> dict[str, Any]:
+    if state.shares_of is not None:  # the invariants sum every member's share rows
+        raise RuntimeError("reconcile needs every share row: a state read for one member's statement has not")
     bodies = allocations_for(state, period, program, full=True)
     licensees = []
     members = []

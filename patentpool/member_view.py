@@ -33,6 +33,7 @@ _ROW = re.compile(rb'\["(' + _ID + rb')","([A-Z]{2})","(' + _ID + rb')","(-?(?:0
 # The top-level member: keys are sorted, and no earlier part of an allocation body has a `shares` array
 # (a nested `shares` key could only be a member or licensee id, whose value is an object).
 _SHARES = b',"shares":['
+_ID_TEXT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def member_view(body: Mapping[str, Any], member: str) -> dict[str, Any]:
@@ -41,6 +42,8 @@ def member_view(body: Mapping[str, Any], member: str) -> dict[str, Any]:
         small = dict(body)
         small["shares"] = [row for row in body["shares"] if row[2] == member]
         return small
+    if not _ID_TEXT.fullmatch(member):
+        return _check_sum({**body, "shares": []}, member)  # no row can name it (nor can a member be so named)
     raw = body.canonical
     at = raw.find(_SHARES)
     if at < 0:
@@ -73,9 +76,10 @@ def _rows(raw: bytes, start: int, end: int, member: str) -> list[list[str]]:
     return rows
 
 
-def _check_sum(view: dict[str, Any], member: str) -> None:
+def _check_sum(view: dict[str, Any], member: str) -> dict[str, Any]:
     total = sum((Decimal(row[3]) for row in view["shares"]), Decimal(0))
     figures = view.get("members", {}).get(member)
     expected = Decimal(figures["gross"]) if figures else Decimal(0)
     if total != expected:
         raise ViewError(f"{member}'s share rows sum to {total}, not its gross {expected}")
+    return view

@@ -66,6 +66,14 @@ def _str(body: Body, name: str) -> str:
     return value
 
 
+def _ident(body: Body, name: str) -> str:
+    """An identifier as the ledger spells it: exactly, with no space to strip (the CLI strips the user's)."""
+    value = _str(body, name)
+    if identifier(value, name) != value:
+        raise FieldError(name, f"{value!r} is not an identifier (1-64 of A-Z a-z 0-9 . _ -)")
+    return value
+
+
 def _opt_str(body: Body, name: str) -> str | None:
     value = body.get(name)
     if value is None:
@@ -144,7 +152,7 @@ def a_genesis(state: PoolState, e: Entry, ref: Ref) -> None:
 
 
 def v_member_add(state: PoolState, body: Body) -> None:
-    member_id = identifier(_str(body, "id"), "id")
+    member_id = _ident(body, "id")
     if member_id == CREDIT:
         raise FieldError("id", f"{CREDIT!r} is reserved: allocations name their credit bucket so")
     if member_id in state.members:
@@ -182,7 +190,7 @@ def a_member_update(state: PoolState, e: Entry, ref: Ref) -> None:
 
 # --- programs ------------------------------------------------------------------------------------------
 def v_program_add(state: PoolState, body: Body) -> None:
-    name = identifier(_str(body, "name"), "name")
+    name = _ident(body, "name")
     if name in state.programs:
         raise FieldError("name", f"program {name!r} already exists")
     currency(_str(body, "currency"), "currency")

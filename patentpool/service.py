@@ -96,6 +96,7 @@ def replay(
     given."""
     kept: dict[int, dict[str, Any]] | None = {} if keep_allocations else None
     state = replay_raw(rows, on_progress, kept, shares_of)
+    state.shares_of = shares_of
 
     def load_body(seq: int) -> dict[str, Any]:
         if kept is not None and seq in kept:

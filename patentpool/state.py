@@ -114,9 +114,12 @@ class PoolState:
     size: int = 0
     # Set by whoever replayed the state from a database: reads one entry's body by seq.
     load_body: Callable[[int], dict[str, Any]] | None = None
+    # Set when the allocation bodies kept hold only this member's share rows (a statement's read).
+    shares_of: str | None = None
 
     def allocation_body(self, record: AllocationRecord) -> dict[str, Any]:
-        """The whole body of an allocation entry, detail included."""
+        """The whole body of an allocation entry, detail included (of `shares`, only member `shares_of`'s
+        rows if that is set)."""
         if self.load_body is None:
             raise RuntimeError("this state was not replayed from a database: allocation details unavailable")
         return self.load_body(record.ref[0])

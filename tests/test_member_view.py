@@ -83,3 +83,25 @@ def test_a_malformed_row_of_the_member_is_refused() -> None:
     body["members"]["M1"]["gross"] = "1.50"
     with pytest.raises(ViewError, match="not well formed"):
         member_view(_lazy(body), "M1")
+
+
+def test_an_id_that_cannot_be_a_member_gets_no_rows() -> None:
+    # A typo such as a non-ASCII id is an unknown member for the statement to name, not a broken body.
+    body = _body([["L1", "DE", "M1", "1.00"]], {"total": "1.00"})
+    for member in ("Müller", "M 1", ""):
+        assert member_view(_lazy(body), member)["shares"] == []
+
+
+def test_the_ledger_takes_member_and_program_ids_only_as_spelled() -> None:
+    # The CLI strips what a user types; a body signed with a space around an id is not the ledger's
+    # spelling (its share rows could not be found by the id): the one validator, and so `verify`, refuses it.
+    from patentpool import rules
+    from patentpool.fields import FieldError
+    from patentpool.state import PoolState
+
+    state = PoolState()
+    with pytest.raises(FieldError, match="not an identifier"):
+        rules.validate(state, "member.add", {"id": " M1", "name": "Member", "role": "both"})
+    with pytest.raises(FieldError, match="not an identifier"):
+        rules.validate(state, "program.add", {"name": "XR ", "currency": "USD", "tiers": "*:0.10"})
+    rules.validate(state, "member.add", {"id": "M1", "name": "Member", "role": "both"})
