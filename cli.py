@@ -164,7 +164,7 @@ def formats(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-format_option = formats("table on a terminal, else json")
+format_option = formats("table on a terminal, else json (also with -o)")
 
 
 @contextmanager
@@ -180,7 +180,7 @@ def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
     from patentpool import render
 
     with open_output(path) as out:
-        render.emit(data, fmt or render.default_format(), out, **kw)
+        render.emit(data, fmt or render.default_format(path is not None), out, **kw)
 
 
 def show_or_raw(fmt: str | None, path: Path | None, raw: str, data: dict[str, Any], title: str) -> None:
@@ -1123,7 +1123,7 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
     from patentpool import render, views
 
     settings: Settings = ctx.find_root().obj
-    fmt = fmt or render.default_format()
+    fmt = fmt or render.default_format(output is not None)
     # Entries stream one at a time (a pool's ledger can hold millions, some of tens of megabytes) into a
     # spool that reaches the output only once the read has been checked against the signed root.
     with tempfile.SpooledTemporaryFile(16 << 20, "w+", encoding="utf-8", newline="") as spool:

@@ -18,8 +18,9 @@ from typing import IO, Any, TextIO
 FORMATS = ("table", "json", "csv")
 
 
-def default_format() -> str:
-    return "table" if sys.stdout.isatty() else "json"
+def default_format(to_file: bool = False) -> str:
+    """A table for a person at a terminal; JSON when piped or written to a file (`-o`)."""
+    return "table" if not to_file and sys.stdout.isatty() else "json"
 
 
 def _cell(value: Any) -> str:

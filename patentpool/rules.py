@@ -180,6 +180,11 @@ def v_member_update(state: PoolState, body: Body) -> None:
         owned = state.patents.first_owned(member.id)
         if owned is not None:
             raise FieldError("role", f"member {member.id!r} still owns patents (e.g. {owned})")
+    if role is not None and role != member.role and role == "licensor":
+        # Its reports, invoices and payments need it to stay a licensee.
+        held = sorted(program for lic, program in state.grants if lic == member.id)
+        if held:
+            raise FieldError("role", f"member {member.id!r} still holds pool licences ({', '.join(held)})")
 
 
 def a_member_update(state: PoolState, e: Entry, ref: Ref) -> None:
@@ -621,8 +626,8 @@ def v_payment_add(state: PoolState, body: Body) -> None:
         raise FieldError("amount", "must be more than 0.00")
     cur = currency(_str(body, "currency"), "currency")
     allowed = {state.programs[p].currency for (lic, p) in state.grants if lic == licensee}
-    if state.pool is not None and not allowed:
-        allowed = {state.pool.currency}
+    if not allowed:  # pool money is only ever due under a pool licence
+        raise FieldError("licensee", f"{licensee} holds no pool licence: grant one before its payments")
     if cur not in allowed:
         raise FieldError(
             "currency", f"{cur} is not the currency of {licensee}'s programs ({', '.join(sorted(allowed))})"

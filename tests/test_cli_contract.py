@@ -244,3 +244,25 @@ def test_a_payment_file_with_an_unknown_currency_is_refused(pool: Pool, tmp_path
         f"Error: {path}:2: currency: 'ZZZ' is not an ISO 4217 currency code; nothing was written"
     ), line
     assert pool.size_and_root() == before
+
+
+def test_a_file_gets_json_by_default_even_from_a_terminal(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import types
+
+    from patentpool import render
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    # What render sees as stdout is a terminal; the CLI's output still goes to the runner.
+    monkeypatch.setattr(render, "sys", types.SimpleNamespace(stdout=Terminal(), stderr=io.StringIO()))
+    assert "Members" in pool.run("member", "list").stdout  # a table for the person at the terminal
+    out = tmp_path / "members.json"
+    pool.run("member", "list", "-o", str(out))
+    assert [m["id"] for m in json.loads(out.read_text(encoding="utf-8"))]
+    out = tmp_path / "log.json"
+    pool.run("log", "-o", str(out))
+    assert json.loads(out.read_text(encoding="utf-8"))[0]["kind"] == "pool.genesis"

@@ -683,6 +683,17 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
         direct("EP2345678B1", "L2", "--country", "IT"),
         "country: EP2345678B1 is not in the pool for IT",
     ),
+    # payments and roles
+    (
+        "payment-without-a-pool-licence",
+        ("payment", "add", "--licensee", "L2", "--amount", "10.00", "--date", "2025-04-02", "--ref", "Q1"),
+        "licensee: L2 holds no pool licence: grant one before its payments",
+    ),
+    (
+        "licensee-made-licensor-while-licensed",
+        ("member", "update", "L1", "--role", "licensor"),
+        "role: member 'L1' still holds pool licences (XR)",
+    ),
     # read commands
     ("show-unknown-patent", ("patent", "show", "CN102345679B"), "number: unknown patent CN102345679B"),
     ("show-malformed-number", ("patent", "show", "CN12B"), "number: patent number 'CN12B'"),
