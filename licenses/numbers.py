@@ -284,6 +284,7 @@ def parse_number(raw: str) -> PatentNumber:
     return PatentNumber(office_code, serial, kind)
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def normalize_number(raw: str) -> str:
     """The canonical spelling of a publication number, e.g. ``"KR 10-1234567 B1"`` -> ``"KR101234567B1"``."""
     return str(parse_number(raw))

@@ -21,6 +21,7 @@ Rules, in order:
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from typing import Literal, get_args
@@ -87,6 +88,9 @@ def term_years(patent_type: PatentType, country: str, filed: date) -> int:
     return 15 if filed >= CN_DESIGN_15_YEARS_FROM else 10
 
 
+# An import computes a row's expiry twice (spelling the body, then its one validator): a small cache
+# serves the second.
+@functools.lru_cache(maxsize=1 << 12)
 def expiry(patent_type: PatentType, country: str, filed: date, explicit: date | None = None) -> date:
     """The first day the patent is no longer in force (see the module docstring for the rules)."""
     _check(patent_type, country)

@@ -5,6 +5,7 @@ Each parser raises FieldError naming the field; callers add the file and line.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date
@@ -78,6 +79,8 @@ def identifier(value: str, field: str) -> str:
     return value
 
 
+# An import reads each of a row's dates twice (spelling the body, then its one validator).
+@functools.lru_cache(maxsize=1 << 12)
 def parse_date(value: str, field: str) -> date:
     value = value.strip()
     if not DATE_RE.match(value):
