@@ -264,3 +264,15 @@ def build_example(pool: Pool, data: Path = DATA, payments: bool = True) -> None:
 def example_pool(pool: Pool) -> Pool:
     build_example(pool)
     return pool
+
+
+@pytest.fixture(params=[False, True], ids=["parsed", "lazy"])
+def lazy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Runs a test twice: as is, and with every entry body "large" (`ledger.entry.LAZY_BODY` 0), so the
+    paths that keep a large body as bytes (verify's byte comparison, a statement's member view) run on small
+    pools."""
+    if request.param:
+        import ledger.entry
+
+        monkeypatch.setattr(ledger.entry, "LAZY_BODY", 0)
+    return bool(request.param)

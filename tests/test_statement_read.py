@@ -10,7 +10,6 @@ import pytest
 from conftest import Pool
 from ledger_support import drop_triggers, raw_rows, set_raw
 
-import ledger.entry
 from ledger.log import LedgerError
 from patentpool import books
 from patentpool.periods import Period
@@ -34,14 +33,6 @@ def test_allocation_program_is_read_from_the_bytes() -> None:
     body = b'{"body":{"period":"2025Q1","policy":"v1","program":"X\\"R","shares":[]},"kind":"allocation.run"}'
     assert allocation_program(body, "2025Q1") == 'X"R'
     assert allocation_program(body, "2025Q2") is None
-
-
-@pytest.fixture(params=[False, True], ids=["parsed", "bytes"])
-def lazy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    """With every body "large", the narrow read finds the member's share rows in the bytes (`member_view`)."""
-    if request.param:
-        monkeypatch.setattr(ledger.entry, "LAZY_BODY", 0)
-    return bool(request.param)
 
 
 def test_latest_allocation_with_other_programs_and_periods(example_pool: Pool, lazy: bool) -> None:

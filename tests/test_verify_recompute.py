@@ -12,7 +12,6 @@ import pytest
 from conftest import PASSPHRASE, Pool, build_example
 from ledger_support import drop_triggers, raw_rows, set_raw, sign_raw
 
-import ledger.entry
 from ledger.entry import LazyBody, decode_trusted, decode_trusted_lazy, entry_hash
 from ledger.keys import load_key
 from ledger.store import Store
@@ -44,13 +43,6 @@ def _move_a_cent(body: dict[str, Any]) -> None:
 
 def _drop_an_input(body: dict[str, Any]) -> None:
     body["inputs"] = body["inputs"][1:]
-
-
-@pytest.fixture(params=[False, True], ids=["parsed", "lazy"])
-def lazy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    if request.param:
-        monkeypatch.setattr(ledger.entry, "LAZY_BODY", 0)
-    return bool(request.param)
 
 
 def test_an_honest_allocation_verifies(pool: Pool, lazy: bool) -> None:
