@@ -1111,7 +1111,7 @@ def _entry_kind(_ctx: click.Context, _param: click.Parameter, value: str | None)
 @click.option(
     "--kind", default=None, callback=_entry_kind, help="Only entries of this kind (e.g. patent.add)."
 )
-@click.option("--since", type=int, default=1, help="From this seq.")
+@click.option("--since", type=click.IntRange(min=1), default=1, help="From this seq.")
 @format_option
 @click.pass_context
 def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, output: Path | None) -> None:

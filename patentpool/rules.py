@@ -494,10 +494,16 @@ def v_license_direct(state: PoolState, body: Body) -> None:
         raise FieldError("licensor", f"the owner of {patent.number} on {start} is {owner}")
     if licensee == owner:
         raise FieldError("licensee", f"{licensee} owns {patent.number}")
+    _member(state, licensee, "licensee", role="licensee")
     exclusive = _get(body, "exclusive")
     if not isinstance(exclusive, bool):
         raise FieldError("exclusive", "must be true or false")
-    _countries(body, "territory")
+    _countries(body, "territory")  # a territory without the patent's country is recorded and covers nothing
+    held = None if exclusive else state.exclusive_direct(patent.key, start, end)
+    if held is not None and held.licensee != licensee:
+        raise FieldError(
+            "licensee", f"{patent.number} is exclusively licensed to {held.licensee} then (seq {held.seq})"
+        )
     if exclusive:
         for decl in state.declarations.get(patent.key, []):
             # The open licence runs from its start to its end or its withdrawal, whichever comes first.

@@ -673,6 +673,12 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
         direct("CN305123456S", "L2", "--exclusive"),
         "exclusive: CN305123456S is under an open licence (seq",
     ),
+    ("direct-to-a-licensor", direct("CN110123456B", "A"), "licensee: member 'A' is a licensor, not a licensee"),
+    (
+        "direct-beside-an-exclusive-one",
+        direct("CN102345678B", "L2"),
+        "licensee: CN102345678B is exclusively licensed to",
+    ),
     (
         "direct-unknown-territory",
         direct("CN110123456B", "L2", "--territory", "CN,ZZ"),
