@@ -673,7 +673,11 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
         direct("CN305123456S", "L2", "--exclusive"),
         "exclusive: CN305123456S is under an open licence (seq",
     ),
-    ("direct-to-a-licensor", direct("CN110123456B", "A"), "licensee: member 'A' is a licensor, not a licensee"),
+    (
+        "direct-to-a-licensor",
+        direct("CN110123456B", "A"),
+        "licensee: member 'A' is a licensor, not a licensee",
+    ),
     (
         "direct-beside-an-exclusive-one",
         direct("CN102345678B", "L2"),
