@@ -515,6 +515,17 @@ def v_license_direct(state: PoolState, body: Body) -> None:
             raise FieldError(
                 "exclusive", f"{patent.number} is already exclusively licensed (seq {other.seq})"
             )
+        for lic in state.directs:
+            # An exclusive licence cannot be given over another licensee's running one.
+            if (
+                lic.patent == patent.key
+                and lic.licensee != licensee
+                and (end is None or lic.start <= end)
+                and (lic.end is None or lic.end >= start)
+            ):
+                raise FieldError(
+                    "exclusive", f"{patent.number} is licensed to {lic.licensee} then (seq {lic.seq})"
+                )
 
 
 def a_license_direct(state: PoolState, e: Entry, ref: Ref) -> None:

@@ -90,6 +90,7 @@ def build(pool: Pool) -> None:
         "2026-12-31",
     )
     pool.run("license", "direct", "CN102345678B", "--licensee", "L1", "--from", "2025-01-01", "--exclusive")
+    pool.run("license", "direct", "CN110123456B", "--licensee", "L1", "--from", "2025-01-01")
     pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
     pool.run("crosslicense", "add", "--members", "A,C", "--from", "2024-01-01")
 
@@ -679,6 +680,11 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
         "licensee: member 'A' is a licensor, not a licensee",
     ),
     (
+        "direct-exclusive-over-another-licence",
+        direct("CN110123456B", "L2", "--exclusive"),
+        "exclusive: CN110123456B is licensed to L1 then (seq",
+    ),
+    (
         "direct-beside-an-exclusive-one",
         direct("CN102345678B", "L2"),
         "licensee: CN102345678B is exclusively licensed to",
@@ -753,4 +759,4 @@ def test_usage_errors_exit_2_and_write_nothing(refusing: Pool, args: tuple[str, 
 def test_the_refusing_pool_still_verifies(refusing: Pool) -> None:
     """Placed last: after every rejection the pool still holds what it was built with, and verifies."""
     report = refusing.json("verify")
-    assert (report["result"], report["entries"], report["members"], report["patents"]) == ("ok", 27, 5, 9)
+    assert (report["result"], report["entries"], report["members"], report["patents"]) == ("ok", 28, 5, 9)
