@@ -390,6 +390,14 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
         "role": role,
     }
     with writing(ctx) as batch:
+        current = batch.state.members.get(member_id)
+        if (
+            current is not None
+            and (name or role)
+            and body["name"] in (None, current.name)
+            and role in (None, current.role)
+        ):
+            fail(f"member {member_id} already has that name and role: nothing to update")
         batch.add("member.update", body)
 
 

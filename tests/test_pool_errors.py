@@ -705,6 +705,7 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
         ("payment", "add", "--licensee", "L2", "--amount", "10.00", "--date", "2025-04-02", "--ref", "Q1"),
         "licensee: L2 holds no pool licence: grant one before its payments",
     ),
+    ("member-update-changing-nothing", ("member", "update", "L1", "--role", "licensee"), "nothing to update"),
     (
         "licensee-made-licensor-while-licensed",
         ("member", "update", "L1", "--role", "licensor"),
