@@ -248,18 +248,24 @@ def allocation_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         for lic, f in result["invoices"].items()
     ]
     rows.append({"party": "total", "role": "", "gross": result["total"], "admin_fee": result["admin_fee"]})
+    for row in rows:
+        row["currency"] = result["currency"]
     for fee in result["open_license_fees"]:
+        # Due from licensee to patentee directly, maybe in another currency: never in the pool's columns.
         rows.append(
             {
                 "party": fee["licensee"],
                 "role": f"open licence memo: {fee['patent']} -> {fee['owner']}",
-                "due": f"{fee['amount']} {fee['currency']}",
+                "memo": fee["amount"],
+                "currency": fee["currency"],
             }
         )
-    return [
-        {k: r.get(k, "") for k in ("party", "role", "royalty", "credit", "due", "gross", "admin_fee", "net")}
-        for r in rows
-    ]
+    return [{k: r.get(k, "") for k in ALLOCATION_COLUMNS} for r in rows]
+
+
+ALLOCATION_COLUMNS = (
+    "party", "role", "royalty", "credit", "due", "gross", "admin_fee", "net", "memo", "currency"
+)  # fmt: skip
 
 
 def invoice_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
