@@ -283,24 +283,28 @@ def invoice_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+STATEMENT_COLUMNS = ("program", "licensee", "country", "patents", "gross", "memo", "currency")
+
+
 def statement_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [dict(line) for line in data["lines"]]
-    rows.append({"program": "", "licensee": "gross", "country": "", "patents": "", "gross": data["gross"]})
-    rows.append(
-        {"program": "", "licensee": "admin fee", "country": "", "patents": "", "gross": data["admin_fee"]}
-    )
-    rows.append({"program": "", "licensee": "net", "country": "", "patents": "", "gross": data["net"]})
+    rows.append({"licensee": "gross", "gross": data["gross"]})
+    rows.append({"licensee": "admin fee", "gross": data["admin_fee"]})
+    rows.append({"licensee": "net", "gross": data["net"]})
+    for row in rows:
+        row["currency"] = data["currency"]
     for fee in data["open_license_fees"]:
+        # Paid by the licensee directly, maybe in another currency: never in the pool's gross column.
         rows.append(
             {
                 "program": "memo",
                 "licensee": fee["licensee"],
-                "country": "",
                 "patents": f"open licence {fee['patent']}",
-                "gross": f"{fee['amount']} {fee['currency']}",
+                "memo": fee["amount"],
+                "currency": fee["currency"],
             }
         )
-    return rows
+    return [{k: r.get(k, "") for k in STATEMENT_COLUMNS} for r in rows]
 
 
 def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:

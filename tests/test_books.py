@@ -45,12 +45,14 @@ def test_invoice_and_allocate_in_every_format(example_pool: Pool) -> None:
     out = run("allocate", "--program", "XR", "--period", "2025Q1", "-f", "csv").stdout
     rows = {r["party"]: r for r in csv_rows(out) if not r["role"].startswith("open licence")}
     memo = [r for r in csv_rows(out) if r["role"].startswith("open licence")]
-    assert [(r["party"], r["due"]) for r in memo] == [("L1", "700.00 CNY")]
+    # The memo's amount and currency have columns of their own: never in the pool's money columns.
+    assert [(r["party"], r["memo"], r["currency"], r["due"]) for r in memo] == [("L1", "700.00", "CNY", "")]
+    assert {r["currency"] for r in rows.values()} == {"USD"}
     assert (rows["B"]["gross"], rows["B"]["admin_fee"], rows["B"]["net"]) == ("598.38", "59.84", "538.54")
     assert (rows["L1"]["royalty"], rows["L1"]["credit"], rows["L1"]["due"]) == ("900.00", "150.00", "750.00")
     assert (rows["total"]["gross"], rows["total"]["admin_fee"]) == ("1445.45", "144.55")
     table = run("allocate", "--program", "XR", "--period", "2025Q1", "-f", "table").stdout
-    for text in ("1445.45", "144.55", "750.00", "695.45", "700.00 CNY"):
+    for text in ("1445.45", "144.55", "750.00", "695.45", "700.00", "CNY"):
         assert text in table
 
     data = pool.json("invoice", "--licensee", "L1", "--period", "2025Q1")
@@ -131,15 +133,15 @@ def test_statements_and_reconcile_of_the_worked_example(example_pool: Pool) -> N
     assert (l1["lines"], l1["gross"], l1["net"]) == ([], "0.00", "0.00")
 
     rows = csv_rows(pool.run("statement", "--member", "A", "--period", "2025Q1", "-f", "csv").stdout)
-    assert list(rows[0]) == ["program", "licensee", "country", "patents", "gross"]
+    assert list(rows[0]) == ["program", "licensee", "country", "patents", "gross", "memo", "currency"]
     cells = [(r["licensee"], r["gross"]) for r in rows]
     assert ("L1", "150.00") in cells and ("gross", "150.00") in cells
     assert ("admin fee", "15.00") in cells and ("net", "135.00") in cells
-    assert any(
-        r["program"] == "memo" and "700.00 CNY" in r["gross"] for r in rows
-    )  # memo line, not pool money
+    memo = [r for r in rows if r["program"] == "memo"]  # a memo line, not pool money
+    assert [(r["memo"], r["currency"], r["gross"]) for r in memo] == [("700.00", "CNY", "")]
+    assert {r["currency"] for r in rows if r["program"] != "memo"} == {"USD"}
     table = pool.run("statement", "--member", "A", "--period", "2025Q1", "-f", "table").stdout
-    for text in ("CN102345678B", "150.00", "15.00", "135.00", "700.00 CNY"):
+    for text in ("CN102345678B", "150.00", "15.00", "135.00", "700.00", "CNY"):
         assert text in table
 
     # What does not exist is refused.
