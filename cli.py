@@ -1170,17 +1170,26 @@ def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The signed checkpoint of the export (as `export` prints it): the entries must be its tree.",
+)
 @click.pass_context
-def load(ctx: click.Context, file: Path) -> None:
+def load(ctx: click.Context, file: Path, checkpoint_file: Path) -> None:
     """Restore an exported ledger into an empty database (root key needed to sign its checkpoint)."""
     from ledger.log import Ledger
     from patentpool.service import load_signing_key
 
     settings: Settings = ctx.find_root().obj
     key = load_signing_key(settings.key)
+    note = checkpoint_file.read_text(encoding="utf-8")
     with file.open("rb") as handle:
-        count = Ledger.open(settings.db).restore((line.rstrip(b"\n") for line in handle if line.strip()), key)
-    say(f"restored {count} entries from {file}; checkpoint signed")
+        rows = (line.rstrip(b"\n") for line in handle if line.strip())
+        count = Ledger.open(settings.db).restore(rows, key, note)
+    say(f"restored {count} entries from {file}, the tree of checkpoint {count}; checkpoint signed")
 
 
 @contextmanager

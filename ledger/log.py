@@ -424,11 +424,14 @@ class Ledger:
             self._commit(appender, key, None)
         return entry
 
-    def restore(self, rows: Iterable[bytes], key: SigningKey) -> int:
+    def restore(self, rows: Iterable[bytes], key: SigningKey, checkpoint_note: str) -> int:
         """Load exported entries, byte for byte, into an empty database and sign a checkpoint over them.
 
         Every entry is checked as `verify` would (chain, keys, signatures) before it is stored; the root key
-        must be the one the export's genesis names. Returns the number of entries.
+        must be the one the export's genesis names, and the entries must be exactly the tree that
+        `checkpoint_note` (a checkpoint the root key signed, e.g. the one printed with the export) signs:
+        a shortened or lengthened export would otherwise have the root key sign a tree inconsistent with
+        checkpoints it signed before, a fork. Returns the number of entries.
         """
         from ledger.verify import check_chunk
 
@@ -482,6 +485,20 @@ class Ledger:
                 raise LedgerError("seq 1: genesis is not signed by the root key it names")
             entries.append((entry, raw))
             prev, last_time = checked.hash.hex(), entry.time
+        try:
+            signed = verify_checkpoint(checkpoint_note, ring.root, ring.origin)
+        except ValueError as exc:
+            raise LedgerError(f"the checkpoint: {exc}") from exc
+        if signed.size != len(entries):
+            raise LedgerError(
+                f"the checkpoint signs {signed.size} entries and the export holds {len(entries)}: give the "
+                "checkpoint printed with this export (restoring another tree would fork the pool's history)"
+            )
+        tree = merkle.CompactRange.empty()
+        for _entry, raw in entries:
+            tree.append(merkle.leaf_hash(raw))
+        if tree.root() != signed.root:
+            raise LedgerError(f"the export's entries are not the tree checkpoint {signed.size} signs")
         self.store.migrate()
         with self.store.writer() as conn:
             appender = Appender(self.store, conn, Keyring.from_genesis(genesis.body), key)

@@ -856,9 +856,10 @@ def test_export_load_reallocates_identically_and_verify_recomputes(pool: Pool) -
     first = {p: allocate(pool, p) for p in ("2025Q1", "2025Q2")}
     export = pool.workdir / "pool.jsonl"
     pool.run("export", "-o", str(export))
+    checkpoint = pool.write("pool.cp", pool.run("checkpoint").stdout)
 
     other = f"sqlite:///{pool.workdir / 'other.db'}"
-    pool.run("--db", other, "load", str(export))
+    pool.run("--db", other, "load", str(export), "--checkpoint", str(checkpoint))
     size = pool.run("--db", other, "checkpoint").stdout
     for period, figures in first.items():
         assert pool.json("--db", other, "allocate", "--program", "XR", "--period", period) == figures

@@ -17,7 +17,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 import ledger.store
-from ledger import triggers
+from ledger import merkle, triggers
+from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.entry import ZERO_HASH, entry_hash
 from ledger.keys import SigningKey, save_key
 from ledger.store import Store, StoreError
@@ -324,7 +325,7 @@ def test_export_load_and_verify_from_export(
 
     fresh = fresh_url(pool.db, tmp_path, request)
     # `--db` names the target, overriding PATENTPOOL_DB (still the source); the key comes from PATENTPOOL_KEY.
-    pool.run("--db", fresh, "load", str(path))
+    pool.run("--db", fresh, "load", str(path), "--checkpoint", str(cp_file))
     restored = Pool(fresh, pool.key, tmp_path)
     assert restored.size_and_root() == (size, root)
     assert json.loads(restored.run("verify").stdout)["result"] == "ok"
@@ -376,7 +377,7 @@ def test_a_modified_export_fails_verify_and_load(
         result = pool.run("verify", "--from-export", str(bad), "--checkpoint", str(cp_file), expect=1)
         errors = [line for line in result.stderr.splitlines() if line.startswith("Error: seq ")]
         assert errors and errors[0].startswith(f"Error: seq {seq}: "), (how, result.stderr)
-        result = target.run("load", str(bad), expect=1)
+        result = target.run("load", str(bad), "--checkpoint", str(cp_file), expect=1)
         assert result.stderr.startswith(f"Error: seq {seq}: "), (how, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
         # A refused load writes nothing: the database is still empty.
@@ -389,17 +390,38 @@ def test_a_modified_export_fails_verify_and_load(
         f"Error: seq {len(lines)}: checkpoint {len(lines)} was signed but the ledger holds only"
         in result.stderr
     )
+    # Loaded, it would have the root key sign a tree inconsistent with the checkpoints it signed: a fork.
+    result = target.run("load", str(short), "--checkpoint", str(cp_file), expect=1)
+    assert f"the checkpoint signs {len(lines)} entries and the export holds {len(lines) - 1}" in result.stderr
+    assert not Store(target.db).exists()
+    # So would a longer one, or the right length under another tree's checkpoint.
+    pool.run("member", "add", "D", "--name", "Member D", "--role", "both")
+    longer, later_cp, _lines = _export(pool, "longer.jsonl")
+    result = target.run("load", str(longer), "--checkpoint", str(cp_file), expect=1)
+    assert "the export holds" in result.stderr and not Store(target.db).exists()
+    # A checkpoint of another pool (or not signed by this root key) is refused too.
+    other_key = SigningKey.generate("other.example/pool")
+    note = sign_checkpoint(Checkpoint("other.example/pool", len(lines), merkle.EMPTY_ROOT), other_key)
+    alien = pool.write("alien.cp", note)
+    result = target.run("load", str(path), "--checkpoint", str(alien), expect=1)
+    assert result.stderr.startswith("Error: the checkpoint: ") and not Store(target.db).exists()
 
     # The root key named by the export's genesis is needed to sign the restored ledger's checkpoint.
     save_key(tmp_path / "stranger.key", SigningKey.generate(ORIGIN), PASSPHRASE)
     stranger = Pool(target.db, tmp_path / "stranger.key", tmp_path)
-    assert "not the root key" in stranger.run("load", str(path), expect=1).stderr
+    assert (
+        "not the root key" in stranger.run("load", str(path), "--checkpoint", str(cp_file), expect=1).stderr
+    )
     assert not Store(target.db).exists()
+    # Without its checkpoint, a load is a usage error.
+    assert target.run("load", str(path), expect=2).stderr
     # After all those refusals the good export loads, once.
-    target.run("load", str(path))
-    assert target.size_and_root() == pool.size_and_root()
-    assert "already holds a pool ledger" in target.run("load", str(path), expect=1).stderr
-    assert "already holds a pool ledger" in pool.run("load", str(path), expect=1).stderr
+    target.run("load", str(path), "--checkpoint", str(cp_file))
+    assert target.size_and_root()[0] == len(lines)
+    again = target.run("load", str(path), "--checkpoint", str(cp_file), expect=1)
+    assert "already holds a pool ledger" in again.stderr
+    mine = pool.run("load", str(longer), "--checkpoint", str(later_cp), expect=1)
+    assert "already holds a pool ledger" in mine.stderr
 
 
 @pytest.mark.parametrize("page_bytes", [1, 600, 1 << 30])
