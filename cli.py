@@ -208,10 +208,11 @@ def writing(ctx: click.Context, what: str = "replaying ledger") -> Iterator[Batc
     with render.progress(what, None) as tick, svc.write(tick) as batch:
         yield batch
     if batch.entries:
-        say(
-            f"appended {len(batch.entries)} entr{'y' if len(batch.entries) == 1 else 'ies'} "
-            f"(seq {batch.entries[0].seq}-{batch.entries[-1].seq}); checkpoint signed"
-        )
+        first, last = batch.entries[0].seq, batch.entries[-1].seq
+        if first == last:
+            say(f"appended 1 entry (seq {first}); checkpoint signed")
+        else:
+            say(f"appended {len(batch.entries)} entries (seq {first}-{last}); checkpoint signed")
 
 
 @contextmanager
