@@ -70,11 +70,12 @@ def check_value(value: Any, path: str = "body") -> None:
 
 @dataclass(frozen=True)
 class Spelled:
-    """A JSON value given as its RFC 8785 text, which `canonical` splices in as it is: for a large part of a
-    body (millions of small rows) that its builder spells faster than an encoder walks objects. The builder
-    answers for the text being canonical; `encode_checked` checks the whole result as it checks any."""
+    """A JSON value given as its RFC 8785 bytes, which `canonical` splices in as they are: for a large part of
+    a body (millions of small rows) that its builder spells faster than an encoder walks objects, and in
+    bytes, so the whole body is put together with one copy of them. The builder answers for the bytes being
+    canonical; `encode_checked` checks the whole result as it checks any."""
 
-    text: str
+    data: bytes
 
 
 def canonical(value: Any) -> bytes:
@@ -84,29 +85,36 @@ def canonical(value: Any) -> bytes:
     integers) except key order, which JCS takes in UTF-16 code units and json in code points; the two agree
     when every key is ASCII. So an all-ASCII result is exact, and anything else goes to the JCS library.
     """
-    parts: list[str] = []
+    parts: list[bytes] = []
     # The encoder spells the mark "\u0000spelled-<random>-N", which no text of the value can hold by chance.
     mark = f"\x00spelled-{os.urandom(8).hex()}-"
 
     def splice(obj: Any) -> Any:
         if isinstance(obj, Spelled):
-            parts.append(obj.text)
+            parts.append(obj.data)
             return f"{mark}{len(parts) - 1}"
         raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
     text = json.dumps(
         value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False, default=splice
     )
+    if not parts:
+        return text.encode() if text.isascii() else bytes(rfc8785.dumps(value))
+    if not text.isascii() or not all(part.isascii() for part in parts):
+        return bytes(rfc8785.dumps(_unspelled(value)))
+    # The encoder met the parts in the order it wrote them: cut the text at each mark in turn.
+    pieces: list[bytes] = []
+    rest = text
     for i, part in enumerate(parts):
-        text = text.replace(json.dumps(f"{mark}{i}"), part, 1)
-    if text.isascii():
-        return text.encode()
-    return bytes(rfc8785.dumps(_unspelled(value) if parts else value))
+        head, _mark, rest = rest.partition(json.dumps(f"{mark}{i}"))
+        pieces += [head.encode(), part]
+    pieces.append(rest.encode())
+    return b"".join(pieces)
 
 
 def _unspelled(value: Any) -> Any:
     if isinstance(value, Spelled):
-        return json.loads(value.text)
+        return json.loads(value.data)
     if isinstance(value, Mapping):
         return {k: _unspelled(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -348,10 +356,10 @@ def encode_checked(value: Mapping[str, Any]) -> bytes:
     except (TypeError, ValueError) as exc:
         # ValueError includes UnicodeEncodeError: a lone surrogate cannot be spelled in UTF-8.
         raise EntryError(f"body: not a JSON value: {exc}") from exc
-    text = raw.decode("utf-8")
     if _suspect_numbers(raw):
-        json.loads(text, parse_int=_checked_int, parse_float=_no_floats, parse_constant=_no_constants)
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        json.loads(raw, parse_int=_checked_int, parse_float=_no_floats, parse_constant=_no_constants)
+    # Checked on the bytes where they are ASCII: no copy of a body of tens of megabytes as text.
+    if not raw.isascii() and not unicodedata.is_normalized("NFC", raw.decode("utf-8")):
         check_value(value, "entry")  # names the field
         raise EntryError("text is not Unicode NFC")
     return raw

@@ -197,7 +197,7 @@ class _Shares:
     spelled: bool = False  # keep each group's rows as their JSON text
     order: list[tuple[str, str]] = field(default_factory=list)
     done: dict[tuple[str, str], list[list[str]]] = field(default_factory=dict)
-    texts: dict[tuple[str, str], str] = field(default_factory=dict)
+    texts: dict[tuple[str, str], bytes] = field(default_factory=dict)
     quoted: dict[str, str] = field(default_factory=dict)
     plain: dict[str, list[tuple[str, list[int]]]] = field(default_factory=lambda: defaultdict(list))
     spell: Callable[[int], str] = field(default_factory=cents_speller)
@@ -234,7 +234,7 @@ class _Shares:
             start = f"[{q(licensee)},{q(country)},"
             self.texts[(licensee, country)] = ",".join(
                 [f'{start}{q(name)},"{spell(c)}"]' for name, c in zip(names, cents, strict=True)]
-            )
+            ).encode()
         else:
             self.done[(licensee, country)] = [
                 [licensee, country, name, spell(c)] for name, c in zip(names, cents, strict=True)
@@ -250,8 +250,13 @@ class _Shares:
         return [row for key in self.order for row in self.done[key]]
 
     def spelled_rows(self) -> Spelled:
-        """The rows of `rows()` as the canonical JSON text of that list."""
-        return Spelled("[" + ",".join(text for key in self.order if (text := self.texts[key])) + "]")
+        """The rows of `rows()` as the canonical JSON bytes of that list, made with one copy of them."""
+        pieces = [b"["]
+        for key in self.order:
+            if text := self.texts[key]:
+                pieces += [b",", text] if len(pieces) > 1 else [text]
+        pieces.append(b"]")
+        return Spelled(b"".join(pieces))
 
 
 @dataclass
