@@ -111,7 +111,8 @@ def test_sigkill_at_random_moments_leaves_whole_batches(db_url: str) -> None:
     total = 0
     for run in range(KILLS):
         ready = ctx.Event()
-        committed = ctx.Value("i", 0)
+        # No lock: the writer is killed at random moments, maybe holding it, and a read would wait forever.
+        committed = ctx.Value("i", 0, lock=False)
         proc = ctx.Process(
             target=crash_worker,
             args=(db_url, ORIGIN, key.private_bytes(), run, CRASH_BATCH, ready, committed),
