@@ -92,7 +92,7 @@ _money = format_cents
 
 def allocate(state: PoolState, program_name: str, period: Period, *, spelled: bool = False) -> dict[str, Any]:
     """Compute the allocation of one program and period; returns the allocation.run body. `spelled` gives its
-    share rows as their canonical JSON text (`ledger.entry.Spelled`), for a caller that only wants the body's
+    share rows as their canonical JSON bytes (`ledger.entry.Spelled`), for a caller that only wants the body's
     bytes (verify comparing them with the stored ones): several times cheaper than rows of lists."""
     with paused_gc():  # millions of share rows, no cycles
         return _allocate(state, program_name, period, spelled)
@@ -194,7 +194,7 @@ class _Shares:
     vectorised split after every licensee's lines are known (`split_plain`); the rows keep the order in which
     the groups were met."""
 
-    spelled: bool = False  # keep each group's rows as their JSON text
+    spelled: bool = False  # keep each group's rows as their JSON bytes
     order: list[tuple[str, str]] = field(default_factory=list)
     done: dict[tuple[str, str], list[list[str]]] = field(default_factory=dict)
     texts: dict[tuple[str, str], bytes] = field(default_factory=dict)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.entry import LazyBody
+from patentpool.fields import IDENT_RE
 
 
 class ViewError(ValueError):
@@ -33,7 +34,6 @@ _ROW = re.compile(rb'\["(' + _ID + rb')","([A-Z]{2})","(' + _ID + rb')","(-?(?:0
 # The top-level member: keys are sorted, and no earlier part of an allocation body has a `shares` array
 # (a nested `shares` key could only be a member or licensee id, whose value is an object).
 _SHARES = b',"shares":['
-_ID_TEXT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def member_view(body: Mapping[str, Any], member: str) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def member_view(body: Mapping[str, Any], member: str) -> dict[str, Any]:
         small = dict(body)
         small["shares"] = [row for row in body["shares"] if row[2] == member]
         return small
-    if not _ID_TEXT.fullmatch(member):
+    if not IDENT_RE.fullmatch(member):
         return _check_sum({**body, "shares": []}, member)  # no row can name it (nor can a member be so named)
     raw = body.canonical
     at = raw.find(_SHARES)
