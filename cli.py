@@ -231,12 +231,41 @@ def reading(
         yield state, reader
 
 
-def run_import(ctx: click.Context, file: Path, what: str, importer: Callable[..., Any]) -> None:
-    """One CSV import: validated in full, appended as one batch with a progress bar, summarised."""
-    from patentpool import render
+def import_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--dry-run, --encoding and --sheet: the options of every import (spec 8)."""
+    f = click.option(
+        "--sheet", default=None, help="The sheet of an .xlsx file to read (default: the first)."
+    )(f)
+    f = click.option(
+        "--encoding",
+        default=None,
+        help="The text encoding of a CSV that is not UTF-8, e.g. gb18030 or cp1252.",
+    )(f)
+    return click.option("--dry-run", is_flag=True, help="Check the whole file; append nothing.")(f)
 
-    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
-        result = importer(batch, file, tick)
+
+def run_import(
+    ctx: click.Context,
+    file: Path,
+    what: str,
+    importer: Callable[..., Any],
+    dry_run: bool = False,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> None:
+    """One import: validated in full, appended as one batch with a progress bar (or, dry, only checked
+    against the ledger as it is), summarised."""
+    from patentpool import render
+    from patentpool.imports import DryRun
+    from patentpool.sheets import ReadOptions, check_encoding
+
+    options = ReadOptions(None if encoding is None else check_encoding(encoding), sheet)
+    if dry_run:
+        with reading(ctx) as (state, _reader), render.progress(f"checking {file.name}", None) as tick:
+            result = importer(DryRun(state), file, tick, options=options)
+    else:
+        with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
+            result = importer(batch, file, tick, options=options)
     say(result.summary(what))
 
 
@@ -404,12 +433,13 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
 
 @member.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@import_options
 @click.pass_context
-def member_import(ctx: click.Context, file: Path) -> None:
-    """Import members from CSV (id,name,role)."""
+def member_import(ctx: click.Context, file: Path, **opts: Any) -> None:
+    """Import members from CSV or xlsx (id,name,role)."""
     from patentpool import imports
 
-    run_import(ctx, file, "member", imports.import_members)
+    run_import(ctx, file, "member", imports.import_members, **opts)
 
 
 @member.command("list")
@@ -520,12 +550,16 @@ def patent_add(
 
 @patent.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@import_options
 @click.pass_context
-def patent_import(ctx: click.Context, file: Path) -> None:
-    """Import patents from CSV (number,owner,country,type,filed,granted,expires,program,title,weight)."""
+def patent_import(ctx: click.Context, file: Path, **opts: Any) -> None:
+    """Import patents from CSV or xlsx.
+
+    Columns: number,owner (or owners),country,type,filed,granted,expires,program,title,weight.
+    """
     from patentpool import imports
 
-    run_import(ctx, file, "patent", imports.import_patents)
+    run_import(ctx, file, "patent", imports.import_patents, **opts)
 
 
 @patent.command("list")
@@ -863,12 +897,16 @@ def report() -> None:
 @report.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--correct", is_flag=True, help="Supersede already reported lines that differ.")
+@import_options
 @click.pass_context
-def report_import(ctx: click.Context, file: Path, correct: bool) -> None:
-    """Import report lines from CSV."""
+def report_import(ctx: click.Context, file: Path, correct: bool, **opts: Any) -> None:
+    """Import report lines from CSV or xlsx."""
     from patentpool import imports
 
-    run_import(ctx, file, "report", lambda batch, f, tick: imports.import_reports(batch, f, correct, tick))
+    def importer(batch: Any, path: Path, tick: Any, options: Any) -> Any:
+        return imports.import_reports(batch, path, correct, tick, options=options)
+
+    run_import(ctx, file, "report", importer, **opts)
 
 
 @report.command("list")
@@ -915,12 +953,13 @@ def payment_add(
 
 @payment.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@import_options
 @click.pass_context
-def payment_import(ctx: click.Context, file: Path) -> None:
-    """Import payments from CSV (licensee,date,amount,currency,reference)."""
+def payment_import(ctx: click.Context, file: Path, **opts: Any) -> None:
+    """Import payments from CSV or xlsx (licensee,date,amount,currency,reference)."""
     from patentpool import imports
 
-    run_import(ctx, file, "payment", imports.import_payments)
+    run_import(ctx, file, "payment", imports.import_payments, **opts)
 
 
 @payment.command("list")
