@@ -68,7 +68,26 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-class Main(click.Group):
+class HelpGroup(click.Group):
+    """Lists each command with its whole first paragraph, wrapped: click's default cuts it at about 45
+    characters or at the first full stop (as in "art. 50"), mid-sentence."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            text = command.short_help or (command.help or "").split("\n\n")[0]
+            rows.append((name, " ".join(text.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class Main(HelpGroup):
+    group_class = HelpGroup
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -1395,6 +1414,53 @@ def demo(directory: Path | None) -> None:
     from patentpool import demo as demo_module
 
     sys.exit(demo_module.run(directory))
+
+
+# --- bulk imports of every other fact (spec 8; columns in docs/imports.md) ---------------------------------
+def _kind_import(group: click.Group, name: str, kind: str, help_text: str) -> None:
+    """Register `GROUP NAME FILE`: one file kind of patentpool.import_kinds, with the import options."""
+
+    def command(ctx: click.Context, file: Path, **opts: Any) -> None:
+        from patentpool import import_kinds
+
+        run_import(ctx, file, import_kinds.KINDS[kind].name, import_kinds.importer(kind), **opts)
+
+    command.__doc__ = help_text
+    file_arg = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    group.command(name)(file_arg(import_options(click.pass_context(command))))
+
+
+_kind_import(
+    openlicense,
+    "import-declarations",
+    "declarations",
+    "Import open-licence declarations (number,country,fee,currency,from,to,evaluation_report).",
+)
+_kind_import(
+    openlicense, "import-takes", "takes", "Import open-licence takes (number,country,licensee,notice_date)."
+)
+_kind_import(license, "import-grants", "grants", "Import pool licences (licensee,program,from).")
+_kind_import(
+    license,
+    "import-direct",
+    "directs",
+    "Import direct licences (number,country,licensee,from,to,exclusive,territory).",
+)
+_kind_import(
+    crosslicense,
+    "import",
+    "crosslicenses",
+    "Import cross-licences (members,patents,territory,from,to,terms).",
+)
+_kind_import(
+    patent, "import-statuses", "statuses", "Import patent statuses (number,country,status,effective)."
+)
+_kind_import(
+    patent, "import-transfers", "transfers", "Import patent transfers (number,country,to,effective)."
+)
+_kind_import(
+    patent, "import-owners", "owners", "Import co-owners and their parts (number,country,owners,effective)."
+)
 
 
 if __name__ == "__main__":

@@ -109,11 +109,11 @@ def file_sha256(path: Path) -> str:
 Tick = Callable[[int], None] | None
 
 
-def _each_row(
+def each_row(
     path: Path,
     columns: tuple[tuple[str, ...], tuple[str, ...]],
     result: ImportResult,
-    errors: _Collector,
+    errors: Collector,
     tick: Tick,
     options: ReadOptions,
 ) -> Iterator[tuple[int, dict[str, str]]]:
@@ -135,7 +135,7 @@ def _each_row(
         raise ImportFailed([RowError(name, exc.line, exc.column, exc.message)], False) from None
 
 
-class _Collector:
+class Collector:
     def __init__(self, file: str) -> None:
         self.file = file
         self.errors: list[RowError] = []
@@ -181,30 +181,30 @@ class DryRun:
         self.seqs.append(seq)
 
 
-def _sink(batch: Sink, errors: _Collector) -> Sink:
+def sink_for(batch: Sink, errors: Collector) -> Sink:
     # After the first error nothing will be written: keep validating, but stop signing entries.
     return DryRun(batch.state) if errors.errors and not isinstance(batch, DryRun) else batch
 
 
-def _begin(batch: Sink, path: Path) -> tuple[ImportResult, _Collector] | ImportResult:
+def begin(batch: Sink, path: Path) -> tuple[ImportResult, Collector] | ImportResult:
     """The import's result and error list, or the result alone if the whole file was imported before."""
     result = ImportResult(str(path), file_sha256(path), dry_run=isinstance(batch, DryRun))
     seqs = batch.state.sources.get(result.sha256)
     if seqs is not None:
         result.already = list(seqs)
         return result
-    return result, _Collector(str(path))
+    return result, Collector(str(path))
 
 
 def import_members(
     batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    begun = _begin(batch, path)
+    begun = begin(batch, path)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun
     seen: set[str] = set()
-    for line, row in _each_row(path, MEMBER_COLUMNS, result, errors, tick, options):
+    for line, row in each_row(path, MEMBER_COLUMNS, result, errors, tick, options):
         try:
             body = bodies.member(row["id"], row["name"], row["role"])
             existing = batch.state.members.get(body["id"])
@@ -217,7 +217,7 @@ def import_members(
             if existing is not None:
                 raise FieldError("id", f"member {body['id']!r} exists with other data: use `member update`")
             body["source"] = result.sha256
-            result.add(_sink(batch, errors), "member.add", body)
+            result.add(sink_for(batch, errors), "member.add", body)
         except FieldError as exc:
             errors.add(line, exc)
     errors.raise_if_any()
@@ -227,12 +227,12 @@ def import_members(
 def import_patents(
     batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    begun = _begin(batch, path)
+    begun = begin(batch, path)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun
     seen: dict[tuple[str, str], int] = {}
-    for line, row in _each_row(path, PATENT_COLUMNS, result, errors, tick, options):
+    for line, row in each_row(path, PATENT_COLUMNS, result, errors, tick, options):
         try:
             body = bodies.patent(
                 row["number"],
@@ -258,7 +258,7 @@ def import_patents(
                     continue
                 raise FieldError("number", f"{key[0]} is already in the pool for {key[1]} with other data")
             body["source"] = result.sha256
-            result.add(_sink(batch, errors), "patent.add", body)
+            result.add(sink_for(batch, errors), "patent.add", body)
         except FieldError as exc:
             errors.add(line, exc)
     errors.raise_if_any()
@@ -268,14 +268,14 @@ def import_patents(
 def import_reports(
     batch: Sink, path: Path, correct: bool, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    begun = _begin(batch, path)
+    begun = begin(batch, path)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun
     groups: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
     seen: dict[tuple[str, str, str, str, str], int] = {}
     state = batch.state
-    for line, row in _each_row(path, REPORT_COLUMNS, result, errors, tick, options):
+    for line, row in each_row(path, REPORT_COLUMNS, result, errors, tick, options):
         try:
             licensee = fields.identifier(row["licensee"], "licensee")
             program = fields.identifier(row["program"], "program")
@@ -321,11 +321,11 @@ def import_reports(
 def import_payments(
     batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    begun = _begin(batch, path)
+    begun = begin(batch, path)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun
-    for line, row in _each_row(path, PAYMENT_COLUMNS, result, errors, tick, options):
+    for line, row in each_row(path, PAYMENT_COLUMNS, result, errors, tick, options):
         try:
             body = bodies.payment(
                 row["licensee"], row["date"], row["amount"], row["currency"], row["reference"]
@@ -346,7 +346,7 @@ def import_payments(
                     f"with other figures (seq {existing.ref[0]})",
                 )
             body["source"] = result.sha256
-            result.add(_sink(batch, errors), "payment.add", body)
+            result.add(sink_for(batch, errors), "payment.add", body)
         except FieldError as exc:
             errors.add(line, exc)
     errors.raise_if_any()
