@@ -693,17 +693,11 @@ def openlicense_declare(
     country: str | None,
 ) -> None:
     """Publish an open-licence declaration."""
-    from patentpool import bodies, fields
+    from patentpool import bodies
 
-    body = {
-        "fee": bodies.fee(fee),
-        "currency": fields.currency(currency, "currency"),
-        "from": fields.parse_date(start, "from").isoformat(),
-        "to": fields.parse_date(end, "to").isoformat(),
-        "evaluation_report": fields.text(evaluation_report, "evaluation_report")
-        if evaluation_report
-        else None,
-    }
+    # The spelling `openlicense import-declarations` gives a row: blanks (a stray CR of a shell loop over a
+    # CRLF file among them) are no evaluation report, rather than a missing one.
+    body = bodies.declaration(fee, currency, start, end, evaluation_report)
     with writing(ctx) as batch:
         for num, cc in patent_keys(batch.state, number, country):
             batch.add("openlicense.declare", {"number": num, "country": cc, **body})

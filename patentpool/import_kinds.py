@@ -40,7 +40,7 @@ def import_file(
 ) -> ImportResult:
     if kind.entry_kind not in rules.KINDS:
         raise PoolError(f"{path}: this version of patentpool cannot record {kind.entry_kind} entries yet")
-    begun = begin(batch, path)
+    begun = begin(batch, path, options)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun

@@ -186,9 +186,14 @@ def sink_for(batch: Sink, errors: Collector) -> Sink:
     return DryRun(batch.state) if errors.errors and not isinstance(batch, DryRun) else batch
 
 
-def begin(batch: Sink, path: Path) -> tuple[ImportResult, Collector] | ImportResult:
-    """The import's result and error list, or the result alone if the whole file was imported before."""
-    result = ImportResult(str(path), file_sha256(path), dry_run=isinstance(batch, DryRun))
+def begin(
+    batch: Sink, path: Path, options: ReadOptions = PLAIN
+) -> tuple[ImportResult, Collector] | ImportResult:
+    """The import's result and error list, or the result alone if the whole file (for a workbook: the
+    sheet) was imported before."""
+    sheets.check_options(path, options)
+    digest = sheets.source_digest(path, file_sha256(path), options)
+    result = ImportResult(str(path), digest, dry_run=isinstance(batch, DryRun))
     seqs = batch.state.sources.get(result.sha256)
     if seqs is not None:
         result.already = list(seqs)
@@ -199,7 +204,7 @@ def begin(batch: Sink, path: Path) -> tuple[ImportResult, Collector] | ImportRes
 def import_members(
     batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    begun = begin(batch, path)
+    begun = begin(batch, path, options)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun
@@ -227,7 +232,7 @@ def import_members(
 def import_patents(
     batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    begun = begin(batch, path)
+    begun = begin(batch, path, options)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun
@@ -268,7 +273,7 @@ def import_patents(
 def import_reports(
     batch: Sink, path: Path, correct: bool, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    begun = begin(batch, path)
+    begun = begin(batch, path, options)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun
@@ -321,7 +326,7 @@ def import_reports(
 def import_payments(
     batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    begun = begin(batch, path)
+    begun = begin(batch, path, options)
     if isinstance(begun, ImportResult):
         return begun
     result, errors = begun

@@ -60,17 +60,58 @@ def check_encoding(name: str) -> str:
         raise PoolError(f"--encoding: unknown encoding {name!r} (e.g. utf-8, gb18030, cp1252)") from None
 
 
+def is_workbook(path: Path) -> bool:
+    return path.suffix.lower() in EXCEL_SUFFIXES
+
+
+def check_options(path: Path, options: ReadOptions) -> None:
+    """Refuse options that do not apply to this file, before anything else is said about it."""
+    if is_workbook(path):
+        if options.encoding is not None:
+            raise PoolError("--encoding: an .xlsx workbook holds Unicode text; --encoding is for CSV files")
+    elif path.suffix.lower() == ".xls":
+        raise PoolError(f"{path}: the old .xls format is not read: save it as .xlsx or CSV")
+    elif options.sheet is not None:
+        raise PoolError("--sheet: only an .xlsx workbook has sheets")
+
+
+def sheet_name(path: Path, sheet: str | None) -> str:
+    """The name of the sheet an import reads: `sheet`, which must exist, or the first."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except OSError as exc:
+        raise PoolError(f"{path}: cannot read: {exc.strerror}") from exc
+    except Exception as exc:  # openpyxl raises zipfile and XML errors of many kinds for a damaged file
+        raise PoolError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    try:
+        names = [str(n) for n in book.sheetnames]
+    finally:
+        book.close()
+    if sheet is not None and sheet not in names:
+        raise PoolError(f"--sheet: {path} has no sheet {sheet!r} (sheets: {', '.join(names)})")
+    return sheet if sheet is not None else names[0]
+
+
+def source_digest(path: Path, file_sha256: str, options: ReadOptions) -> str:
+    """What an import records as its source (spec 3, idempotency): the file's SHA-256; for a workbook, a
+    SHA-256 of the file's digest and the sheet read, so that one workbook's Members and Patents sheets are
+    two sources, and the same sheet imported again is recognised."""
+    if not is_workbook(path):
+        return file_sha256
+    import hashlib
+
+    sheet = sheet_name(path, options.sheet)
+    return hashlib.sha256(f"patentpool/sheet\n{file_sha256}\n{sheet}".encode()).hexdigest()
+
+
 def read_rows(path: Path, columns: Columns, options: ReadOptions) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, {column: cell}) for each non-blank row; a row that cannot be read is {ROW_ERROR: message}.
     Raises BadFile for a file that cannot be read as this kind of table, PoolError if it cannot be opened."""
-    if path.suffix.lower() in EXCEL_SUFFIXES:
-        if options.encoding is not None:
-            raise PoolError("--encoding: an .xlsx workbook holds Unicode text; --encoding is for CSV files")
+    check_options(path, options)
+    if is_workbook(path):
         return _excel_rows(path, columns, options.sheet)
-    if path.suffix.lower() == ".xls":
-        raise PoolError(f"{path}: the old .xls format is not read: save it as .xlsx or CSV")
-    if options.sheet is not None:
-        raise PoolError("--sheet: only an .xlsx workbook has sheets")
     return _csv_rows(path, columns, options.encoding)
 
 
@@ -196,8 +237,12 @@ def _excel_rows(path: Path, columns: Columns, sheet: str | None) -> Iterator[tup
             raise PoolError(f"--sheet: {path} has no sheet {sheet!r} (sheets: {', '.join(names)})")
         # Every cell as the object openpyxl read (no type guessing by pandas), no header: rows keep their
         # spreadsheet positions, blank rows included, so a row's index + 1 is its spreadsheet row number.
-        frame = book.parse(
-            sheet if sheet is not None else 0, header=None, dtype=object, keep_default_na=False
+        frame = pd.read_excel(
+            book,
+            sheet_name=sheet if sheet is not None else 0,
+            header=None,
+            dtype=object,
+            keep_default_na=False,
         )
     rows = frame.to_numpy().tolist()
     if not rows:
