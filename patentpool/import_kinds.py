@@ -48,11 +48,13 @@ def import_file(
     first_column = kind.columns[0][0]
     for line, row in each_row(path, kind.columns, result, errors, tick, options):
         try:
-            planned = kind.plan(batch.state, row)
-            fingerprint = json.dumps(planned, sort_keys=True)
-            if planned and fingerprint in seen:
+            # Before planning: once a row is applied, its twin would look like a recorded fact and be
+            # skipped, hiding a row pasted twice.
+            fingerprint = json.dumps(row, sort_keys=True)
+            if fingerprint in seen:
                 raise FieldError(first_column, f"the same as line {seen[fingerprint]} of this file")
             seen[fingerprint] = line
+            planned = kind.plan(batch.state, row)
             if not planned:
                 result.skipped += 1
                 continue

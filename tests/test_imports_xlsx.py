@@ -306,3 +306,25 @@ def test_old_excel_format_is_named(pool_factory: Any, tmp_path: Path, suffix: st
     path = tmp_path / f"members{suffix}"
     path.write_bytes(b"\xd0\xcf\x11\xe0")
     assert "save it as .xlsx or CSV" in pool.run("member", "import", str(path), expect=1).stderr
+
+
+def test_one_workbook_two_sheets_two_imports(pool_factory: Any, tmp_path: Path) -> None:
+    """A workbook's sheets are separate sources: importing the Patents sheet after the Members sheet of
+    the same file is not "already imported", and each sheet again is."""
+    pool = sqlite_pool(pool_factory, tmp_path, "sheets")
+    book = openpyxl.Workbook()
+    for index, name in enumerate(("members", "patents")):
+        ws = book.active if index == 0 else book.create_sheet()
+        assert ws is not None
+        ws.title = name.capitalize()
+        with (DATA / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            for i, row in enumerate(csv.reader(handle)):
+                ws.append(row if i == 0 else [typed(c) for c in row])
+    path = tmp_path / "pool.xlsx"
+    book.save(path)
+    assert "4 member entries appended" in pool.run("member", "import", str(path)).stderr
+    pool.run("program", "add", *XR)
+    said = pool.run("patent", "import", str(path), "--sheet", "Patents").stderr
+    assert "8 patent entries appended" in said
+    assert "already imported" in pool.run("patent", "import", str(path), "--sheet", "Patents").stderr
+    assert "already imported" in pool.run("member", "import", str(path), "--sheet", "Members").stderr
