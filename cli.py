@@ -163,7 +163,7 @@ def service(ctx: click.Context) -> PoolService:
 
 
 def formats(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """-f/--format table|json|csv and -o FILE, the options of every read command (spec 7)."""
+    """-f/--format table|json|csv|xlsx and -o FILE, the options of every read command (spec 7, 10)."""
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         f = click.option(
@@ -176,8 +176,8 @@ def formats(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             "-f",
             "--format",
             "fmt",
-            type=click.Choice(["table", "json", "csv"]),
-            help=f"Output format (default: {default}).",
+            type=click.Choice(["table", "json", "csv", "xlsx"]),
+            help=f"Output format (default: {default}); xlsx needs -o FILE.",
         )(f)
 
     return decorate
@@ -198,8 +198,29 @@ def open_output(path: Path | None) -> Iterator[TextIO]:
 def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
     from patentpool import render
 
+    if fmt == "xlsx":
+        with xlsx_output(path) as target:
+            render.emit_xlsx(data, target, **kw)
+        return
     with open_output(path) as out:
         render.emit(data, fmt or render.default_format(path is not None), out, **kw)
+
+
+@contextmanager
+def xlsx_output(path: Path | None) -> Iterator[Any]:
+    """Where -f xlsx writes: the -o file, or stdout when it is piped; a workbook is binary, so it is never
+    written to a terminal."""
+    if path is not None:
+        yield path
+        return
+    if sys.stdout.isatty():
+        fail("-f xlsx writes a binary workbook: give -o FILE (or pipe it)")
+    import io
+
+    buffer = io.BytesIO()
+    yield buffer
+    sys.stdout.buffer.write(buffer.getvalue())
+    sys.stdout.buffer.flush()
 
 
 def show_or_raw(fmt: str | None, path: Path | None, raw: str, data: dict[str, Any], title: str) -> None:
@@ -1185,6 +1206,14 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
 
     settings: Settings = ctx.find_root().obj
     fmt = fmt or render.default_format(output is not None)
+    if fmt == "xlsx":
+        with Ledger.open(settings.db).reader() as reader:
+            rows = [
+                views.log_row(entry)
+                for _raw, entry in reader.listed(since=since, kinds=[kind] if kind else None)
+            ]
+        show(fmt, output, rows, columns=views.LOG_COLUMNS, title="Ledger")
+        return
     # Entries stream one at a time (a pool's ledger can hold millions, some of tens of megabytes) into a
     # spool that reaches the output only once the read has been checked against the signed root.
     with tempfile.SpooledTemporaryFile(16 << 20, "w+", encoding="utf-8", newline="") as spool:

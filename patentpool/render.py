@@ -10,12 +10,15 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
 from typing import IO, Any, TextIO
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv", "xlsx")
 
 
 def default_format(to_file: bool = False) -> str:
@@ -56,7 +59,90 @@ def write_csv(out: IO[str], rows: Iterable[dict[str, Any]], columns: Sequence[st
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+        writer.writerow([safe_cell(_cell(row.get(c))) for c in columns])
+
+
+# A number as the ledger and the views spell it (an amount, a count, a rate, a negative claw-back): shown
+# as it is, though it may start with "-".
+_PLAIN_NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A base64 hash, root, key or signature (proofs and checkpoints) may start with "+"; its alphabet has no
+# parenthesis, "!" or "|", so it cannot call anything, and an apostrophe would corrupt it for the tools that
+# read those CSVs.
+_BASE64_VALUE = re.compile(r"^[A-Za-z0-9+/]{40,}={0,2}$")
+
+
+def safe_cell(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula (CSV injection, OWASP): text starting with
+    = + - @ tab or CR gets a leading apostrophe, unless it is a plain number such as -12.50 (or a base64
+    hash). Member names,
+    titles and references come from outside the pool."""
+    if text.startswith(_FORMULA_START) and not (_PLAIN_NUMBER.match(text) or _BASE64_VALUE.match(text)):
+        return "'" + text
+    return text
+
+
+def write_xlsx(
+    target: IO[bytes] | Path,
+    sheets: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[str]]],
+) -> None:
+    """A workbook with one sheet per (title, rows, columns): a bold, frozen header row; amounts and counts
+    as numbers (a Decimal is written as its own digits, never through a float); text cells neutralised by
+    `safe_cell`."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    first = book.active
+    if first is not None:
+        book.remove(first)
+    used: set[str] = set()
+    for title, rows, columns in sheets:
+        ws = book.create_sheet(_sheet_title(title, used))
+        ws.append(list(columns))
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        ws.freeze_panes = "A2"
+        widths = [len(c) for c in columns]
+        for row in rows:
+            values = [_xlsx_value(row.get(c)) for c in columns]
+            ws.append(values)
+            widths = [
+                max(w, min(len(str(v)) if v is not None else 0, 60))
+                for w, v in zip(widths, values, strict=True)
+            ]
+        for index, width in enumerate(widths, start=1):
+            ws.column_dimensions[_column_letter(index)].width = width + 2
+    book.save(target)
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return _cell(value) or None
+    if isinstance(value, int | Decimal):
+        return value
+    text = _cell(value)
+    if _PLAIN_NUMBER.match(text) and ("." in text or len(text.lstrip("-")) < 16):
+        # An amount ("1445.45") or a count: a number a spreadsheet can sum, spelled exactly.
+        return Decimal(text) if "." in text else int(text)
+    return safe_cell(text) if text else None
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+def _sheet_title(title: str, used: set[str]) -> str:
+    # Excel's rules: at most 31 characters, none of []:*?/\ and unique in the workbook.
+    base = re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:31] or "Sheet"
+    name, n = base, 1
+    while name.lower() in used:
+        n += 1
+        name = f"{base[: 31 - len(str(n)) - 1]} {n}"
+    used.add(name.lower())
+    return name
 
 
 def write_json_array(out: IO[str], items: Iterable[str]) -> None:
@@ -109,14 +195,38 @@ def emit(
     if fmt == "json":
         out.write(to_json(data))
         return
-    table_rows = list(rows if rows is not None else data)
-    cols = list(columns or (table_rows[0].keys() if table_rows else []))
+    table_rows, cols = _rows_and_columns(data, rows, columns)
     if fmt == "csv":
         out.write(to_csv(table_rows, cols))
         return
     if first is not None and first[1]:
         out.write(to_table(first[1], list(first[1][0].keys()), first[0], use_color(out)))
     out.write(to_table(table_rows, cols, title, use_color(out)))
+
+
+def _rows_and_columns(
+    data: Any, rows: Sequence[dict[str, Any]] | None, columns: Sequence[str] | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    table_rows = list(rows if rows is not None else data)
+    return table_rows, list(columns or (table_rows[0].keys() if table_rows else []))
+
+
+def emit_xlsx(
+    data: Any,
+    target: IO[bytes] | Path,
+    rows: Sequence[dict[str, Any]] | None = None,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+    first: tuple[str, Sequence[dict[str, Any]]] | None = None,
+) -> None:
+    """`emit` for -f xlsx: the table's rows in a sheet named by its title, and `first`, if any, in a sheet
+    of its own before it."""
+    table_rows, cols = _rows_and_columns(data, rows, columns)
+    sheets: list[tuple[str, Sequence[dict[str, Any]], Sequence[str]]] = []
+    if first is not None and first[1]:
+        sheets.append((first[0], first[1], list(first[1][0].keys())))
+    sheets.append((title or "Data", table_rows, cols))
+    write_xlsx(target, sheets)
 
 
 @contextmanager
