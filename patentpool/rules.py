@@ -30,7 +30,12 @@ from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
 from patentpool.allocation import CREDIT
-from patentpool.fields import FieldError, country, currency, identifier, parse_date
+from patentpool.fields import FieldError, identifier, parse_date
+
+# Stored bodies are checked against every code a ledger may hold, so `verify` of an old ledger never fails on
+# a code a later ISO data release withdrew (fields.py).
+from patentpool.fields import ledger_country as country
+from patentpool.fields import ledger_currency as currency
 from patentpool.periods import Period
 from patentpool.state import (
     ALLOCATION_DETAIL,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import Decimal
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from conftest import Pool

@@ -1,5 +1,5 @@
-"""Issue 19, spec 8: every import reads .csv and .xlsx (first sheet or --sheet; date cells are dates), a CSV in
-another encoding with --encoding (and an error that says so once and suggests it), CRLF and LF alike, and
+"""Issue 19, spec 8: every import reads .csv and .xlsx (first sheet or --sheet; date cells are dates), a CSV
+in another encoding with --encoding (and an error that says so once and suggests it), CRLF and LF alike, and
 --dry-run checks everything and appends nothing.
 
 These are reading-layer tests: they run on SQLite only (the storage tests cover both backends).
@@ -37,7 +37,7 @@ def typed(cell: str) -> Any:
 
 
 def csv_to_xlsx(source: Path, target: Path, sheet: str = "Sheet1", before: str | None = None) -> Path:
-    """The CSV's rows in a workbook's sheet (after a sheet `before`, if given, so that it is not the first)."""
+    """The CSV's rows in a workbook's sheet (after a sheet `before`, if given: then it is not the first)."""
     book = openpyxl.Workbook()
     first = book.active
     assert first is not None
@@ -151,7 +151,8 @@ def test_a_gbk_csv_is_refused_once_with_the_encoding_to_try(pool_factory: Any, t
     path = tmp_path / "members-gbk.csv"
     path.write_bytes(("id,name,role\r\n" + rows).encode("gb18030"))
     result = pool.run("member", "import", str(path), expect=1)
-    # One line, not one per row, naming file, line and column, with the encoding Excel uses on Chinese Windows.
+    # One line, not one per row, naming file, line and column, with the encoding Excel uses on Chinese
+    # Windows.
     assert result.stderr.splitlines() == [
         f"Error: {path}:2: name: not UTF-8; try --encoding gb18030; nothing was written"
     ]
@@ -271,7 +272,8 @@ def test_dry_run_checks_everything_and_appends_nothing(pool_factory: Any, tmp_pa
     before = pool.size_and_root()
     said = pool.run("member", "import", str(DATA / "members.csv"), "--dry-run").stderr
     assert said.strip() == (
-        f"{DATA / 'members.csv'}: 4 row(s): dry run, nothing appended: would append 4 member entries (seq 2-5)"
+        f"{DATA / 'members.csv'}: 4 row(s): dry run, nothing appended: "
+        "would append 4 member entries (seq 2-5)"
     )
     assert pool.size_and_root() == before
     assert pool.json("member", "list") == []
