@@ -151,7 +151,16 @@ def fail(message: str) -> NoReturn:
 @click.pass_context
 def main(ctx: click.Context, db: str, key_path: Path, verbose: bool) -> None:
     """patentpool: a patent pool's books as a signed, append-only, verifiable ledger."""
-    ctx.obj = Settings(db, key_path, verbose)
+    ctx.obj = Settings(check_db_url(db), key_path, verbose)
+
+
+def check_db_url(db: str) -> str:
+    """A database URL, or the one-line error that says which URL a bare path means (spec 9)."""
+    import re
+
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", db):
+        fail(f"--db: not a database URL; did you mean sqlite:///{db}?")
+    return db
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -606,6 +615,7 @@ def patent_import(ctx: click.Context, file: Path, **opts: Any) -> None:
 @click.option("--program", "program_", default=None)
 @click.option("--owner", default=None)
 @click.option("--on", "on_date", default=None, help="Owner and status on this date (default today).")
+@click.option("--search", default=None, help="Only patents whose title (or number) has every word of TEXT.")
 @format_option
 @click.pass_context
 def patent_list(
@@ -613,14 +623,18 @@ def patent_list(
     program_: str | None,
     owner: str | None,
     on_date: str | None,
+    search: str | None,
     fmt: str | None,
     output: Path | None,
 ) -> None:
-    """List patents with owner and status on a date."""
-    from patentpool import views
+    """List patents with title, owner and status on a date."""
+    from patentpool import patent_lookup, views
 
-    with reading(ctx) as (state, _reader):
-        rows = views.patent_rows(state, program_, owner, on_date)
+    with reading(ctx) as (state, reader):
+        names = patent_lookup.titles(reader)
+        rows = views.patent_rows(state, program_, owner, on_date, names)
+    if search is not None:
+        rows = [r for r in rows if patent_lookup.matches(r["title"], r["number"], search)]
     show(fmt, output, rows, columns=views.PATENT_COLUMNS, title="Patents")
 
 
@@ -629,11 +643,16 @@ def patent_list(
 @format_option
 @click.pass_context
 def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path | None) -> None:
-    """A patent's full history from the ledger, with seqs."""
-    from patentpool import bodies, views
+    """A patent's title, owners and full history from the ledger, with seqs (the kind code may be left out
+    when one patent of the pool has the number)."""
+    from patentpool import patent_lookup, views
 
     with reading(ctx) as (state, reader):
-        data = views.patent_history(state, reader, bodies.number(number))
+        found = patent_lookup.find_number(state, number)
+        data = views.patent_history(state, reader, found)
+        names = patent_lookup.titles(reader, found)
+    for row in data["countries"]:
+        row["title"] = names.get((found, row["country"]))
     show(
         fmt,
         output,

@@ -160,10 +160,13 @@ def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str 
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*[_cell(row.get(c)) for c in columns])
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    for index, column in enumerate(columns):
+        # Wrap a long cell at its spaces, never inside a word (a patent number, a date) while it fits.
+        longest = max((len(word) for line in cells for word in line[index].split()), default=0)
+        table.add_column(column, overflow="fold", min_width=min(max(longest, len(column)), 24))
+    for line in cells:
+        table.add_row(*line)
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=_width())
     console.print(table)
@@ -174,7 +177,7 @@ def _width() -> int:
     try:
         return max(os.get_terminal_size().columns, 80)
     except OSError:
-        return 120
+        return 160  # a file or a pipe: wide enough for the widest table (patents) without breaking words
 
 
 def use_color(stream: TextIO) -> bool:

@@ -17,6 +17,7 @@ PROGRAM_COLUMNS = ["name", "currency", "tiers", "annual_cap", "admin_fee", "peri
 PATENT_COLUMNS = [
     "number",
     "country",
+    "title",
     "owner",
     "type",
     "program",
@@ -54,7 +55,11 @@ REPORT_COLUMNS = [
 
 
 def patent_rows(
-    state: PoolState, program: str | None, owner: str | None, on: str | None
+    state: PoolState,
+    program: str | None,
+    owner: str | None,
+    on: str | None,
+    titles: dict[tuple[str, str], str | None] | None = None,
 ) -> list[dict[str, Any]]:
     day = parse_date(on, "on") if on else date.today()
     rows = []
@@ -75,6 +80,7 @@ def patent_rows(
             {
                 "number": patent.number,
                 "country": patent.country,
+                "title": (titles or {}).get(patent.key),
                 "owner": current_owner,
                 "type": patent.type,
                 "program": patent.program,
