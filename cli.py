@@ -484,11 +484,13 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @import_options
 @click.pass_context
-def member_import(ctx: click.Context, file: Path, **opts: Any) -> None:
+def member_import(
+    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
+) -> None:
     """Import members from CSV or xlsx (id,name,role)."""
     from patentpool import imports
 
-    run_import(ctx, file, "member", imports.import_members, **opts)
+    run_import(ctx, file, "member", imports.import_members, dry_run, encoding, sheet)
 
 
 @member.command("list")
@@ -601,14 +603,16 @@ def patent_add(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @import_options
 @click.pass_context
-def patent_import(ctx: click.Context, file: Path, **opts: Any) -> None:
+def patent_import(
+    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
+) -> None:
     """Import patents from CSV or xlsx.
 
     Columns: number,owner (or owners),country,type,filed,granted,expires,program,title,weight.
     """
     from patentpool import imports
 
-    run_import(ctx, file, "patent", imports.import_patents, **opts)
+    run_import(ctx, file, "patent", imports.import_patents, dry_run, encoding, sheet)
 
 
 @patent.command("list")
@@ -952,14 +956,16 @@ def report() -> None:
 @click.option("--correct", is_flag=True, help="Supersede already reported lines that differ.")
 @import_options
 @click.pass_context
-def report_import(ctx: click.Context, file: Path, correct: bool, **opts: Any) -> None:
+def report_import(
+    ctx: click.Context, file: Path, correct: bool, dry_run: bool, encoding: str | None, sheet: str | None
+) -> None:
     """Import report lines from CSV or xlsx."""
     from patentpool import imports
 
     def importer(batch: Any, path: Path, tick: Any, options: Any) -> Any:
         return imports.import_reports(batch, path, correct, tick, options=options)
 
-    run_import(ctx, file, "report", importer, **opts)
+    run_import(ctx, file, "report", importer, dry_run, encoding, sheet)
 
 
 @report.command("list")
@@ -1008,11 +1014,13 @@ def payment_add(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @import_options
 @click.pass_context
-def payment_import(ctx: click.Context, file: Path, **opts: Any) -> None:
+def payment_import(
+    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
+) -> None:
     """Import payments from CSV or xlsx (licensee,date,amount,currency,reference)."""
     from patentpool import imports
 
-    run_import(ctx, file, "payment", imports.import_payments, **opts)
+    run_import(ctx, file, "payment", imports.import_payments, dry_run, encoding, sheet)
 
 
 @payment.command("list")
