@@ -16,7 +16,7 @@ from licenses.money import format_money, format_rate, parse_money_input, parse_r
 from licenses.numbers import normalize_number
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
-from patentpool import fields
+from patentpool import fields, owners
 from patentpool.fields import FieldError
 from patentpool.periods import Period
 
@@ -93,7 +93,7 @@ def patent(
     return {
         "number": num,
         "country": where,
-        "owner": fields.identifier(owner, "owner"),
+        **owner_fields(owner, "owners" if ":" in owner else "owner"),
         "type": kind,
         "filed": filed_on.isoformat(),
         "granted": None if granted_on is None else granted_on.isoformat(),
@@ -102,6 +102,35 @@ def patent(
         "program": None if blank(program) else fields.identifier(str(program), "program"),
         "title": None if blank(title) else fields.text(str(title), "title"),
         "weight": format_rate(w),
+    }
+
+
+def owners_value(text: str, field: str = "owners") -> owners.Owners:
+    """Owners as typed: `A:60,B:40` (CLI) or `A:60;B:40` (a file), each member an identifier."""
+    separator = ";" if ";" in text else ","
+    try:
+        found = owners.parse_owners(text, separator)
+    except owners.OwnersError as exc:
+        raise FieldError(field, str(exc)) from exc
+    return tuple((fields.identifier(name, field), part) for name, part in found)
+
+
+def owner_fields(text: str, field: str = "owner") -> dict[str, Any]:
+    """`{"owner": ID}` for a sole owner, `{"owners": [[ID, PART], ...]}` for co-owners (spec 6a)."""
+    found = owners_value(text, field)
+    if len(found) == 1:
+        return {"owner": found[0][0]}
+    return {"owners": owners.body_owners(found)}
+
+
+def patent_owners(number_text: str, country: str, owners_text: str, effective: str) -> dict[str, Any]:
+    """A `patent.owners` body: the owners of a patent from a date on."""
+    found = owners_value(owners_text)
+    return {
+        "number": number(number_text),
+        "country": fields.country(country, "country"),
+        "owners": owners.body_owners(found),
+        "effective": fields.parse_date(effective, "effective").isoformat(),
     }
 
 
@@ -197,40 +226,4 @@ def crosslicense(
         "from": fields.parse_date(start, "from").isoformat(),
         "to": None if blank(end) else fields.parse_date(str(end), "to").isoformat(),
         "terms": how,
-    }
-
-
-OWNER_PART_RE = r"^(0|[1-9]\d*)(\.\d{1,4})?$"
-
-
-def owner_parts(value: str, field: str = "owners") -> list[list[str]]:
-    """`A:60;B:40` (or `A:60,B:40`) as [[member, part], ...] sorted by member: parts are positive integers
-    or decimals with up to 4 places, and only their ratio matters (spec 6a)."""
-    import re
-
-    parts: dict[str, str] = {}
-    for item in split_list(value, field):
-        member_text, sep, part_text = item.partition(":")
-        if not sep:
-            raise FieldError(field, f"{item!r} is not MEMBER:PART (e.g. A:60;B:40)")
-        member_id = fields.identifier(member_text, field)
-        if member_id in parts:
-            raise FieldError(field, f"{member_id} is named twice")
-        part = part_text.strip()
-        if not re.match(OWNER_PART_RE, part) or Decimal(part) == 0:
-            raise FieldError(field, f"{member_id}: {part!r} is not a positive part (up to 4 decimals)")
-        parts[member_id] = format_rate(Decimal(part))
-    return [[m, parts[m]] for m in sorted(parts)]
-
-
-def patent_owners(number_text: str, country: str, owners: str, effective: str) -> dict[str, Any]:
-    """The body of `patent.owners` (spec 4 and 6a): the co-owners of one patent (number, country) and their
-    parts from an effective date on. The entry kind itself (its validator and how replay applies it) is
-    the lead's `patent owners` work; `patent import-owners` spells its rows with this function so that a
-    file and the command give one spelling: {number, country, owners: [[member, part], ...], effective}."""
-    return {
-        "number": number(number_text),
-        "country": fields.country(country, "country"),
-        "owners": owner_parts(owners),
-        "effective": fields.parse_date(effective, "effective").isoformat(),
     }

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from patentpool import bodies, fields, rules
+from patentpool import bodies, fields, owners, rules
 from patentpool.fields import FieldError
 from patentpool.imports import PLAIN, ImportResult, Sink, Tick, begin, each_row, sink_for
 from patentpool.service import PoolError
@@ -214,13 +214,10 @@ def _owners(state: PoolState, row: dict[str, str]) -> Planned:
     planned: Planned = []
     for key in patent_keys(state, row["number"], row.get("country")):
         body = bodies.patent_owners(key[0], key[1], row["owners"], row["effective"])
-        for member_id, _part in body["owners"]:
-            # The checks that need no `patent.owners` rule: every co-owner is a known licensor member.
-            member = state.members.get(member_id)
-            if member is None:
-                raise FieldError("owners", f"unknown member {member_id!r}")
-            if member.role not in ("licensor", "both"):
-                raise FieldError("owners", f"member {member_id!r} is a {member.role}, not a licensor")
+        spelled = owners.spell(owners.from_body(body["owners"], 1))
+        changes = state.patents[key].transfers  # transfers and owners changes, as the state keeps them
+        if any(day.isoformat() == body["effective"] and who == spelled for day, who, _ref in changes):
+            continue
         planned.append(("patent.owners", body))
     return planned
 

@@ -6,15 +6,10 @@ re-importing appends nothing, and --dry-run appends nothing.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import DATA, Pool
-
-from patentpool import bodies, rules
-from patentpool.fields import FieldError
 
 XR = ("XR", "--currency", "USD", "--tiers", "1000:0,5000:0.20,*:0.10")
 
@@ -204,42 +199,26 @@ def test_unknown_columns_and_missing_ones_are_named(pool_factory: Any, tmp_path:
     ]
 
 
-def test_owner_parts_are_spelled_once() -> None:
-    assert bodies.owner_parts("B:40; A:60") == [["A", "60"], ["B", "40"]]
-    assert bodies.owner_parts("A:1.5000,B:0.25") == [["A", "1.5"], ["B", "0.25"]]
-    for text, message in (
-        ("A", "'A' is not MEMBER:PART"),
-        ("A:60;A:40", "A is named twice"),
-        ("A:0", "A: '0' is not a positive part"),
-        ("A:1.23456", "not a positive part (up to 4 decimals)"),
-        ("A:-1", "not a positive part"),
-        ("", "missing"),
-    ):
-        with pytest.raises(FieldError, match=re.escape(message)):
-            bodies.owner_parts(text)
-    assert bodies.patent_owners("cn 102345678 b", "cn", "A:60;B:40", "2025-07-01") == {
-        "number": "CN102345678B",
-        "country": "CN",
-        "owners": [["A", "60"], ["B", "40"]],
-        "effective": "2025-07-01",
-    }
-
-
 def test_owners_file(pool_factory: Any, tmp_path: Path) -> None:
-    pool = base(pool_factory, tmp_path, "owners")
-    path = pool.write("owners.csv", "number,country,owners,effective\nCN102345678B,CN,A:60;B:40,2025-07-01\n")
-    if "patent.owners" not in rules.KINDS:
-        # Until the entry kind lands, the file is refused whole, in one line, before any row is read.
-        result = pool.run("patent", "import-owners", str(path), expect=1)
-        assert result.stderr.strip() == (
-            f"Error: {path}: this version of patentpool cannot record patent.owners entries yet"
-        )
-        return
-    assert "1 patent owners entry appended" in pool.run("patent", "import-owners", str(path)).stderr
-    body = facts(pool, "patent.owners")[0]
-    assert (body["owners"], body["effective"]) == ([["A", "60"], ["B", "40"]], "2025-07-01")
-    bad = pool.write("bad.csv", "number,owners,effective\nCN102345678B,A:60;L1:40,2025-07-01\n")
-    assert (
-        "owners: member 'L1' is a licensee, not a licensor"
-        in pool.run("patent", "import-owners", str(bad), expect=1).stderr
+    by_file = base(pool_factory, tmp_path, "owners")
+    by_command = base(pool_factory, tmp_path, "owners-commands")
+    path = by_file.write(
+        "owners.csv",
+        "number,country,owners,effective\nCN102345678B,CN,A:60;B:40,2025-07-01\nEP2345678B1,,B:1;C:1,2025-03-01\n",
     )
+    said = by_file.run("patent", "import-owners", str(path)).stderr
+    assert "2 row(s): 2 patent owners entries appended" in said
+    by_command.run("patent", "owners", "CN102345678B", "--owners", "A:60,B:40", "--effective", "2025-07-01")
+    by_command.run("patent", "owners", "EP2345678B1", "--owners", "B:1,C:1", "--effective", "2025-03-01")
+    assert facts(by_file, "patent.owners") == facts(by_command, "patent.owners")
+    assert facts(by_file, "patent.owners")[0]["owners"] == [["A", "60"], ["B", "40"]]
+    # An overlapping file skips what is recorded; bad rows are located.
+    more = by_file.write(
+        "more.csv",
+        "number,owners,effective\nCN102345678B,A:60;B:40,2025-07-01\nUS7654321B2,A:1;L1:1,2025-07-01\n"
+        "US10123456B2,B:0,2025-07-01\n",
+    )
+    lines = by_file.run("patent", "import-owners", str(more), expect=1).stderr.splitlines()
+    assert lines[0] == f"Error: {more}:3: owners: member 'L1' is a licensee, not a licensor"
+    assert lines[1].startswith(f"Error: {more}:4: owners: part '0' is not a positive number")
+    assert lines[2] == "2 problems: nothing was written"
