@@ -84,7 +84,7 @@ def test_reconcile_names_the_role_of_each_row(example: Pool) -> None:
     out = example.run("reconcile", "--period", "2025Q1", "--as-of", "2025-06-30", "-f", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     # C is a member that also licenses: its two rows differ by role.
-    assert sorted(r["role"] for r in rows if r["party"] == "C") == ["licensee", "member"]
+    assert sorted(r["role"] for r in rows if r["party"] == "C") == ["licensee", "licensor (also licensee)"]
     assert {r["role"] for r in rows if r["party"] == "L1"} == {"licensee"}
     assert [r["row"] for r in rows][-1] == "check"
     table = example.run("reconcile", "--period", "2025Q1", "--as-of", "2025-06-30", "-f", "table").stdout

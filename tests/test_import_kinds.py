@@ -220,5 +220,5 @@ def test_owners_file(pool_factory: Any, tmp_path: Path) -> None:
     )
     lines = by_file.run("patent", "import-owners", str(more), expect=1).stderr.splitlines()
     assert lines[0] == f"Error: {more}:3: owners: member 'L1' is a licensee, not a licensor"
-    assert lines[1].startswith(f"Error: {more}:4: owners: part '0' is not a positive number")
+    assert lines[1].startswith(f"Error: {more}:4: owners: part '0' must be more than 0")
     assert lines[2] == "2 problems: nothing was written"
