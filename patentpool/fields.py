@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 
 from licenses.errors import TermError
@@ -114,6 +115,18 @@ def suggest_currency(text: str) -> list[str]:
         swaps = {code[1] + code[0] + code[2], code[0] + code[2] + code[1]}
         return sorted(swaps & current_currencies())
     return []
+
+
+def did_you_mean(typed: str, known: Iterable[str]) -> str:
+    """`; did you mean X?` for an unknown id that differs from a known one only in case, or (ids of four
+    characters or more, where a near miss is telling) by a character or two (spec 9); else nothing."""
+    import difflib
+
+    names = list(known)
+    same = [n for n in names if n.casefold() == typed.casefold()]
+    if not same and len(typed) >= 4:
+        same = difflib.get_close_matches(typed, names, n=1, cutoff=0.8)
+    return _did_you_mean(same[:1])
 
 
 def _did_you_mean(suggestions: list[str]) -> str:

@@ -31,7 +31,7 @@ from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
 from patentpool import owners, staleness
 from patentpool.allocation import CREDIT
-from patentpool.fields import FieldError, identifier, parse_date
+from patentpool.fields import FieldError, did_you_mean, identifier, parse_date
 
 # Stored bodies are checked against every code a ledger may hold, so `verify` of an old ledger never fails on
 # a code a later ISO data release withdrew (fields.py).
@@ -110,7 +110,7 @@ def _term(name: str, fn: Callable[[], Any]) -> Any:
 def _member(state: PoolState, member_id: str, name: str, *, role: str | None = None) -> Member:
     member = state.members.get(member_id)
     if member is None:
-        raise FieldError(name, f"unknown member {member_id!r}")
+        raise FieldError(name, f"unknown member {member_id!r}{did_you_mean(member_id, state.members)}")
     if role == "licensor" and member.role not in ("licensor", "both"):
         raise FieldError(name, f"member {member_id!r} is a {member.role}, not a licensor")
     if role == "licensee" and member.role not in ("licensee", "both"):
@@ -121,7 +121,7 @@ def _member(state: PoolState, member_id: str, name: str, *, role: str | None = N
 def _program(state: PoolState, name: str, field: str = "program") -> Program:
     program = state.programs.get(name)
     if program is None:
-        raise FieldError(field, f"unknown program {name!r}")
+        raise FieldError(field, f"unknown program {name!r}{did_you_mean(name, state.programs)}")
     return program
 
 

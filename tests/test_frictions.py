@@ -228,3 +228,19 @@ def test_text_cells_are_neutralised_for_formulas(pool_factory: Any, tmp_path: Pa
         assert render.safe_cell(plain) == plain
     for text in ("=1+1", "-cmd", "@SUM(A1)", "\tx", "\rx", "+x"):
         assert render.safe_cell(text) == "'" + text
+
+
+def test_an_unknown_id_close_to_a_known_one_says_which(pool_factory: Any, tmp_path: Path) -> None:
+    pool: Pool = pool_factory(f"sqlite:///{tmp_path / 'ids.db'}")
+    pool.run("member", "add", "ACME-CN", "--name", "Acme China", "--role", "licensee")
+    pool.run("program", "add", "XR-2025", "--currency", "USD", "--tiers", "*:0.1")
+    grant = ("license", "grant", "--program", "XR-2025", "--from", "2025-01-01", "--licensee")
+    assert pool.run(*grant, "acme-cn", expect=1).stderr == (
+        "Error: licensee: unknown member 'acme-cn'; did you mean ACME-CN?\n"
+    )
+    assert "did you mean ACME-CN?" in pool.run(*grant, "ACME_CN", expect=1).stderr
+    assert pool.run(*grant, "L1", expect=1).stderr == "Error: licensee: unknown member 'L1'\n"
+    wrong = pool.run(
+        "license", "grant", "--licensee", "ACME-CN", "--program", "XR2025", "--from", "2025-01-01", expect=1
+    )
+    assert wrong.stderr == "Error: program: unknown program 'XR2025'; did you mean XR-2025?\n"
