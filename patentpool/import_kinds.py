@@ -20,7 +20,6 @@ from typing import Any
 from patentpool import bodies, fields, owners, rules
 from patentpool.fields import FieldError
 from patentpool.imports import PLAIN, ImportResult, Sink, Tick, begin, each_row, sink_for
-from patentpool.service import PoolError
 from patentpool.sheets import Columns, ReadOptions
 from patentpool.state import PoolState
 
@@ -32,14 +31,11 @@ class FileKind:
     name: str  # as the summary says it: "open-licence declaration"
     columns: Columns  # (required, optional)
     plan: Callable[[PoolState, dict[str, str]], Planned]  # [] when every fact of the row is recorded
-    entry_kind: str  # what its rows append
 
 
 def import_file(
     kind: FileKind, batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
 ) -> ImportResult:
-    if kind.entry_kind not in rules.KINDS:
-        raise PoolError(f"{path}: this version of patentpool cannot record {kind.entry_kind} entries yet")
     begun = begin(batch, path, options)
     if isinstance(begun, ImportResult):
         return begun
@@ -227,33 +223,22 @@ KINDS: dict[str, FileKind] = {
         "open-licence declaration",
         (("number", "fee", "currency", "from", "to"), ("country", "evaluation_report")),
         _declarations,
-        "openlicense.declare",
     ),
-    "takes": FileKind(
-        "open-licence take", (("number", "licensee", "notice_date"), ("country",)), _takes, "openlicense.take"
-    ),
-    "grants": FileKind("pool licence", (("licensee", "program", "from"), ()), _grants, "license.grant"),
+    "takes": FileKind("open-licence take", (("number", "licensee", "notice_date"), ("country",)), _takes),
+    "grants": FileKind("pool licence", (("licensee", "program", "from"), ()), _grants),
     "directs": FileKind(
         "direct licence",
         (("number", "licensee", "from"), ("country", "to", "exclusive", "territory")),
         _directs,
-        "license.direct",
     ),
     "crosslicenses": FileKind(
         "cross-licence",
         (("members", "from"), ("patents", "territory", "to", "terms")),
         _crosslicenses,
-        "crosslicense.add",
     ),
-    "statuses": FileKind(
-        "patent status", (("number", "status", "effective"), ("country",)), _statuses, "patent.status"
-    ),
-    "transfers": FileKind(
-        "patent transfer", (("number", "to", "effective"), ("country",)), _transfers, "patent.transfer"
-    ),
-    "owners": FileKind(
-        "patent owners", (("number", "owners", "effective"), ("country",)), _owners, "patent.owners"
-    ),
+    "statuses": FileKind("patent status", (("number", "status", "effective"), ("country",)), _statuses),
+    "transfers": FileKind("patent transfer", (("number", "to", "effective"), ("country",)), _transfers),
+    "owners": FileKind("patent owners", (("number", "owners", "effective"), ("country",)), _owners),
 }
 
 
