@@ -331,18 +331,9 @@ def period_arg(value: str) -> Any:
 
 
 def patent_keys(state: PoolState, number: str, country: str | None) -> list[tuple[str, str]]:
-    from patentpool import bodies
+    from patentpool import patent_lookup
 
-    num = bodies.number(number)
-    countries = state.patents.countries(num)
-    if not countries:
-        fail(f"number: unknown patent {num}")
-    if country is None:
-        return [(num, c) for c in countries]
-    code = country.strip().upper()
-    if code not in countries:
-        fail(f"country: {num} is not in the pool for {code} (entered for {', '.join(countries)})")
-    return [(num, code)]
+    return patent_lookup.patent_keys(state, number, country)
 
 
 # --- init and keys ---------------------------------------------------------------------------------------

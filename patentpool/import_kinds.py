@@ -20,6 +20,7 @@ from typing import Any
 from patentpool import bodies, fields, owners, rules
 from patentpool.fields import FieldError
 from patentpool.imports import PLAIN, ImportResult, Sink, Tick, begin, each_row, sink_for
+from patentpool.patent_lookup import patent_keys
 from patentpool.sheets import Columns, ReadOptions
 from patentpool.state import PoolState
 
@@ -60,20 +61,6 @@ def import_file(
             errors.add(line, exc)
     errors.raise_if_any()
     return result
-
-
-def patent_keys(state: PoolState, number_text: str, country: str | None) -> list[tuple[str, str]]:
-    """The (number, country) rows a cell pair names: one country, or every country of the number."""
-    num = bodies.number(number_text)
-    known = state.patents.countries(num)
-    if not known:
-        raise FieldError("number", f"unknown patent {num}")
-    if bodies.blank(country):
-        return [(num, c) for c in known]
-    code = fields.country(str(country), "country")
-    if code not in known:
-        raise FieldError("country", f"{num} is not in the pool for {code} (entered for {', '.join(known)})")
-    return [(num, code)]
 
 
 # --- open licences ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from ledger.log import Reader
 from licenses.errors import TermError
 from licenses.numbers import normalize_number
+from patentpool import fields
 from patentpool.fields import FieldError
 from patentpool.state import PoolState
 
@@ -40,6 +41,21 @@ def find_number(state: PoolState, text: str) -> str:
     if not state.patents.countries(number):
         raise FieldError("number", f"unknown patent {number}")
     return number
+
+
+def patent_keys(state: PoolState, number_text: str, country: str | None) -> list[tuple[str, str]]:
+    """The (number, country) rows that a number (its kind code may be left out) and a country name: that
+    country, or, with none, every country the number is entered for (the commands' missing --country, a
+    file's blank country cell)."""
+    num = find_number(state, number_text)
+    known = state.patents.countries(num)
+    if country is None or not country.strip():
+        return [(num, c) for c in known]
+    code = country.strip().upper()
+    if code not in known:
+        fields.country(code, "country")  # a code that is no country says so first, with a suggestion
+        raise FieldError("country", f"{num} is not in the pool for {code} (entered for {', '.join(known)})")
+    return [(num, code)]
 
 
 def _with_kind_codes(text: str) -> Iterable[str]:

@@ -244,3 +244,25 @@ def test_an_unknown_id_close_to_a_known_one_says_which(pool_factory: Any, tmp_pa
         "license", "grant", "--licensee", "ACME-CN", "--program", "XR2025", "--from", "2025-01-01", expect=1
     )
     assert wrong.stderr == "Error: program: unknown program 'XR2025'; did you mean XR-2025?\n"
+
+
+def test_commands_and_files_take_a_number_without_its_kind_code(pool_factory: Any, tmp_path: Path) -> None:
+    pool: Pool = pool_factory(f"sqlite:///{tmp_path / 'nokind.db'}")
+    data = Path(__file__).parent / "data" / "pool-2025q1"
+    pool.run("member", "import", str(data / "members.csv"))
+    pool.run(
+        "patent", "import", str(Path(__file__).parent / "data" / "pool-2025q1" / "patents.csv"), expect=1
+    )
+    pool.run("program", "add", "XR", "--currency", "USD", "--tiers", "*:0.1")
+    pool.run("patent", "import", str(data / "patents.csv"))
+    pool.run("patent", "status", "CN103456789", "invalidated", "--effective", "2025-02-15")
+    statuses = pool.write("s.csv", "number,status,effective\nus 7654321,lapsed,2024-12-01\n")
+    pool.run("patent", "import-statuses", str(statuses))
+    bodies = [e["body"] for e in pool.json("log", "--kind", "patent.status")]
+    assert [(b["number"], b["status"]) for b in bodies] == [
+        ("CN103456789B", "invalidated"),
+        ("US7654321B2", "lapsed"),
+    ]
+    wrong = pool.run("patent", "transfer", "US11234567", "--to", "A", "--effective", "2025-01-01",
+                     "--country", "UK", expect=1)  # fmt: skip
+    assert wrong.stderr == "Error: country: 'UK' is not an ISO 3166 country code; did you mean GB?\n"
