@@ -214,8 +214,11 @@ def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
     from patentpool import render
 
     if fmt == "xlsx":
-        with xlsx_output(path) as target:
-            render.emit_xlsx(data, target, **kw)
+        try:
+            with xlsx_output(path) as target:
+                render.emit_xlsx(data, target, **kw)
+        except render.TooManyRows as exc:
+            fail(str(exc))
         return
     with open_output(path) as out:
         render.emit(data, fmt or render.default_format(path is not None), out, **kw)

@@ -82,6 +82,14 @@ def safe_cell(text: str) -> str:
     return text
 
 
+# A sheet's rows, header included, as Excel and LibreOffice open them.
+XLSX_MAX_ROWS = 1_048_576
+
+
+class TooManyRows(ValueError):
+    """More rows than a spreadsheet opens: the user should choose CSV or JSON."""
+
+
 def write_xlsx(
     target: IO[bytes] | Path,
     sheets: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[str]]],
@@ -92,6 +100,12 @@ def write_xlsx(
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    for title, rows, _columns in sheets:
+        if len(rows) >= XLSX_MAX_ROWS:
+            raise TooManyRows(
+                f"-f xlsx: {title} has {len(rows):,} rows, more than a spreadsheet opens "
+                f"({XLSX_MAX_ROWS - 1:,}); use -f csv or -f json"
+            )
     book = Workbook()
     first = book.active
     if first is not None:

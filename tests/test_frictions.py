@@ -266,3 +266,16 @@ def test_commands_and_files_take_a_number_without_its_kind_code(pool_factory: An
     wrong = pool.run("patent", "transfer", "US11234567", "--to", "A", "--effective", "2025-01-01",
                      "--country", "UK", expect=1)  # fmt: skip
     assert wrong.stderr == "Error: country: 'UK' is not an ISO 3166 country code; did you mean GB?\n"
+
+
+def test_xlsx_refuses_more_rows_than_a_spreadsheet_opens(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(render, "XLSX_MAX_ROWS", 3)
+    rows = [{"n": i} for i in range(3)]
+    with pytest.raises(render.TooManyRows, match="-f xlsx: Data has 3 rows, more than a spreadsheet opens"):
+        render.emit_xlsx(rows, tmp_path / "x.xlsx")
+    assert not (tmp_path / "x.xlsx").exists()
+    render.emit_xlsx(rows[:2], tmp_path / "x.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "x.xlsx").active
+    assert ws is not None and [c.value for c in ws["A"]] == ["n", 0, 1]
