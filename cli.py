@@ -1005,19 +1005,16 @@ def allocate(
 ) -> None:
     """Allocate a program's period, then re-run every later allocated period of the program (spec 6 rule 13);
     a period whose figures did not change gets nothing appended."""
-    from patentpool import allocation, staleness, views
+    from patentpool import staleness, views
 
     per = period_arg(period)
     with writing(ctx) as batch:
-        steps = staleness.plan(batch.state, program_, per)
-        for step in steps:
-            if step.kind is not None and not dry_run:
-                batch.add(step.kind, step.body)
+        steps = staleness.run(batch.state, program_, per, None if dry_run else batch.add_ref)
     for step in steps:
         say(("would be " if dry_run and step.kind else "") + staleness.describe(step, program_))
     if dry_run:
         say("dry run: nothing appended")
-    result = allocation.result_json(steps[0].body)
+    result = steps[0].result
     show(fmt, output, result, rows=views.allocation_rows(result), title=f"Allocation {program_} {per}")
 
 

@@ -34,7 +34,7 @@ from patentpool.periods import Period
 from patentpool.splits import integer_weights, split_group_totals, split_rows, split_totals
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
 
-POLICY = "v1"
+POLICY = "v2"
 CREDIT = "credit"
 
 
