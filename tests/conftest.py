@@ -28,8 +28,8 @@ ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 # `pytest -m "not slow"` (CONTRIBUTING.md) leaves out, by these rules rather than by hand in each file:
-# - every test on PostgreSQL (also marked `postgres`): a test that takes a `postgresql` parameter (the `db_url`
-#   fixture, or a module's shared pool) or needs `postgres_available`;
+# - every test on PostgreSQL (also marked `postgres`): a test that takes a `postgresql` parameter (the
+#   `db_url` fixture, or a module's shared pool) or needs `postgres_available`;
 # - the modules that run whole commands end to end through the CLI against a database (each writing command
 #   unlocks the scrypt-protected key, about 0.4 s), build very large entries, or race processes.
 # What stays is every rule test in memory, the ledger's and the licences' unit tests, and the SQLite halves of

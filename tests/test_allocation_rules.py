@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conftest import MemoryPool, build_example_state
+from test_example import EXPECTED
+
 from patentpool.allocation import result_json
 from patentpool.books import check_invariants, statement_lines
 from patentpool.fields import FieldError
-from test_example import EXPECTED
 
 CN_A = "CN102345678B"  # an invention in CN, granted 2013
 CN_B = "CN110123456B"  # another, granted 2019
@@ -60,13 +60,15 @@ def invoice(body: dict[str, Any], licensee: str = "L1") -> tuple[str, str, str]:
     return figures["royalty"], figures["credit"], figures["due"]
 
 
-# --- the worked example --------------------------------------------------------------------------------------
+# --- the worked example -------------------------------------------------------------------------------------
 def test_worked_example_in_memory_to_the_cent() -> None:
     # The same facts as conftest.build_example, so the same figures as ../shared/examples/pool-2025q1.
     body = build_example_state().allocate("XR", "2025Q1")
     assert result_json(body) == EXPECTED
     assert check_invariants(body) == []
-    lines = {(ln["licensee"], ln["country"]): (ln["patents"], ln["gross"]) for ln in statement_lines(body, "C")}
+    lines = {
+        (ln["licensee"], ln["country"]): (ln["patents"], ln["gross"]) for ln in statement_lines(body, "C")
+    }
     assert lines == {
         ("C", "CN"): (["CN110123456B"], "77.27"),
         ("C", "US"): (["US11234567B1"], "309.09"),
@@ -75,7 +77,7 @@ def test_worked_example_in_memory_to_the_cent() -> None:
     }
 
 
-# --- steps 1-2: counting patents and bearing lines ------------------------------------------------------------
+# --- steps 1-2: counting patents and bearing lines ----------------------------------------------------------
 def test_lines_go_to_the_owner_of_the_counting_patent_in_their_country() -> None:
     pool = small_pool()
     report(pool, "2025Q1", ("CN", "CN", 1000), ("US", "US", 500))
@@ -91,7 +93,9 @@ def test_lines_go_to_the_owner_of_the_counting_patent_in_their_country() -> None
 @pytest.mark.parametrize(("effective", "counts"), [("2025-03-31", False), ("2025-04-01", True)])
 def test_an_invalidation_on_the_last_day_stops_the_patent_counting(effective: str, counts: bool) -> None:
     pool = small_pool()
-    pool.add("patent.status", {"number": US_B, "country": "US", "status": "invalidated", "effective": effective})
+    pool.add(
+        "patent.status", {"number": US_B, "country": "US", "status": "invalidated", "effective": effective}
+    )
     report(pool, "2025Q1", ("CN", "CN", 1000), ("US", "US", 500))
     body = pool.allocate("XR", "2025Q1")
     if counts:  # effective after D = 2025-03-31: as if nothing happened
@@ -109,7 +113,7 @@ def test_a_patent_without_a_grant_date_does_not_count() -> None:
     assert gross(pool.allocate("XR", "2025Q1")) == {"A": "100.00"}
 
 
-# --- step 3: tiers and the annual cap ---------------------------------------------------------------------------
+# --- step 3: tiers and the annual cap -----------------------------------------------------------------------
 def test_tiers_and_cap_run_over_the_year_to_date() -> None:
     pool = small_pool(tiers="1000:0,*:1", cap="900.00")
     report(pool, "2025Q1", ("CN", "CN", 1500))
@@ -119,7 +123,7 @@ def test_tiers_and_cap_run_over_the_year_to_date() -> None:
     assert invoice(pool.allocate("XR", "2025Q2")) == ("400.00", "0.00", "400.00")
 
 
-# --- step 5: allocation country ---------------------------------------------------------------------------------
+# --- step 5: allocation country -----------------------------------------------------------------------------
 def test_a_line_goes_to_its_sale_country_if_it_has_a_counting_patent_else_its_manufacture_country() -> None:
     pool = small_pool()
     report(pool, "2025Q1", ("CN", "US", 100), ("CN", "JP", 100))
@@ -128,7 +132,7 @@ def test_a_line_goes_to_its_sale_country_if_it_has_a_counting_patent_else_its_ma
     assert gross(body) == {"A": "10.00", "B": "10.00"}
 
 
-# --- step 6: weights and the credit bucket ----------------------------------------------------------------------
+# --- step 6: weights and the credit bucket ------------------------------------------------------------------
 def test_a_direct_licence_moves_the_patent_to_the_credit_bucket() -> None:
     pool = small_pool()
     pool.add(
@@ -165,7 +169,7 @@ def test_a_half_cent_tie_goes_to_the_lower_member_id() -> None:
     assert gross(pool.allocate("XR", "2025Q1")) == {"A": "0.01"}
 
 
-# --- the validators refuse what the commands refuse -------------------------------------------------------------
+# --- the validators refuse what the commands refuse ---------------------------------------------------------
 def test_a_report_for_a_period_before_the_licence_is_refused() -> None:
     pool = small_pool()
     with pytest.raises(FieldError) as refused:
