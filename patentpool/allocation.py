@@ -28,6 +28,7 @@ from licenses.money import (
     round_half_up_cents,
     to_cents,
 )
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.splits import integer_weights, split_group_totals, split_rows, split_totals
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
@@ -36,7 +37,7 @@ POLICY = "v1"
 CREDIT = "credit"
 
 
-class AllocationError(ValueError):
+class AllocationError(PoolError, ValueError):
     pass
 
 

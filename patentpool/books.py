@@ -12,6 +12,7 @@ from typing import Any
 
 from licenses.money import format_money
 from patentpool.allocation import CREDIT
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import PoolState
 
@@ -19,7 +20,7 @@ from patentpool.state import PoolState
 PAYMENT_TERM_DAYS = 30
 
 
-class BooksError(ValueError):
+class BooksError(PoolError, ValueError):
     pass
 
 

@@ -30,6 +30,7 @@ from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from licenses.money import format_money, from_cents, largest_remainder, round_half_up_cents, to_cents
 from licenses.schedule import RoyaltySchedule
+from patentpool.errors import PoolError
 from patentpool.splits import integer_weights, split_totals
 
 if TYPE_CHECKING:
@@ -38,17 +39,9 @@ if TYPE_CHECKING:
     from patentpool.state import PoolState
 
 BUNDLE_VERSION = 1
-LICENCE_KINDS = (
-    "openlicense.declare",
-    "openlicense.take",
-    "openlicense.withdraw",
-    "crosslicense.add",
-    "license.direct",
-    "license.grant",
-)
 
 
-class BundleError(ValueError):
+class BundleError(PoolError, ValueError):
     pass
 
 
