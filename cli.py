@@ -454,7 +454,10 @@ def patent() -> None:
 
 @patent.command("add")
 @click.argument("number")
-@click.option("--owner", required=True)
+@click.option("--owner", default=None, help="The sole owner (a licensor member).")
+@click.option(
+    "--owners", default=None, help="Co-owners with parts, e.g. A:60,B:40 (only their ratio matters)."
+)
 @click.option("--country", required=True, help="Country where it is in force (EP: once per country).")
 @click.option("--type", "type_", type=click.Choice(["invention", "utility", "design"]), required=True)
 @click.option("--filed", required=True)
@@ -467,7 +470,8 @@ def patent() -> None:
 def patent_add(
     ctx: click.Context,
     number: str,
-    owner: str,
+    owner: str | None,
+    owners: str | None,
     country: str,
     type_: str,
     filed: str,
@@ -477,10 +481,23 @@ def patent_add(
     title: str | None,
     weight: str | None,
 ) -> None:
-    """Add one patent."""
+    """Add one patent (one owner, or co-owners with parts)."""
     from patentpool import bodies
 
-    body = bodies.patent(number, owner, country, type_, filed, granted, expires, program_, title, weight)
+    if (owner is None) == (owners is None):
+        raise click.UsageError("give --owner ID or --owners A:60,B:40 (one of them)")
+    body = bodies.patent(
+        number,
+        owner if owner is not None else owners or "",
+        country,
+        type_,
+        filed,
+        granted,
+        expires,
+        program_,
+        title,
+        weight,
+    )
     with writing(ctx) as batch:
         batch.add("patent.add", body)
 
@@ -572,6 +589,23 @@ def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, co
                 "patent.transfer",
                 {"number": key[0], "country": key[1], "from": owner, "to": to, "effective": day.isoformat()},
             )
+
+
+@patent.command("owners")
+@click.argument("number")
+@click.option(
+    "--owners", "owners_", required=True, help="Owners with parts from the date on, e.g. A:60,B:40."
+)
+@click.option("--effective", required=True)
+@click.option("--country", default=None, help="Without it: every country the number is entered for.")
+@click.pass_context
+def patent_owners(ctx: click.Context, number: str, owners_: str, effective: str, country: str | None) -> None:
+    """Record the owners of a patent and their parts from a date on (spec 6a)."""
+    from patentpool import bodies
+
+    with writing(ctx) as batch:
+        for num, cc in patent_keys(batch.state, number, country):
+            batch.add("patent.owners", bodies.patent_owners(num, cc, owners_, effective))
 
 
 # --- licences --------------------------------------------------------------------------------------------
@@ -777,6 +811,7 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
 @click.option("--exclusive", is_flag=True)
 @click.option("--territory", default=None, help="CC,CC,... (default: all)")
 @click.option("--country", default=None)
+@click.option("--licensor", default=None, help="Of a co-owned patent: the co-owner granting it.")
 @click.pass_context
 def license_direct(
     ctx: click.Context,
@@ -787,9 +822,10 @@ def license_direct(
     exclusive: bool,
     territory: str | None,
     country: str | None,
+    licensor: str | None,
 ) -> None:
     """Record a bilateral licence of one patent from its owner (so the pool does not charge twice)."""
-    from patentpool import bodies, fields
+    from patentpool import bodies, fields, owners
 
     day = fields.parse_date(start, "from")
     with writing(ctx) as batch:
@@ -800,7 +836,9 @@ def license_direct(
                     "number": key[0],
                     "country": key[1],
                     "licensee": licensee,
-                    "licensor": batch.state.patents[key].owner_on(day),
+                    "licensor": licensor.strip()
+                    if licensor is not None
+                    else owners.sole(batch.state.patents[key].owners_on(day), key[0]),
                     "from": day.isoformat(),
                     "to": None if end is None else fields.parse_date(end, "to").isoformat(),
                     "exclusive": exclusive,

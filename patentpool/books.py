@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from licenses.money import format_money
-from patentpool.allocation import CREDIT
+from patentpool.allocation import CREDIT, PatentFigures, per_patent
 from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import PoolState
@@ -107,6 +107,7 @@ def statement(
     lines: list[dict[str, Any]] = []
     gross = fee = Decimal(0)
     fees = []
+    patents: list[PatentFigures] = []
     for body in bodies:
         lines += statement_lines(body, member)
         figures = body["members"].get(member)
@@ -114,6 +115,13 @@ def statement(
             gross += _m(figures["gross"])
             fee += _m(figures["admin_fee"])
         fees += [f for f in body["open_license_fees"] if f["owner"] == member]
+        patents += per_patent(body, member)
+    programs = {body["program"] for body in bodies}
+    paid = [
+        d
+        for d in state.distributions
+        if d.member == member and d.period == period.label and d.program in programs
+    ]
     return {
         "member": member,
         "period": period.label,
@@ -123,6 +131,11 @@ def statement(
         "admin_fee": format_money(fee),
         "net": format_money(gross - fee),
         "open_license_fees": fees,
+        "patents": [p.json() for p in sorted(patents, key=lambda p: (p.patent, p.country)) if p.gross],
+        "distributions": [
+            {"date": d.date.isoformat(), "amount": format_money(d.amount), "reference": d.reference}
+            for d in sorted(paid, key=lambda d: (d.date, d.ref[0]))
+        ],
         "checkpoint": checkpoint,
     }
 

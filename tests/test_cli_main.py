@@ -24,6 +24,7 @@ from patentpool.errors import PoolError
 from patentpool.fields import FieldError
 from patentpool.imports import ImportFailed
 from patentpool.member_view import ViewError
+from patentpool.owners import OwnersError
 
 
 @pytest.mark.parametrize(
@@ -43,6 +44,7 @@ from patentpool.member_view import ViewError
         (BundleError, PoolError),
         (ViewError, PoolError),
         (ImportFailed, PoolError),
+        (OwnersError, PoolError),
     ],
 )
 def test_every_user_error_is_under_its_package_root(error: type[Exception], root: type[Exception]) -> None:
