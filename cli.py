@@ -958,26 +958,27 @@ def payment_list(ctx: click.Context, fmt: str | None, output: Path | None) -> No
 @main.command()
 @click.option("--program", "program_", required=True)
 @click.option("--period", required=True)
+@click.option("--dry-run", is_flag=True, help="Show what would be allocated or adjusted; append nothing.")
 @format_option
 @click.pass_context
-def allocate(ctx: click.Context, program_: str, period: str, fmt: str | None, output: Path | None) -> None:
-    """Allocate a program's period (policy v1); re-running appends nothing unless the inputs changed."""
-    from patentpool import allocation, views
+def allocate(
+    ctx: click.Context, program_: str, period: str, dry_run: bool, fmt: str | None, output: Path | None
+) -> None:
+    """Allocate a program's period, then re-run every later allocated period of the program (spec 6 rule 13);
+    a period whose figures did not change gets nothing appended."""
+    from patentpool import allocation, staleness, views
 
     per = period_arg(period)
     with writing(ctx) as batch:
-        body = allocation.allocate(batch.state, program_, per)
-        latest = batch.state.latest_allocation(program_, per.label)
-        if latest is None:
-            batch.add("allocation.run", body)
-        elif allocation.figures(previous := batch.state.allocation_body(latest)) == allocation.figures(body):
-            seq = latest.ref[0]
-            say(f"{program_} {per} already allocated at seq {seq} with these figures: nothing appended")
-        else:
-            adjust = {**body, "supersedes": latest.ref[0], "deltas": allocation.deltas(previous, body)}
-            batch.add("allocation.adjust", adjust)
-            say(f"inputs changed since seq {latest.ref[0]}: appended allocation.adjust")
-    result = allocation.result_json(body)
+        steps = staleness.plan(batch.state, program_, per)
+        for step in steps:
+            if step.kind is not None and not dry_run:
+                batch.add(step.kind, step.body)
+    for step in steps:
+        say(("would be " if dry_run and step.kind else "") + staleness.describe(step, program_))
+    if dry_run:
+        say("dry run: nothing appended")
+    result = allocation.result_json(steps[0].body)
     show(fmt, output, result, rows=views.allocation_rows(result), title=f"Allocation {program_} {per}")
 
 
@@ -993,7 +994,8 @@ def invoice(
     """A licensee's invoice for a period."""
     from patentpool import books, views
 
-    with reading(ctx, books=True, period=period_arg(period).label) as (state, _reader):
+    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
+        service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
@@ -1031,6 +1033,7 @@ def statement(
 
     per = period_arg(period)
     with service(ctx).read_period(per.label, program_, shares_of=member_id) as (state, reader):
+        service(ctx).refuse_stale(reader, state, per.label, program_)
         note = reader.checkpoint().note
         data = books.statement(state, member_id, per, program_, note)
         if bundle is not None:
@@ -1081,6 +1084,7 @@ def reconcile(
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
 @click.option("--date", "day", default=None, help="Payout date (default today).")
+@click.option("--dry-run", is_flag=True, help="Show the payouts and append nothing.")
 @format_option
 @click.pass_context
 def distribute(
@@ -1088,28 +1092,29 @@ def distribute(
     period: str,
     program_: str | None,
     day: str | None,
+    dry_run: bool,
     fmt: str | None,
     output: Path | None,
 ) -> None:
-    """Record payouts of each member's net balance for a period."""
+    """Pay each member its collected net less what it was paid (cash basis, spec 6 rule 12)."""
     from datetime import date
 
-    from patentpool import books, fields
+    from patentpool import cash, fields, staleness, views
 
     when = fields.parse_date(day, "date") if day else date.today()
+    per = period_arg(period)
     with writing(ctx) as batch:
-        due = books.distributions_due(batch.state, period_arg(period), program_, when)
-        for body in due:
-            batch.add("distribution.add", body)
-    if not due:
-        say("nothing to distribute: every member's balance is zero")
-    show(
-        fmt,
-        output,
-        due,
-        columns=["member", "program", "period", "amount", "date", "reference"],
-        title="Distributions",
-    )
+        staleness.refuse_stale(batch.state, per, program_)
+        result = cash.distribution(batch.state, program_, per, when, dry_run)
+        bodies_ = cash.distribution_bodies(batch.state, result)
+        if not dry_run:
+            for body in bodies_:
+                batch.add("distribution.add", body)
+    if dry_run:
+        say(f"dry run: {len(bodies_)} payout(s) would be recorded; nothing appended")
+    elif not bodies_:
+        say("nothing to distribute: every member has been paid what was collected")
+    show(fmt, output, result, rows=views.distribution_rows(result), title=f"Distribution {per}")
 
 
 # --- the ledger ------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from licenses.money import parse_money, parse_rate
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
-from patentpool import owners
+from patentpool import owners, staleness
 from patentpool.allocation import CREDIT
 from patentpool.fields import FieldError, country, currency, identifier, parse_date
 from patentpool.periods import Period
@@ -820,6 +820,7 @@ def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True
         validate(state, entry.kind, entry.body)
     ref = (entry.seq, entry_hash)
     KINDS[entry.kind].apply(state, entry, ref)
+    staleness.note_entry(state, entry.kind, entry.body, entry.seq)
     source = entry.body.get("source")
     if isinstance(source, str):
         first, _last = state.sources.get(source, (entry.seq, entry.seq))

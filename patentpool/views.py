@@ -311,6 +311,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [
         {
             "party": r["licensee"],
+            "role": r["role"],
             "program": r["program"],
             "owed": r["invoiced"],
             "settled": r["paid"],
@@ -322,6 +323,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows += [
         {
             "party": r["member"],
+            "role": r["role"],
             "program": r["program"],
             "owed": r["allocated"],
             "settled": r["distributed"],
@@ -333,6 +335,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(
         {
             "party": "invariants",
+            "role": "",
             "program": "",
             "owed": data["invariants"],
             "settled": "",
@@ -390,3 +393,11 @@ def checkpoint_json(origin: str, checkpoint: StoredCheckpoint) -> dict[str, Any]
 
 def key_json(vkey: VerifierKey) -> dict[str, Any]:
     return {"name": vkey.name, "key_id": vkey.key_id.hex(), "author": vkey.keyid_string, "vkey": str(vkey)}
+
+
+def distribution_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A `distribute` result as table rows, one per member."""
+    return [
+        {"member": member, **figures, "currency": result["currency"], "date": result["date"]}
+        for member, figures in result["members"].items()
+    ]

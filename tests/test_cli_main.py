@@ -20,11 +20,13 @@ from licenses.errors import LicenseError, TermError
 from patentpool.allocation import AllocationError
 from patentpool.books import BooksError
 from patentpool.bundles import BundleError
+from patentpool.cash import CashError
 from patentpool.errors import PoolError
 from patentpool.fields import FieldError
 from patentpool.imports import ImportFailed
 from patentpool.member_view import ViewError
 from patentpool.owners import OwnersError
+from patentpool.staleness import StaleError
 
 
 @pytest.mark.parametrize(
@@ -45,6 +47,8 @@ from patentpool.owners import OwnersError
         (ViewError, PoolError),
         (ImportFailed, PoolError),
         (OwnersError, PoolError),
+        (CashError, PoolError),
+        (StaleError, PoolError),
     ],
 )
 def test_every_user_error_is_under_its_package_root(error: type[Exception], root: type[Exception]) -> None:
@@ -67,3 +71,32 @@ def test_a_root_error_is_one_line_and_verbose_shows_the_traceback(tmp_path: Path
     loud = CliRunner().invoke(main, ["--verbose", "--db", url, "log"], env={"PATENTPOOL_VERBOSE": ""})
     assert isinstance(loud.exception, StoreError)
     assert "no pool ledger" in str(loud.exception)
+
+
+# Not under a root on purpose: SplitError is a caller's bug (shown with its class and the --verbose hint),
+# _Bad never leaves licenses.numbers.
+NOT_FOR_THE_USER = {"patentpool.splits.SplitError", "licenses.numbers._Bad"}
+
+
+def test_every_error_class_of_a_package_is_under_its_root() -> None:
+    # A new error class that is not under its package's root would reach the user as an "unexpected" error
+    # with a traceback hint instead of one `Error:` line: cli.py catches only the roots.
+    import importlib
+    import inspect
+    import pkgutil
+
+    roots = {"ledger": LedgerError, "licenses": LicenseError, "patentpool": PoolError}
+    stray = []
+    for package, root in roots.items():
+        for info in pkgutil.iter_modules(importlib.import_module(package).__path__, f"{package}."):
+            if info.name.endswith("__main__"):
+                continue  # importing it runs the CLI
+            module = importlib.import_module(info.name)
+            for name, value in vars(module).items():
+                if not (inspect.isclass(value) and issubclass(value, Exception)):
+                    continue
+                if value.__module__ != info.name or f"{info.name}.{name}" in NOT_FOR_THE_USER:
+                    continue
+                if not issubclass(value, root):
+                    stray.append(f"{info.name}.{name}")
+    assert stray == [], f"subclass the package's root error (ledger/licenses/patentpool errors.py): {stray}"
