@@ -1071,7 +1071,7 @@ def reconcile(
     from patentpool import books, fields, views
 
     day = fields.parse_date(as_of, "as-of") if as_of else date.today()
-    with reading(ctx, books=True) as (state, _reader):
+    with reading(ctx) as (state, _reader):  # every fact: stale allocations are looked for (rule 13)
         data = books.reconcile(state, period_arg(period), program_, day)
     show(fmt, output, data, rows=views.reconcile_rows(data), title=f"Reconciliation {period}")
     for problem in data["problems"]:

@@ -190,7 +190,8 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
         for licensee, figures in sorted(body["invoices"].items()):
             paid = from_cents(applied.to_invoice.get((licensee, body["program"], period.label), 0))
             due = _m(figures["due"])
-            late = max(0, (as_of - due_date).days) if due > 0 and paid < due else 0
+            settled = cash.settled_on(state, licensee, body["program"], period.label, as_of)
+            late = max(0, ((settled or as_of) - due_date).days) if due > 0 else 0
             licensees.append(
                 {
                     "program": body["program"],

@@ -261,3 +261,17 @@ def pool_cash(state: PoolState, as_of: date, bodies: Iterable[dict[str, Any]]) -
             "cash": format_cents(cash),
         }
     return result
+
+
+def settled_on(state: PoolState, licensee: str, program: str, period: str, as_of: date) -> date | None:
+    """The day an invoice was paid in full by payments applied as rule 12a says (None: not by `as_of`)."""
+    inv = next(
+        (i for i in invoices(state) if (i.licensee, i.program, i.period) == (licensee, program, period)), None
+    )
+    if inv is None or inv.due <= 0:
+        return None
+    days = sorted({p.date for p in state.payments if p.licensee == licensee and p.date <= as_of})
+    for day in days:
+        if apply_payments(state, day).to_invoice.get((licensee, program, period), 0) >= inv.due:
+            return day
+    return None

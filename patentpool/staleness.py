@@ -101,6 +101,7 @@ class Step:
     kind: str | None
     body: dict[str, Any]
     changes: dict[str, Any]
+    previous: int | None = None  # the seq of the allocation it re-runs
 
 
 def plan(state: PoolState, program: str, period: Period) -> list[Step]:
@@ -120,23 +121,25 @@ def plan(state: PoolState, program: str, period: Period) -> list[Step]:
             continue
         previous = state.allocation_body(latest)
         if allocation.figures(previous) == allocation.figures(body):
-            steps.append(Step(per.label, None, body, {}))
+            steps.append(Step(per.label, None, body, {}, latest.ref[0]))
             continue
         changes = allocation.deltas(previous, body)
         adjust = {**body, "supersedes": latest.ref[0], "deltas": changes}
-        steps.append(Step(per.label, "allocation.adjust", adjust, changes))
+        steps.append(Step(per.label, "allocation.adjust", adjust, changes, latest.ref[0]))
     return steps
 
 
 def describe(step: Step, program: str) -> str:
     """One line saying what a step changed, per member and licensee."""
     if step.kind == "allocation.run":
-        return f"{program} {step.period}: allocated"
+        return f"{program} {step.period}: allocation.run"
     if step.kind is None:
-        return f"{program} {step.period}: unchanged"
+        seq = step.previous
+        return f"{program} {step.period} already allocated at seq {seq} with these figures: nothing appended"
     parts = [
         f"member {name} gross {row['gross']}, net {row['net']}"
         for name, row in step.changes["members"].items()
     ]
     parts += [f"licensee {name} due {row['due']}" for name, row in step.changes["invoices"].items()]
-    return f"{program} {step.period}: adjusted: " + ("; ".join(parts) or "memo lines or detail only")
+    changed = "; ".join(parts) or "memo lines or detail only"
+    return f"{program} {step.period}: inputs changed since seq {step.previous}: allocation.adjust: {changed}"
