@@ -13,13 +13,14 @@ from typing import Any
 from licenses.money import format_money, from_cents
 from patentpool import cash, parts, staleness
 from patentpool.allocation import CREDIT
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import AllocationRecord, PoolState
 
 PAYMENT_TERM_DAYS = cash.PAYMENT_TERM_DAYS
 
 
-class BooksError(ValueError):
+class BooksError(PoolError, ValueError):
     pass
 
 

@@ -2,7 +2,7 @@
 that applies it to the state. Replaying the ledger runs both, so `verify` re-checks every rule.
 
 Validators are pure and raise FieldError naming the body field (which is the CSV column or CLI option the
-user gave). Bodies hold the facts in their ledger spelling; see the README for each kind's schema.
+user gave). Bodies hold the facts in their ledger spelling; docs/ledger-format.md gives each kind's schema.
 """
 
 from __future__ import annotations

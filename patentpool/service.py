@@ -25,14 +25,11 @@ from ledger.log import Appender, Ledger, Reader
 from ledger.memory import paused_gc
 from ledger.store import Store
 from patentpool import rules
+from patentpool.errors import PoolError as PoolError  # the package root, raised as such here
 from patentpool.fields import FieldError
 from patentpool.state import PoolState
 
 Progress = Callable[[int], None]
-
-
-class PoolError(Exception):
-    """A refusal the user can act on; the CLI prints it as one `Error:` line."""
 
 
 def replay_raw(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from patentpool import allocation, parts
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import AllocationRecord, PoolState
 
@@ -34,7 +35,7 @@ NEUTRAL_KINDS = frozenset(
 REPORT_KINDS = frozenset({"report.add", "report.correct"})
 
 
-class StaleError(ValueError):
+class StaleError(PoolError, ValueError):
     """An allocation that the ledger no longer supports; the message names the command that mends it."""
 
 
