@@ -236,7 +236,7 @@ def pool_cash(state: PoolState, as_of: date, bodies: Iterable[dict[str, Any]]) -
     currency_of: dict[tuple[str, str], str] = {}
     for body in bodies:
         currency_of[(body["program"], body["period"])] = body["currency"]
-        paid = defaultdict(int)
+        paid: dict[str, int] = defaultdict(int)
         for d in state.distributions:
             if d.program == body["program"] and d.period == body["period"] and d.date <= as_of:
                 paid[d.member] += to_cents(d.amount)

@@ -145,7 +145,7 @@ class Step:
     period: str
     kind: str | None  # allocation.run | allocation.adjust | None (nothing changed)
     result: dict[str, Any]  # the allocate JSON (spec 7)
-    changes: dict[str, Any]  # party -> deltas
+    changes: dict[parts.Party, Any]  # party -> deltas
     previous: int | None = None  # the seq of the summary it re-runs
 
 
