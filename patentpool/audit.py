@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -22,8 +22,11 @@ ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
 
 
 class PoolChecker:
-    def __init__(self) -> None:
+    def __init__(self, history: Callable[[int, int], Iterable[tuple[int, str, bytes, bytes]]] | None = None):
         self.state = PoolState()
+        # A void replays the entries before it (those the verification already checked) without what it
+        # voids: `history` reads them again.
+        self.state.history = history
         self.allocations = 0
 
     def __call__(self, entry: Entry, entry_hash: bytes) -> Iterable[str]:

@@ -29,6 +29,7 @@ from licenses.money import parse_money, parse_rate
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
+from patentpool import corrections
 from patentpool.allocation import CREDIT
 from patentpool.fields import FieldError, country, currency, identifier, parse_date
 from patentpool.periods import Period
@@ -271,6 +272,7 @@ def a_patent_add(state: PoolState, e: Entry, ref: Ref) -> None:
         weight=Decimal(b["weight"]),
         owner=b["owner"],
         ref=ref,
+        expires_given=b.get("expires_given") is True,
     )
 
 
@@ -747,6 +749,7 @@ KINDS: dict[str, Kind] = {
     "allocation.run": Kind(v_allocation, a_allocation),
     "allocation.adjust": Kind(v_allocation, a_allocation),
     "distribution.add": Kind(v_distribution_add, a_distribution_add),
+    **{kind: Kind(v, a) for kind, (v, a) in corrections.KINDS.items()},
 }
 
 
@@ -755,6 +758,7 @@ def validate(state: PoolState, kind: str, body: Body) -> None:
     if rule is None:
         raise FieldError("kind", f"unknown entry kind {kind!r}")
     rule.validate(state, body)
+    corrections.check_facts(state, kind, body)  # future dates, retired members, ended licences
 
 
 def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True) -> None:
@@ -764,7 +768,13 @@ def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True
     a command, where every entry was validated when appended and `verify` re-validates them all.
     """
     if check:
-        validate(state, entry.kind, entry.body)
+        # A fact is judged "not in the future" against the day it was recorded, so a replay years later
+        # gives the same verdict.
+        state.today = date.fromisoformat(entry.time[:10])
+        try:
+            validate(state, entry.kind, entry.body)
+        finally:
+            state.today = None
     ref = (entry.seq, entry_hash)
     KINDS[entry.kind].apply(state, entry, ref)
     source = entry.body.get("source")
