@@ -31,10 +31,10 @@ Body = Mapping[str, Any]
 # Never voided: the pool and its keys (keys are revoked), and the money computed or paid out (a void of a
 # fact makes an allocation stale and the next `allocate`/`distribute` carries the difference).
 UNVOIDABLE = {
-    "pool.genesis": "the pool's genesis",
-    "key.add": "a key entry: keys are revoked (`key revoke`), never voided",
-    "key.revoke": "a key entry: keys are revoked (`key revoke`), never voided",
-    "distribution.add": "money paid out: the next `distribute` pays or claws back any difference",
+    "pool.genesis": "it founds the pool",
+    "key.add": "keys are revoked (`key revoke`), never voided",
+    "key.revoke": "keys are revoked (`key revoke`), never voided",
+    "distribution.add": "money paid out is never voided; the next `distribute` settles any difference",
 }
 # Entries a void's replay does not re-check: allocations and distributions never rest on a fact (a void
 # makes them stale instead), and an earlier void was checked when it was made.
@@ -185,12 +185,13 @@ def v_entry_void(state: PoolState, body: Body) -> None:
     for first, last in ranges:
         for seq, kind, _raw, _h in state.history(first, last):
             why = UNVOIDABLE.get(kind) or (
-                "an allocation: allocations are never voided; a void of what they read makes them stale"
+                "allocations are never voided; a void of what they read makes them stale, and `allocate` "
+                "brings them up to date"
                 if kind.startswith("allocation.")
                 else None
             )
             if why is not None:
-                raise FieldError("seqs", f"seq {seq} is a {kind}, {why}")
+                raise FieldError("seqs", f"seq {seq} ({kind}) cannot be voided: {why}")
             if seq in state.voided:
                 raise FieldError("seqs", f"seq {seq} ({kind}) is already void (seq {state.voided[seq]})")
             kinds[seq] = kind

@@ -384,6 +384,8 @@ def log_row(
     summary = ", ".join(
         f"{k}={v}" for k, v in entry.body.items() if isinstance(v, str | int) and k != "source"
     )
+    if entry.kind == "entry.void" and isinstance(entry.body.get("seqs"), list):
+        summary = f"seqs={voids.text(voids.body_ranges(entry.body['seqs']))}, {summary}"
     if limit is not None and len(summary) > limit:
         summary = summary[: limit - 1] + "…"
     return {
