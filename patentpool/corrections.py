@@ -136,8 +136,8 @@ def _members_and_days(state: PoolState, kind: str, body: Body) -> list[tuple[str
 
 
 def check_facts(state: PoolState, kind: str, body: Body) -> None:
-    """Spec 9 and 4a, for every kind, after its own validator: no fact dated in the future, no report for a
-    period that has not ended or that starts after the licence ended, no new fact for a retired member."""
+    """Spec 9 and 4a, for every kind, after its own validator: no fact dated in the future, no new fact for a
+    retired member (reports: `check_report_period`)."""
     now = today(state)
     for name in HAPPENED.get(kind, ()):
         value = body.get(name)
@@ -147,23 +147,25 @@ def check_facts(state: PoolState, kind: str, body: Body) -> None:
                 raise FieldError(
                     name, f"{day} is in the future (today is {now}): a fact is recorded once it has happened"
                 )
-    if kind in ("report.add", "report.correct"):
-        period = Period.parse(body["period"])
-        if period.end >= now:
-            raise FieldError(
-                "period", f"{period} has not ended (its last day is {period.end}): report it once it has"
-            )
-        grant = state.grants.get((body["licensee"], body["program"]))
-        if grant is not None and grant.end is not None and period.start > grant.end:
-            raise FieldError(
-                "period",
-                f"{period} starts after {body['licensee']}'s {body['program']} licence ended ({grant.end})",
-            )
     if state.retired:
         for name, member, starts in _members_and_days(state, kind, body):
             retired = state.retired.get(member)
             if retired is not None and (starts is None or starts >= retired[0]):
                 raise FieldError(name, f"member {member!r} retired from {retired[0]} (seq {retired[1][0]})")
+
+
+def check_report_period(state: PoolState, licensee: str, program: str, period: Period) -> None:
+    """A report is for a period that has ended, and that starts on or before its licence's end (called by
+    rules.report_header, which report imports check row by row)."""
+    if period.end >= today(state):
+        raise FieldError(
+            "period", f"{period} has not ended (its last day is {period.end}): report it once it has"
+        )
+    grant = state.grants.get((licensee, program))
+    if grant is not None and grant.end is not None and period.start > grant.end:
+        raise FieldError(
+            "period", f"{period} starts after {licensee}'s {program} licence ended ({grant.end})"
+        )
 
 
 # --- entry.void ---------------------------------------------------------------------------------------------

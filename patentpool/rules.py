@@ -560,6 +560,7 @@ def report_header(state: PoolState, body: Body) -> tuple[str, Program, Period]:
         raise FieldError("licensee", f"{licensee} holds no {program.name} licence")
     if period.end < grant.start:
         raise FieldError("period", f"{period} is before {licensee}'s licence starts ({grant.start})")
+    corrections.check_report_period(state, licensee, program.name, period)  # ended, within the licence
     return licensee, program, period
 
 

@@ -178,11 +178,8 @@ def _event(entry: Entry) -> str:
         parts += [f"weight {b['weight']}"]
         return ", ".join(parts)
     if entry.kind == "patent.amend":
-        facts = ", ".join(
-            f"{k} {'none' if v is None else v}"
-            for k, v in b.items()
-            if k not in ("number", "country", "reason", "expires_given")
-        )
+        order = ("filed", "granted", "expires", "type", "title", "weight", "program")
+        facts = ", ".join(f"{k} {'none' if b[k] is None else b[k]}" for k in order if k in b)
         return f"amended: {facts} (reason: {b['reason']})"
     if entry.kind == "patent.status":
         return f"{b['status']} from {b['effective']}"
