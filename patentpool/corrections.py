@@ -21,7 +21,7 @@ from licenses.money import parse_money, parse_rate
 from licenses.numbers import check_type
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
-from patentpool import voids
+from patentpool import owners, voids
 from patentpool.fields import FieldError, parse_date
 from patentpool.periods import Period
 from patentpool.state import Member, Patent, PoolState, Program, ProgramTerms, Ref
@@ -120,7 +120,12 @@ def _members_and_days(state: PoolState, kind: str, body: Body) -> list[tuple[str
     """(field, member, the day the fact starts for it; None: no day) of the facts a retired member cannot
     get. Payments and distributions are left out: they settle periods before the retirement."""
     if kind == "patent.add":
+        if "owners" in body:
+            return [("owners", m, None) for m in owners.members(owners.from_body(body["owners"], 1))]
         return [("owner", body["owner"], None)]
+    if kind == "patent.owners":
+        start = parse_date(body["effective"], "effective")
+        return [("owners", m, start) for m in owners.members(owners.from_body(body["owners"], 1))]
     if kind == "patent.transfer":
         return [("to", body["to"], parse_date(body["effective"], "effective"))]
     if kind == "openlicense.take":
@@ -408,7 +413,7 @@ def owned_patents(state: PoolState, member: str) -> list[str]:
     """The patents the member owns after every recorded transfer, as `NUMBER (CC)`."""
     if state.patents.first_owned(member) is None:  # the common case, found by column
         return []
-    return [f"{p.number} ({p.country})" for p in state.patents.values() if p.owner_on(date.max) == member]
+    return [f"{p.number} ({p.country})" for p in state.patents.values() if p.owned_by(member, date.max)]
 
 
 def v_member_retire(state: PoolState, body: Body) -> None:
