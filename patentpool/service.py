@@ -162,7 +162,14 @@ def only_period(period: str) -> dict[str, bytes]:
 
 
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
-STATEMENT_KINDS = ("pool.genesis", "member.add", "member.update", "program.add", "distribution.add")
+STATEMENT_KINDS = (
+    "pool.genesis",
+    "member.add",
+    "member.update",
+    "program.add",
+    "program.amend",
+    "distribution.add",
+)
 ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
 
 

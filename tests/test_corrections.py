@@ -460,3 +460,33 @@ def test_verify_judges_future_dates_against_the_day_an_entry_was_recorded(exampl
         ).seq
     problems = json.loads(pool.run("verify", "--format", "json", expect=1).stdout)["problems"]
     assert len(problems) == 1 and problems[0].startswith(f"seq {bad}: payment.add: date: {later} is in the future")
+
+
+def test_a_correction_makes_the_allocation_stale_and_bundles_verify_the_corrected_facts(
+    example_pool: Pool, tmp_path: Any
+) -> None:
+    pool = example_pool
+    allocate(pool)
+    run_seq = size(pool)
+    (void,) = appended(pool, "void", "22", "--reason", "C's report belonged to another licence")
+    stale = (
+        f"Error: the allocation of XR 2025Q1 (seq {run_seq}) is stale: entries appended since change its figures; "
+        "run `patentpool allocate --program XR --period 2025Q1`"
+    )
+    assert refused(pool, "invoice", "--licensee", "L1", "--period", "2025Q1") == stale
+    after = allocate(pool)
+    assert "C" not in after["invoices"]
+    # Un-voiding brings C's report back.
+    pool.run("void", str(void), "--reason", "it was C's after all")
+    pool.run("patent", "amend", "US7654321B2", "--filed", "2006-02-10", "--reason", "filing year mistyped")
+    pool.run("program", "amend", "XR", "--from-period", "2025Q1", "--admin-fee", "15", "--reason", "board decision")
+    final = allocate(pool)
+    assert "C" in final["invoices"]
+    assert final["members"]["A"]["admin_fee"] == f"{(int(final['members']['A']['gross'].replace('.', '')) * 15 + 50) // 100 / 100:.2f}"
+    vkey = pool.run("key", "show").stdout.strip()
+    for member in ("A", "B", "C"):
+        bundle = tmp_path / f"{member}.json"
+        pool.run("statement", "--member", member, "--period", "2025Q1", "--bundle", str(bundle))
+        result = pool.run("verify-statement", str(bundle), "--vkey", vkey)
+        assert "VERDICT: statement verified" in result.stdout
+    verify_ok(pool)
