@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from conftest import PASSPHRASE, Pool
@@ -105,7 +106,10 @@ def test_void_refuses_what_cannot_be_voided_with_one_line_naming_it(example_pool
         "Error: reason: missing: say why (--reason TEXT); the ledger keeps it with the entry"
     )
     # A report line superseded by a report.correct.
-    fix = pool.write("fix.csv", "licensee,program,period,manufacture_country,sale_country,units,net_sales\nL1,XR,2025Q1,CN,CN,3100,558000.00\n")
+    fix = pool.write(
+        "fix.csv",
+        "licensee,program,period,manufacture_country,sale_country,units,net_sales\nL1,XR,2025Q1,CN,CN,3100,558000.00\n",
+    )
     assert appended(pool, "report", "import", str(fix), "--correct") == [25]
     assert refused(pool, "void", "21", "--reason", "x") == (
         "Error: seqs: seq 21 (report.add) cannot be voided: seq 25 (report.correct) rests on it "
@@ -136,8 +140,23 @@ def test_void_replays_as_never_made_and_a_void_of_the_void_undoes_it(example_poo
     (void,) = appended(pool, "void", "23", "--reason", "amount mistyped: 570.00 for 750.00")
     assert entry(pool, void)["body"] == {"seqs": [[23, 23]], "reason": "amount mistyped: 570.00 for 750.00"}
     assert [p["seq"] for p in pool.json("payment", "list")] == [24]
-    appended(pool, "payment", "add", "--licensee", "L1", "--amount", "750.00", "--date", "2025-04-28", "--ref", "L1-2025Q1")
-    assert [(p["seq"], p["amount"]) for p in pool.json("payment", "list")] == [(24, "695.45"), (void + 1, "750.00")]
+    appended(
+        pool,
+        "payment",
+        "add",
+        "--licensee",
+        "L1",
+        "--amount",
+        "750.00",
+        "--date",
+        "2025-04-28",
+        "--ref",
+        "L1-2025Q1",
+    )
+    assert [(p["seq"], p["amount"]) for p in pool.json("payment", "list")] == [
+        (24, "695.45"),
+        (void + 1, "750.00"),
+    ]
     rows = log_rows(pool)
     assert rows[23]["void"] == f"voided by seq {void}"
     assert rows[24]["void"] == ""
@@ -195,7 +214,9 @@ def test_patent_amend_corrects_facts_for_every_date_and_the_allocation_follows(e
     before = allocate(pool)
     # US7654321B2 was entered filed 2005-02-10, so it expired 2025-02-10 and did not count in 2025Q1.
     # It was filed a year later: the term's end is recomputed from the amended filing date.
-    (seq,) = appended(pool, "patent", "amend", "US7654321B2", "--filed", "2006-02-10", "--reason", "filing year mistyped")
+    (seq,) = appended(
+        pool, "patent", "amend", "US7654321B2", "--filed", "2006-02-10", "--reason", "filing year mistyped"
+    )
     body = entry(pool, seq)["body"]
     assert body == {
         "number": "US7654321B2",
@@ -219,13 +240,16 @@ def test_patent_amend_corrects_facts_for_every_date_and_the_allocation_follows(e
             "void": "",
         }
     ]
-    assert shown["history"][-1]["event"] == "amended: filed 2006-02-10, expires 2026-02-10 (reason: filing year mistyped)"
+    assert (
+        shown["history"][-1]["event"]
+        == "amended: filed 2006-02-10, expires 2026-02-10 (reason: filing year mistyped)"
+    )
     # Allocating again uses the amended facts: A now has a counting US patent, so its gross grows, and C,
     # which holds A's patents under the cross-licence, is credited for it.
     after = allocate(pool)
     assert entry(pool, size(pool))["kind"] == "allocation.adjust"
-    assert float(after["members"]["A"]["gross"]) > float(before["members"]["A"]["gross"])
-    assert float(after["invoices"]["C"]["credit"]) > float(before["invoices"]["C"]["credit"])
+    assert Decimal(after["members"]["A"]["gross"]) > Decimal(before["members"]["A"]["gross"])
+    assert Decimal(after["invoices"]["C"]["credit"]) > Decimal(before["invoices"]["C"]["credit"])
     verify_ok(pool)
     # Refusals, each one line, nothing written.
     assert refused(pool, "patent", "amend", "US7654321B2", "--filed", "2007-01-01") == (
@@ -251,9 +275,31 @@ def test_patent_amend_corrects_facts_for_every_date_and_the_allocation_follows(e
 
 def test_patent_amend_keeps_a_given_expiry_and_is_voidable(pool: Pool) -> None:
     pool.run("member", "add", "A", "--name", "Aurora", "--role", "licensor")
-    pool.run("patent", "add", "CN102345678B", "--owner", "A", "--country", "CN", "--type", "invention", "--filed", "2012-03-01", "--expires", "2030-01-01")
-    (seq,) = appended(pool, "patent", "amend", "CN102345678B", "--filed", "2022-03-01", "--weight", "2", "--reason", "typo")
-    assert entry(pool, seq)["body"] == {"number": "CN102345678B", "country": "CN", "filed": "2022-03-01", "weight": "2", "reason": "typo"}
+    pool.run(
+        "patent",
+        "add",
+        "CN102345678B",
+        "--owner",
+        "A",
+        "--country",
+        "CN",
+        "--type",
+        "invention",
+        "--filed",
+        "2012-03-01",
+        "--expires",
+        "2030-01-01",
+    )
+    (seq,) = appended(
+        pool, "patent", "amend", "CN102345678B", "--filed", "2022-03-01", "--weight", "2", "--reason", "typo"
+    )
+    assert entry(pool, seq)["body"] == {
+        "number": "CN102345678B",
+        "country": "CN",
+        "filed": "2022-03-01",
+        "weight": "2",
+        "reason": "typo",
+    }
     (patent,) = pool.json("patent", "list")
     assert (patent["expires"], patent["weight"]) == ("2030-01-01", "2")
     (void,) = appended(pool, "void", str(seq), "--reason", "the first filing date was right")
@@ -280,21 +326,43 @@ def test_license_end_refuses_reports_after_it(example_pool: Pool) -> None:
     assert refused(pool, "license", "end", "--licensee", "L1", "--program", "NOPE", "--to", "2025-03-31") == (
         "Error: licensee: L1 holds no NOPE licence"
     )
-    (seq,) = appended(pool, "license", "end", "--licensee", "L1", "--program", "XR", "--to", "2025-03-31", "--reason", "contract ended")
-    assert entry(pool, seq)["body"] == {"licensee": "L1", "program": "XR", "to": "2025-03-31", "reason": "contract ended"}
+    (seq,) = appended(
+        pool,
+        "license",
+        "end",
+        "--licensee",
+        "L1",
+        "--program",
+        "XR",
+        "--to",
+        "2025-03-31",
+        "--reason",
+        "contract ended",
+    )
+    assert entry(pool, seq)["body"] == {
+        "licensee": "L1",
+        "program": "XR",
+        "to": "2025-03-31",
+        "reason": "contract ended",
+    }
     assert refused(pool, "license", "end", "--licensee", "L1", "--program", "XR", "--to", "2025-06-30") == (
         "Error: licensee: L1's XR licence already ended on 2025-03-31"
     )
     late = pool.write("late.csv", REPORT_HEADER + "L1,XR,2025Q2,CN,CN,100,20000.00\n")
     line = refused(pool, "report", "import", str(late))
-    assert line.endswith("late.csv:2: period: 2025Q2 starts after L1's XR licence ended (2025-03-31); nothing was written")
+    assert line.endswith(
+        "late.csv:2: period: 2025Q2 starts after L1's XR licence ended (2025-03-31); nothing was written"
+    )
     verify_ok(pool)
 
 
 def test_crosslicense_end_changes_what_it_covers_from_the_day_after(example_pool: Pool) -> None:
     pool = example_pool
     before = allocate(pool)
-    assert refused(pool, "crosslicense", "end", "99", "--to", "2025-02-28") == "Error: seq: no cross-licence at seq 99"
+    assert (
+        refused(pool, "crosslicense", "end", "99", "--to", "2025-02-28")
+        == "Error: seq: no cross-licence at seq 99"
+    )
     assert refused(pool, "crosslicense", "end", "16", "--to", "2023-12-31") == (
         "Error: to: 2023-12-31 is before the cross-licence starts (2024-01-01)"
     )
@@ -308,7 +376,7 @@ def test_crosslicense_end_changes_what_it_covers_from_the_day_after(example_pool
     after = allocate(pool)
     assert after["invoices"]["C"]["credit"] == "0.00"
     assert before["invoices"]["C"]["credit"] != "0.00"
-    assert float(after["members"]["A"]["gross"]) > float(before["members"]["A"]["gross"])
+    assert Decimal(after["members"]["A"]["gross"]) > Decimal(before["members"]["A"]["gross"])
     verify_ok(pool)
 
 
@@ -323,7 +391,10 @@ def test_member_retire_only_once_it_owns_nothing_and_holds_no_running_licence(ex
     assert refused(pool, "member", "retire", "L1", "--effective", "2025-07-01") == (
         "Error: id: member 'L1' cannot retire: it holds open licence of CN205123456U (seq 18) running on 2025-07-01 (end them first)"
     )
-    assert refused(pool, "member", "retire", "NOPE", "--effective", "2025-07-01") == "Error: id: unknown member 'NOPE'"
+    assert (
+        refused(pool, "member", "retire", "NOPE", "--effective", "2025-07-01")
+        == "Error: id: unknown member 'NOPE'"
+    )
     pool.run("member", "add", "Z", "--name", "Zed Labs", "--role", "licensor")
     (seq,) = appended(pool, "member", "retire", "Z", "--effective", "2025-07-01", "--reason", "left the pool")
     assert entry(pool, seq)["body"] == {"id": "Z", "effective": "2025-07-01", "reason": "left the pool"}
@@ -331,9 +402,20 @@ def test_member_retire_only_once_it_owns_nothing_and_holds_no_running_licence(ex
         f"Error: id: member 'Z' already retired from 2025-07-01 (seq {seq})"
     )
     # A retired member gets no new facts from its retirement on.
-    assert refused(pool, "patent", "add", "CN111111111B", "--owner", "Z", "--country", "CN", "--type", "invention", "--filed", "2020-01-01") == (
-        f"Error: owner: member 'Z' retired from 2025-07-01 (seq {seq})"
-    )
+    assert refused(
+        pool,
+        "patent",
+        "add",
+        "CN111111111B",
+        "--owner",
+        "Z",
+        "--country",
+        "CN",
+        "--type",
+        "invention",
+        "--filed",
+        "2020-01-01",
+    ) == (f"Error: owner: member 'Z' retired from 2025-07-01 (seq {seq})")
     assert refused(pool, "patent", "transfer", "CN102345678B", "--to", "Z", "--effective", "2025-07-01") == (
         f"Error: to: member 'Z' retired from 2025-07-01 (seq {seq})"
     )
@@ -356,8 +438,20 @@ def test_program_amend_applies_from_its_period_to_year_to_date_figures_whole(exa
         "Error: from_period: the amendment changes nothing: these are the terms of 2025Q2"
     )
     (seq,) = appended(
-        pool, "program", "amend", "XR", "--from-period", "2025Q2", "--tiers", "*:0.50", "--annual-cap", "none",
-        "--admin-fee", "20", "--reason", "new price list",
+        pool,
+        "program",
+        "amend",
+        "XR",
+        "--from-period",
+        "2025Q2",
+        "--tiers",
+        "*:0.50",
+        "--annual-cap",
+        "none",
+        "--admin-fee",
+        "20",
+        "--reason",
+        "new price list",
     )
     assert entry(pool, seq)["body"] == {
         "name": "XR",
@@ -376,13 +470,19 @@ def test_program_amend_applies_from_its_period_to_year_to_date_figures_whole(exa
     # 2025Q2: L1's 7,000 bearing units of Q1 and 100 of Q2 under the new schedule, both R(before) and
     # R(through): 7,100 x 0.50 - 7,000 x 0.50 = 50.00 (under the old schedule the cap of 900.00 was reached
     # in Q1 and Q2 would cost nothing). The admin fee is the new 20%.
-    pool.run("report", "import", str(pool.write("q2.csv", REPORT_HEADER + "L1,XR,2025Q2,CN,CN,100,20000.00\n")))
+    pool.run(
+        "report", "import", str(pool.write("q2.csv", REPORT_HEADER + "L1,XR,2025Q2,CN,CN,100,20000.00\n"))
+    )
     q2 = allocate(pool, "2025Q2")
     assert q2["invoices"]["L1"]["royalty"] == "50.00"
     for figures in q2["members"].values():
         gross = int(figures["gross"].replace(".", ""))
         assert int(figures["admin_fee"].replace(".", "")) == (gross * 20 + 50) // 100
-    assert entry(pool, size(pool))["body"]["schedule"] == {"tiers": "*:0.5", "annual_cap": None, "admin_fee": "20"}
+    assert entry(pool, size(pool))["body"]["schedule"] == {
+        "tiers": "*:0.5",
+        "annual_cap": None,
+        "admin_fee": "20",
+    }
     verify_ok(pool)
 
 
@@ -391,16 +491,56 @@ def test_future_dated_facts_are_refused_with_one_line(example_pool: Pool) -> Non
     pool = example_pool
     soon, later = TODAY + timedelta(days=1), TODAY + timedelta(days=2)
     future = f"{later} is in the future (today is {TODAY}): a fact is recorded once it has happened"
-    assert refused(pool, "payment", "add", "--licensee", "L1", "--amount", "20000.00", "--date", "2062-04-28", "--ref", "typo") == (
+    assert refused(
+        pool,
+        "payment",
+        "add",
+        "--licensee",
+        "L1",
+        "--amount",
+        "20000.00",
+        "--date",
+        "2062-04-28",
+        "--ref",
+        "typo",
+    ) == (
         f"Error: date: 2062-04-28 is in the future (today is {TODAY}): a fact is recorded once it has happened"
     )
-    assert refused(pool, "payment", "add", "--licensee", "L1", "--amount", "1.00", "--date", str(later), "--ref", "x") == f"Error: date: {future}"
+    assert (
+        refused(
+            pool, "payment", "add", "--licensee", "L1", "--amount", "1.00", "--date", str(later), "--ref", "x"
+        )
+        == f"Error: date: {future}"
+    )
     # A day of slack for time zones.
-    pool.run("payment", "add", "--licensee", "L1", "--amount", "1.00", "--date", str(soon), "--ref", "tomorrow")
-    assert refused(pool, "patent", "status", "US10123456B2", "lapsed", "--effective", str(later)) == f"Error: effective: {future}"
-    assert refused(pool, "patent", "transfer", "US10123456B2", "--to", "A", "--effective", str(later)) == f"Error: effective: {future}"
-    pool.run("openlicense", "declare", "CN102345678B", "--fee", "0.05/unit", "--currency", "CNY", "--from", "2025-01-01", "--to", "2029-12-31")
-    assert refused(pool, "openlicense", "take", "CN102345678B", "--licensee", "L1", "--notice-date", str(later)) == f"Error: notice_date: {future}"
+    pool.run(
+        "payment", "add", "--licensee", "L1", "--amount", "1.00", "--date", str(soon), "--ref", "tomorrow"
+    )
+    assert (
+        refused(pool, "patent", "status", "US10123456B2", "lapsed", "--effective", str(later))
+        == f"Error: effective: {future}"
+    )
+    assert (
+        refused(pool, "patent", "transfer", "US10123456B2", "--to", "A", "--effective", str(later))
+        == f"Error: effective: {future}"
+    )
+    pool.run(
+        "openlicense",
+        "declare",
+        "CN102345678B",
+        "--fee",
+        "0.05/unit",
+        "--currency",
+        "CNY",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2029-12-31",
+    )
+    assert (
+        refused(pool, "openlicense", "take", "CN102345678B", "--licensee", "L1", "--notice-date", str(later))
+        == f"Error: notice_date: {future}"
+    )
     payments = pool.write("pay.csv", f"licensee,date,amount,currency,reference\nC,{later},5.00,USD,C-late\n")
     line = refused(pool, "payment", "import", str(payments))
     assert line.endswith(f"pay.csv:2: date: {future}; nothing was written")
@@ -428,7 +568,15 @@ def test_verify_replays_a_ledger_holding_every_correction_kind(example_pool: Poo
     pool.run("license", "end", "--licensee", "L1", "--program", "XR", "--to", "2025-06-30")
     allocate(pool)  # the amendment and the cross-licence's end change 2025Q1: allocation.adjust
     kinds = {e["kind"] for e in pool.json("log")}
-    assert {"entry.void", "patent.amend", "license.end", "crosslicense.end", "member.retire", "program.amend", "allocation.adjust"} <= kinds
+    assert {
+        "entry.void",
+        "patent.amend",
+        "license.end",
+        "crosslicense.end",
+        "member.retire",
+        "program.amend",
+        "allocation.adjust",
+    } <= kinds
     data = verify_ok(pool)
     assert data["allocations_recomputed"] == 2
     export = tmp_path / "export.jsonl"
@@ -459,7 +607,9 @@ def test_verify_judges_future_dates_against_the_day_an_entry_was_recorded(exampl
             {"licensee": "L1", "date": later, "amount": "5.00", "currency": "USD", "reference": "forged"},
         ).seq
     problems = json.loads(pool.run("verify", "--format", "json", expect=1).stdout)["problems"]
-    assert len(problems) == 1 and problems[0].startswith(f"seq {bad}: payment.add: date: {later} is in the future")
+    assert len(problems) == 1 and problems[0].startswith(
+        f"seq {bad}: payment.add: date: {later} is in the future"
+    )
 
 
 def test_a_correction_makes_the_allocation_stale_and_bundles_verify_the_corrected_facts(
@@ -479,10 +629,13 @@ def test_a_correction_makes_the_allocation_stale_and_bundles_verify_the_correcte
     # Un-voiding brings C's report back.
     pool.run("void", str(void), "--reason", "it was C's after all")
     pool.run("patent", "amend", "US7654321B2", "--filed", "2006-02-10", "--reason", "filing year mistyped")
-    pool.run("program", "amend", "XR", "--from-period", "2025Q1", "--admin-fee", "15", "--reason", "board decision")
+    pool.run(
+        "program", "amend", "XR", "--from-period", "2025Q1", "--admin-fee", "15", "--reason", "board decision"
+    )
     final = allocate(pool)
     assert "C" in final["invoices"]
-    assert final["members"]["A"]["admin_fee"] == f"{(int(final['members']['A']['gross'].replace('.', '')) * 15 + 50) // 100 / 100:.2f}"
+    gross = int(final["members"]["A"]["gross"].replace(".", ""))
+    assert int(final["members"]["A"]["admin_fee"].replace(".", "")) == (gross * 15 + 50) // 100
     vkey = pool.run("key", "show").stdout.strip()
     for member in ("A", "B", "C"):
         bundle = tmp_path / f"{member}.json"
