@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from conftest import PASSPHRASE, Pool
+from ledger_support import seeded_key
 
 from ledger.keys import load_key
 from ledger.log import Ledger
@@ -77,6 +78,12 @@ def test_void_refuses_what_cannot_be_voided_with_one_line_naming_it(example_pool
     assert refused(pool, "void", "1", "--reason", "x") == (
         "Error: seqs: seq 1 (pool.genesis) cannot be voided: it founds the pool"
     )
+    (key,) = appended(
+        pool, "key", "add", "--vkey", str(seeded_key("pool.example/test", 7).verifier()), "--role", "auditor"
+    )
+    assert refused(pool, "void", str(key), "--reason", "x") == (
+        f"Error: seqs: seq {key} (key.add) cannot be voided: keys are revoked (`key revoke`), never voided"
+    )
     # What a later fact rests on: the error names that later entry, its kind and why it would break.
     assert refused(pool, "void", "3", "--reason", "x") == (
         "Error: seqs: seq 3 (member.add) cannot be voided: seq 10 (patent.add) rests on it (owner: unknown member 'B')"
@@ -90,10 +97,10 @@ def test_void_refuses_what_cannot_be_voided_with_one_line_naming_it(example_pool
         "(number: CN205123456U has no open licence declaration at seq 17)"
     )
     assert refused(pool, "void", "999", "--reason", "x") == (
-        "Error: seqs: seq 999 does not exist (the ledger has 24 entries)"
+        "Error: seqs: seq 999 does not exist (the ledger has 25 entries)"
     )
     assert refused(pool, "void", "20-30", "--reason", "x") == (
-        "Error: seqs: seq 30 does not exist (the ledger has 24 entries)"
+        "Error: seqs: seq 30 does not exist (the ledger has 25 entries)"
     )
     assert refused(pool, "void", "12a", "--reason", "x") == (
         "Error: seqs: '12a' is not a seq or a range like 120-180"
@@ -110,15 +117,15 @@ def test_void_refuses_what_cannot_be_voided_with_one_line_naming_it(example_pool
         "fix.csv",
         "licensee,program,period,manufacture_country,sale_country,units,net_sales\nL1,XR,2025Q1,CN,CN,3100,558000.00\n",
     )
-    assert appended(pool, "report", "import", str(fix), "--correct") == [25]
+    assert appended(pool, "report", "import", str(fix), "--correct") == [26]
     assert refused(pool, "void", "21", "--reason", "x") == (
-        "Error: seqs: seq 21 (report.add) cannot be voided: seq 25 (report.correct) rests on it "
+        "Error: seqs: seq 21 (report.add) cannot be voided: seq 26 (report.correct) rests on it "
         "(sale_country: nothing to correct: CN/CN was never reported)"
     )
     # Allocations and distributions are never voided.
-    assert appended(pool, "allocate", "--program", "XR", "--period", "2025Q1") == [26]
-    assert refused(pool, "void", "26", "--reason", "x") == (
-        "Error: seqs: seq 26 (allocation.run) cannot be voided: allocations are never voided; a void of what "
+    assert appended(pool, "allocate", "--program", "XR", "--period", "2025Q1") == [27]
+    assert refused(pool, "void", "27", "--reason", "x") == (
+        "Error: seqs: seq 27 (allocation.run) cannot be voided: allocations are never voided; a void of what "
         "they read makes them stale, and `allocate` brings them up to date"
     )
     paid = appended(pool, "distribute", "--period", "2025Q1", "--program", "XR", "--date", "2025-06-30")
