@@ -307,10 +307,20 @@ def v_patent_amend(state: PoolState, body: Body) -> None:
         raise FieldError("expires", f"missing: the term's end from the amended facts is {computed}")
     if expires <= filed:
         raise FieldError("expires", f"{expires} is not after the filing date {filed}")
+    # The entries already recorded on the patent must stay valid with the amended facts.
     for decl in state.declarations.get(patent.key, []):
         if decl.end >= expires:
             raise FieldError(
                 "expires", f"{expires} would end the patent before its open licence (seq {decl.seq}) ends"
+            )
+        if kind in ("utility", "design") and not decl.evaluation_report:
+            raise FieldError(
+                "type", f"its open licence (seq {decl.seq}) has no evaluation report, which a {kind} needs"
+            )
+    for effective, _what, event in (*patent.statuses, *patent.transfers):
+        if effective < filed:
+            raise FieldError(
+                "filed", f"{filed} is after the effective date {effective} of seq {event[0]} on this patent"
             )
     if "program" in facts and facts["program"] is not None:
         _program(state, _str(body, "program"), "program")

@@ -274,6 +274,19 @@ def test_patent_amend_corrects_facts_for_every_date_and_the_allocation_follows(e
     assert refused(pool, "patent", "amend", "US7654321B2", "--reason", "x") == (
         "Error: number: nothing to amend: give --filed, --granted, --expires, --type, --title, --weight..."
     )
+    # What is recorded on the patent stays valid: its status of 2025-02-15 cannot precede its filing.
+    assert refused(
+        pool,
+        "patent",
+        "amend",
+        "CN103456789B",
+        "--filed",
+        "2025-03-01",
+        "--granted",
+        "2025-04-01",
+        "--reason",
+        "x",
+    ) == ("Error: filed: 2025-03-01 is after the effective date 2025-02-15 of seq 15 on this patent")
     # The open licence on CN205123456U runs to 2026-05-09: an expiry before that is refused.
     assert refused(pool, "patent", "amend", "CN205123456U", "--expires", "2026-01-01", "--reason", "x") == (
         "Error: expires: 2026-01-01 would end the patent before its open licence (seq 17) ends"
