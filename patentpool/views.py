@@ -92,10 +92,9 @@ def patent_rows(
 
 
 def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, Any]:
-    """Every entry that concerns the number, in ledger order, read from the ledger itself."""
+    """Every entry that concerns the number, in ledger order, read from the ledger itself (also a patent
+    whose entries are all void: its history says so)."""
     countries = state.patents.countries(number)
-    if not countries:
-        raise FieldError("number", f"unknown patent {number}")
     kinds = [
         "patent.add",
         "patent.amend",
@@ -148,6 +147,8 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
             amendments.append(
                 {"seq": entry.seq, "country": b["country"], **changed, "reason": b["reason"], "void": void}
             )
+    if not countries and not any(row["country"] != "*" for row in history):
+        raise FieldError("number", f"unknown patent {number}")
     today = date.today()
     return {
         "number": number,

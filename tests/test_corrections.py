@@ -663,3 +663,29 @@ def test_a_correction_makes_the_allocation_stale_and_bundles_verify_the_correcte
         result = pool.run("verify-statement", str(bundle), "--vkey", vkey)
         assert "VERDICT: statement verified" in result.stdout
     verify_ok(pool)
+
+
+def test_patent_show_of_a_voided_patent_shows_its_history_marked_void(pool: Pool) -> None:
+    pool.run("member", "add", "A", "--name", "Aurora", "--role", "licensor")
+    (added,) = appended(
+        pool,
+        "patent",
+        "add",
+        "CN102345678B",
+        "--owner",
+        "A",
+        "--country",
+        "CN",
+        "--type",
+        "invention",
+        "--filed",
+        "2012-03-01",
+    )
+    (void,) = appended(pool, "void", str(added), "--reason", "not a pool patent")
+    shown = pool.json("patent", "show", "CN102345678B")
+    assert shown["countries"] == []
+    assert [(h["seq"], h["void"]) for h in shown["history"]] == [(added, f"voided by seq {void}")]
+    assert refused(pool, "patent", "show", "CN109999999B") == "Error: number: unknown patent CN109999999B"
+    assert refused(pool, "patent", "amend", "CN102345678B", "--weight", "2", "--reason", "x") == (
+        "Error: number: unknown patent CN102345678B"
+    )
