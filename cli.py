@@ -442,8 +442,17 @@ def member_import(ctx: click.Context, file: Path) -> None:
 def member_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """List members."""
     with reading(ctx) as (state, _reader):
-        rows = [{"id": m.id, "name": m.name, "role": m.role, "seq": m.ref[0]} for m in state.members.values()]
-    show(fmt, output, rows, columns=["id", "name", "role", "seq"], title="Members")
+        rows = [
+            {
+                "id": m.id,
+                "name": m.name,
+                "role": m.role,
+                "seq": m.ref[0],
+                "retired": state.retired[m.id][0].isoformat() if m.id in state.retired else None,
+            }
+            for m in state.members.values()
+        ]
+    show(fmt, output, rows, columns=["id", "name", "role", "seq", "retired"], title="Members")
 
 
 @main.group()

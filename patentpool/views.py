@@ -237,7 +237,7 @@ def license_rows(state: PoolState) -> list[dict[str, Any]]:
             "licensee": g.licensee,
             "what": g.program,
             "from": g.start.isoformat(),
-            "to": None,
+            "to": g.end.isoformat() if g.end else None,
             "exclusive": False,
         }
         for g in state.grants.values()

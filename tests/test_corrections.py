@@ -365,6 +365,10 @@ def test_license_end_refuses_reports_after_it(example_pool: Pool) -> None:
         "to": "2025-03-31",
         "reason": "contract ended",
     }
+    assert [(r["licensee"], r["to"]) for r in pool.json("license", "list") if r["type"] == "pool"] == [
+        ("L1", "2025-03-31"),
+        ("C", None),
+    ]
     assert refused(pool, "license", "end", "--licensee", "L1", "--program", "XR", "--to", "2025-06-30") == (
         "Error: licensee: L1's XR licence already ended on 2025-03-31"
     )
@@ -418,6 +422,13 @@ def test_member_retire_only_once_it_owns_nothing_and_holds_no_running_licence(ex
     pool.run("member", "add", "Z", "--name", "Zed Labs", "--role", "licensor")
     (seq,) = appended(pool, "member", "retire", "Z", "--effective", "2025-07-01", "--reason", "left the pool")
     assert entry(pool, seq)["body"] == {"id": "Z", "effective": "2025-07-01", "reason": "left the pool"}
+    assert {m["id"]: m["retired"] for m in pool.json("member", "list")} == {
+        "A": None,
+        "B": None,
+        "C": None,
+        "L1": None,
+        "Z": "2025-07-01",
+    }
     assert refused(pool, "member", "retire", "Z", "--effective", "2025-08-01") == (
         f"Error: id: member 'Z' already retired from 2025-07-01 (seq {seq})"
     )

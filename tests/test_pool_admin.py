@@ -620,7 +620,7 @@ def populated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 READS: dict[str, tuple[tuple[str, ...], list[str], tuple[str, str], str, int]] = {
     "member-list": (
         ("member", "list"),
-        ["id", "name", "role", "seq"],
+        ["id", "name", "role", "seq", "retired"],
         ("name", "Lattice Wearables"),
         "Lattice",
         5,
