@@ -12,7 +12,7 @@ declaration 17, take 18, grants L1=19 C=20, reports 21-22, payments 23-24.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -631,7 +631,7 @@ def test_verify_rejects_a_void_that_breaks_a_later_fact(example_pool: Pool) -> N
 
 def test_verify_judges_future_dates_against_the_day_an_entry_was_recorded(example_pool: Pool) -> None:
     pool = example_pool
-    later = (date.today() + timedelta(days=30)).isoformat()
+    later = (TODAY + timedelta(days=30)).isoformat()
     with Ledger.open(pool.db).append(load_key(pool.key, PASSPHRASE)) as appender:
         bad = appender.append(
             "payment.add",
