@@ -8,7 +8,7 @@ the allocation is recomputed on the state as it stood before them and split into
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ledger.entry import Entry, canonical
@@ -23,8 +23,11 @@ ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
 
 
 class PoolChecker:
-    def __init__(self) -> None:
+    def __init__(self, history: Callable[[int, int], Iterable[tuple[int, str, bytes, bytes]]] | None = None):
         self.state = PoolState()
+        # A void replays the entries before it (those the verification already checked) without what it
+        # voids: `history` reads them again.
+        self.state.history = history
         self.allocations = 0
         self.pending: list[tuple[Entry, str]] = []  # parts waiting for their summary
 

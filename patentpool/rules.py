@@ -29,7 +29,7 @@ from licenses.money import format_cents, parse_money, parse_rate, to_cents
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
-from patentpool import owners, staleness
+from patentpool import corrections, owners, staleness
 from patentpool.allocation import CREDIT
 from patentpool.fields import FieldError, country, currency, identifier, parse_date
 from patentpool.periods import Period
@@ -272,6 +272,7 @@ def a_patent_add(state: PoolState, e: Entry, ref: Ref) -> None:
         weight=Decimal(b["weight"]),
         owner=owners.spell(_body_owners(b)),
         ref=ref,
+        expires_given=b.get("expires_given") is True,
     )
 
 
@@ -610,6 +611,7 @@ def report_header(state: PoolState, body: Body) -> tuple[str, Program, Period]:
         raise FieldError("licensee", f"{licensee} holds no {program.name} licence")
     if period.end < grant.start:
         raise FieldError("period", f"{period} is before {licensee}'s licence starts ({grant.start})")
+    corrections.check_report_period(state, licensee, program.name, period)  # ended, within the licence
     return licensee, program, period
 
 
@@ -857,6 +859,7 @@ KINDS: dict[str, Kind] = {
     "allocation.run": Kind(v_allocation, a_allocation),
     "allocation.adjust": Kind(v_allocation, a_allocation),
     "distribution.add": Kind(v_distribution_add, a_distribution_add),
+    **{kind: Kind(v, a) for kind, (v, a) in corrections.KINDS.items()},
 }
 
 
@@ -865,6 +868,7 @@ def validate(state: PoolState, kind: str, body: Body) -> None:
     if rule is None:
         raise FieldError("kind", f"unknown entry kind {kind!r}")
     rule.validate(state, body)
+    corrections.check_facts(state, kind, body)  # future dates, retired members, ended licences
 
 
 def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True) -> None:
@@ -874,7 +878,13 @@ def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True
     a command, where every entry was validated when appended and `verify` re-validates them all.
     """
     if check:
-        validate(state, entry.kind, entry.body)
+        # A fact is judged "not in the future" against the day it was recorded, so a replay years later
+        # gives the same verdict.
+        state.today = date.fromisoformat(entry.time[:10])
+        try:
+            validate(state, entry.kind, entry.body)
+        finally:
+            state.today = None
     ref = (entry.seq, entry_hash)
     KINDS[entry.kind].apply(state, entry, ref)
     staleness.note_entry(state, entry.kind, entry.body, entry.seq)

@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.entry import Entry, decode_trusted
+from ledger.entry import Entry, decode_trusted, entry_hash
 from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
-from ledger.log import Appender, Ledger, Reader
+from ledger.log import Appender, Ledger, Reader, read_signed
 from ledger.memory import paused_gc
 from ledger.store import Store
-from patentpool import rules
+from patentpool import rules, voids
 from patentpool.errors import PoolError as PoolError  # the package root, raised as such here
 from patentpool.fields import FieldError
 from patentpool.state import PoolState
@@ -37,13 +37,23 @@ def replay_raw(
     on_progress: Progress | None = None,
     bodies: dict[int, dict[str, Any]] | None = None,
     shares_of: str | None = None,
+    void_entries: Mapping[int, voids.Ranges] | None = None,
 ) -> PoolState:
     """Replay (seq, kind, raw, h(raw)) rows into a new state; `bodies`, if given, keeps the whole allocation
     bodies met on the way (for a replay filtered to one period, where they are few and a statement needs
-    them), with only the share rows of member `shares_of` if it is given (`member_view`)."""
+    them), with only the share rows of member `shares_of` if it is given (`member_view`). `void_entries`
+    are every entry.void of the ledger (`void_entries`): the entries they void are skipped, as never made."""
     state = PoolState()
+    if void_entries:
+        state.voids = dict(void_entries)
+        state.voided = voids.effective(void_entries)
+    voided = state.voided
+    state.replaying = True  # entry.void entries only record themselves: what they void is skipped
     with paused_gc():  # a replay builds the state's many objects, and no cycles
         for count, (seq, _kind, raw, h) in enumerate(rows, 1):
+            if voided and seq in voided:
+                state.size = seq
+                continue
             try:
                 entry = decode_trusted(raw)
             except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
@@ -58,7 +68,38 @@ def replay_raw(
                 raise PoolError(f"seq {seq}: {entry.kind}: {exc}; run `patentpool verify`") from exc
             if on_progress is not None and count % 1000 == 0:
                 on_progress(1000)
+    state.replaying = False
     return state
+
+
+VOID_KINDS = ("entry.void",)
+
+
+def void_entries(rows: Iterable[tuple[int, str, bytes, bytes]]) -> dict[int, voids.Ranges]:
+    """The ranges of every entry.void among signed rows (read through the kind index: a ledger with no void
+    costs one empty index look-up)."""
+    out = {}
+    for seq, _kind, raw, _h in rows:
+        try:
+            out[seq] = voids.body_ranges(decode_trusted(raw).body.get("seqs"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PoolError(f"seq {seq}: entry.void: {exc}; run `patentpool verify`") from exc
+    return out
+
+
+def stored_history(
+    store: Store, conn: Connection, before: Callable[[], None] | None = None
+) -> Callable[[int, int], Iterator[tuple[int, str, bytes, bytes]]]:
+    """`PoolState.history` over a connection whose stored entries were checked when the state was replayed
+    (`before` runs first: a writer flushes the entries it holds back)."""
+
+    def rows(since: int, until: int) -> Iterator[tuple[int, str, bytes, bytes]]:
+        if before is not None:
+            before()
+        for seq, kind, raw in store.iter_entries(conn, since=since, until=until):
+            yield seq, kind, raw, entry_hash(raw)
+
+    return rows
 
 
 # What invoices, statements and reconciliation read: a replay of just these kinds (by the kind index) is
@@ -82,14 +123,16 @@ def replay(
     on_progress: Progress | None = None,
     keep_allocations: bool = False,
     shares_of: str | None = None,
+    void_entries: Mapping[int, voids.Ranges] | None = None,
 ) -> PoolState:
     """Replay rows checked against the signed checkpoint (`Reader.signed_rows`, `Appender.signed_rows`)
     into a state that can load any entry's body from this connection; `keep_allocations` keeps the
     allocation bodies met (a replay filtered to one period), with only the share rows of `shares_of` if
     given."""
     kept: dict[int, dict[str, Any]] | None = {} if keep_allocations else None
-    state = replay_raw(rows, on_progress, kept, shares_of)
+    state = replay_raw(rows, on_progress, kept, shares_of, void_entries)
     state.shares_of = shares_of
+    state.history = stored_history(store, conn)
 
     def load_body(seq: int) -> dict[str, Any]:
         if kept is not None and seq in kept:
@@ -117,7 +160,14 @@ def part_marker(period: str) -> bytes:
 
 
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
-STATEMENT_KINDS = ("pool.genesis", "member.add", "member.update", "program.add", "distribution.add")
+STATEMENT_KINDS = (
+    "pool.genesis",
+    "member.add",
+    "member.update",
+    "program.add",
+    "program.amend",
+    "distribution.add",
+)
 ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
 
 
@@ -214,7 +264,13 @@ class PoolService:
     def write(self, on_progress: Progress | None = None) -> Iterator[Batch]:
         key = self.key()
         with self.ledger.append(key, self.checkpoint_key()) as appender:
-            state = replay(self.store, appender.conn, appender.signed_rows(), on_progress)
+            found = (
+                void_entries(read_signed(self.store, appender.conn, appender.base, kinds=VOID_KINDS))
+                if appender.base is not None
+                else {}
+            )
+            state = replay(self.store, appender.conn, appender.signed_rows(), on_progress, void_entries=found)
+            state.history = stored_history(self.store, appender.conn, appender.flush)
             yield Batch(state, appender)
 
     @contextmanager
@@ -226,8 +282,12 @@ class PoolService:
     ) -> Iterator[tuple[PoolState, Reader]]:
         """The replayed state (of only `kinds`, if given: a partial state) and a reader, in one snapshot."""
         with self.ledger.reader() as reader:
+            found = void_entries(reader.signed_rows(kinds=VOID_KINDS))
             rows = reader.signed_rows(kinds=kinds, needles=needles)
-            yield replay(self.store, reader.conn, rows, on_progress, needles is not None), reader
+            state = replay(
+                self.store, reader.conn, rows, on_progress, needles is not None, void_entries=found
+            )
+            yield state, reader
 
     def refuse_stale(self, reader: Reader, state: PoolState, period: str, program: str | None) -> None:
         """Rule 13 for a command that replayed only part of the ledger (a statement, an invoice): if an entry
@@ -241,7 +301,8 @@ class PoolService:
             if label != per.label or (program is not None and prog != program):
                 continue
             if _changed_after(reader, records[-1].ref[0], prog, per):
-                full = replay(self.store, reader.conn, reader.signed_rows())
+                found = void_entries(reader.signed_rows(kinds=VOID_KINDS))
+                full = replay(self.store, reader.conn, reader.signed_rows(), void_entries=found)
                 staleness.refuse_stale(full, per, prog)
 
     @contextmanager
@@ -259,8 +320,9 @@ class PoolService:
         per = Period.parse(period)
         marker = only_period(period)["allocation.run"]
         with self.ledger.reader() as reader:
+            found_voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
             base = list(reader.signed_rows(kinds=STATEMENT_KINDS))
-            programs = replay_raw(base).programs
+            programs = replay_raw(base, void_entries=found_voids).programs
             # Each program still looked for, with the seq its search ends at.
             ends = {
                 name: p.ref[0]
@@ -284,6 +346,12 @@ class PoolService:
                 if shares_of is not None and shares_of in listed:
                     wanted.append(listed[shares_of][0])
             part_rows = [reader.signed_row(seq, "allocation.part", keep=lambda raw: True) for seq in wanted]
-            rows = sorted(base + found + [r for r in part_rows if r is not None])
-            state = replay(self.store, reader.conn, rows, keep_allocations=True, shares_of=shares_of)
+            state = replay(
+                self.store,
+                reader.conn,
+                sorted(base + found + [r for r in part_rows if r is not None]),
+                keep_allocations=True,
+                shares_of=shares_of,
+                void_entries=found_voids,
+            )
             yield state, reader

@@ -6,8 +6,8 @@ entries it read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -22,6 +22,7 @@ from licenses.agreements import (
 )
 from licenses.schedule import RoyaltySchedule
 from patentpool.patents import Patent, PatentTable, Ref
+from patentpool.periods import Period
 from patentpool.reports import ReportLine, ReportTable
 
 __all__ = ["Patent", "PatentTable", "Ref", "ReportLine", "ReportTable"]
@@ -48,13 +49,45 @@ class Member:
 
 
 @dataclass(frozen=True)
+class ProgramTerms:
+    """A `program.amend`: the schedule (tiers and cap) and admin fee from a period on."""
+
+    start: date  # the first day of the period it applies from
+    from_period: str
+    schedule: RoyaltySchedule
+    admin_fee: Decimal
+    ref: Ref
+
+
+@dataclass(frozen=True)
 class Program:
     name: str
     currency: str
-    schedule: RoyaltySchedule
-    admin_fee: Decimal  # percent of a member's gross
+    schedule: RoyaltySchedule  # as added; see terms_for
+    admin_fee: Decimal  # percent of a member's gross, as added; see terms_for
     period: str  # quarter | half
     ref: Ref
+    amendments: tuple[ProgramTerms, ...] = ()  # in from-period order
+
+    def in_force(self, period_label: str) -> ProgramTerms | None:
+        """The amendment in force for the period, or None for the terms the program was added with."""
+        start = Period.parse(period_label).start
+        found = None
+        for terms in self.amendments:
+            if terms.start <= start:
+                found = terms
+        return found
+
+    def terms_for(self, period_label: str) -> tuple[RoyaltySchedule, Decimal]:
+        """The schedule (tiers and annual cap) and admin fee of a period: a `program.amend` from a period on
+        applies to that period's year-to-date figures whole (spec 4a)."""
+        terms = self.in_force(period_label)
+        return (self.schedule, self.admin_fee) if terms is None else (terms.schedule, terms.admin_fee)
+
+    def terms_refs(self, period_label: str) -> list[Ref]:
+        """The entries that decide `terms_for(period_label)`: the program.add and the amendment in force."""
+        terms = self.in_force(period_label)
+        return [self.ref] if terms is None else [self.ref, terms.ref]
 
 
 @dataclass(frozen=True)
@@ -129,6 +162,28 @@ class PoolState:
     load_body: Callable[[int], dict[str, Any]] | None = None
     # Set when the allocation bodies kept hold only this member's share rows (a statement's read).
     shares_of: str | None = None
+    # --- corrections (patentpool/corrections.py) ---
+    voids: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)  # every entry.void: ranges
+    voided: dict[int, int] = field(default_factory=dict)  # voided seq -> the entry.void that voids it
+    retired: dict[str, tuple[date, Ref]] = field(default_factory=dict)  # member -> effective date, entry
+    ends: dict[int, Ref] = field(default_factory=dict)  # licence entry seq -> the entry that ended it
+    # Set by whoever replayed the state: rows (seq, kind, raw, h) of the stored entries since..until, which
+    # a void replays (the state without the voided entries) and checks against.
+    history: Callable[[int, int], Iterable[tuple[int, str, bytes, bytes]]] | None = None
+    # True while a replay that already skips the voided entries applies entry.void entries (bookkeeping).
+    replaying: bool = False
+    # The day a fact is judged against ("not in the future"): the entry's day when replayed, None = today.
+    today: date | None = None
+    # The state a void's validator built (seq, id of the body, state), which applying the void then uses.
+    void_candidate: tuple[int, int, PoolState] | None = None
+
+    def become(self, other: PoolState) -> None:
+        """Take `other`'s contents (a replay without voided entries), keeping how this state reads the
+        ledger."""
+        keep = ("load_body", "shares_of", "history")
+        for f in fields(self):
+            if f.name not in keep:
+                setattr(self, f.name, getattr(other, f.name))
 
     def allocation_body(self, record: AllocationRecord) -> dict[str, Any]:
         """An allocation put back together from its summary and every part it lists (`parts.assemble`)."""
