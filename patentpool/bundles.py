@@ -182,7 +182,7 @@ def _bundle(
     return doc
 
 
-def _consistency_from(reader: Reader, nodes: Any, cp: Checkpoint, since_note: str) -> dict[str, Any]:
+def _consistency_from(reader: Reader, nodes: Any, cp: Any, since_note: str) -> dict[str, Any]:
     old = _parse_note_unverified(since_note)
     if old.size > cp.size:
         raise BundleError(f"the --since checkpoint (size {old.size}) is newer than the ledger ({cp.size})")
@@ -309,7 +309,7 @@ def _check_shape(doc: Any, expect: Expect) -> str:
         raise BundleError(f"this bundle is {name}'s, not {wanted}'s")
     if expect.period is not None and expect.period.upper() != doc["period"]:
         raise BundleError(f"this bundle is for {doc['period']}, not {expect.period}")
-    return kind
+    return str(kind)
 
 
 def _verify(doc: Any, vkey_text: str, since: str | None, expect: Expect, verdict: Verdict) -> None:
