@@ -18,8 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-FORMATS = ("table", "json", "csv", "xlsx")
-
 
 def default_format(to_file: bool = False) -> str:
     """A table for a person at a terminal; JSON when piped or written to a file (`-o`)."""
