@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ledger.entry import Entry, check_value
+from ledger.log import utc_now
 from patentpool import bodies, fields, rules, sheets
 from patentpool.fields import FieldError
 from patentpool.service import PoolError
@@ -177,7 +178,8 @@ class DryRun:
     def add(self, kind: str, body: Mapping[str, Any]) -> None:
         check_value(dict(body))
         seq = self.state.size + 1
-        entry = Entry(seq, "", kind, "", "", body, "")
+        # Stamped now, as the appender would: the rules judge "not in the future" by the entry's day.
+        entry = Entry(seq, utc_now(), kind, "", "", body, "")
         rules.apply(self.state, entry, "0" * 64, check=True)
         self.seqs.append(seq)
 
