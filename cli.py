@@ -668,7 +668,7 @@ def patent_list(
     from patentpool import patent_lookup, views
 
     with reading(ctx) as (state, reader):
-        names = patent_lookup.titles(reader)
+        names = patent_lookup.titles(reader, state.voided)
         rows = views.patent_rows(state, program_, owner, on_date, names)
     if search is not None:
         rows = [r for r in rows if patent_lookup.matches(r["title"], r["number"], search)]
@@ -687,7 +687,7 @@ def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path |
     with reading(ctx) as (state, reader):
         found = patent_lookup.find_number(state, number)
         data = views.patent_history(state, reader, found)
-        names = patent_lookup.titles(reader, found)
+        names = patent_lookup.titles(reader, state.voided, found)
     for row in data["countries"]:
         row["title"] = names.get((found, row["country"]))
     show(

@@ -8,7 +8,7 @@ from `patent.amend` entries that change a title, where the ledger has them).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from ledger.log import Reader
 from licenses.errors import TermError
@@ -67,13 +67,15 @@ def _with_kind_codes(text: str) -> Iterable[str]:
             continue
 
 
-def titles(reader: Reader, number: str | None = None) -> dict[tuple[str, str], str | None]:
-    """(number, country) -> its title as the ledger holds it now (the latest amendment's, if any), for one
-    number or for all."""
+def titles(
+    reader: Reader, voided: Container[int], number: str | None = None
+) -> dict[tuple[str, str], str | None]:
+    """(number, country) -> its title as the ledger holds it now (the latest amendment's, if any; void
+    entries count as never made), for one number or for all."""
     found: dict[tuple[str, str], str | None] = {}
     for entry in reader.entries(kinds=list(TITLE_KINDS)):
         body = entry.body
-        if number is not None and body.get("number") != number:
+        if (number is not None and body.get("number") != number) or entry.seq in voided:
             continue
         if entry.kind == "patent.add":
             found[(body["number"], body["country"])] = body.get("title")

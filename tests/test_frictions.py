@@ -279,3 +279,16 @@ def test_xlsx_refuses_more_rows_than_a_spreadsheet_opens(
     render.emit_xlsx(rows[:2], tmp_path / "x.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "x.xlsx").active
     assert ws is not None and [c.value for c in ws["A"]] == ["n", 0, 1]
+
+
+def test_titles_follow_amendments_and_voids(pool_factory: Any, tmp_path: Path) -> None:
+    pool: Pool = pool_factory(f"sqlite:///{tmp_path / 'titles.db'}")
+    pool.run("member", "add", "A", "--name", "Aurora", "--role", "licensor")
+    pool.run("patent", "add", "CN102345678B", "--owner", "A", "--country", "CN", "--type", "invention",
+             "--filed", "2010-03-01", "--title", "Optical wavegide display")  # fmt: skip
+    pool.run("patent", "amend", "CN102345678B", "--title", "Optical waveguide display", "--reason", "typo")
+    assert pool.json("patent", "list", "--search", "waveguide")[0]["title"] == "Optical waveguide display"
+    assert pool.json("patent", "list", "--search", "wavegide") == []
+    amend = pool.json("log", "--kind", "patent.amend")[0]["seq"]
+    pool.run("void", str(amend), "--reason", "the first spelling was the applicant's")
+    assert pool.json("patent", "show", "CN102345678")["countries"][0]["title"] == "Optical wavegide display"
