@@ -35,6 +35,7 @@ from licenses.money import (
     to_cents,
 )
 from patentpool import bodies, fields
+from patentpool.errors import PoolError
 from patentpool.fields import FieldError
 from patentpool.periods import Period
 
@@ -45,7 +46,7 @@ STATUTORY_MIN_RATE = Decimal(50)
 MAX_NAME = 200
 
 
-class AwardsError(ValueError):
+class AwardsError(PoolError):
     """Bad input to `awards`: one line naming the file (and line and field) or the bundle."""
 
 

@@ -41,7 +41,7 @@ CN103456789B,CN,Zhao Min,1,40
 """
 
 
-# --- the rule, by hand ---------------------------------------------------------------------------------------
+# --- the rule, by hand ---
 def test_patent_award_rounds_half_up_away_from_zero() -> None:
     assert patent_award(28188, Decimal(70)) == 19732  # 281.88 x 70% = 197.316
     assert patent_award(3858, Decimal(50)) == 1929  # 38.58 x 50% = 19.29 exactly
@@ -58,7 +58,7 @@ def test_split_three_equal_inventors_tie_goes_to_the_lower_name() -> None:
         Inventor("Chen Jie", Decimal(1)),
         Inventor("Li Wei", Decimal(1)),
     ]
-    # 197.32 / 3 = 65.7733...: 65.77 each and the cent left to "Chen Jie", the lowest name, in the given order.
+    # 197.32 / 3 = 65.7733...: 65.77 each and the cent left to "Chen Jie", the lowest name (given order).
     assert split_award(19732, inventors) == [6577, 6578, 6577]
     assert split_award(-19732, inventors) == [-6577, -6578, -6577]
 
@@ -99,7 +99,7 @@ def test_awards_of_a_patent_sum_exactly_to_its_rounded_award(
         assert abs(Decimal(part) - Decimal(award) * share / total_share) < 1
 
 
-# --- the inventors file --------------------------------------------------------------------------------------
+# --- the inventors file ---
 def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
     lines = text.strip().splitlines()
     header = lines[0].split(",")
@@ -185,7 +185,7 @@ def test_inventors_xlsx_reads_percent_cells_as_percent(tmp_path: Path) -> None:
         read_inventors(path)
 
 
-# --- compute -------------------------------------------------------------------------------------------------
+# --- compute ---
 def test_compute_worked_example_with_warnings_and_a_negative_net() -> None:
     inventors = parse_inventors("inv.csv", _rows(INVENTORS))
     incomes = [
@@ -261,7 +261,7 @@ def test_negative_total_is_a_warning() -> None:
     )
 
 
-# --- the command, on verified bundles ------------------------------------------------------------------------
+# --- the command, on verified bundles ---
 Q2_REPORTS = (
     "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
     "C,XR,2025Q2,US,US,1000,300000.00\n"
