@@ -16,6 +16,7 @@ from conftest import Pool, shared_pool
 from hypothesis import given
 from hypothesis import strategies as st
 
+from licenses.money import to_cents
 from patentpool.awards import (
     AwardsError,
     Income,
@@ -97,6 +98,39 @@ def test_awards_of_a_patent_sum_exactly_to_its_rounded_award(
     total_share = sum(s for _n, s in people)
     for part, (_n, share) in zip(parts, people, strict=True):
         assert abs(Decimal(part) - Decimal(award) * share / total_share) < 1
+
+
+@given(
+    nets=st.lists(
+        st.tuples(
+            st.sampled_from(["US10123456B2", "US11999999B2", "EP2345678B1"]),
+            st.sampled_from(["2025Q1", "2025Q2", "2025Q3"]),
+            st.integers(-(10**7), 10**7),
+        ),
+        max_size=12,
+    )
+)
+def test_compute_adds_up_over_periods_patents_and_inventors(nets: list[tuple[str, str, int]]) -> None:
+    inventors = parse_inventors("inv.csv", _rows(INVENTORS))
+    country = {"EP2345678B1": "DE"}
+    incomes = [Income(per, pat, country.get(pat, "US"), cents) for pat, per, cents in nets]
+    got = compute("B", "USD", incomes, inventors)
+    awarded = 0
+    for p in got["patents"]:
+        periods_net = sum(Decimal(r["net"]) for r in p["periods"])
+        assert Decimal(p["net"]) == periods_net
+        if p["award"] is None:
+            continue
+        # Period by period: each period's award is its own net's rounded award, shared exactly.
+        for r in p["periods"]:
+            assert to_cents(Decimal(r["award"])) == patent_award(
+                to_cents(Decimal(r["net"])), Decimal(p["rate"])
+            )
+            assert sum(Decimal(i["award"]) for i in r["inventors"]) == Decimal(r["award"])
+        assert sum(Decimal(r["award"]) for r in p["periods"]) == Decimal(p["award"])
+        assert sum(Decimal(i["award"]) for i in p["inventors"]) == Decimal(p["award"])
+        awarded += to_cents(Decimal(p["award"]))
+    assert sum(to_cents(Decimal(i["award"])) for i in got["inventors"]) == awarded
 
 
 # --- the inventors file ---
@@ -318,6 +352,23 @@ def test_awards_of_one_quarter_worked_by_hand(bundles: dict[str, Any]) -> None:
     assert "Warning: EP2345678B1 (DE): net income 115.71 USD but no inventors listed" in result.stderr
     assert "Warning: CN103456789B (CN): rate 40% is below 50%" in result.stderr
     assert "Warning" not in result.stdout
+    # Offline: no database is opened (this URL could not be), nothing is appended to the pool's ledger.
+    size = bundles["pool"].size_and_root()
+    pool: Pool = bundles["pool"]
+    offline = pool.run(
+        "--db",
+        "sqlite:////nonexistent-dir/none.db",
+        "awards",
+        str(bundles["B-2025Q1"]),
+        "--vkey",
+        bundles["vkey"],
+        "--inventors",
+        str(bundles["inventors"]),
+        "-f",
+        "json",
+    )
+    assert json.loads(offline.stdout) == got
+    assert pool.size_and_root() == size
 
 
 def test_awards_over_a_year_of_two_quarters(bundles: dict[str, Any]) -> None:
@@ -366,7 +417,9 @@ def test_tampered_bundle_is_refused(bundles: dict[str, Any], tmp_path: Path) -> 
     assert '"net": "281.88"' in text
     forged = tmp_path / "forged.json"
     forged.write_text(text.replace('"net": "281.88"', '"net": "281.89"', 1), encoding="utf-8")
-    result = _awards(bundles, str(bundles["B-2025Q2"]), str(forged), expect=1)
+    out = tmp_path / "awards.json"
+    result = _awards(bundles, str(bundles["B-2025Q2"]), str(forged), "-o", str(out), expect=1)
+    assert not out.exists()  # nothing written, not even the honest quarter's awards
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and str(forged) in errors[0] and "NOT VERIFIED" in errors[0]
     assert result.stdout == ""
