@@ -275,6 +275,43 @@ class Income:
     net: int
 
 
+def _patent_awards(
+    key: tuple[str, str], by_period: Mapping[str, int], terms: PatentInventors | None
+) -> tuple[dict[str, Any], list[int]]:
+    """One patent's JSON over the periods, and each inventor's award summed over them (in `terms`' order).
+    Each period is rounded and split on its own: the sums are of rounded, split awards."""
+    names = terms.inventors if terms is not None else ()
+    totals = [0] * len(names)
+    award_total = 0
+    rows = []
+    for period in sorted(by_period, key=Period.parse):
+        cents = by_period[period]
+        row: dict[str, Any] = {"period": period, "net": format_cents(cents), "award": None, "inventors": []}
+        if terms is not None:
+            award = patent_award(cents, terms.rate)
+            parts = split_award(award, names)
+            award_total += award
+            totals = [a + b for a, b in zip(totals, parts, strict=True)]
+            row["award"] = format_cents(award)
+            row["inventors"] = [
+                {"inventor": inv.name, "award": format_cents(c)} for inv, c in zip(names, parts, strict=True)
+            ]
+        rows.append(row)
+    patent = {
+        "patent": key[0],
+        "country": key[1],
+        "net": format_cents(sum(by_period.values())),
+        "rate": format_rate(terms.rate) if terms is not None else None,
+        "award": format_cents(award_total) if terms is not None else None,
+        "inventors": [
+            {"inventor": inv.name, "share": format_rate(inv.share), "award": format_cents(c)}
+            for inv, c in zip(names, totals, strict=True)
+        ],
+        "periods": rows,
+    }
+    return patent, totals
+
+
 def compute(
     member: str,
     currency: str,
@@ -284,57 +321,27 @@ def compute(
 ) -> dict[str, Any]:
     """The awards JSON: per patent (each period's net and award and its split) and per inventor (total and
     per patent), with the warnings of section 11."""
-    periods = sorted({i.period for i in incomes}, key=Period.parse)
     net: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for income in incomes:
         net[(income.patent, income.country)][income.period] += income.net
     warnings: list[str] = []
     patents_out: list[dict[str, Any]] = []
-    # inventor key -> (first spelling, {(patent, country): cents})
+    # name_key -> (the spelling first met, {(patent, country): cents}): one payee across patents.
     payee: dict[str, tuple[str, dict[tuple[str, str], int]]] = {}
     for key in sorted(net):
-        by_period = net[key]
         terms = inventors.get(key)
-        total_net = sum(by_period.values())
-        rows: list[dict[str, Any]] = []
-        split_total = [0] * (len(terms.inventors) if terms else 0)
-        award_total = 0
-        for period in sorted(by_period, key=Period.parse):
-            cents = by_period[period]
-            row: dict[str, Any] = {"period": period, "net": format_cents(cents)}
-            if terms is not None:
-                award = patent_award(cents, terms.rate)
-                parts = split_award(award, terms.inventors)
-                award_total += award
-                split_total = [a + b for a, b in zip(split_total, parts, strict=True)]
-                row["award"] = format_cents(award)
-                row["inventors"] = [
-                    {"inventor": inv.name, "award": format_cents(c)}
-                    for inv, c in zip(terms.inventors, parts, strict=True)
-                ]
-            rows.append(row)
-        patent: dict[str, Any] = {"patent": key[0], "country": key[1], "net": format_cents(total_net)}
+        patent, totals = _patent_awards(key, net[key], terms)
+        patents_out.append(patent)
         if terms is None:
-            patent |= {"rate": None, "award": None, "inventors": []}
-            if any(by_period.values()):
+            if any(net[key].values()):
                 warnings.append(
-                    f"{key[0]} ({key[1]}): net income {format_cents(total_net)} {currency} but no inventors "
+                    f"{key[0]} ({key[1]}): net income {patent['net']} {currency} but no inventors "
                     f"listed in {source}: no award computed"
                 )
-        else:
-            patent |= {
-                "rate": format_rate(terms.rate),
-                "award": format_cents(award_total),
-                "inventors": [
-                    {"inventor": inv.name, "share": format_rate(inv.share), "award": format_cents(c)}
-                    for inv, c in zip(terms.inventors, split_total, strict=True)
-                ],
-            }
-            for inv, c in zip(terms.inventors, split_total, strict=True):
-                _spelled, mine = payee.setdefault(name_key(inv.name), (inv.name, {}))
-                mine[key] = mine.get(key, 0) + c
-        patent["periods"] = rows
-        patents_out.append(patent)
+            continue
+        for inv, cents in zip(terms.inventors, totals, strict=True):
+            _spelled, mine = payee.setdefault(name_key(inv.name), (inv.name, {}))
+            mine[key] = mine.get(key, 0) + cents
     for terms in inventors.values():
         if terms.rate < STATUTORY_MIN_RATE:
             warnings.append(
@@ -342,7 +349,7 @@ def compute(
                 f"{format_rate(STATUTORY_MIN_RATE)}% (the statutory default; check your institution's rule)"
             )
     inventors_out = []
-    for _key, (name, mine) in sorted(payee.items(), key=lambda kv: kv[1][0]):
+    for name, mine in sorted(payee.values(), key=lambda v: v[0]):
         total = sum(mine.values())
         inventors_out.append(
             {
@@ -361,7 +368,7 @@ def compute(
     return {
         "member": member,
         "currency": currency,
-        "periods": periods,
+        "periods": sorted({i.period for i in incomes}, key=Period.parse),
         "inventors": inventors_out,
         "patents": patents_out,
         "warnings": warnings,
@@ -460,9 +467,9 @@ def patent_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "country": p["country"],
                 "net": per["net"],
                 "rate": p["rate"],
-                "patent_award": per.get("award"),
+                "patent_award": per["award"],
             }
-            for inv in per.get("inventors") or [{"inventor": None, "award": None}]:
+            for inv in per["inventors"] or [{"inventor": None, "award": None}]:
                 rows.append(
                     base
                     | {
