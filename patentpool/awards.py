@@ -15,7 +15,6 @@ what was owed when its statement came, and a later negative one is set against t
 from __future__ import annotations
 
 import csv
-import json
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -376,19 +375,21 @@ def compute(
 
 
 # --- from verified bundles ---------------------------------------------------------------------------------
-def _statement(path: Path, vkey_text: str) -> dict[str, Any]:
-    """The statement of a bundle that verifies with the pool's key, else AwardsError naming the bundle."""
+def _statement(path: Path, vkey_text: str) -> tuple[dict[str, Any], str]:
+    """The statement of a bundle that verifies with the pool's key, with the signed checkpoint it was proven
+    against; else AwardsError naming the bundle."""
     from patentpool import bundles  # the verifier: ledger and crypto, loaded only when a bundle is read
 
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = bundles.read_bundle(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise AwardsError(f"{path}: not a readable statement bundle: {exc}") from None
     verdict = bundles.verify_bundle(doc, vkey_text, None)
     if not verdict.ok:
         raise AwardsError(f"{path}: NOT VERIFIED, no award computed: {verdict.problems[0]}")
-    statement: dict[str, Any] = doc["statement"]
-    return statement
+    if doc["kind"] != "statement" or verdict.document is None:
+        raise AwardsError(f"{path}: a licensee's {doc['kind']} bundle, not a member's statement bundle")
+    return verdict.document, str(doc["checkpoint"])
 
 
 def _period_key(label: str) -> tuple[Period, str]:
@@ -402,7 +403,9 @@ def from_bundles(
     member's, each period once; then the awards of their per-patent nets."""
     if not paths:
         raise AwardsError("no statement bundle given")
-    statements = [(path, _statement(path, vkey_text)) for path in paths]
+    verified = [(path, *_statement(path, vkey_text)) for path in paths]
+    statements = [(path, st) for path, st, _note in verified]
+    checkpoints = {str(path): note for path, _st, note in verified}
     first_path, first = statements[0]
     seen: dict[str, Path] = {}
     for path, st in statements:
@@ -427,7 +430,7 @@ def from_bundles(
     ]
     data = compute(first["member"], first["currency"], incomes, inventors, str(inventors_path))
     data["bundles"] = [
-        {"file": str(path), "period": st["period"], "checkpoint": _tree(st["checkpoint"])}
+        {"file": str(path), "period": st["period"], "checkpoint": _tree(checkpoints[str(path)])}
         for path, st in sorted(statements, key=lambda ps: _period_key(ps[1]["period"]))
     ]
     return data

@@ -323,6 +323,8 @@ def bundles(
             path = pool.workdir / f"{member}-{period}.json"
             pool.run("statement", "--member", member, "--period", period, "--bundle", str(path))
             out[f"{member}-{period}"] = path
+        out["L1-invoice"] = pool.workdir / "L1-2025Q1-invoice.json"
+        pool.run("invoice", "--licensee", "L1", "--period", "2025Q1", "--bundle", str(out["L1-invoice"]))
         out["inventors"] = pool.write("inventors.csv", INVENTORS)
         yield out
 
@@ -423,10 +425,10 @@ def test_tampered_bundle_is_refused(bundles: dict[str, Any], tmp_path: Path) -> 
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and str(forged) in errors[0] and "NOT VERIFIED" in errors[0]
     assert result.stdout == ""
-    # One byte of an amount inside a signed entry: the report's net sales.
-    report = next(e for e in doc["entries"] if '"kind":"report.add"' in e["entry"])
-    assert '"net_sales":"525000.00"' in report["entry"]
-    report["entry"] = report["entry"].replace('"net_sales":"525000.00"', '"net_sales":"525000.01"', 1)
+    # One byte of an amount inside a signed entry: B's allocation part, the patent's net.
+    part = next(e for e in doc["entries"] if '"kind":"allocation.part"' in e["entry"])
+    assert '"281.88"' in part["entry"]
+    part["entry"] = part["entry"].replace('"281.88"', '"281.89"', 1)
     forged.write_text(json.dumps(doc), encoding="utf-8")
     result = _awards(bundles, str(forged), expect=1)
     assert result.stderr.startswith(f"Error: {forged}: NOT VERIFIED")
@@ -438,6 +440,10 @@ def test_awards_refuses_mixed_members_and_repeated_periods(bundles: dict[str, An
     assert result.stderr.startswith(f"Error: {bundles['A-2025Q1']}: a statement of member A, but ")
     result = _awards(bundles, str(bundles["B-2025Q1"]), str(bundles["B-2025Q1"]), expect=1)
     assert "period 2025Q1 is also in" in result.stderr
+    result = _awards(bundles, str(bundles["L1-invoice"]), expect=1)
+    assert result.stderr == (
+        f"Error: {bundles['L1-invoice']}: a licensee's invoice bundle, not a member's statement bundle\n"
+    )
 
 
 def test_awards_refuses_an_inventors_file_with_two_rates(bundles: dict[str, Any]) -> None:
