@@ -91,7 +91,7 @@ def _rate(value: str) -> Decimal:
     except TermError as exc:
         raise FieldError("rate", str(exc).removeprefix("rate: ")) from exc
     if rate > 100:
-        raise FieldError("rate", f"{value.strip()}% is more than 100% of the patent's net")
+        raise FieldError("rate", f"{format_rate(rate)}% is more than 100% of the patent's net")
     return rate
 
 

@@ -162,7 +162,7 @@ def test_inventors_file_is_read_by_patent() -> None:
         ),
         ("US10123456B2,US,A,0,70", "inv.csv:2: share: '0' must be a positive number"),
         ("US10123456B2,US,A,-1,70", "inv.csv:2: share:"),
-        ("US10123456B2,US,A,1,101", "inv.csv:2: rate: 101% is more than 100%"),
+        ("US10123456B2,US,A,1,101%", "inv.csv:2: rate: 101% is more than 100%"),
         ("US10123456B2,US,A,1,", "inv.csv:2: rate:"),
         ("US10123456B2,UK,A,1,70", "inv.csv:2: country: 'UK' is not an ISO 3166 country code"),
         ("US10123456B2,US,,1,70", "inv.csv:2: inventor: missing"),
