@@ -140,7 +140,7 @@ PATENT_KEYS = ("patent", "country", "gross", "admin_fee", "net")
 
 
 def statement_lines(body: dict[str, Any], member: str) -> list[dict[str, Any]]:
-    """A member's statement lines from a computed allocation body, through its part (as the ledger holds it)."""
+    """A member's statement lines from a computed allocation body, through its part (as the ledger holds)."""
     part = parts.member_parts(body).get(member)
     return [] if part is None else parts.statement_lines(part)
 
