@@ -10,7 +10,7 @@ import io
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -124,17 +124,21 @@ def stacked_columns(
     ax.bar(names, high, bottom=low, color=MUTED, width=0.55, label=legend[1])
     top = max((a + b for a, b in zip(low, high, strict=True)), default=0.0)
     for x, column in enumerate(columns):
-        ax.text(x, float(column[1] + column[2]) + top * 0.02, column[3], ha="center", va="bottom", fontsize=8.5)
+        ax.text(
+            x, float(column[1] + column[2]) + top * 0.02, column[3], ha="center", va="bottom", fontsize=8.5
+        )
     ax.set_ylim(0, top * 1.18 if top > 0 else 1)
     _style(ax, axis="y")
     ax.set_ylabel(currency, fontsize=8, color=TEXT)
     ax.tick_params(axis="x", labelsize=9, colors=TEXT, length=0)
-    ax.legend(loc="lower right", bbox_to_anchor=(1, 1.0), ncols=2, frameon=False, fontsize=7.5, handlelength=1)
+    ax.legend(
+        loc="lower right", bbox_to_anchor=(1, 1.0), ncols=2, frameon=False, fontsize=7.5, handlelength=1
+    )
     fig.text(0.01, 0.97, title, ha="left", va="top", fontsize=9.5, color=TEXT, fontweight="bold")
     return _svg(fig, salt)
 
 
-def _style(ax: Axes, axis: str) -> None:
+def _style(ax: Axes, axis: Literal["x", "y"]) -> None:
     from matplotlib.ticker import FuncFormatter
 
     for side in ("top", "right", "left" if axis == "x" else "bottom"):

@@ -255,7 +255,13 @@ def statement_lines(periods: Sequence[Mapping[str, Any]], with_period: bool) -> 
             ]
             rows.append(cells)
     columns = [("Period", False)] if with_period else []
-    columns += [("Program", False), ("Licensee", False), ("Country", False), ("Patents", False), ("Gross", True)]
+    columns += [
+        ("Program", False),
+        ("Licensee", False),
+        ("Country", False),
+        ("Patents", False),
+        ("Gross", True),
+    ]
     gross = _total(line["gross"] for s in periods for line in s["lines"])
     return Table(
         "lines",
@@ -276,7 +282,12 @@ def distributions(periods: Sequence[Mapping[str, Any]]) -> Table | None:
             Cell(d["date"]),
             Cell(period),
             Cell(d["reference"]),
-            Cell(money(d["amount"]), True, f"distribution:{d['reference']}", "claw-back" if _d(d["amount"]) < 0 else ""),
+            Cell(
+                money(d["amount"]),
+                True,
+                f"distribution:{d['reference']}",
+                "claw-back" if _d(d["amount"]) < 0 else "",
+            ),
         ]
         for period, d in sorted(found, key=lambda pd: (pd[1]["date"], pd[1]["reference"]))
     ]
@@ -291,11 +302,14 @@ def distributions(periods: Sequence[Mapping[str, Any]]) -> Table | None:
 
 
 def open_license_memo(fees: Sequence[Mapping[str, Any]], party: str) -> Table | None:
+    """The memo lines; each fee with a `period` (a year's document) shows it in a first column."""
     if not fees:
         return None
     who = ("Licensee", "licensee") if party == "statement" else ("Owner", "owner")
+    dated = all("period" in fee for fee in fees)
     rows = [
         [
+            *([Cell(fee["period"])] if dated else []),
             Cell(fee[who[1]]),
             Cell(fee["patent"]),
             Cell(fee["currency"]),
@@ -311,7 +325,13 @@ def open_license_memo(fees: Sequence[Mapping[str, Any]], party: str) -> Table | 
     return Table(
         "open-license-fees",
         "Open-licence fees (memo)",
-        [(who[0], False), ("Patent", False), ("Currency", False), ("Amount", True)],
+        [
+            *([("Period", False)] if dated else []),
+            (who[0], False),
+            ("Patent", False),
+            ("Currency", False),
+            ("Amount", True),
+        ],
         rows,
         note=note,
     )
@@ -402,7 +422,10 @@ def invoice_periods(periods: Sequence[Mapping[str, Any]]) -> Table:
 def invoice_programs(rows_in: Sequence[Mapping[str, Any]]) -> Table:
     rows = [
         [Cell(r["period"]), Cell(r["program"])]
-        + [Cell(money(r[k]), True, f"program:{r['period']}:{r['program']}:{k}") for k in ("royalty", "credit", "due")]
+        + [
+            Cell(money(r[k]), True, f"program:{r['period']}:{r['program']}:{k}")
+            for k in ("royalty", "credit", "due")
+        ]
         for r in rows_in
     ]
     sums = [(f"programs-{k}", _total(r[k] for r in rows_in)) for k in ("royalty", "credit", "due")]
@@ -436,7 +459,12 @@ def invoice_countries(lines: Sequence[Mapping[str, Any]]) -> Table:
         "Royalty by country",
         [("Country", False), ("Units", True), ("Royalty", True), ("Share", True)],
         rows,
-        [Cell("Total"), Cell(f"{sum(units.values()):,}", True), Cell(money(whole), True, "total:by-country"), Cell("")],
+        [
+            Cell("Total"),
+            Cell(f"{sum(units.values()):,}", True),
+            Cell(money(whole), True, "total:by-country"),
+            Cell(""),
+        ],
         note="Each report line's royalty, in the country it is allocated in (the sale country where a pool "
         "patent counts there, else the manufacture country).",
     )
@@ -483,7 +511,10 @@ def invoice_lines(lines: Sequence[Mapping[str, Any]]) -> Table:
 def invoice_credits(credited: Sequence[Mapping[str, Any]]) -> Table | None:
     if not credited:
         return None
-    rows = [[Cell(c["period"]), Cell(c["program"]), Cell(c["country"]), Cell(", ".join(c["patents"]))] for c in credited]
+    rows = [
+        [Cell(c["period"]), Cell(c["program"]), Cell(c["country"]), Cell(", ".join(c["patents"]))]
+        for c in credited
+    ]
     return Table(
         "credited",
         "Patents credited to you",

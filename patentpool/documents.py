@@ -134,9 +134,7 @@ def invoice_detail(
 def names_for(state: PoolState, party: str) -> Names:
     pool = state.pool
     members = {m.id: m.name for m in state.members.values()}
-    return Names(
-        pool.name if pool else "", pool.origin if pool else "", members.get(party, ""), members
-    )
+    return Names(pool.name if pool else "", pool.origin if pool else "", members.get(party, ""), members)
 
 
 # --- building --------------------------------------------------------------------------------------------
@@ -148,9 +146,7 @@ def _note_head(note: str) -> tuple[str, int, str]:
     return head[0], int(head[1]), head[2]
 
 
-def _verification(
-    note: str, vkey: str, commands: Sequence[tuple[str, str, str]]
-) -> Verification:
+def _verification(note: str, vkey: str, commands: Sequence[tuple[str, str, str]]) -> Verification:
     from ledger.keys import VerifierKey
 
     origin, size, root = _note_head(note)
@@ -158,8 +154,13 @@ def _verification(
 
 
 def _commands(
-    what: str, party_option: str, party: str, labels: Sequence[str], program: str | None,
-    bundle: Path | None, vkey: str,
+    what: str,
+    party_option: str,
+    party: str,
+    labels: Sequence[str],
+    program: str | None,
+    bundle: Path | None,
+    vkey: str,
 ) -> list[tuple[str, str, str]]:
     out = []
     for label in labels:
@@ -182,7 +183,11 @@ def _scope(data: dict[str, Any]) -> tuple[str, str, list[str]]:
 
 
 def statement_document(
-    data: dict[str, Any], names: Names, vkey: str, program: str | None = None, bundle: Path | None = None,
+    data: dict[str, Any],
+    names: Names,
+    vkey: str,
+    program: str | None = None,
+    bundle: Path | None = None,
     issued: date | None = None,
 ) -> Document:
     """The statement (one period's, or a year's from `docmodel.statement_year`) as a document."""
@@ -199,24 +204,34 @@ def statement_document(
     tables.append(docmodel.statement_lines(periods, yearly))
     extra = [
         docmodel.distributions(periods),
-        docmodel.open_license_memo([f for s in periods for f in s["open_license_fees"]], "statement"),
+        docmodel.open_license_memo(_memo(periods, yearly), "statement"),
     ]
     tables += [t for t in extra if t is not None]
     drawn = [
-        ("Gross royalty by licensee", charts.hbar(
-            _named(docmodel.statement_bars(periods, "licensee"), names), "Royalty by licensee", "lic", cur
-        ), False),
-        ("Gross royalty by country", charts.hbar(
-            docmodel.statement_bars(periods, "country"), "Royalty by country", "cty", cur
-        ), False),
+        (
+            "Gross royalty by licensee",
+            charts.hbar(
+                _named(docmodel.statement_bars(periods, "licensee"), names), "Royalty by licensee", "lic", cur
+            ),
+            False,
+        ),
+        (
+            "Gross royalty by country",
+            charts.hbar(docmodel.statement_bars(periods, "country"), "Royalty by country", "cty", cur),
+            False,
+        ),
     ]
     if yearly:
         columns = [
             (s["period"], Decimal(s["net"]), Decimal(s["admin_fee"]), money(s["gross"])) for s in periods
         ]
-        drawn.append(("Royalty by quarter", charts.stacked_columns(
-            columns, "Royalty by quarter", "qtr", cur, ("Net", "Admin fee")
-        ), True))
+        drawn.append(
+            (
+                "Royalty by quarter",
+                charts.stacked_columns(columns, "Royalty by quarter", "qtr", cur, ("Net", "Admin fee")),
+                True,
+            )
+        )
     scope, detail, labels = _scope(data)
     reference = f"ST-{data['member']}-{data.get('year', data.get('period'))}"
     commands = _commands("statement", "--member", data["member"], labels, program, bundle, vkey)
@@ -239,8 +254,13 @@ def statement_document(
 
 
 def invoice_document(
-    data: dict[str, Any], detail: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]],
-    names: Names, vkey: str, note: str, program: str | None = None, issued: date | None = None,
+    data: dict[str, Any],
+    detail: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]],
+    names: Names,
+    vkey: str,
+    note: str,
+    program: str | None = None,
+    issued: date | None = None,
 ) -> Document:
     """The invoice (one period's, or a year's from `docmodel.invoice_year`) as a document; `detail` is
     `invoice_detail`'s programs, report lines and credited patents."""
@@ -249,22 +269,38 @@ def invoice_document(
     cur = data["currency"]
     programs, lines, credited = detail
     tables = [docmodel.invoice_periods(periods)] if yearly else []
-    tables += [docmodel.invoice_programs(programs), docmodel.invoice_countries(lines), docmodel.invoice_lines(lines)]
+    tables += [
+        docmodel.invoice_programs(programs),
+        docmodel.invoice_countries(lines),
+        docmodel.invoice_lines(lines),
+    ]
     extra = [
         docmodel.invoice_credits(credited),
-        docmodel.open_license_memo([f for p in periods for f in p["open_license_fees"]], "invoice"),
+        docmodel.open_license_memo(_memo(periods, yearly), "invoice"),
     ]
     tables += [t for t in extra if t is not None]
     by_country: dict[str, Decimal] = {}
     for line in lines:
         by_country[line["country"]] = by_country.get(line["country"], Decimal(0)) + Decimal(line["royalty"])
     bars = [charts.Bar(c, v, money(v)) for c, v in by_country.items()]
-    drawn = [("Royalty by country", charts.hbar(bars, "Royalty by country", "cty", cur, 3.5 if yearly else 7.0), not yearly)]
+    drawn = [
+        (
+            "Royalty by country",
+            charts.hbar(bars, "Royalty by country", "cty", cur, 3.5 if yearly else 7.0),
+            not yearly,
+        )
+    ]
     if yearly:
-        columns = [(p["period"], Decimal(p["due"]), Decimal(p["credit"]), money(p["royalty"])) for p in periods]
-        drawn.append(("Royalty by quarter", charts.stacked_columns(
-            columns, "Royalty by quarter", "qtr", cur, ("Due", "Credited"), 3.5
-        ), False))
+        columns = [
+            (p["period"], Decimal(p["due"]), Decimal(p["credit"]), money(p["royalty"])) for p in periods
+        ]
+        drawn.append(
+            (
+                "Royalty by quarter",
+                charts.stacked_columns(columns, "Royalty by quarter", "qtr", cur, ("Due", "Credited"), 3.5),
+                False,
+            )
+        )
     scope, span, labels = _scope(data)
     figures = docmodel.invoice_figures(data)
     if not yearly:
@@ -291,6 +327,15 @@ def invoice_document(
     )
 
 
+def _memo(periods: Sequence[dict[str, Any]], yearly: bool) -> list[dict[str, Any]]:
+    """The open-licence memo lines, each with its period in a year's document."""
+    return [
+        {**fee, **({"period": p["period"]} if yearly else {})}
+        for p in periods
+        for fee in p["open_license_fees"]
+    ]
+
+
 def _named(bars: list[charts.Bar], names: Names) -> list[charts.Bar]:
     """A licensee's name beside its id on the chart, shortened to fit the axis."""
     out = []
@@ -307,12 +352,14 @@ def _css_string(text: str) -> Any:
     from markupsafe import Markup
 
     quoted = "".join(f"\\{ord(ch):x} " if ch in '"\\<>\n\r' else ch for ch in text)
-    return Markup(quoted)  # noqa: S704 - escaped for CSS above; HTML entities mean nothing inside <style>
+    # Escaped for CSS above; HTML entities would mean nothing inside <style>, so no HTML escaping after it.
+    return Markup(quoted)
 
 
 def render_html(doc: Document, party: str) -> str:
-    import jinja2
     from importlib.resources import files
+
+    import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("patentpool", "templates"),
@@ -327,7 +374,10 @@ def render_html(doc: Document, party: str) -> str:
     from markupsafe import Markup
 
     return env.get_template("document.html.j2").render(
-        doc=doc, css=Markup(css), footer=footer, party_id=party  # noqa: S704 - our own stylesheet
+        doc=doc,
+        css=Markup(css),
+        footer=footer,
+        party_id=party,
     )
 
 
@@ -356,8 +406,13 @@ def write(doc: Document, party: str, fmt: str, output: Path | None) -> None:
 
 # --- what the CLI calls ----------------------------------------------------------------------------------
 def statement_output(
-    state: PoolState, reader: Reader, data: dict[str, Any], fmt: str, output: Path | None,
-    program: str | None = None, bundle: Path | None = None,
+    state: PoolState,
+    reader: Reader,
+    data: dict[str, Any],
+    fmt: str,
+    output: Path | None,
+    program: str | None = None,
+    bundle: Path | None = None,
 ) -> None:
     """`statement -f html|pdf` for one period, from the state and reader the statement was read with."""
     doc = statement_document(data, names_for(state, data["member"]), str(reader.root_key), program, bundle)
@@ -365,13 +420,19 @@ def statement_output(
 
 
 def invoice_output(
-    state: PoolState, reader: Reader, data: dict[str, Any], fmt: str, output: Path | None,
+    state: PoolState,
+    reader: Reader,
+    data: dict[str, Any],
+    fmt: str,
+    output: Path | None,
     program: str | None = None,
 ) -> None:
     """`invoice -f html|pdf` for one period (the state must hold the period's allocation bodies)."""
     detail = invoice_detail(state, data["licensee"], [data["period"]], program)
     note = reader.checkpoint().note
-    doc = invoice_document(data, detail, names_for(state, data["licensee"]), str(reader.root_key), note, program)
+    doc = invoice_document(
+        data, detail, names_for(state, data["licensee"]), str(reader.root_key), note, program
+    )
     write(doc, data["licensee"], fmt, output)
 
 
@@ -400,7 +461,9 @@ def year_invoice(
             labels = [p["period"] for p in data["periods"]]
             detail = invoice_detail(state, licensee, labels, program)
             names = names_for(state, licensee)
-            doc = invoice_document(data, detail, names, str(reader.root_key), reader.checkpoint().note, program)
+            doc = invoice_document(
+                data, detail, names, str(reader.root_key), reader.checkpoint().note, program
+            )
             write(doc, licensee, fmt, output)
             return
     from patentpool import views
