@@ -24,7 +24,8 @@ class DocumentError(ValueError):
 
 def money(value: str | Decimal) -> str:
     """An amount as a person reads it: thousands separated, two decimals, a leading minus when negative."""
-    return f"{Decimal(value):,.2f}"
+    amount = Decimal(value)
+    return f"{abs(amount) if amount == 0 else amount:,.2f}"  # never "-0.00" (a deduction of nothing)
 
 
 def _d(value: str | Decimal) -> Decimal:

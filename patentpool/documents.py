@@ -182,6 +182,38 @@ def _scope(data: dict[str, Any]) -> tuple[str, str, list[str]]:
     return scope, docmodel.period_detail(labels), labels
 
 
+def _statement_charts(
+    periods: Sequence[dict[str, Any]], names: Names, cur: str, yearly: bool
+) -> list[tuple[str, str, bool]]:
+    """Gross by licensee and by country, and a year's by quarter (net and admin fee stacked)."""
+    drawn: list[tuple[str, str, bool]] = [
+        (
+            "Gross royalty by licensee",
+            charts.hbar(
+                _named(docmodel.statement_bars(periods, "licensee"), names), "Royalty by licensee", "lic", cur
+            ),
+            False,
+        ),
+        (
+            "Gross royalty by country",
+            charts.hbar(docmodel.statement_bars(periods, "country"), "Royalty by country", "cty", cur),
+            False,
+        ),
+    ]
+    if yearly:
+        columns = [
+            (s["period"], Decimal(s["net"]), Decimal(s["admin_fee"]), money(s["gross"])) for s in periods
+        ]
+        drawn.append(
+            (
+                "Royalty by quarter",
+                charts.stacked_columns(columns, "Royalty by quarter", "qtr", cur, ("Net", "Admin fee")),
+                True,
+            )
+        )
+    return drawn
+
+
 def statement_document(
     data: dict[str, Any],
     names: Names,
@@ -207,31 +239,7 @@ def statement_document(
         docmodel.open_license_memo(_memo(periods, yearly), "statement"),
     ]
     tables += [t for t in extra if t is not None]
-    drawn = [
-        (
-            "Gross royalty by licensee",
-            charts.hbar(
-                _named(docmodel.statement_bars(periods, "licensee"), names), "Royalty by licensee", "lic", cur
-            ),
-            False,
-        ),
-        (
-            "Gross royalty by country",
-            charts.hbar(docmodel.statement_bars(periods, "country"), "Royalty by country", "cty", cur),
-            False,
-        ),
-    ]
-    if yearly:
-        columns = [
-            (s["period"], Decimal(s["net"]), Decimal(s["admin_fee"]), money(s["gross"])) for s in periods
-        ]
-        drawn.append(
-            (
-                "Royalty by quarter",
-                charts.stacked_columns(columns, "Royalty by quarter", "qtr", cur, ("Net", "Admin fee")),
-                True,
-            )
-        )
+    drawn = _statement_charts(periods, names, cur, yearly) if gross > 0 else []
     scope, detail, labels = _scope(data)
     reference = f"ST-{data['member']}-{data.get('year', data.get('period'))}"
     commands = _commands("statement", "--member", data["member"], labels, program, bundle, vkey)
@@ -251,6 +259,32 @@ def statement_document(
         verification=_verification(data["checkpoint"], vkey, commands),
         notes=(f"All amounts in {cur} unless a row names another currency.",),
     )
+
+
+def _invoice_charts(
+    periods: Sequence[dict[str, Any]], by_country: dict[str, Decimal], cur: str, yearly: bool
+) -> list[tuple[str, str, bool]]:
+    """Royalty by allocation country, and a year's by quarter (due and credited stacked)."""
+    bars = [charts.Bar(c, v, money(v)) for c, v in by_country.items()]
+    drawn: list[tuple[str, str, bool]] = [
+        (
+            "Royalty by country",
+            charts.hbar(bars, "Royalty by country", "cty", cur, 3.5 if yearly else 7.0),
+            not yearly,
+        )
+    ]
+    if yearly:
+        columns = [
+            (p["period"], Decimal(p["due"]), Decimal(p["credit"]), money(p["royalty"])) for p in periods
+        ]
+        drawn.append(
+            (
+                "Royalty by quarter",
+                charts.stacked_columns(columns, "Royalty by quarter", "qtr", cur, ("Due", "Credited"), 3.5),
+                False,
+            )
+        )
+    return drawn
 
 
 def invoice_document(
@@ -282,25 +316,7 @@ def invoice_document(
     by_country: dict[str, Decimal] = {}
     for line in lines:
         by_country[line["country"]] = by_country.get(line["country"], Decimal(0)) + Decimal(line["royalty"])
-    bars = [charts.Bar(c, v, money(v)) for c, v in by_country.items()]
-    drawn = [
-        (
-            "Royalty by country",
-            charts.hbar(bars, "Royalty by country", "cty", cur, 3.5 if yearly else 7.0),
-            not yearly,
-        )
-    ]
-    if yearly:
-        columns = [
-            (p["period"], Decimal(p["due"]), Decimal(p["credit"]), money(p["royalty"])) for p in periods
-        ]
-        drawn.append(
-            (
-                "Royalty by quarter",
-                charts.stacked_columns(columns, "Royalty by quarter", "qtr", cur, ("Due", "Credited"), 3.5),
-                False,
-            )
-        )
+    drawn = _invoice_charts(periods, by_country, cur, yearly) if Decimal(data["royalty"]) > 0 else []
     scope, span, labels = _scope(data)
     figures = docmodel.invoice_figures(data)
     if not yearly:

@@ -297,6 +297,15 @@ def test_html_to_stdout_is_one_self_contained_page(pool: Pool) -> None:
     assert 'content: "Test \\22 XR\\22  Pool' in html
 
 
+def test_a_period_with_nothing_is_a_document_without_charts(pool: Pool) -> None:
+    # L1 only licenses: its statement has no line, and its document says so instead of drawing empty charts.
+    html = pool.run("statement", "--member", "L1", "--period", "2025Q1", "-f", "html").stdout
+    found = figures(html)
+    assert "<svg" not in html and "At a glance" not in html
+    assert found.keyed["net"] == "0.00" and found.keyed["admin_fee"] == "0.00"  # never "-0.00"
+    assert html.count("None in this period.") == 3  # by licensee, by country, lines
+
+
 def test_usage_errors(pool: Pool, tmp_path: Path) -> None:
     result = pool.run("statement", "--member", "B", "--period", "2025Q1", "-f", "pdf", expect=2)
     assert "-f pdf writes a file: give -o FILE" in result.stderr
