@@ -168,9 +168,12 @@ def formats(default: str, extra: tuple[str, ...] = ()) -> Callable[[Callable[...
 
 
 format_option = formats("table on a terminal, else json (also with -o)")
-document_option = formats("table on a terminal, else json, or as -o FILE.html|.pdf names", ("html", "pdf"))
+document_option = formats("table on a terminal, else json; -o x.html or x.pdf: that", ("html", "pdf"))
 year_option = click.option(
-    "--year", type=click.IntRange(1900, 9999), default=None, help="Every allocated period of YEAR, instead of --period."
+    "--year",
+    type=click.IntRange(1900, 9999),
+    default=None,
+    help="Every allocated period of YEAR, instead of --period.",
 )
 
 
@@ -997,7 +1000,7 @@ def allocate(ctx: click.Context, program_: str, period: str, fmt: str | None, ou
 
 @main.command()
 @click.option("--licensee", required=True)
-@click.option("--period", default=None)
+@click.option("--period", default=None, help="A period like 2025Q1 (or give --year).")
 @year_option
 @click.option("--program", "program_", default=None)
 @document_option
@@ -1027,7 +1030,7 @@ def invoice(
 
 @main.command()
 @click.option("--member", "member_id", required=True)
-@click.option("--period", default=None)
+@click.option("--period", default=None, help="A period like 2025Q1 (or give --year).")
 @year_option
 @click.option("--program", "program_", default=None)
 @click.option(

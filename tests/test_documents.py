@@ -327,6 +327,26 @@ def test_year_errors_are_one_line(pool: Pool) -> None:
     assert result.stderr.startswith("Error: unknown member 'ZZ'")
 
 
+def test_year_reads_one_snapshot_on_each_backend(db_url: str, pool_factory: Any) -> None:
+    """`--year` reads the year's allocations in one snapshot (its own read, by the bytes of the period):
+    on SQLite and PostgreSQL alike, its periods are the single-period statements and invoices exactly."""
+    pool = pool_factory(db_url)
+    build_example(pool)
+    pool.run("allocate", "--program", "XR", "--period", "2025Q1")
+    statement = pool.json("statement", "--member", "C", "--period", "2025Q1")
+    year = pool.json("statement", "--member", "C", "--year", "2025")
+    assert year["periods"] == [statement]
+    assert (year["gross"], year["net"], year["checkpoint"]) == (
+        statement["gross"],
+        statement["net"],
+        statement["checkpoint"],
+    )
+    invoice = pool.json("invoice", "--licensee", "C", "--period", "2025Q1")
+    assert pool.json("invoice", "--licensee", "C", "--year", "2025")["periods"] == [invoice]
+    html = pool.run("statement", "--member", "C", "--year", "2025", "-f", "html").stdout
+    assert figures(html).keyed["total:year-net"] == spelled(statement["net"])
+
+
 def test_year_csv_rows_carry_their_period(pool: Pool) -> None:
     text = pool.run("statement", "--member", "B", "--year", "2025", "-f", "csv").stdout
     rows = text.splitlines()
