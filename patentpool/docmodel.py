@@ -63,6 +63,7 @@ class Table:
     rows: Sequence[Sequence[Cell]]
     total: Sequence[Cell] | None = None
     note: str = ""
+    empty: str = "None in this period."  # the one row of a table with no rows
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,7 @@ def distributions(periods: Sequence[Mapping[str, Any]]) -> Table | None:
         rows,
         _total_row("Total received", [("distributions", _total(d["amount"] for _p, d in found))], 2),
         note="A negative amount is a claw-back: the pool recovered an overpayment after a correction.",
+        empty="Nothing distributed for this period yet.",
     )
 
 

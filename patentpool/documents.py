@@ -43,7 +43,8 @@ def format_for(fmt: str | None, output: Path | None) -> str | None:
 @contextmanager
 def read_year(svc: PoolService, year: int, shares_of: str | None) -> Iterator[tuple[PoolState, Reader]]:
     """One snapshot holding every allocation of `year` whole (of the shares, only member `shares_of`'s rows),
-    the members, programs, payments and distributions: what a year's statements or invoices read."""
+    the members, programs, payments and distributions: what a year's statements or invoices read. A stale
+    allocation (rule 13) is refused as the single-period commands refuse it."""
     from patentpool.service import ALLOCATION_KINDS, BOOK_KINDS, STATEMENT_KINDS, replay
 
     # JCS orders an allocation body's keys, so its period is spelled `"period":"2025Q1"`: the year's prefix
@@ -53,6 +54,9 @@ def read_year(svc: PoolService, year: int, shares_of: str | None) -> Iterator[tu
     with svc.ledger.reader() as reader:
         rows = reader.signed_rows(kinds=kinds, needles={kind: needle for kind in ALLOCATION_KINDS})
         state = replay(svc.store, reader.conn, rows, keep_allocations=True, shares_of=shares_of)
+        for period in allocated_periods(state, year, None):
+            # Rule 13, as for one period: a year's document never shows an allocation its inputs outdated.
+            svc.refuse_stale(reader, state, period.label, None)
         yield state, reader
 
 

@@ -303,7 +303,8 @@ def test_a_period_with_nothing_is_a_document_without_charts(pool: Pool) -> None:
     found = figures(html)
     assert "<svg" not in html and "At a glance" not in html
     assert found.keyed["net"] == "0.00" and found.keyed["admin_fee"] == "0.00"  # never "-0.00"
-    assert html.count("None in this period.") == 3  # by licensee, by country, lines
+    assert html.count("None in this period.") == 4  # by licensee, by country, by patent, lines
+    assert "Nothing distributed for this period yet." in html
 
 
 def test_usage_errors(pool: Pool, tmp_path: Path) -> None:
