@@ -380,7 +380,7 @@ def statement_figures(data: Mapping[str, Any]) -> list[Figure]:
         paid = _total(d["amount"] for s in periods for d in s["distributions"])
         figures += [
             Figure("Distributed to you", money(paid), "distributed"),
-            Figure("Balance still due to you", money(_d(data["net"]) - paid), "balance"),
+            Figure("Net not yet distributed", money(_d(data["net"]) - paid), "balance"),
         ]
     return figures
 
