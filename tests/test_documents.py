@@ -243,6 +243,47 @@ def test_statement_year_in_chromium_and_pdf(pool: Pool, tmp_path: Path) -> None:
     assert re.search(rf"Year\s+{total}", text)
 
 
+@pytest.mark.slow
+def test_distributions_and_a_claw_back_in_the_year(pool_factory: Any, tmp_path: Path) -> None:
+    """Q1 paid out, then L1's US line corrected down and Q1 re-allocated: the next payout claws back part of
+    B's. The year's document lists both payouts, the claw-back marked, as the JSON statement does."""
+    pool = pool_factory(f"sqlite:///{tmp_path / 'claw.db'}")
+    build_example(pool)
+    pool.run("allocate", "--program", "XR", "--period", "2025Q1")
+    pool.run("distribute", "--period", "2025Q1", "--date", "2025-05-15")
+    fix = "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
+    fix += "L1,XR,2025Q1,CN,US,500,105000.00\n"
+    pool.run("report", "import", "--correct", str(pool.write("fix.csv", fix)))
+    pool.run("allocate", "--program", "XR", "--period", "2025Q1")
+    pool.run("distribute", "--period", "2025Q1", "--date", "2025-09-01")
+    data = pool.json("statement", "--member", "B", "--period", "2025Q1")
+    paid = data["distributions"]
+    assert len(paid) == 2 and Decimal(paid[1]["amount"]) < 0  # the claw-back
+
+    out = tmp_path / "b.html"
+    pool.run("statement", "--member", "B", "--year", "2025", "-o", str(out))
+    found = figures(rendered_dom(out, tmp_path))
+    for row in paid:
+        shown = found.keyed[f"distribution:{row['reference']}"]
+        assert amount(shown) == Decimal(row["amount"])
+        assert shown.endswith("claw-back") == (Decimal(row["amount"]) < 0)
+    received = sum(Decimal(row["amount"]) for row in paid)
+    assert amount(found.keyed["total:distributions"]) == received
+    assert amount(found.keyed["distributed"]) == received
+    assert amount(found.keyed["balance"]) == Decimal(data["net"]) - received
+    for row in data["patents"]:
+        assert amount(found.keyed[f"patent:{row['patent']}:{row['country']}"]) == Decimal(row["gross"])
+
+    pdf = tmp_path / "b.pdf"
+    pool.run("statement", "--member", "B", "--year", "2025", "-o", str(pdf))
+    text = pdf_text(pdf)
+    for row in paid:
+        assert re.search(
+            rf"{row['date']}\s+2025Q1\s+{row['reference']}\s+{re.escape(spelled(row['amount']))}", text
+        )
+    assert "CLAW-BACK" in text.upper()
+
+
 # --- invoices --------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_invoice_html_and_pdf(pool: Pool, tmp_path: Path) -> None:
