@@ -174,7 +174,9 @@ def formats(default: str, extra: tuple[str, ...] = ()) -> Callable[[Callable[...
 
 
 format_option = formats("table on a terminal, else json (also with -o)")
-document_option = formats("table on a terminal, else json; -o x.html or x.pdf: that", ("html", "pdf"))
+document_option = formats(
+    "table on a terminal, else json; html or pdf for an -o FILE.html or .pdf", ("html", "pdf")
+)
 year_option = click.option(
     "--year",
     type=click.IntRange(1900, 9999),
