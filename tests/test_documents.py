@@ -348,6 +348,21 @@ def test_a_period_with_nothing_is_a_document_without_charts(pool: Pool) -> None:
     assert "Nothing distributed for this period yet." in html
 
 
+def test_the_documents_verify_command_verifies_the_bundle(pool: Pool, tmp_path: Path) -> None:
+    import shlex
+
+    bundle = tmp_path / "statement-B.json"
+    html = pool.run(
+        "statement", "--member", "B", "--period", "2025Q1", "--bundle", str(bundle), "-f", "html"
+    ).stdout
+    found = figures(html)
+    assert "produce:2025Q1" not in found.keyed  # the bundle was written with the document
+    command = shlex.split(found.keyed["verify:2025Q1"])
+    assert command[:3] == ["patentpool", "verify-statement", str(bundle)]
+    result = pool.run(*command[1:])  # exits 0: the exact command in the document checks the bundle offline
+    assert result.stdout.strip()
+
+
 def test_usage_errors(pool: Pool, tmp_path: Path) -> None:
     result = pool.run("statement", "--member", "B", "--period", "2025Q1", "-f", "pdf", expect=2)
     assert "-f pdf writes a file: give -o FILE" in result.stderr
