@@ -457,3 +457,21 @@ def test_patents_distributions_and_claw_backs_are_shown() -> None:
     assert amount(found.keyed["balance"]) == Decimal("0.00")
     assert "L&lt;2&gt;" in documents.render_html(doc, "B")  # ids are escaped like any text
     assert found.keyed["checkpoint-size"] == "7"
+
+
+def test_charts_sum_the_smaller_bars_exactly_and_embed_inline() -> None:
+    from patentpool import charts
+
+    bars = [charts.Bar(f"L{i}", Decimal(f"{i}.01"), f"{i}.01") for i in range(1, 21)]
+    shown = charts.top_bars(bars)
+    assert len(shown) == charts.MAX_BARS
+    assert [b.label for b in shown[:3]] == ["L20", "L19", "L18"]
+    rest = shown[-1]
+    assert rest.label == "9 others" and rest.value == sum(Decimal(f"{i}.01") for i in range(1, 10))
+    assert sum((b.value for b in shown), Decimal(0)) == sum((b.value for b in bars), Decimal(0))
+    one = charts.hbar(bars, "Royalty by licensee", "lic", "USD")
+    two = charts.hbar(bars, "Royalty by country", "cty", "USD")
+    assert one.startswith("<svg") and "<?xml" not in one and "<!DOCTYPE" not in one
+    assert ">20.01<" in one and "9 others" in one  # exact amounts as text, not paths
+    ids = set(re.findall(r'id="([^"]+)"', one)) & set(re.findall(r'id="([^"]+)"', two))
+    assert not ids  # two charts in one page share no element id
