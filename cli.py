@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,44 +36,13 @@ class Fail(Exception):
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from ledger.checkpoint import NoteError
-    from ledger.entry import EntryError
-    from ledger.keys import KeyFileError, VerifierKeyError
-    from ledger.log import LedgerError
-    from ledger.merkle import ProofError
-    from ledger.store import StoreError
-    from licenses.errors import TermError
-    from patentpool.allocation import AllocationError
-    from patentpool.books import BooksError
-    from patentpool.bundles import BundleError
-    from patentpool.cash import CashError
-    from patentpool.docmodel import DocumentError
-    from patentpool.fields import FieldError
-    from patentpool.owners import OwnersError
-    from patentpool.service import PoolError
-    from patentpool.staleness import StaleError
+    """What is printed as one `Error:` line: each package's root error (every error it raises for the user
+    subclasses it), the CLI's own, and the operating system's (a file that cannot be read or written)."""
+    from ledger.errors import LedgerError
+    from licenses.errors import LicenseError
+    from patentpool.errors import PoolError
 
-    return (
-        OwnersError,
-        CashError,
-        StaleError,
-        Fail,
-        PoolError,
-        LedgerError,
-        StoreError,
-        KeyFileError,
-        VerifierKeyError,
-        FieldError,
-        TermError,
-        EntryError,
-        NoteError,
-        ProofError,
-        AllocationError,
-        BooksError,
-        BundleError,
-        DocumentError,
-        OSError,
-    )
+    return (Fail, LedgerError, LicenseError, PoolError, OSError)
 
 
 class Main(click.Group):
@@ -83,7 +52,7 @@ class Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
-            verbose = "--verbose" in sys.argv or os.environ.get("PATENTPOOL_VERBOSE")
+            verbose = ctx.params.get("verbose") or os.environ.get("PATENTPOOL_VERBOSE")
             if verbose or not isinstance(exc, _expected_errors()):
                 if verbose:
                     raise
@@ -367,23 +336,13 @@ def key_add(ctx: click.Context, vkey: str, role: str) -> None:
 @click.pass_context
 def key_revoke(ctx: click.Context, keyid: str, reason: str | None) -> None:
     """Revoke a key from the next entry on (root key only); KEYID is origin+id or the bare 8-hex id."""
+    from ledger.keyring import key_ref
+
     with writing(ctx) as batch:
         body: dict[str, Any] = {"key": key_ref(batch.appender.ring.keys, keyid)}
         if reason:
             body["reason"] = reason
         batch.add("key.revoke", body)
-
-
-def key_ref(known: Iterable[str], text: str) -> str:
-    """The key id string `origin+id` that `text` names: itself, or a bare id that ends exactly one of the
-    pool's keys (the short form `log` shows as the author)."""
-    text = text.strip()
-    if "+" in text:
-        return text  # the full form; the keyring says whether it is a key of this pool
-    matches = [k for k in known if k.rsplit("+", 1)[-1] == text.lower()]
-    if len(matches) != 1:
-        fail(f"key: {text!r} names {'no key' if not matches else 'several keys'} of this pool")
-    return matches[0]
 
 
 # --- members and programs --------------------------------------------------------------------------------
@@ -432,6 +391,24 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
         batch.add("member.update", body)
 
 
+@member.command("retire")
+@click.argument("member_id")
+@click.option("--effective", required=True, help="The first day the member is retired.")
+@click.option("--reason", default=None)
+@click.pass_context
+def member_retire(ctx: click.Context, member_id: str, effective: str, reason: str | None) -> None:
+    """Record that a member leaves the pool (once it owns no patent and holds no running licence)."""
+    from patentpool import corrections, fields
+
+    body = {
+        "id": fields.identifier(member_id, "id"),
+        "effective": fields.parse_date(effective, "effective").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("member.retire", body)
+
+
 @member.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
@@ -448,8 +425,17 @@ def member_import(ctx: click.Context, file: Path) -> None:
 def member_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """List members."""
     with reading(ctx) as (state, _reader):
-        rows = [{"id": m.id, "name": m.name, "role": m.role, "seq": m.ref[0]} for m in state.members.values()]
-    show(fmt, output, rows, columns=["id", "name", "role", "seq"], title="Members")
+        rows = [
+            {
+                "id": m.id,
+                "name": m.name,
+                "role": m.role,
+                "seq": m.ref[0],
+                "retired": state.retired[m.id][0].isoformat() if m.id in state.retired else None,
+            }
+            for m in state.members.values()
+        ]
+    show(fmt, output, rows, columns=["id", "name", "role", "seq", "retired"], title="Members")
 
 
 @main.group()
@@ -484,6 +470,34 @@ def program_add(
         pool = batch.state.pool
         fee = admin_fee if admin_fee is not None else format_rate(pool.admin_fee if pool else Decimal(0))
         batch.add("program.add", bodies.program(name, currency, tiers, annual_cap, fee, period))
+
+
+@program.command("amend")
+@click.argument("name")
+@click.option("--from-period", required=True, help="The first period the new terms apply to, e.g. 2026Q1.")
+@click.option("--tiers", default=None, help="New marginal tiers (default: keep).")
+@click.option("--annual-cap", default=None, help="New annual cap per licensee, or none (default: keep).")
+@click.option("--admin-fee", default=None, help="New admin fee, percent of gross (default: keep).")
+@click.option("--reason", default=None)
+@click.pass_context
+def program_amend(
+    ctx: click.Context,
+    name: str,
+    from_period: str,
+    tiers: str | None,
+    annual_cap: str | None,
+    admin_fee: str | None,
+    reason: str | None,
+) -> None:
+    """Change a program's schedule, cap or admin fee from a period on (earlier periods keep theirs)."""
+    from patentpool import corrections
+
+    why = corrections.reason_text(reason, required=False)
+    with writing(ctx) as batch:
+        body = corrections.program_amend_body(
+            batch.state, name, from_period, tiers, annual_cap, admin_fee, why
+        )
+        batch.add("program.amend", body)
 
 
 @program.command("list")
@@ -612,7 +626,7 @@ def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path |
         output,
         data,
         rows=data["history"],
-        columns=["seq", "time", "country", "event"],
+        columns=["seq", "time", "country", "event", "void"],
         title=f"{data['number']}: history",
         first=(f"{data['number']} today", data["countries"]),
     )
@@ -652,6 +666,52 @@ def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, co
                 "patent.transfer",
                 {"number": key[0], "country": key[1], "from": owner, "to": to, "effective": day.isoformat()},
             )
+
+
+@patent.command("amend")
+@click.argument("number")
+@click.option("--country", default=None, help="Only this country (default: every country of the number).")
+@click.option("--filed", default=None)
+@click.option("--granted", default=None, help="A date, or none.")
+@click.option("--expires", default=None, help="Explicit expiry (default: recomputed from the term).")
+@click.option("--type", "type_", type=click.Choice(["invention", "utility", "design"]), default=None)
+@click.option("--title", default=None)
+@click.option("--weight", default=None)
+@click.option("--program", "program_", default=None, help="A program, or none.")
+@click.option("--reason", default=None, help="Why the recorded facts were wrong (required).")
+@click.pass_context
+def patent_amend(
+    ctx: click.Context,
+    number: str,
+    country: str | None,
+    filed: str | None,
+    granted: str | None,
+    expires: str | None,
+    type_: str | None,
+    title: str | None,
+    weight: str | None,
+    program_: str | None,
+    reason: str | None,
+) -> None:
+    """Correct facts of a patent that were wrong from the start (replay uses them for every date)."""
+    from patentpool import corrections
+
+    why = corrections.reason_text(reason, required=True)
+    assert why is not None
+    options = {
+        "filed": filed,
+        "granted": granted,
+        "expires": expires,
+        "type": type_,
+        "title": title,
+        "weight": weight,
+        "program": program_,
+    }
+    if all(value is None for value in options.values()):
+        fail("number: nothing to amend: give --filed, --granted, --expires, --type, --title, --weight...")
+    with writing(ctx) as batch:
+        for key in patent_keys(batch.state, number, country):
+            batch.add("patent.amend", corrections.patent_amend_body(batch.state, key, options, why))
 
 
 @patent.command("owners")
@@ -820,6 +880,24 @@ def crosslicense_add(
         batch.add("crosslicense.add", body)
 
 
+@crosslicense.command("end")
+@click.argument("seq", type=int)
+@click.option("--to", "end", required=True, help="The last day the cross-licence covers.")
+@click.option("--reason", default=None)
+@click.pass_context
+def crosslicense_end(ctx: click.Context, seq: int, end: str, reason: str | None) -> None:
+    """End the cross-licence recorded at SEQ."""
+    from patentpool import corrections, fields
+
+    body = {
+        "seq": seq,
+        "to": fields.parse_date(end, "to").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("crosslicense.end", body)
+
+
 @crosslicense.command("list")
 @format_option
 @click.pass_context
@@ -864,6 +942,26 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
     body = {"licensee": licensee, "program": program_, "from": fields.parse_date(start, "from").isoformat()}
     with writing(ctx) as batch:
         batch.add("license.grant", body)
+
+
+@license.command("end")
+@click.option("--licensee", required=True)
+@click.option("--program", "program_", required=True)
+@click.option("--to", "end", required=True, help="The last day the licence covers.")
+@click.option("--reason", default=None)
+@click.pass_context
+def license_end(ctx: click.Context, licensee: str, program_: str, end: str, reason: str | None) -> None:
+    """End a pool licence: reports for periods starting after the end are refused."""
+    from patentpool import corrections, fields
+
+    body = {
+        "licensee": fields.identifier(licensee, "licensee"),
+        "program": fields.identifier(program_, "program"),
+        "to": fields.parse_date(end, "to").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("license.end", body)
 
 
 @license.command("direct")
@@ -1029,19 +1127,16 @@ def allocate(
 ) -> None:
     """Allocate a program's period, then re-run every later allocated period of the program (spec 6 rule 13);
     a period whose figures did not change gets nothing appended."""
-    from patentpool import allocation, staleness, views
+    from patentpool import staleness, views
 
     per = period_arg(period)
     with writing(ctx) as batch:
-        steps = staleness.plan(batch.state, program_, per)
-        for step in steps:
-            if step.kind is not None and not dry_run:
-                batch.add(step.kind, step.body)
+        steps = staleness.run(batch.state, program_, per, None if dry_run else batch.add_ref)
     for step in steps:
         say(("would be " if dry_run and step.kind else "") + staleness.describe(step, program_))
     if dry_run:
         say("dry run: nothing appended")
-    result = allocation.result_json(steps[0].body)
+    result = steps[0].result
     show(fmt, output, result, rows=views.allocation_rows(result), title=f"Allocation {program_} {per}")
 
 
@@ -1050,6 +1145,18 @@ def allocate(
 @click.option("--period", default=None, help="A period like 2025Q1 (or give --year).")
 @year_option
 @click.option("--program", "program_", default=None)
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write an invoice bundle that the licensee can verify offline.",
+)
+@click.option(
+    "--since",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --bundle: an older checkpoint file to prove consistency from.",
+)
 @document_option
 @click.pass_context
 def invoice(
@@ -1058,6 +1165,8 @@ def invoice(
     period: str | None,
     year: int | None,
     program_: str | None,
+    bundle: Path | None,
+    since: Path | None,
     fmt: str | None,
     output: Path | None,
 ) -> None:
@@ -1066,13 +1175,30 @@ def invoice(
 
     fmt = period_or_year(period, year, fmt, output)
     if year is not None:
+        if bundle is not None:
+            raise click.UsageError("--bundle is for one --period (a bundle proves one allocation)")
         return documents.year_invoice(service(ctx), licensee, year, program_, fmt, output)
     assert period is not None
-    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
+    # A bundle names the credited patents' entries: it reads every fact, not only the books.
+    with reading(ctx, books=bundle is None, period=period_arg(period).label) as (state, reader):
         service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
+        if bundle is not None:
+            from patentpool import bundles
+
+            data["checkpoint"] = reader.checkpoint().note
+            doc = bundles.licensee_bundle(
+                state,
+                reader,
+                data,
+                period_arg(period),
+                program_,
+                since.read_text(encoding="utf-8") if since else None,
+            )
+            bundles.write_bundle(bundle, doc)
+            say(f"wrote invoice bundle {bundle} ({len(doc['entries'])} entries)")
         if fmt in documents.DOCUMENT_FORMATS:
-            return documents.invoice_output(state, reader, data, fmt, output, program_)
+            return documents.invoice_output(state, reader, data, fmt, output, program_, bundle)
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
 
@@ -1123,7 +1249,7 @@ def statement(
         if bundle is not None:
             from patentpool import bundles
 
-            doc = bundles.make_bundle(
+            doc = bundles.member_bundle(
                 state, reader, data, per, program_, since.read_text(encoding="utf-8") if since else None
             )
             bundles.write_bundle(bundle, doc)
@@ -1204,6 +1330,22 @@ def distribute(
 
 
 # --- the ledger ------------------------------------------------------------------------------------------
+@main.command()
+@click.argument("seqs", nargs=-1, required=True)
+@click.option("--reason", default=None, help="Why the entries were wrong (required).")
+@click.pass_context
+def void(ctx: click.Context, seqs: tuple[str, ...], reason: str | None) -> None:
+    """Void entries (SEQ or FIRST-LAST, several allowed) as one entry.void: replay treats them as never
+    made from then on; they stay in the log, marked void. Voiding an entry.void un-voids what it named."""
+    from patentpool import corrections, voids
+
+    why = corrections.reason_text(reason, required=True)
+    ranges = voids.parse_args(seqs)
+    with writing(ctx, "replaying ledger") as batch:
+        batch.add("entry.void", {"seqs": voids.spelled(ranges), "reason": why})
+    say(f"voided {voids.text(ranges)}")
+
+
 def _entry_kind(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     from patentpool.rules import KINDS
 
@@ -1233,13 +1375,19 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
     # spool that reaches the output only once the read has been checked against the signed root.
     with tempfile.SpooledTemporaryFile(16 << 20, "w+", encoding="utf-8", newline="") as spool:
         with Ledger.open(settings.db).reader() as reader:
+            from patentpool import voids
+            from patentpool.service import VOID_KINDS, void_entries
+
+            voided = voids.effective(void_entries(reader.signed_rows(kinds=VOID_KINDS)))
             listed = reader.listed(since=since, kinds=[kind] if kind else None)
             if fmt == "json":  # each entry exactly as stored: its canonical JSON
                 render.write_json_array(spool, (raw.decode("utf-8") for raw, _entry in listed))
             elif fmt == "csv":
-                render.write_csv(spool, (views.log_row(entry) for _raw, entry in listed), views.LOG_COLUMNS)
+                render.write_csv(
+                    spool, (views.log_row(entry, voided=voided) for _raw, entry in listed), views.LOG_COLUMNS
+                )
             else:
-                rows = [views.log_row(entry, limit=100) for _raw, entry in listed]
+                rows = [views.log_row(entry, limit=100, voided=voided) for _raw, entry in listed]
                 color = output is None and render.use_color(sys.stdout)
                 spool.write(render.to_table(rows, views.LOG_COLUMNS, "Ledger", color))
         spool.seek(0)
@@ -1429,13 +1577,25 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     default=None,
     help="A checkpoint you kept earlier: the bundle must prove the ledger only grew since.",
 )
-def verify_statement(bundle: Path, vkey: str, since: Path | None) -> None:
-    """Verify a statement bundle offline, with the pool's public key alone."""
+@click.option("--member", default=None, help="The member whose statement this must be.")
+@click.option("--licensee", default=None, help="The licensee whose invoice this must be.")
+@click.option("--period", default=None, help="The period it must be for.")
+def verify_statement(
+    bundle: Path,
+    vkey: str,
+    since: Path | None,
+    member: str | None,
+    licensee: str | None,
+    period: str | None,
+) -> None:
+    """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
+    alone; prints what it checked and what only an auditor can check."""
     from patentpool import bundles
 
     key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    expect = bundles.Expect(member=member, licensee=licensee, period=period)
     verdict = bundles.verify_bundle_file(
-        bundle, key_text, since.read_text(encoding="utf-8") if since else None
+        bundle, key_text, since.read_text(encoding="utf-8") if since else None, expect
     )
     for line in verdict.lines:
         click.echo(line)

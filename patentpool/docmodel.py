@@ -15,10 +15,11 @@ from typing import Any
 
 from licenses.money import format_money
 from patentpool.charts import Bar
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 
 
-class DocumentError(ValueError):
+class DocumentError(PoolError, ValueError):
     """A document that cannot be made from these figures (the CLI prints it as one `Error:` line)."""
 
 

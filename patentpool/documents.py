@@ -174,7 +174,9 @@ def _commands(
             args = ["patentpool", what, party_option, party, "--period", label]
             args += ["--program", program] if program else []
             produce = shlex.join([*args, "--bundle", name])
-        verify = shlex.join(["patentpool", "verify-statement", name, "--vkey", vkey])
+        # --member/--licensee and --period bind the bundle to this document's party and period.
+        bind = ["--member" if what == "statement" else "--licensee", party, "--period", label]
+        verify = shlex.join(["patentpool", "verify-statement", name, "--vkey", vkey, *bind])
         out.append((label, produce, verify))
     return out
 
@@ -298,10 +300,11 @@ def invoice_document(
     vkey: str,
     note: str,
     program: str | None = None,
+    bundle: Path | None = None,
     issued: date | None = None,
 ) -> Document:
     """The invoice (one period's, or a year's from `docmodel.invoice_year`) as a document; `detail` is
-    `invoice_detail`'s programs, report lines and credited patents."""
+    `invoice_detail`'s programs, report lines and credited patents; `bundle` the one written with it."""
     periods = data.get("periods", [data])
     yearly = "year" in data
     cur = data["currency"]
@@ -325,7 +328,7 @@ def invoice_document(
     figures = docmodel.invoice_figures(data)
     if not yearly:
         figures.append(docmodel.Figure("Payable by", data["due_date"], "due_date"))
-    commands = _commands("invoice", "--licensee", data["licensee"], labels, program, None, vkey)
+    commands = _commands("invoice", "--licensee", data["licensee"], labels, program, bundle, vkey)
     return Document(
         kind="invoice",
         title="Royalty invoice",
@@ -446,13 +449,13 @@ def invoice_output(
     fmt: str,
     output: Path | None,
     program: str | None = None,
+    bundle: Path | None = None,
 ) -> None:
     """`invoice -f html|pdf` for one period (the state must hold the period's allocation bodies)."""
     detail = invoice_detail(state, data["licensee"], [data["period"]], program)
     note = reader.checkpoint().note
-    doc = invoice_document(
-        data, detail, names_for(state, data["licensee"]), str(reader.root_key), note, program
-    )
+    names = names_for(state, data["licensee"])
+    doc = invoice_document(data, detail, names, str(reader.root_key), note, program, bundle)
     write(doc, data["licensee"], fmt, output)
 
 

@@ -144,6 +144,12 @@ def check_verification(found: Figures, pool: Pool, periods: list[str], what: str
         command = found.keyed[f"verify:{period}"]
         assert command.startswith(f"patentpool verify-statement {what}-{party}-{period}.json --vkey ")
         assert key in command
+        option = "--member" if what == "statement" else "--licensee"
+        assert command.endswith(f" {option} {party} --period {period}")
+        assert (
+            f"patentpool {what} {option} {party} --period {period} --bundle"
+            in found.keyed[f"produce:{period}"]
+        )
 
 
 # --- statements --------------------------------------------------------------------------------------------
@@ -348,18 +354,22 @@ def test_a_period_with_nothing_is_a_document_without_charts(pool: Pool) -> None:
     assert "Nothing distributed for this period yet." in html
 
 
-def test_the_documents_verify_command_verifies_the_bundle(pool: Pool, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "option", "party"), [("statement", "--member", "B"), ("invoice", "--licensee", "L1")]
+)
+def test_the_documents_verify_command_verifies_the_bundle(
+    pool: Pool, tmp_path: Path, command: str, option: str, party: str
+) -> None:
     import shlex
 
-    bundle = tmp_path / "statement-B.json"
-    html = pool.run(
-        "statement", "--member", "B", "--period", "2025Q1", "--bundle", str(bundle), "-f", "html"
-    ).stdout
-    found = figures(html)
+    bundle = tmp_path / f"{command}-{party}.json"
+    args = (command, option, party, "--period", "2025Q1", "--bundle", str(bundle), "-f", "html")
+    found = figures(pool.run(*args).stdout)
     assert "produce:2025Q1" not in found.keyed  # the bundle was written with the document
-    command = shlex.split(found.keyed["verify:2025Q1"])
-    assert command[:3] == ["patentpool", "verify-statement", str(bundle)]
-    result = pool.run(*command[1:])  # exits 0: the exact command in the document checks the bundle offline
+    verify = shlex.split(found.keyed["verify:2025Q1"])
+    assert verify[:3] == ["patentpool", "verify-statement", str(bundle)]
+    assert verify[-4:] == [option, party, "--period", "2025Q1"]  # bound to this party and period
+    result = pool.run(*verify[1:])  # exits 0: the exact command in the document checks the bundle offline
     assert result.stdout.strip()
 
 
