@@ -42,20 +42,51 @@ def format_for(fmt: str | None, output: Path | None) -> str | None:
 # --- reading -----------------------------------------------------------------------------------------------
 @contextmanager
 def read_year(svc: PoolService, year: int, shares_of: str | None) -> Iterator[tuple[PoolState, Reader]]:
-    """One snapshot holding every allocation of `year` whole (of the shares, only member `shares_of`'s rows),
-    the members, programs, payments and distributions: what a year's statements or invoices read. A stale
-    allocation (rule 13) is refused as the single-period commands refuse it."""
-    from patentpool.service import ALLOCATION_KINDS, BOOK_KINDS, STATEMENT_KINDS, replay
+    """One snapshot holding every allocation of `year` (summaries and parts; for a statement, of the parts
+    only member `shares_of`'s own, as `PoolService.read_period` reads one period), the members, programs,
+    payments and distributions, less what entry.void voided: what a year's statements or invoices read. A
+    stale allocation (rule 13) is refused as the single-period commands refuse it."""
+    from ledger.entry import decode_trusted
+    from patentpool.service import (
+        ALLOCATION_KINDS,
+        BOOK_KINDS,
+        STATEMENT_KINDS,
+        VOID_KINDS,
+        replay,
+        void_entries,
+    )
 
-    # JCS orders an allocation body's keys, so its period is spelled `"period":"2025Q1"`: the year's prefix
-    # finds its allocations in the bytes without decoding the others.
+    # JCS orders an allocation entry's keys, so its period is spelled `"period":"2025Q1"`: the year's
+    # prefix finds the year's summaries and parts in the bytes without decoding the others.
     needle = f'"period":"{year:04d}'.encode()
-    kinds = sorted(set(BOOK_KINDS) | set(STATEMENT_KINDS))
+    part = "allocation.part"
+    kinds = sorted(set(BOOK_KINDS) | set(STATEMENT_KINDS) | {part})
     with svc.ledger.reader() as reader:
-        rows = reader.signed_rows(kinds=kinds, needles={kind: needle for kind in ALLOCATION_KINDS})
-        state = replay(svc.store, reader.conn, rows, keep_allocations=True, shares_of=shares_of)
+        found_voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
+        if shares_of is None:
+            needles = {kind: needle for kind in (*ALLOCATION_KINDS, part)}
+            rows = list(reader.signed_rows(kinds=kinds, needles=needles))
+        else:
+            needles = {kind: needle for kind in ALLOCATION_KINDS}
+            rows = list(reader.signed_rows(kinds=[k for k in kinds if k != part], needles=needles))
+            listed = [
+                decode_trusted(raw).body.get("parts", {}).get("members", {})
+                for _seq, kind, raw, _h in rows
+                if kind in ALLOCATION_KINDS
+            ]
+            for parts in listed:
+                if shares_of in parts:
+                    row = reader.signed_row(parts[shares_of][0], part, keep=lambda _raw: True)
+                    rows += [row] if row is not None else []
+        state = replay(
+            svc.store,
+            reader.conn,
+            sorted(rows),
+            keep_allocations=True,
+            shares_of=shares_of,
+            void_entries=found_voids,
+        )
         for period in allocated_periods(state, year, None):
-            # Rule 13, as for one period: a year's document never shows an allocation its inputs outdated.
             svc.refuse_stale(reader, state, period.label, None)
         yield state, reader
 

@@ -410,8 +410,14 @@ def test_year_reads_one_snapshot_on_each_backend(db_url: str, pool_factory: Any)
     )
     invoice = pool.json("invoice", "--licensee", "C", "--period", "2025Q1")
     assert pool.json("invoice", "--licensee", "C", "--year", "2025")["periods"] == [invoice]
-    html = pool.run("statement", "--member", "C", "--year", "2025", "-f", "html").stdout
-    assert figures(html).keyed["total:year-net"] == spelled(statement["net"])
+    # A voided entry is as never made, in the year's read too (here a member's new name).
+    updated = pool.run("member", "update", "C", "--name", "Wrong Name Inc.").stderr
+    seq = re.search(r"seq (\d+)", updated)
+    assert seq
+    pool.run("void", seq.group(1), "--reason", "typo")
+    found = figures(pool.run("statement", "--member", "C", "--year", "2025", "-f", "html").stdout)
+    assert found.keyed["total:year-net"] == spelled(statement["net"])
+    assert found.keyed["party-name"] == "Cobalt Devices Inc."
 
 
 def test_year_csv_rows_carry_their_period(pool: Pool) -> None:
