@@ -613,14 +613,18 @@ def patent_list(
 
 @patent.command("show")
 @click.argument("number")
+@click.option("--on", "on_date", default=None, help="Owners, parts and status on this date (default today).")
 @format_option
 @click.pass_context
-def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path | None) -> None:
-    """A patent's full history from the ledger, with seqs."""
-    from patentpool import bodies, views
+def patent_show(
+    ctx: click.Context, number: str, on_date: str | None, fmt: str | None, output: Path | None
+) -> None:
+    """A patent's full history from the ledger, with seqs, and its owners with their parts on a date."""
+    from patentpool import bodies, fields, views
 
+    day = fields.parse_date(on_date, "on") if on_date else None
     with reading(ctx) as (state, reader):
-        data = views.patent_history(state, reader, bodies.number(number))
+        data = views.patent_history(state, reader, bodies.number(number), day)
     show(
         fmt,
         output,
@@ -1219,6 +1223,13 @@ def invoice(
     default=None,
     help="With --bundle: an older checkpoint file to prove consistency from.",
 )
+@click.option(
+    "--by",
+    type=click.Choice(["line", "patent"]),
+    default="line",
+    show_default=True,
+    help="Table and CSV rows: one per licensee and country, or one per patent (rule 6b).",
+)
 @document_option
 @click.pass_context
 def statement(
@@ -1229,6 +1240,7 @@ def statement(
     program_: str | None,
     bundle: Path | None,
     since: Path | None,
+    by: str,
     fmt: str | None,
     output: Path | None,
 ) -> None:
@@ -1256,7 +1268,8 @@ def statement(
             say(f"wrote statement bundle {bundle} ({len(doc['entries'])} entries)")
         if fmt in documents.DOCUMENT_FORMATS:
             return documents.statement_output(state, reader, data, fmt, output, program_, bundle)
-    show(fmt, output, data, rows=views.statement_rows(data), title=f"Statement {member_id} {per}")
+    rows = views.statement_patent_rows(data) if by == "patent" else views.statement_rows(data)
+    show(fmt, output, data, rows=rows, title=f"Statement {member_id} {per}")
 
 
 @main.command()
