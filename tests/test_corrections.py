@@ -96,6 +96,9 @@ def test_void_refuses_what_cannot_be_voided_with_one_line_naming_it(example_pool
         "Error: seqs: seq 17 (openlicense.declare) cannot be voided: seq 18 (openlicense.take) rests on it "
         "(number: CN205123456U has no open licence declaration at seq 17)"
     )
+    assert refused(pool, "void", "3", "2", "--reason", "x") == (
+        "Error: seqs: seqs 2-3 cannot be voided: seq 7 (patent.add) rests on them (owner: unknown member 'A')"
+    )
     assert refused(pool, "void", "999", "--reason", "x") == (
         "Error: seqs: seq 999 does not exist (the ledger has 25 entries)"
     )
