@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,42 +36,13 @@ class Fail(Exception):
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from ledger.checkpoint import NoteError
-    from ledger.entry import EntryError
-    from ledger.keys import KeyFileError, VerifierKeyError
-    from ledger.log import LedgerError
-    from ledger.merkle import ProofError
-    from ledger.store import StoreError
-    from licenses.errors import TermError
-    from patentpool.allocation import AllocationError
-    from patentpool.books import BooksError
-    from patentpool.bundles import BundleError
-    from patentpool.cash import CashError
-    from patentpool.fields import FieldError
-    from patentpool.owners import OwnersError
-    from patentpool.service import PoolError
-    from patentpool.staleness import StaleError
+    """What is printed as one `Error:` line: each package's root error (every error it raises for the user
+    subclasses it), the CLI's own, and the operating system's (a file that cannot be read or written)."""
+    from ledger.errors import LedgerError
+    from licenses.errors import LicenseError
+    from patentpool.errors import PoolError
 
-    return (
-        OwnersError,
-        CashError,
-        StaleError,
-        Fail,
-        PoolError,
-        LedgerError,
-        StoreError,
-        KeyFileError,
-        VerifierKeyError,
-        FieldError,
-        TermError,
-        EntryError,
-        NoteError,
-        ProofError,
-        AllocationError,
-        BooksError,
-        BundleError,
-        OSError,
-    )
+    return (Fail, LedgerError, LicenseError, PoolError, OSError)
 
 
 class Main(click.Group):
@@ -81,7 +52,7 @@ class Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
-            verbose = "--verbose" in sys.argv or os.environ.get("PATENTPOOL_VERBOSE")
+            verbose = ctx.params.get("verbose") or os.environ.get("PATENTPOOL_VERBOSE")
             if verbose or not isinstance(exc, _expected_errors()):
                 if verbose:
                     raise
@@ -343,23 +314,13 @@ def key_add(ctx: click.Context, vkey: str, role: str) -> None:
 @click.pass_context
 def key_revoke(ctx: click.Context, keyid: str, reason: str | None) -> None:
     """Revoke a key from the next entry on (root key only); KEYID is origin+id or the bare 8-hex id."""
+    from ledger.keyring import key_ref
+
     with writing(ctx) as batch:
         body: dict[str, Any] = {"key": key_ref(batch.appender.ring.keys, keyid)}
         if reason:
             body["reason"] = reason
         batch.add("key.revoke", body)
-
-
-def key_ref(known: Iterable[str], text: str) -> str:
-    """The key id string `origin+id` that `text` names: itself, or a bare id that ends exactly one of the
-    pool's keys (the short form `log` shows as the author)."""
-    text = text.strip()
-    if "+" in text:
-        return text  # the full form; the keyring says whether it is a key of this pool
-    matches = [k for k in known if k.rsplit("+", 1)[-1] == text.lower()]
-    if len(matches) != 1:
-        fail(f"key: {text!r} names {'no key' if not matches else 'several keys'} of this pool")
-    return matches[0]
 
 
 # --- members and programs --------------------------------------------------------------------------------
@@ -1144,19 +1105,16 @@ def allocate(
 ) -> None:
     """Allocate a program's period, then re-run every later allocated period of the program (spec 6 rule 13);
     a period whose figures did not change gets nothing appended."""
-    from patentpool import allocation, staleness, views
+    from patentpool import staleness, views
 
     per = period_arg(period)
     with writing(ctx) as batch:
-        steps = staleness.plan(batch.state, program_, per)
-        for step in steps:
-            if step.kind is not None and not dry_run:
-                batch.add(step.kind, step.body)
+        steps = staleness.run(batch.state, program_, per, None if dry_run else batch.add_ref)
     for step in steps:
         say(("would be " if dry_run and step.kind else "") + staleness.describe(step, program_))
     if dry_run:
         say("dry run: nothing appended")
-    result = allocation.result_json(steps[0].body)
+    result = steps[0].result
     show(fmt, output, result, rows=views.allocation_rows(result), title=f"Allocation {program_} {per}")
 
 

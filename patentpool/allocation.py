@@ -30,15 +30,16 @@ from licenses.money import (
     to_cents,
 )
 from patentpool import owners
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.splits import integer_weights, split_group_totals, split_rows, split_totals
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
 
-POLICY = "v1"
+POLICY = "v2"
 CREDIT = "credit"
 
 
-class AllocationError(ValueError):
+class AllocationError(PoolError, ValueError):
     pass
 
 

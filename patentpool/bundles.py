@@ -33,6 +33,7 @@ from licenses.money import format_money, from_cents, largest_remainder, round_ha
 from licenses.schedule import RoyaltySchedule
 from patentpool import owners
 from patentpool.allocation import memo_split, per_patent
+from patentpool.errors import PoolError
 from patentpool.splits import integer_weights, split_totals
 
 OWNER_KINDS = ("patent.transfer", "patent.owners")
@@ -43,17 +44,9 @@ if TYPE_CHECKING:
     from patentpool.state import PoolState
 
 BUNDLE_VERSION = 1
-LICENCE_KINDS = (
-    "openlicense.declare",
-    "openlicense.take",
-    "openlicense.withdraw",
-    "crosslicense.add",
-    "license.direct",
-    "license.grant",
-)
 
 
-class BundleError(ValueError):
+class BundleError(PoolError, ValueError):
     pass
 
 

@@ -1,9 +1,9 @@
 """The pool's patents: a table stored by column, and `Patent`, one row read out of it.
 
 A pool's register can hold a million patent rows (every EP validation state is a row), and every command
-and `verify` replays it: as Python objects each row cost about 1 KB (dates, a Decimal, a hex hash, two
-lists), as columns about 120 bytes. A `Patent` is built when a row is read; it is a snapshot, never changed:
-statuses and transfers are recorded through the table.
+and `verify` replays it: as Python objects each row cost several times what it costs as columns (dates, a
+Decimal, a hex hash, two lists; the sizes are in bench/README.md). A `Patent` is built when a row is read;
+it is a snapshot, never changed: statuses and transfers are recorded through the table.
 """
 
 from __future__ import annotations

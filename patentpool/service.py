@@ -13,27 +13,23 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.entry import Entry, decode_trusted, decode_trusted_lazy, entry_hash
+from ledger.entry import Entry, decode_trusted, entry_hash
 from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
 from ledger.log import Appender, Ledger, Reader, read_signed
 from ledger.memory import paused_gc
 from ledger.store import Store
 from patentpool import rules, voids
+from patentpool.errors import PoolError as PoolError  # the package root, raised as such here
 from patentpool.fields import FieldError
-from patentpool.member_view import member_view
 from patentpool.state import PoolState
 
 Progress = Callable[[int], None]
-
-
-class PoolError(Exception):
-    """A refusal the user can act on; the CLI prints it as one `Error:` line."""
 
 
 def replay_raw(
@@ -54,16 +50,12 @@ def replay_raw(
     voided = state.voided
     state.replaying = True  # entry.void entries only record themselves: what they void is skipped
     with paused_gc():  # a replay builds the state's many objects, and no cycles
-        for count, (seq, kind, raw, h) in enumerate(rows, 1):
+        for count, (seq, _kind, raw, h) in enumerate(rows, 1):
             if voided and seq in voided:
                 state.size = seq
                 continue
             try:
-                if bodies is not None and shares_of is not None and kind.startswith("allocation."):
-                    entry = decode_trusted_lazy(raw)
-                    entry = replace(entry, body=member_view(entry.body, shares_of))
-                else:
-                    entry = decode_trusted(raw)
+                entry = decode_trusted(raw)
             except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
                 raise PoolError(
                     f"seq {seq}: the stored entry is not readable ({exc}); run `patentpool verify`"
@@ -118,6 +110,7 @@ BOOK_KINDS = (
     "member.update",
     "payment.add",
     "distribution.add",
+    "allocation.part",
     "allocation.run",
     "allocation.adjust",
 )
@@ -158,7 +151,12 @@ def only_period(period: str) -> dict[str, bytes]:
     decoding them (an allocation body can run to many megabytes). JCS orders body keys, so the period is
     always followed by the policy."""
     marker = f'"period":"{period}","policy":'.encode()
-    return {"allocation.run": marker, "allocation.adjust": marker}
+    # A part's keys sort "period" just before "program".
+    return {"allocation.run": marker, "allocation.adjust": marker, "allocation.part": part_marker(period)}
+
+
+def part_marker(period: str) -> bytes:
+    return f'"period":"{period}","program":'.encode()
 
 
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
@@ -212,6 +210,11 @@ class Batch:
         rules.apply(self.state, entry, self.appender.appended[-1].hash.hex(), check=False)
         self.entries.append(entry)
         return entry
+
+    def add_ref(self, kind: str, body: Mapping[str, Any]) -> tuple[int, str]:
+        """`add`, returning the new entry's (seq, h) for a later entry that names it."""
+        entry = self.add(kind, body)
+        return entry.seq, self.appender.appended[-1].hash.hex()
 
 
 _KEYS: dict[tuple[str, int, int, str], SigningKey] = {}
@@ -336,10 +339,17 @@ class PoolService:
                 if row is not None and of in ends:
                     found.append(row)
                     del ends[of]
+            # Of each summary's parts, only the member's own (spec 8a): a statement reads nothing else.
+            wanted = []
+            for row in found:
+                listed = decode_trusted(row[2]).body["parts"]["members"]
+                if shares_of is not None and shares_of in listed:
+                    wanted.append(listed[shares_of][0])
+            part_rows = [reader.signed_row(seq, "allocation.part", keep=lambda raw: True) for seq in wanted]
             state = replay(
                 self.store,
                 reader.conn,
-                sorted(base + found),
+                sorted(base + found + [r for r in part_rows if r is not None]),
                 keep_allocations=True,
                 shares_of=shares_of,
                 void_entries=found_voids,

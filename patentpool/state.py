@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from licenses.agreements import (
     CrossLicense,
@@ -111,16 +111,24 @@ class Distribution:
     ref: Ref
 
 
-# The parts of an allocation body that can run to many megabytes; the state keeps the rest (the figures of
-# the allocate JSON), and loads a whole body from the ledger by seq when a statement or bundle needs it.
-ALLOCATION_DETAIL = ("countries", "licensees", "shares", "inputs", "open_license_refs", "earlier")
+class PartInfo(NamedTuple):
+    """What the state keeps of an `allocation.part`: whose it is, a digest of what it holds, its figures and
+    memo lines (the part itself is read from the ledger by seq when a statement or report needs it)."""
+
+    kind: str  # member | licensee
+    name: str
+    hash: str
+    digest: str
+    figures: dict[str, str]
+    memo: tuple[dict[str, str], ...]
 
 
 @dataclass(frozen=True)
 class AllocationRecord:
-    kind: str  # allocation.run | allocation.adjust
-    body: dict[str, Any]  # without ALLOCATION_DETAIL
+    kind: str  # allocation.run | allocation.adjust (the summary)
+    body: dict[str, Any]  # the summary's fields and the figures of the allocate JSON, put together from parts
     ref: Ref
+    parts: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)  # (kind, name) -> (seq, h)
 
 
 @dataclass
@@ -142,6 +150,7 @@ class PoolState:
     payment_refs: dict[tuple[str, str], Payment] = field(default_factory=dict)  # (licensee, reference)
     distributions: list[Distribution] = field(default_factory=list)
     allocations: dict[tuple[str, str], list[AllocationRecord]] = field(default_factory=dict)
+    part_info: dict[int, PartInfo] = field(default_factory=dict)  # allocation.part seq -> what it holds
     # import file sha256 -> (first, last) seq of its entries; not every seq: an import can be a million rows
     sources: dict[str, tuple[int, int]] = field(default_factory=dict)
     size: int = 0
@@ -177,11 +186,21 @@ class PoolState:
                 setattr(self, f.name, getattr(other, f.name))
 
     def allocation_body(self, record: AllocationRecord) -> dict[str, Any]:
-        """The whole body of an allocation entry, detail included (of `shares`, only member `shares_of`'s
-        rows if that is set)."""
+        """An allocation put back together from its summary and every part it lists (`parts.assemble`)."""
+        from patentpool import parts
+
+        load = self._loader()
+        return parts.assemble(load(record.ref[0]), [load(seq) for seq, _h in record.parts.values()])
+
+    def member_part(self, record: AllocationRecord, member: str) -> dict[str, Any] | None:
+        """The member's part of an allocation (None: the member has no share in it)."""
+        found = record.parts.get(("member", member))
+        return None if found is None else self._loader()(found[0])
+
+    def _loader(self) -> Callable[[int], dict[str, Any]]:
         if self.load_body is None:
             raise RuntimeError("this state was not replayed from a database: allocation details unavailable")
-        return self.load_body(record.ref[0])
+        return self.load_body
 
     # --- look-ups used by validators and computations ---------------------------------------------------
     def patents_numbered(self, number: str) -> list[Patent]:
