@@ -1122,17 +1122,51 @@ def allocate(
 @click.option("--licensee", required=True)
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write an invoice bundle that the licensee can verify offline.",
+)
+@click.option(
+    "--since",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --bundle: an older checkpoint file to prove consistency from.",
+)
 @format_option
 @click.pass_context
 def invoice(
-    ctx: click.Context, licensee: str, period: str, program_: str | None, fmt: str | None, output: Path | None
+    ctx: click.Context,
+    licensee: str,
+    period: str,
+    program_: str | None,
+    bundle: Path | None,
+    since: Path | None,
+    fmt: str | None,
+    output: Path | None,
 ) -> None:
     """A licensee's invoice for a period."""
     from patentpool import books, views
 
-    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
+    # A bundle names the credited patents' entries: it reads every fact, not only the books.
+    with reading(ctx, books=bundle is None, period=period_arg(period).label) as (state, reader):
         service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
+        if bundle is not None:
+            from patentpool import bundles
+
+            data["checkpoint"] = reader.checkpoint().note
+            doc = bundles.licensee_bundle(
+                state,
+                reader,
+                data,
+                period_arg(period),
+                program_,
+                since.read_text(encoding="utf-8") if since else None,
+            )
+            bundles.write_bundle(bundle, doc)
+            say(f"wrote invoice bundle {bundle} ({len(doc['entries'])} entries)")
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
 
@@ -1175,7 +1209,7 @@ def statement(
         if bundle is not None:
             from patentpool import bundles
 
-            doc = bundles.make_bundle(
+            doc = bundles.member_bundle(
                 state, reader, data, per, program_, since.read_text(encoding="utf-8") if since else None
             )
             bundles.write_bundle(bundle, doc)
@@ -1501,13 +1535,25 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     default=None,
     help="A checkpoint you kept earlier: the bundle must prove the ledger only grew since.",
 )
-def verify_statement(bundle: Path, vkey: str, since: Path | None) -> None:
-    """Verify a statement bundle offline, with the pool's public key alone."""
+@click.option("--member", default=None, help="The member whose statement this must be.")
+@click.option("--licensee", default=None, help="The licensee whose invoice this must be.")
+@click.option("--period", default=None, help="The period it must be for.")
+def verify_statement(
+    bundle: Path,
+    vkey: str,
+    since: Path | None,
+    member: str | None,
+    licensee: str | None,
+    period: str | None,
+) -> None:
+    """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
+    alone; prints what it checked and what only an auditor can check."""
     from patentpool import bundles
 
     key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    expect = bundles.Expect(member=member, licensee=licensee, period=period)
     verdict = bundles.verify_bundle_file(
-        bundle, key_text, since.read_text(encoding="utf-8") if since else None
+        bundle, key_text, since.read_text(encoding="utf-8") if since else None, expect
     )
     for line in verdict.lines:
         click.echo(line)
@@ -1515,6 +1561,42 @@ def verify_statement(bundle: Path, vkey: str, since: Path | None) -> None:
         for problem in verdict.problems:
             click.echo(f"Error: {problem}", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument(
+    "bundles", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--vkey", required=True, help="The pool's verifier key string (or a file holding it).")
+@click.option(
+    "--inventors",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV or .xlsx: patent,country,inventor,share,rate (kept by the member, never sent to the pool).",
+)
+@click.option(
+    "--encoding", default="utf-8", show_default=True, help="Of a CSV inventors file (e.g. gb18030)."
+)
+@format_option
+def awards(
+    bundles: tuple[Path, ...],
+    vkey: str,
+    inventors: Path,
+    encoding: str,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
+    """Inventor awards from statement bundles, offline: each bundle verified first (spec section 11)."""
+    from patentpool import awards as awards_module
+
+    key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    data = awards_module.from_bundles(list(bundles), key_text, inventors, encoding)
+    first = ("Awards per inventor", awards_module.inventor_rows(data))
+    rows = awards_module.patent_rows(data)
+    title = f"Inventor awards {data['member']} {', '.join(data['periods'])}"
+    show(fmt, output, data, rows=rows, columns=awards_module.PATENT_COLUMNS, title=title, first=first)
+    for warning in data["warnings"]:
+        say(f"Warning: {warning}")
 
 
 @main.command()
