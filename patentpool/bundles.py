@@ -348,6 +348,8 @@ def _check_consistency(
     except ValueError as exc:
         raise BundleError(f"your --since checkpoint does not verify with this key: {exc}") from exc
     consistency = doc.get("consistency") or {}
+    if not isinstance(consistency, dict):
+        raise BundleError("consistency: not an object")
     proof = _b64list(consistency.get("proof", []), "consistency proof")
     if old.size > cp.size:
         raise BundleError(f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size})")
@@ -697,7 +699,8 @@ def _check_invoice(
             continue
         if summary.body["currency"] != invoice["currency"]:
             raise BundleError(
-                f"currency: the invoice says {invoice['currency']}, {program} is in {summary.body['currency']}"
+                f"currency: the invoice says {invoice['currency']}, {program} is in "
+                f"{summary.body['currency']}"
             )
         programs.append(program)
         body = dict(part.body)

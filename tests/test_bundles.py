@@ -128,7 +128,9 @@ def books(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         pool.run("init", "--name", "Test Pool", "--origin", origin, "--currency", "USD", "--admin-fee", "10")
         return pool
 
-    def bundle(pool: Pool, name: str, party: str = "C", since: Path | None = None, invoice: bool = False) -> None:
+    def bundle(
+        pool: Pool, name: str, party: str = "C", since: Path | None = None, invoice: bool = False
+    ) -> None:
         path = work / f"{name}.json"
         command = ["invoice", "--licensee"] if invoice else ["statement", "--member"]
         args = [*command, party, "--period", PERIOD, "--bundle", str(path)]
@@ -448,8 +450,9 @@ def test_honest_licensee_bundle_verifies(books: Books, licensee: str) -> None:
     royalty, credit, due = INVOICES[licensee]
     result = verify(books.bundles[name], books.vkey)
     verified(result, "invoice")
-    assert f"XR: your part (seq {LICENSEE_PART[licensee]}) is the one the summary lists; royalty {royalty}" in (
-        result.stdout
+    assert (
+        f"XR: your part (seq {LICENSEE_PART[licensee]}) is the one the summary lists; royalty {royalty}"
+        in (result.stdout)
     )
     assert f"invoice: {licensee} {PERIOD} royalty {royalty}, credit {credit}, due {due} USD" in result.stdout
     for what in bundles.AUDITOR_ONLY_LICENSEE:
@@ -496,7 +499,9 @@ def test_bundle_presented_as_another_partys(
 
 def test_bundle_presented_as_its_own_partys(books: Books) -> None:
     verified(verify(books.bundles["A"], books.vkey, None, "--member", "A", "--period", "2025q1"))
-    verified(verify(books.bundles["inv-C"], books.vkey, None, "--licensee", "C", "--period", PERIOD), "invoice")
+    verified(
+        verify(books.bundles["inv-C"], books.vkey, None, "--licensee", "C", "--period", PERIOD), "invoice"
+    )
 
 
 def test_checkpoint_command_prints_a_note_signed_by_the_pool_key(books: Books) -> None:
@@ -508,7 +513,7 @@ def test_checkpoint_command_prints_a_note_signed_by_the_pool_key(books: Books) -
     assert books.pool.run("checkpoint", "--size", str(OLD_SIZE)).stdout == old_note
 
 
-# --- an allocation.adjust of the period -----------------------------------------------------------------------
+# --- an allocation.adjust of the period ------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["A", "B", "C", "inv-L1", "inv-C", "C-since"])
 def test_bundle_made_before_an_adjust_still_verifies(books: Books, name: str) -> None:
     """The period was adjusted after these bundles were made: each still verifies as what it was."""
@@ -612,7 +617,9 @@ def test_a_bundle_holds_no_other_partys_figures(books: Books, name: str, party: 
     assert secrets[party]["seqs"] & held
     # What the party itself may legitimately hold (a member sees the royalty attributed to each country,
     # which can equal a licensee's line there): a value of its own is no leak.
-    own_part = next(json.loads(i["entry"])["body"] for i in doc["entries"] if i["seq"] in secrets[party]["seqs"])
+    own_part = next(
+        json.loads(i["entry"])["body"] for i in doc["entries"] if i["seq"] in secrets[party]["seqs"]
+    )
     own = set(re.findall(r'"(\d+\.\d\d)"', json.dumps(own_part))) | secrets[party]["figures"]
     # ... nor is a value of the public terms (L1 reaches the annual cap; 1000 is both a tier bound and a
     # line's units).
@@ -727,7 +734,8 @@ def test_statement_of_another_member(books: Books, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "truth"), [("royalty", "899.00", "900.00"), ("credit", "0.00", "150.00"), ("due", "1.00", "750.00")]
+    ("key", "value", "truth"),
+    [("royalty", "899.00", "900.00"), ("credit", "0.00", "150.00"), ("due", "1.00", "750.00")],
 )
 def test_edited_invoice_figure(books: Books, tmp_path: Path, key: str, value: str, truth: str) -> None:
     doc = books.load("inv-L1")
@@ -739,6 +747,31 @@ def test_edited_invoice_memo(books: Books, tmp_path: Path) -> None:
     doc = books.load("inv-L1")
     doc["invoice"]["open_license_fees"] = []
     refused(books, tmp_path, doc, "open_license_fees: the invoice's memo lines differ from your part's")
+
+
+@pytest.mark.parametrize(
+    ("edit", "phrase"),
+    [
+        (lambda inv: inv.update(currency="EUR"), "currency: the invoice says EUR, XR is in USD"),
+        (lambda inv: inv.update(programs=["XR", "AV"]), "programs: the invoice says ['XR', 'AV']"),
+        (lambda inv: inv.update(due_date="2025-12-31"), "due_date: the invoice says 2025-12-31"),
+        (lambda inv: inv.update(paid="750.00"), "invoice: keys"),
+        (lambda inv: inv.pop("due_date"), "invoice: keys"),
+    ],
+)
+def test_edited_invoice_terms(
+    books: Books, tmp_path: Path, edit: Callable[[dict[str, Any]], Any], phrase: str
+) -> None:
+    doc = books.load("inv-L1")
+    edit(doc["invoice"])
+    refused(books, tmp_path, doc, phrase)
+
+
+def test_statement_with_a_figure_of_its_own(books: Books, tmp_path: Path) -> None:
+    """A key the verifier does not check would be a figure nobody verified: refused."""
+    doc = books.load("C")
+    doc["statement"]["payments"] = "1000000.00"
+    refused(books, tmp_path, doc, "statement: keys", "are not those of a statement")
 
 
 def test_invoice_of_another_licensee(books: Books, tmp_path: Path) -> None:
@@ -846,7 +879,7 @@ def test_entry_carrying_a_per_entry_proof(books: Books, tmp_path: Path) -> None:
     refused(books, tmp_path, doc, "entries: each is {seq, entry}")
 
 
-# --- the multi-leaf proof for the wrong leaves or size -------------------------------------------------------
+# --- the multi-leaf proof for the wrong leaves or size ----------------------------------------------------
 def test_swapped_multi_leaf_proof_hashes(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
     proof = doc["inclusion"]
@@ -889,7 +922,7 @@ def test_proof_of_one_party_under_anothers_entries(books: Books, tmp_path: Path)
 
 
 def test_proof_for_an_older_tree_size(books: Books, tmp_path: Path) -> None:
-    """The continuation's checkpoint (after the payments) with the proof made for the old checkpoint's size."""
+    """The continuation's checkpoint (after the payments) with the proof made for the old checkpoint."""
     doc, old = books.load("C-since"), books.load("C")
     new_size = int(doc["checkpoint"].splitlines()[1])
     doc["inclusion"] = old["inclusion"]
@@ -1056,7 +1089,9 @@ def test_forged_member_rows_that_do_not_add_up(books: Books, tmp_path: Path) -> 
         member_row(part, "L1", "US")[6] = "170.71"
 
     doc = forge(books, "C", {MEMBER_PART["C"]: raise_row})
-    refused(books, tmp_path, doc, "your part's gross, fee and net do not add up from its rows and the admin fee")
+    refused(
+        books, tmp_path, doc, "your part's gross, fee and net do not add up from its rows and the admin fee"
+    )
 
 
 def test_forged_member_per_patent_figures(books: Books, tmp_path: Path) -> None:
@@ -1104,7 +1139,11 @@ def test_forged_holding_with_another_members_patent(books: Books, tmp_path: Path
     """B's US10123456B2 (its entry in C's bundle) claimed as C's in C's US holding."""
 
     def claim(part: dict[str, Any]) -> None:
-        part["holdings"]["US"] = {"patents": ["US10123456B2", "US11234567B1"], "refs": [10, 13], "weight": "2"}
+        part["holdings"]["US"] = {
+            "patents": ["US10123456B2", "US11234567B1"],
+            "refs": [10, 13],
+            "weight": "2",
+        }
         refigure(part)
 
     doc = forge(books, "C", {MEMBER_PART["C"]: claim}, add=(10,))
@@ -1113,7 +1152,11 @@ def test_forged_holding_with_another_members_patent(books: Books, tmp_path: Path
 
 def test_forged_holding_with_a_patent_whose_entries_are_withheld(books: Books, tmp_path: Path) -> None:
     def claim(part: dict[str, Any]) -> None:
-        part["holdings"]["US"] = {"patents": ["US10123456B2", "US11234567B1"], "refs": [10, 13], "weight": "2"}
+        part["holdings"]["US"] = {
+            "patents": ["US10123456B2", "US11234567B1"],
+            "refs": [10, 13],
+            "weight": "2",
+        }
         refigure(part)
 
     doc = forge(books, "C", {MEMBER_PART["C"]: claim})
@@ -1165,7 +1208,9 @@ def test_forged_summary_total_weight(books: Books, tmp_path: Path) -> None:
     def lighter(summary: dict[str, Any]) -> None:
         summary["countries"]["CN"] = "2"
 
-    refused(books, tmp_path, forge(books, "C", {OLD_SIZE: lighter}), "the row's total weight is not the summary's")
+    refused(
+        books, tmp_path, forge(books, "C", {OLD_SIZE: lighter}), "the row's total weight is not the summary's"
+    )
 
 
 def test_forged_summary_listing_another_members_part(books: Books, tmp_path: Path) -> None:
@@ -1182,7 +1227,9 @@ def test_forged_summary_listing_another_members_part(books: Books, tmp_path: Pat
     # rewrite re-hashes every listed ref: A's now names B's part with B's hash.
     assert body(ledger, OLD_SIZE)["parts"]["members"]["A"][0] == MEMBER_PART["B"]
     doc = reseal(books.load("A"), ledger, key, add=(MEMBER_PART["B"],))
-    refused(books, tmp_path, doc, f"seq {MEMBER_PART['B']}: the summary lists it for A, it is another party's")
+    refused(
+        books, tmp_path, doc, f"seq {MEMBER_PART['B']}: the summary lists it for A, it is another party's"
+    )
 
 
 def test_forged_part_the_summary_does_not_list(books: Books, tmp_path: Path) -> None:
@@ -1215,7 +1262,12 @@ def test_forged_summary_of_another_policy(books: Books, tmp_path: Path) -> None:
     def v1(summary: dict[str, Any]) -> None:
         summary["policy"] = "v1"
 
-    refused(books, tmp_path, forge(books, "C", {OLD_SIZE: v1}), f"seq {OLD_SIZE}: policy 'v1'; this verifier reads v2")
+    refused(
+        books,
+        tmp_path,
+        forge(books, "C", {OLD_SIZE: v1}),
+        f"seq {OLD_SIZE}: policy 'v1'; this verifier reads v2",
+    )
 
 
 # ... a licensee's part
@@ -1225,7 +1277,9 @@ def test_forged_royalty_that_does_not_follow_the_tiers(books: Books, tmp_path: P
     def more(part: dict[str, Any]) -> None:
         part.update(royalty="1000.00", due="850.00")
 
-    doc = forge(books, "inv-L1", {LICENSEE_PART["L1"]: more}, lambda inv: inv.update(royalty="1000.00", due="850.00"))
+    doc = forge(
+        books, "inv-L1", {LICENSEE_PART["L1"]: more}, lambda inv: inv.update(royalty="1000.00", due="850.00")
+    )
     refused(books, tmp_path, doc, "royalty: rule 3 gives 900.00, your part says 1000.00")
 
 
@@ -1330,7 +1384,9 @@ def test_forged_credit_amount(books: Books, tmp_path: Path) -> None:
     def more(part: dict[str, Any]) -> None:
         part.update(credit="200.00", due="650.00")
 
-    doc = forge(books, "inv-C", {LICENSEE_PART["C"]: more}, lambda inv: inv.update(credit="200.00", due="650.00"))
+    doc = forge(
+        books, "inv-C", {LICENSEE_PART["C"]: more}, lambda inv: inv.update(credit="200.00", due="650.00")
+    )
     refused(books, tmp_path, doc, "credit: 200.00 is more than a cent a line from your licences' share")
 
 
@@ -1365,7 +1421,8 @@ def test_deeply_nested_file_is_refused_in_one_line(tmp_path: Path, opener: str) 
     result = verify(path, "pool.example/test+00000000+AAAA")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: {path}: not a readable bundle: nested more than {bundles.MAX_DEPTH} levels deep: not a bundle\n"
+        f"Error: {path}: not a readable bundle: "
+        f"nested more than {bundles.MAX_DEPTH} levels deep: not a bundle\n"
     )
 
 
@@ -1392,6 +1449,25 @@ def test_bundle_of_another_shape(
     doc = books.load("C")
     edit(doc)
     refused(books, tmp_path, doc, phrase)
+
+
+@pytest.mark.parametrize(
+    ("consistency", "phrase"),
+    [
+        ("x", "consistency: not an object"),
+        ([], "the bundle carries no consistency proof from your checkpoint"),
+        (
+            {"old_checkpoint": 1, "proof": []},
+            "the bundle's consistency proof does not start from your checkpoint",
+        ),
+        ({"proof": "x"}, "consistency proof: not a list of base64 hashes"),
+        ({"proof": ["!"]}, "bundle rejected"),
+    ],
+)
+def test_consistency_of_another_shape(books: Books, tmp_path: Path, consistency: Any, phrase: str) -> None:
+    doc = books.load("C-since")
+    doc["consistency"] = consistency
+    refused(books, tmp_path, doc, phrase, since=books.old_cp)
 
 
 # --- seeded random mutations --------------------------------------------------------------------------------
@@ -1452,7 +1528,7 @@ def _mutate_entry(rng: random.Random, doc: dict[str, Any], entry: dict[str, Any]
     else:
         text = entry["entry"]
         i = rng.randrange(len(text))
-        entry["entry"] = text[:i] + rng.choice("0123456789\"{}[],:ax ") + text[i + 1 :]
+        entry["entry"] = text[:i] + rng.choice('0123456789"{}[],:ax ') + text[i + 1 :]
 
 
 def test_random_mutations_are_refused_or_harmless(books: Books) -> None:
@@ -1461,6 +1537,7 @@ def test_random_mutations_are_refused_or_harmless(books: Books) -> None:
     raises."""
     rng = random.Random(20260607)
     accepted_changed: list[str] = []
+    rejected_count = 0
     for name in ("C", "A", "inv-L1", "inv-C", "adj-B", "adj-inv-L2"):
         text = books.bundles[name].read_text(encoding="utf-8")
         honest = json.loads(text)
@@ -1490,13 +1567,23 @@ def test_random_mutations_are_refused_or_harmless(books: Books) -> None:
                 except ValueError:
                     continue  # refused before verification: the one-line error verify_bundle_file prints
                 label += " bytes"
-            since = books.new_cp.read_text(encoding="utf-8") if honest["consistency"] else None
+            # With the checkpoint the party kept (the bundle's own when it carries no proof) half the time.
+            since = (
+                books.new_cp.read_text(encoding="utf-8") if honest["consistency"] else honest["checkpoint"]
+            )
+            since = since if rng.random() < 0.5 else None
             verdict = bundles.verify_bundle(doc, books.vkey, since)
             assert isinstance(verdict, bundles.Verdict)
             if verdict.ok:
-                if not isinstance(doc, dict) or doc.get(kind) != honest[kind]:
+                # Accepted: then the party's document and every entry it rests on are the honest ones.
+                if not isinstance(doc, dict) or (doc.get(kind), doc.get("entries")) != (
+                    honest[kind],
+                    honest["entries"],
+                ):
                     accepted_changed.append(label)
             else:
+                rejected_count += 1
                 assert all(p.startswith("bundle rejected: ") for p in verdict.problems)
                 assert all("\n" not in p for p in verdict.problems)
     assert not accepted_changed, accepted_changed
+    assert rejected_count > 250  # the edits are real ones: the few accepted are no-ops (checked above)
