@@ -263,7 +263,7 @@ def verify_bundle_file(
     try:
         doc = read_bundle(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return Verdict(problems=[f"{path}: not a readable bundle: {exc}"])
+        return Verdict(lines=["VERDICT: NOT VERIFIED"], problems=[f"{path}: not a readable bundle: {exc}"])
     verdict = verify_bundle(doc, vkey_text, since_note, expect)
     what = "statement" if isinstance(doc, dict) and doc.get("kind") == "statement" else "invoice"
     verdict.lines.append(f"VERDICT: {what + ' verified' if verdict.ok else 'NOT VERIFIED'}")
@@ -348,6 +348,8 @@ def _check_consistency(
     except ValueError as exc:
         raise BundleError(f"your --since checkpoint does not verify with this key: {exc}") from exc
     consistency = doc.get("consistency") or {}
+    if not isinstance(consistency, dict):
+        raise BundleError("consistency: not an object")
     proof = _b64list(consistency.get("proof", []), "consistency proof")
     if old.size > cp.size:
         raise BundleError(f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size})")
@@ -396,7 +398,8 @@ def _check_entries(
             raise BundleError("entries: each is {seq, entry}")
         raw = item["entry"].encode("utf-8")
         entry = decode(raw)
-        if entry.seq != item["seq"] or entry.seq <= last:
+        # type(): JSON `true` is not seq 1, though True == 1 in Python.
+        if type(item["seq"]) is not int or entry.seq != item["seq"] or entry.seq <= last:
             raise BundleError(f"seq {item['seq']!r}: entries out of order, repeated or misnumbered")
         if entry.seq > cp.size:
             raise BundleError(f"seq {entry.seq}: not in the signed tree of size {cp.size}")
@@ -553,6 +556,8 @@ def _check_statement(
         "patents": sorted(patents, key=lambda p: (p["patent"], p["country"])),
         "distributions": _payouts(entries, member, statement["period"], set(summaries)),
     }
+    if set(statement) != {*want, "member", "period", "currency", "checkpoint"}:
+        raise BundleError(f"statement: keys {sorted(statement)} are not those of a statement")
     for key, value in want.items():
         if statement.get(key) != value:
             raise BundleError(f"{key}: the statement differs from your part of the allocation")
@@ -678,14 +683,26 @@ def _check_invoice(
     hashes: dict[int, str],
     verdict: Verdict,
 ) -> None:
+    from patentpool.cash import due_date
+
     licensee = invoice["licensee"]
+    keys = {"licensee", "period", "currency", "programs", "royalty", "credit", "due", "due_date"}
+    if set(invoice) != keys | {"open_license_fees", "checkpoint"}:
+        raise BundleError(f"invoice: keys {sorted(invoice)} are not those of an invoice")
     totals = {"royalty": 0, "credit": 0, "due": 0}
     memo: list[dict[str, Any]] = []
+    programs: list[str] = []
     for program, summary in sorted(summaries.items()):
         schedule = _program_terms(entries, summary)
         part = _own_part(summary, entries, hashes, "licensee", licensee)
         if part is None:
             continue
+        if summary.body["currency"] != invoice["currency"]:
+            raise BundleError(
+                f"currency: the invoice says {invoice['currency']}, {program} is in "
+                f"{summary.body['currency']}"
+            )
+        programs.append(program)
         body = dict(part.body)
         _check_licensee_part(body, summary, entries, schedule)
         for key in totals:
@@ -704,6 +721,10 @@ def _check_invoice(
             )
     if invoice.get("open_license_fees") != memo:
         raise BundleError("open_license_fees: the invoice's memo lines differ from your part's")
+    if invoice["programs"] != programs:
+        raise BundleError(f"programs: the invoice says {invoice['programs']}, your parts are in {programs}")
+    if invoice["due_date"] != due_date(invoice["period"]).isoformat():
+        raise BundleError(f"due_date: the invoice says {invoice['due_date']}, the payment term gives another")
     verdict.lines.append(
         f"invoice: {licensee} {invoice['period']} royalty {invoice['royalty']}, credit {invoice['credit']}, "
         f"due {invoice['due']} {invoice.get('currency')}"
