@@ -1587,3 +1587,17 @@ def test_random_mutations_are_refused_or_harmless(books: Books) -> None:
                 assert all("\n" not in p for p in verdict.problems)
     assert not accepted_changed, accepted_changed
     assert rejected_count > 250  # the edits are real ones: the few accepted are no-ops (checked above)
+
+
+def test_forged_open_licence_memo_of_a_licensee(books: Books, tmp_path: Path) -> None:
+    """L1's memo fee on A's utility model lowered from 700.00 (7,000 units made in CN x 0.10): the licensee
+    recomputes it from its own reports, the declaration and its take."""
+
+    def lower(part: dict[str, Any]) -> None:
+        part["open_license_fees"][0]["amount"] = "600.00"
+
+    def lower_invoice(inv: dict[str, Any]) -> None:
+        inv["open_license_fees"][0]["amount"] = "600.00"
+
+    doc = forge(books, "inv-L1", {LICENSEE_PART["L1"]: lower}, lower_invoice)
+    refused(books, tmp_path, doc, "open_license_fees: your memo lines do not follow from your open licences")
