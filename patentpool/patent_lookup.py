@@ -24,7 +24,7 @@ TITLE_KINDS = ("patent.add", "patent.amend")
 
 
 def find_number(state: PoolState, text: str) -> str:
-    """The pool's number that `text` names: itself, or, without a kind code, the one number of the pool
+    """The number that `text` names: itself normalised, or, without a kind code, the one number of the pool
     that it names with one (CN112640904 -> CN112640904B). Several matches or none: FieldError."""
     try:
         number = normalize_number(text)
@@ -38,9 +38,7 @@ def find_number(state: PoolState, text: str) -> str:
                 "number", f"{text.strip()} names {len(known)} patents: {listed}; give the kind code"
             ) from None
         raise FieldError("number", str(exc).removeprefix("number: ")) from None
-    if not state.patents.countries(number):
-        raise FieldError("number", f"unknown patent {number}")
-    return number
+    return number  # whether the pool has it is for the caller: `patent show` also shows a voided patent
 
 
 def patent_keys(state: PoolState, number_text: str, country: str | None) -> list[tuple[str, str]]:
@@ -49,6 +47,8 @@ def patent_keys(state: PoolState, number_text: str, country: str | None) -> list
     file's blank country cell)."""
     num = find_number(state, number_text)
     known = state.patents.countries(num)
+    if not known:
+        raise FieldError("number", f"unknown patent {num}")
     if country is None or not country.strip():
         return [(num, c) for c in known]
     code = country.strip().upper()

@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from patentpool.errors import PoolError
+
 
 def default_format(to_file: bool = False) -> str:
     """A table for a person at a terminal; JSON when piped or written to a file (`-o`)."""
@@ -84,7 +86,7 @@ def safe_cell(text: str) -> str:
 XLSX_MAX_ROWS = 1_048_576
 
 
-class TooManyRows(ValueError):
+class TooManyRows(PoolError):
     """More rows than a spreadsheet opens: the user should choose CSV or JSON."""
 
 

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from patentpool.service import PoolError
+from patentpool.errors import PoolError
 
 # What a row that cannot be read is turned into: the importer reports it as that row's error.
 ROW_ERROR = "__error__"
@@ -40,7 +40,7 @@ class ReadOptions:
     sheet: str | None = None
 
 
-class BadFile(Exception):
+class BadFile(PoolError):
     """The file cannot be read as a table at all (another encoding, no header): one message, no rows."""
 
     def __init__(self, line: int, column: str | None, message: str) -> None:
@@ -127,7 +127,7 @@ def _header(header: Sequence[str], columns: Columns) -> list[tuple[str | None, s
     return problems
 
 
-class HeaderProblems(Exception):
+class HeaderProblems(PoolError):
     """The header's problems, every one of them, as (column, message)."""
 
     def __init__(self, problems: list[tuple[str | None, str]]) -> None:
