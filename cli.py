@@ -47,6 +47,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from patentpool.books import BooksError
     from patentpool.bundles import BundleError
     from patentpool.fields import FieldError
+    from patentpool.outputs import OutputError
     from patentpool.service import PoolError
 
     return (
@@ -64,6 +65,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         AllocationError,
         BooksError,
         BundleError,
+        OutputError,
         OSError,
     )
 
@@ -143,10 +145,53 @@ def service(ctx: click.Context) -> PoolService:
     return PoolService(settings.db, settings.key)
 
 
+def _set_force(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["patentpool.force"] = True
+
+
+def force_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--force: replace an existing output file (never the database or a key file: patentpool.outputs).
+    The command's output files (`output`, `bundle`) are checked before it runs, so a command that appends
+    entries does not append them and then find its output refused."""
+    import functools
+
+    @functools.wraps(f)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        from patentpool.outputs import check_target
+
+        for name in ("output", "bundle"):
+            if isinstance(kwargs.get(name), Path):
+                check_target(kwargs[name], output_guard())
+        return f(*args, **kwargs)
+
+    return click.option(
+        "--force",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_force,
+        help="Replace an existing output file (never the database or a key file).",
+    )(checked)
+
+
+def output_guard() -> Any:
+    """What this command's outputs must not overwrite (patentpool.outputs.Guard)."""
+    from patentpool.outputs import guard_for
+
+    ctx = click.get_current_context()
+    settings: Settings = ctx.find_root().obj
+    return guard_for(
+        settings.db,
+        [settings.key, os.environ.get("PATENTPOOL_ROOT_KEY")],
+        bool(ctx.meta.get("patentpool.force")),
+    )
+
+
 def formats(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """-f/--format table|json|csv and -o FILE, the options of every read command (spec 7)."""
+    """-f/--format table|json|csv, -o FILE and --force, the options of every read command (spec 7)."""
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = force_option(f)
         f = click.option(
             "-o",
             "--output",
@@ -169,10 +214,12 @@ format_option = formats("table on a terminal, else json (also with -o)")
 
 @contextmanager
 def open_output(path: Path | None) -> Iterator[TextIO]:
+    from patentpool import outputs
+
     if path is None:
         yield sys.stdout
         return
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with outputs.open_output(path, output_guard()) as handle:
         yield handle
 
 
@@ -1034,7 +1081,7 @@ def statement(
             doc = bundles.make_bundle(
                 state, reader, data, per, program_, since.read_text(encoding="utf-8") if since else None
             )
-            bundles.write_bundle(bundle, doc)
+            bundles.write_bundle(bundle, doc, output_guard())
             say(f"wrote statement bundle {bundle} ({len(doc['entries'])} entries)")
     show(fmt, output, data, rows=views.statement_rows(data), title=f"Statement {member_id} {per}")
 
@@ -1154,6 +1201,7 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
 @main.command()
 @click.option("-f", "--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@force_option
 @click.pass_context
 def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
     """Export the ledger: one entry per line, exactly its canonical bytes."""
@@ -1195,19 +1243,16 @@ def load(ctx: click.Context, file: Path, checkpoint_file: Path) -> None:
 
 @contextmanager
 def output_binary(path: Path | None) -> Iterator[Any]:
+    from patentpool import outputs
+
     if path is None:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
     # Written beside the target and renamed only once the whole export was read and checked, so a refused
     # export (a ledger changed outside patentpool) leaves no file that looks like one.
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with partial.open("wb") as handle:
-            yield handle
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with outputs.open_output(path, output_guard(), binary=True) as handle:
+        yield handle
 
 
 @main.command()

@@ -34,6 +34,7 @@ from patentpool.splits import integer_weights, split_totals
 
 if TYPE_CHECKING:
     from ledger.log import Reader
+    from patentpool.outputs import Guard
     from patentpool.periods import Period
     from patentpool.state import PoolState
 
@@ -163,9 +164,13 @@ def _parse_note_unverified(note: str) -> Checkpoint:
     return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2]))
 
 
-def write_bundle(path: Path, doc: dict[str, Any]) -> None:
+def write_bundle(path: Path, doc: dict[str, Any], guard: Guard | None = None) -> None:
+    """Write the bundle through `patentpool.outputs` (never over an existing file without `guard.force`,
+    never over the database or a key file)."""
+    from patentpool.outputs import Guard, open_output
+
     text = json.dumps(doc, ensure_ascii=False)  # tens of megabytes: written without another copy
-    with path.open("w", encoding="utf-8") as handle:
+    with open_output(path, guard or Guard()) as handle:
         handle.write(text)
         handle.write("\n")
 

@@ -346,11 +346,18 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
 LOG_COLUMNS = ["seq", "time", "kind", "author", "summary"]
 
 
+def _spelled(value: str | int) -> str:
+    # As JSON spells it (true/false), not as Python's str() does (True/False).
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def log_row(entry: Entry, limit: int | None = None) -> dict[str, Any]:
     """One entry of `log` as a row: its top-level text and number fields as the summary, cut to `limit`
     characters (a table) with the cut marked."""
     summary = ", ".join(
-        f"{k}={v}" for k, v in entry.body.items() if isinstance(v, str | int) and k != "source"
+        f"{k}={_spelled(v)}" for k, v in entry.body.items() if isinstance(v, str | int) and k != "source"
     )
     if limit is not None and len(summary) > limit:
         summary = summary[: limit - 1] + "…"
