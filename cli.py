@@ -47,6 +47,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from patentpool.books import BooksError
     from patentpool.bundles import BundleError
     from patentpool.fields import FieldError
+    from patentpool.inputs import InputError
     from patentpool.outputs import OutputError
     from patentpool.service import PoolError
 
@@ -66,6 +67,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         BooksError,
         BundleError,
         OutputError,
+        InputError,
         OSError,
     )
 
@@ -1077,9 +1079,10 @@ def statement(
         data = books.statement(state, member_id, per, program_, note)
         if bundle is not None:
             from patentpool import bundles
+            from patentpool.inputs import read_text
 
             doc = bundles.make_bundle(
-                state, reader, data, per, program_, since.read_text(encoding="utf-8") if since else None
+                state, reader, data, per, program_, read_text(since, "--since") if since else None
             )
             bundles.write_bundle(bundle, doc, output_guard())
             say(f"wrote statement bundle {bundle} ({len(doc['entries'])} entries)")
@@ -1230,11 +1233,12 @@ def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
 def load(ctx: click.Context, file: Path, checkpoint_file: Path) -> None:
     """Restore an exported ledger into an empty database (root key needed to sign its checkpoint)."""
     from ledger.log import Ledger
+    from patentpool.inputs import read_text
     from patentpool.service import load_signing_key
 
     settings: Settings = ctx.find_root().obj
     key = load_signing_key(settings.key)
-    note = checkpoint_file.read_text(encoding="utf-8")
+    note = read_text(checkpoint_file, "--checkpoint")
     with file.open("rb") as handle:
         rows = (line.rstrip(b"\n") for line in handle if line.strip())
         count = Ledger.open(settings.db).restore(rows, key, note)
@@ -1285,6 +1289,7 @@ def verify(
 ) -> None:
     """Re-check everything: canonical form, chain, signatures, keys, Merkle root, pool rules, allocations."""
     from patentpool import render, verification
+    from patentpool.inputs import read_text
 
     settings: Settings = ctx.find_root().obj
     if export_file is not None and checkpoint_file is None:
@@ -1293,7 +1298,7 @@ def verify(
         )
     with render.progress("verifying", None) as tick:
         if export_file is not None and checkpoint_file is not None:
-            note = checkpoint_file.read_text(encoding="utf-8")
+            note = read_text(checkpoint_file, "--checkpoint")
             data = verification.verify_export(
                 export_file, note, jobs, tick, checkpoint_name=str(checkpoint_file)
             )
@@ -1378,13 +1383,22 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     default=None,
     help="A checkpoint you kept earlier: the bundle must prove the ledger only grew since.",
 )
-def verify_statement(bundle: Path, vkey: str, since: Path | None) -> None:
+@click.option("--member", default=None, help="The member whose statement you expect (refused if another's).")
+@click.option("--period", default=None, help="The period you expect, e.g. 2025Q1 (refused if another).")
+def verify_statement(
+    bundle: Path, vkey: str, since: Path | None, member: str | None, period: str | None
+) -> None:
     """Verify a statement bundle offline, with the pool's public key alone."""
     from patentpool import bundles
+    from patentpool.inputs import read_text
 
-    key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
+    if period is not None:
+        from patentpool.periods import Period
+
+        period = Period.parse(period).label
     verdict = bundles.verify_bundle_file(
-        bundle, key_text, since.read_text(encoding="utf-8") if since else None
+        bundle, key_text, read_text(since, "--since") if since else None, member, period
     )
     for line in verdict.lines:
         click.echo(line)

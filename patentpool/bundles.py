@@ -186,23 +186,74 @@ class Verdict:
         return not self.problems
 
 
-def verify_bundle_file(path: Path, vkey_text: str, since_note: str | None) -> Verdict:
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Python keeps the last of two equal keys, another reader may keep the first: a bundle whose figures
+    # depend on the reader is no evidence, so it is refused.
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise BundleError(f"the key {key!r} appears twice in one object")
+        doc[key] = value
+    return doc
+
+
+def load_bundle(data: bytes) -> Any:
+    """The bundle's JSON, read strictly: UTF-8, no key twice in an object. Raises BundleError."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise BundleError("nested too deeply to be a bundle") from None
+    except ValueError as exc:  # json.JSONDecodeError, an integer too long, or BundleError from the hook
+        raise BundleError(str(exc)) from None
+
+
+def verify_bundle_file(
+    path: Path,
+    vkey_text: str,
+    since_note: str | None,
+    member: str | None = None,
+    period: str | None = None,
+) -> Verdict:
+    """Verify the bundle in `path`; `member` and `period`, if given, must be the statement's (a member
+    checking its own statement says whose and which it expects, so another member's bundle is refused)."""
+    try:
+        doc = load_bundle(path.read_bytes())
+    except (OSError, BundleError) as exc:
         return Verdict(problems=[f"{path}: not a readable bundle: {exc}"])
-    verdict = verify_bundle(doc, vkey_text, since_note)
+    verdict = verify_bundle(doc, vkey_text, since_note, member, period)
     verdict.lines.append(f"VERDICT: {'statement verified' if verdict.ok else 'NOT VERIFIED'}")
     return verdict
 
 
-def verify_bundle(doc: Any, vkey_text: str, since_note: str | None) -> Verdict:
+def verify_bundle(
+    doc: Any, vkey_text: str, since_note: str | None, member: str | None = None, period: str | None = None
+) -> Verdict:
     verdict = Verdict()
     try:
         _verify(doc, vkey_text, since_note, verdict)
-    except (BundleError, EntryError, KeyringError, ValueError, KeyError, TypeError, IndexError) as exc:
+        _expected(doc["statement"], member, period)
+    except (
+        BundleError,
+        EntryError,
+        KeyringError,
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+    ) as exc:
         verdict.problems.append(f"bundle rejected: {exc}")
     return verdict
+
+
+def _expected(statement: dict[str, Any], member: str | None, period: str | None) -> None:
+    if member is not None and statement["member"] != member:
+        raise BundleError(f"this is the statement of member {statement['member']}, not of {member}")
+    if period is not None and statement["period"] != period:
+        raise BundleError(f"this is the statement of {statement['period']}, not of {period}")
 
 
 def _b64list(values: Any, what: str) -> list[bytes]:
@@ -362,11 +413,16 @@ def _check_entries(
         raise BundleError("the bundle holds no entries")
     entries: dict[int, Entry] = {}
     leaves: dict[int, bytes] = {}
+    last = 0
     for item in items:
         raw = item["entry"].encode("utf-8")
         entry = decode(raw)
         if entry.seq != item.get("seq") or entry.seq in entries:
             raise BundleError(f"seq {item.get('seq')}: entry numbered {entry.seq} or given twice")
+        if entry.seq < last:
+            # Bundles list entries in seq order; a reordered list is not one patentpool wrote.
+            raise BundleError(f"seq {entry.seq}: listed after seq {last}: entries out of seq order")
+        last = entry.seq
         if not 1 <= entry.seq <= cp.size:
             raise BundleError(f"seq {entry.seq}: not in the signed tree of size {cp.size}")
         if "proof" in item:
@@ -430,6 +486,14 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
     fees: list[dict[str, Any]] = []
     for program, alloc in sorted(latest.items()):
         body = alloc.body
+        # Every entry the allocation says the member's lines rest on must be in the bundle: a proof over a
+        # subset proves only that subset, and a left-out entry (a report, a transfer) could change them.
+        left_out = sorted(bundle_seqs(body, member) - set(entries))
+        if left_out:
+            raise BundleError(
+                f"{program}: the bundle leaves out seq {', '.join(map(str, left_out[:5]))}"
+                f"{' and more' if len(left_out) > 5 else ''}, which the statement rests on"
+            )
         if body["currency"] != statement["currency"]:
             raise BundleError(
                 f"currency: the statement says {statement['currency']}, "
