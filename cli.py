@@ -91,23 +91,40 @@ class Main(click.Group):
             sys.exit(1)
 
 
+def printable(text: str) -> str:
+    """`text` with control characters (NUL, ESC, CR, a newline inside a message, C1 and bidi controls) spelled
+    as escapes: an error quotes what the user's file holds, and raw control bytes would reach the terminal
+    (or split one error into several lines)."""
+    import unicodedata
+
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200d":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _print_error(exc: BaseException) -> None:
     from patentpool.imports import ImportFailed
 
     if isinstance(exc, ImportFailed):
         # One `Error:` line per problem (spec 9); the summary is not another problem, so it has no prefix.
         if len(exc.errors) <= 1 and not exc.more:
-            click.echo(f"Error: {exc.errors[0] if exc.errors else exc}; nothing was written", err=True)
+            text = printable(str(exc.errors[0] if exc.errors else exc))
+            click.echo(f"Error: {text}; nothing was written", err=True)
             return
         for error in exc.errors:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {printable(str(error))}", err=True)
         more = " (and more; stopped listing)" if exc.more else ""
         click.echo(f"{len(exc.errors)} problems{more}: nothing was written", err=True)
         return
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, OSError) and exc.filename:
         text = f"{exc.filename}: {exc.strerror}"
-    click.echo(f"Error: {text.splitlines()[0]}", err=True)
+    click.echo(f"Error: {printable(text.splitlines()[0])}", err=True)
 
 
 def fail(message: str) -> NoReturn:
@@ -242,6 +259,30 @@ def show_or_raw(fmt: str | None, path: Path | None, raw: str, data: dict[str, An
             out.write(raw)
         return
     show(fmt, path, data, rows=views.field_rows(data), columns=views.FIELD_COLUMNS, title=title)
+
+
+class Count(click.ParamType):
+    """A seq or tree size on the command line: a whole number up to 2^63 - 1, the largest the databases
+    store. A longer number is refused here, with its first digits only, rather than overflow in a query."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            text = str(value)
+        else:
+            text = str(value).strip()
+        if text.isascii() and text.isdigit() and len(text) <= 19 and self.minimum <= int(text) < 2**63:
+            return int(text)
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        self.fail(f"{shown!r} is not a whole number from {self.minimum} to 2^63-1", param, ctx)
+
+
+SEQ = Count(1)
+SIZE = Count(0)
 
 
 def say(text: str) -> None:
@@ -1170,7 +1211,7 @@ def _entry_kind(_ctx: click.Context, _param: click.Parameter, value: str | None)
 @click.option(
     "--kind", default=None, callback=_entry_kind, help="Only entries of this kind (e.g. patent.add)."
 )
-@click.option("--since", type=click.IntRange(min=1), default=1, help="From this seq.")
+@click.option("--since", type=SEQ, default=1, help="From this seq.")
 @format_option
 @click.pass_context
 def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, output: Path | None) -> None:
@@ -1313,7 +1354,7 @@ def verify(
 
 
 @main.command()
-@click.option("--size", type=int, default=None, help="The checkpoint of this tree size (default latest).")
+@click.option("--size", type=SEQ, default=None, help="The checkpoint of this tree size (default latest).")
 @formats("the signed note")
 @click.pass_context
 def checkpoint(ctx: click.Context, size: int | None, fmt: str | None, output: Path | None) -> None:
@@ -1334,8 +1375,8 @@ def prove() -> None:
 
 
 @prove.command("inclusion")
-@click.argument("seq", type=int)
-@click.option("--size", type=int, default=None, help="Tree size of a signed checkpoint (default latest).")
+@click.argument("seq", type=SIZE)
+@click.option("--size", type=SEQ, default=None, help="Tree size of a signed checkpoint (default latest).")
 @format_option
 @click.pass_context
 def prove_inclusion(
@@ -1354,8 +1395,8 @@ def prove_inclusion(
 
 
 @prove.command("consistency")
-@click.argument("old", type=int)
-@click.argument("new", type=int)
+@click.argument("old", type=SIZE)
+@click.argument("new", type=SIZE)
 @format_option
 @click.pass_context
 def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, output: Path | None) -> None:

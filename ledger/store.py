@@ -30,7 +30,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ledger import merkle
@@ -123,7 +123,7 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 return self._revision(conn) is not None
-        except OperationalError as exc:
+        except DatabaseError as exc:  # also SQLite's "file is not a database" (a damaged or foreign file)
             raise StoreError(f"cannot open database {self.display_url}: {exc.orig}") from exc
 
     @property
@@ -176,8 +176,8 @@ class Store:
                 with conn.begin():
                     self.check_schema(conn)
                     yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error on {self.display_url}: {exc.orig}") from exc
+        except DatabaseError as exc:
+            raise StoreError(f"database error on {self.display_url}: {_first_line(exc.orig)}") from exc
 
     @contextmanager
     def writer(self) -> Iterator[Connection]:
@@ -188,8 +188,8 @@ class Store:
                     if self.dialect == "postgresql":
                         conn.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_ID)))
                     yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error on {self.display_url}: {exc.orig}") from exc
+        except DatabaseError as exc:  # also a refusal by the append-only triggers
+            raise StoreError(f"database error on {self.display_url}: {_first_line(exc.orig)}") from exc
 
     # --- reads ------------------------------------------------------------------------------------------
     def head(self, conn: Connection) -> Head:
@@ -436,6 +436,10 @@ class Store:
 
     def insert_checkpoint(self, conn: Connection, cp: StoredCheckpoint) -> None:
         conn.execute(insert(checkpoints).values(size=cp.size, root=cp.root, note=cp.note, created=cp.created))
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().split("\n", 1)[0]
 
 
 def _checkpoint(row: Any) -> StoredCheckpoint:

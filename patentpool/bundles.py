@@ -159,9 +159,13 @@ def make_bundle(
 
 def _parse_note_unverified(note: str) -> Checkpoint:
     lines = note.split("\n")
-    if len(lines) < 3:
+    # A tree size has at most 19 digits (2^63 - 1): a longer one is refused before int() reads it.
+    if len(lines) < 3 or not lines[1].isdigit() or len(lines[1]) > 19:
         raise BundleError("the --since file is not a checkpoint")
-    return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2]))
+    try:
+        return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True))
+    except ValueError as exc:
+        raise BundleError(f"the --since file is not a checkpoint: {exc}") from None
 
 
 def write_bundle(path: Path, doc: dict[str, Any], guard: Guard | None = None) -> None:
