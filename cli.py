@@ -239,7 +239,7 @@ def open_output(path: Path | None) -> Iterator[TextIO]:
         yield sys.stdout
         return
     with outputs.open_output(path, output_guard()) as handle:
-        yield handle
+        yield handle  # type: ignore[misc]  # a text handle (binary=False)
 
 
 def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
@@ -261,7 +261,7 @@ def show_or_raw(fmt: str | None, path: Path | None, raw: str, data: dict[str, An
     show(fmt, path, data, rows=views.field_rows(data), columns=views.FIELD_COLUMNS, title=title)
 
 
-class Count(click.ParamType):
+class Count(click.ParamType[int]):
     """A seq or tree size on the command line: a whole number up to 2^63 - 1, the largest the databases
     store. A longer number is refused here, with its first digits only, rather than overflow in a query."""
 
@@ -271,10 +271,7 @@ class Count(click.ParamType):
         self.minimum = minimum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            text = str(value)
-        else:
-            text = str(value).strip()
+        text = str(value).strip()
         if text.isascii() and text.isdigit() and len(text) <= 19 and self.minimum <= int(text) < 2**63:
             return int(text)
         shown = text if len(text) <= 24 else text[:20] + "..."

@@ -81,7 +81,8 @@ def run(directory: Path | None) -> int:
     db = work / "demo.db"
     key_path = work / "demo.key"
     os.environ.setdefault("PATENTPOOL_PASSPHRASE", PASSPHRASE)
-    console.print(f"[bold]patentpool demo[/bold] in {escape(str(work))} (SQLite demo.db, key demo.key)", markup=True)
+    title = f"[bold]patentpool demo[/bold] in {escape(str(work))} (SQLite demo.db, key demo.key)"
+    console.print(title, markup=True)
     key = SigningKey.generate(ORIGIN)
     save_key(key_path, key, os.environ["PATENTPOOL_PASSPHRASE"])
     url = f"sqlite:///{db}"

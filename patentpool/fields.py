@@ -134,7 +134,7 @@ def units(value: str, field: str) -> int:
         raise FieldError(field, f"{value[:24]!r} is not a whole, non-negative number of units")
     number = int(value)
     if number > MAX_PERIOD_UNITS:
-        raise FieldError(field, f"{value} is more than {MAX_PERIOD_UNITS:,} units (the most a period may hold)")
+        raise FieldError(field, f"{value} is more than {MAX_PERIOD_UNITS:,} units, the most a period holds")
     return number
 
 
