@@ -1310,10 +1310,11 @@ def output_binary(path: Path | None) -> Iterator[Any]:
 )
 @click.option(
     "--checkpoint",
-    "checkpoint_file",
+    "checkpoint_files",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With --from-export: the signed checkpoint to check the export against.",
+    multiple=True,
+    help="A checkpoint someone kept (repeatable): the ledger must contain it, else a fork or rollback is "
+    "reported. With --from-export the first is the one the export must match.",
 )
 @format_option
 @click.pass_context
@@ -1321,7 +1322,7 @@ def verify(
     ctx: click.Context,
     jobs: int,
     export_file: Path | None,
-    checkpoint_file: Path | None,
+    checkpoint_files: tuple[Path, ...],
     fmt: str | None,
     output: Path | None,
 ) -> None:
@@ -1330,18 +1331,18 @@ def verify(
     from patentpool.inputs import read_text
 
     settings: Settings = ctx.find_root().obj
-    if export_file is not None and checkpoint_file is None:
+    if export_file is not None and not checkpoint_files:
         raise click.UsageError(
             "--from-export needs --checkpoint: the signed checkpoint the export must match"
         )
+    kept = [(str(path), read_text(path, "--checkpoint")) for path in checkpoint_files]
     with render.progress("verifying", None) as tick:
-        if export_file is not None and checkpoint_file is not None:
-            note = read_text(checkpoint_file, "--checkpoint")
+        if export_file is not None:
             data = verification.verify_export(
-                export_file, note, jobs, tick, checkpoint_name=str(checkpoint_file)
+                export_file, kept[0][1], jobs, tick, checkpoint_name=kept[0][0], kept=kept[1:]
             )
         else:
-            data = verification.verify_database(settings.db, jobs, tick)
+            data = verification.verify_database(settings.db, jobs, tick, kept)
     rows = [{"check": k, "result": v} for k, v in data.items() if k != "problems"]
     show(fmt, output, data, rows=rows, columns=["check", "result"], title="Verification")
     for problem in data["problems"]:

@@ -360,6 +360,63 @@ class Store:
                 return
             after = rows[-1][0]
 
+    def trigger_problems(self, conn: Connection) -> list[str]:
+        """What is wrong with the append-only triggers (ledger.triggers): missing, disabled or changed.
+        They only stop mistakes, but one gone means someone with database access took it away."""
+        from ledger import triggers
+
+        wanted = triggers.expected(self.dialect)
+        problems = []
+        if self.dialect == "sqlite":
+            rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+            present = {str(name): str(sql) for name, sql in rows}
+            for name, sql in wanted.items():
+                if name not in present:
+                    problems.append(f"the append-only trigger {name} is missing")
+                elif not triggers.same_sql(present[name], sql):
+                    problems.append(f"the append-only trigger {name} was changed")
+        else:
+            query = text(
+                "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
+                "('ledger_entries'::regclass, 'ledger_checkpoints'::regclass)"
+            )
+            present = {str(name): str(enabled) for name, enabled in conn.execute(query)}
+            for name in wanted:
+                if name not in present:
+                    problems.append(f"the append-only trigger {name} is missing")
+                elif present[name] == "D":
+                    problems.append(f"the append-only trigger {name} is disabled")
+        if problems:
+            problems = [
+                f"{'; '.join(problems)}: the ledger's tables accept edits and deletions, so the database was "
+                "changed outside patentpool (restore the triggers with the migrations)"
+            ]
+        return problems
+
+    def checkpoint_sizes(self, conn: Connection) -> list[int]:
+        return [
+            int(size) for (size,) in conn.execute(select(checkpoints.c.size).order_by(checkpoints.c.size))
+        ]
+
+    def iter_nodes(self, conn: Connection, batch: int = 20000) -> Iterator[tuple[int, int, bytes]]:
+        """Stream every stored node (level, idx, hash) in (level, idx) order, a keyset page at a time."""
+        levels = sorted(int(level) for (level,) in conn.execute(select(nodes.c.level).distinct()))
+        for level in levels:
+            after = -1
+            while True:
+                query = (
+                    select(nodes.c.idx, nodes.c.hash)
+                    .where(nodes.c.level == level, nodes.c.idx > after)
+                    .order_by(nodes.c.idx)
+                    .limit(batch)
+                )
+                page = [(int(idx), bytes(h)) for idx, h in conn.execute(query)]
+                for idx, h in page:
+                    yield level, idx, h
+                if len(page) < batch:
+                    break
+                after = page[-1][0]
+
     def node_page(self, conn: Connection, level: int, start: int, count: int) -> dict[int, bytes]:
         """Stored nodes of one level with index in [start, start + count)."""
         query = select(nodes.c.idx, nodes.c.hash).where(

@@ -23,6 +23,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger import kept as kept_messages
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.entry import Entry, EntryError, decode, entry_hash, signing_message
@@ -141,15 +142,27 @@ def make_bundle(
         "consistency": None,
     }
     if since_note is not None:
-        old = _parse_note_unverified(since_note)
+        try:
+            old = verify_checkpoint(since_note, reader.root_key, reader.origin)
+        except ValueError as exc:
+            # Only a checkpoint the pool's key did not sign is the user's mistake.
+            raise BundleError(f"the --since checkpoint is not one this pool's key signed: {exc}") from exc
+        # Signed by the pool's key: if this ledger does not contain it, that is evidence against the
+        # ledger (ledger.kept), not a wrong file.
+        name = "the --since checkpoint"
         if old.size > cp.size:
+            raise BundleError(kept_messages.rollback(name, old.size, cp.size))
+        try:
+            proof = merkle.consistency_proof(nodes, old.size, cp.size) if 0 < old.size < cp.size else []
+            if old.size == cp.size and old.root != cp.root:
+                raise merkle.ProofError("same size, different roots")
+            if 0 < old.size < cp.size:
+                merkle.verify_consistency(old.size, cp.size, old.root, cp.root, proof)
+        except (merkle.ProofError, LookupError) as exc:
             raise BundleError(
-                f"the --since checkpoint (size {old.size}) is newer than the ledger ({cp.size})"
-            )
-        stored = reader.store.checkpoint_at(reader.conn, old.size) if old.size else None
-        if old.size and (stored is None or stored.root != old.root or old.origin != reader.origin):
-            raise BundleError(f"the --since checkpoint (size {old.size}) is not one this ledger signed")
-        proof = merkle.consistency_proof(nodes, old.size, cp.size) if old.size else []
+                f"{kept_messages.fork(name, old.size)} ({exc}; or the Merkle node table is damaged: run "
+                "`patentpool verify --checkpoint` with it)"
+            ) from exc
         doc["consistency"] = {
             "old_checkpoint": since_note,
             "proof": [base64.b64encode(p).decode() for p in proof],
@@ -373,7 +386,8 @@ def _check_consistency(
     proof = _b64list(consistency.get("proof", []), "consistency proof")
     if old.size > cp.size:
         raise BundleError(
-            f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size}): ask for a fresh one"
+            f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size}): ask for a fresh one; if "
+            "the pool says it is the latest, this is a POSSIBLE ROLLBACK of entries the pool signed"
         )
     if not doc.get("consistency") and old.size < cp.size:
         raise BundleError(
