@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -73,9 +74,13 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
 def write_csv(out: IO[str], rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
     """The one place CSV rows are written: every cell goes through `safe_cell`."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([safe_cell(c) for c in columns])
-    for row in rows:
-        writer.writerow([safe_cell(_cell(row.get(c))) for c in columns])
+    # Python's writer quotes a cell holding the line terminator ("\n") but not a bare carriage return,
+    # which readers take as the end of a row: a row with one is written with every cell quoted.
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for cells in itertools.chain(
+        [[safe_cell(c) for c in columns]], ([safe_cell(_cell(row.get(c))) for c in columns] for row in rows)
+    ):
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
 
 
 def write_json_array(out: IO[str], items: Iterable[str]) -> None:
