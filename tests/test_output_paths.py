@@ -129,10 +129,10 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path) -> None:
 
 def test_a_file_created_meanwhile_is_not_replaced_without_force(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
-    with pytest.raises(outputs.OutputError, match="already exists"):
-        with outputs.open_output(target, outputs.Guard()) as handle:
-            handle.write("mine\n")
-            target.write_text("theirs\n", encoding="utf-8")  # another process, between check and rename
+    refused = pytest.raises(outputs.OutputError, match="already exists")
+    with refused, outputs.open_output(target, outputs.Guard()) as handle:
+        handle.write("mine\n")
+        target.write_text("theirs\n", encoding="utf-8")  # another process, between check and rename
     assert target.read_text(encoding="utf-8") == "theirs\n"
     assert leftovers(tmp_path) == []
 
