@@ -162,24 +162,27 @@ def read_signed(
     signed root from the leaves read and the stored nodes for the rest (`_included`), which a forged node
     cannot pass either. Callers consume the stream whole before they act on it (a replay; `export -o` writes
     a temporary file), so the final check comes in time."""
-    rows: Iterable[tuple[int, str, bytes]] = store.iter_entries(
-        conn, since=since, until=checkpoint.size, kinds=kinds, needles=needles
+    rows: Iterable[tuple[Any, ...]] = store.iter_entries(
+        conn, since=since, until=checkpoint.size, kinds=kinds, needles=needles, columns=witness is not None
     )
     if needles:
         # The database may have searched already; this makes the filter exact whatever its search does.
         rows = (row for row in rows if row[1] not in needles or needles[row[1]] in row[2])
     if since == 1 and not kinds and not needles:
         yield from _chained(rows, checkpoint, witness)
-    else:
-        yield from _included(store, conn, rows, checkpoint)
+        return
+    if witness is not None:
+        raise LedgerError("side tables are checked on a whole read only")
+    yield from _included(store, conn, rows, checkpoint)
 
 
 def _chained(
-    rows: Iterable[tuple[int, str, bytes]], checkpoint: StoredCheckpoint, witness: Witness | None = None
+    rows: Iterable[tuple[Any, ...]], checkpoint: StoredCheckpoint, witness: Witness | None = None
 ) -> Iterator[tuple[int, str, bytes, bytes]]:
     compact = merkle.CompactRange.empty()
     prev = ZERO_HASH.encode()
-    for seq, kind, raw in rows:
+    for row in rows:
+        seq, kind, raw = row[0], row[1], row[2]
         if seq != compact.size + 1:
             raise LedgerError(f"seq {compact.size + 1}: missing from the stored entries: {TAMPERED}")
         # In canonical bytes the top-level kind and prev are the last `,"kind":"` and `,"prev":"`: only
@@ -196,8 +199,8 @@ def _chained(
             raise LedgerError(f"seq {seq}: the stored kind column is not the entry's kind: {TAMPERED}")
         h = entry_hash(raw)
         made = compact.append(merkle.leaf_hash(raw))
-        if witness is not None:  # a writer's read: what the side tables must hold (ledger.sidetables)
-            witness.entry(seq, raw, prev, h, kind, made)
+        if witness is not None:  # a writer's read: the side tables checked too (ledger.sidetables)
+            witness.entry(row, prev, h, made)
             if seq in witness.sizes:
                 witness.root_at(seq, compact.root())
         yield seq, kind, raw, h

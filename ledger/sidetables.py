@@ -5,30 +5,29 @@ A writer's whole read (`ledger.log.read_signed`) proves the stored entries are t
 signed. The other tables are derived from those entries, and the pool hands them out: the index columns
 choose what partial reads see, the Merkle nodes make every proof a member receives, and the checkpoint rows
 are the history members check consistency against. A writer that signed over a damaged copy of any of them
-would put the pool's key behind it. So, while the entries stream by, the `Witness` digests what the index
-columns and nodes must be (a SHA-256 per row, O(1) memory) and the root of the tree at each stored
-checkpoint's size; `check_side_tables` then streams the stored tables into the same digests and compares.
+would put the pool's key behind it. So, while the entries stream by, the `Witness` compares each row's
+index columns with its bytes, digests the Merkle nodes the entries make (O(1) memory) and keeps the tree's
+root at each stored checkpoint's size; `check_side_tables` then reads the stored nodes level by level into
+the same digests, and checks every checkpoint row's signature and root against those roots.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from ledger.checkpoint import verify_checkpoint
 from ledger.keys import VerifierKey
+from ledger.schema import nodes
 from ledger.store import Store
 
 _AUTHOR = b'{"author":"'
 _TIME = b',"time":"'
 TAMPERED = "the database was changed outside patentpool; run `patentpool verify`"
-
-
-def column_record(seq: int, prev: bytes, h: bytes, kind: str, author: str, time: str) -> bytes:
-    return b"%d\x00%s%s%s\x00%s\x00%s\n" % (seq, prev, h, kind.encode(), author.encode(), time.encode())
+_COLUMN_NAMES = ("prev", "hash", "author", "time")
 
 
 def entry_author_time(raw: bytes) -> tuple[bytes, bytes]:
@@ -40,65 +39,73 @@ def entry_author_time(raw: bytes) -> tuple[bytes, bytes]:
 
 
 class Witness:
-    """Digests of the index columns and Merkle nodes that the entries of a whole read imply, and the tree's
-    root at each of `sizes` (the stored checkpoints' sizes)."""
+    """Fed each row of a writer's whole read (seq, kind, raw, and the stored prev, hash, author and time
+    columns): checks those columns against the entry's bytes as they pass (the kind column is checked by the
+    read itself), digests the Merkle nodes the entries make, level by level, and keeps the tree's root at each
+    of `sizes` (the stored checkpoints' sizes)."""
 
     def __init__(self, sizes: Iterable[int]) -> None:
-        self.columns = hashlib.sha256()
         self.levels: dict[int, Any] = {}
         self.sizes = set(sizes)
         self.roots: dict[int, bytes] = {}
-        self.times: dict[int, str] = {}
         self.size = 0
         self.complete = False
+        self.problem: str | None = None  # the first row whose index columns differ from its bytes
 
     def entry(
-        self,
-        seq: int,
-        raw: bytes,
-        prev_hex: bytes,
-        h: bytes,
-        kind: str,
-        made: Iterable[tuple[int, int, bytes]],
+        self, row: Sequence[Any], prev_hex: bytes, h: bytes, made: Iterable[tuple[int, int, bytes]]
     ) -> None:
-        author, time = entry_author_time(raw)
-        self.columns.update(
-            b"%d\x00%s%s%s\x00%s\x00%s\n"
-            % (seq, bytes.fromhex(prev_hex.decode()), h, kind.encode(), author, time)
-        )
-        for level, idx, node in made:
-            digest = self.levels.get(level)
+        seq, raw, prev, stored_hash, author, time = row[0], row[2], row[3], row[4], row[5], row[6]
+        # The usual case in a few byte comparisons: author is the first key of canonical bytes, and the
+        # last `,"time":"` is the top-level time.
+        if not (
+            stored_hash == h
+            and prev.hex().encode() == prev_hex
+            and raw.startswith(b'%s%s",' % (_AUTHOR, author.encode()))
+            and raw.startswith(b'%s%s"' % (_TIME, time.encode()), raw.rfind(_TIME))
+        ):
+            self._differs(row, prev_hex, h)
+        levels = self.levels
+        for level, _idx, node in made:
+            digest = levels.get(level)
             if digest is None:
-                digest = self.levels[level] = hashlib.sha256()
-            digest.update(b"%d\x00%s" % (idx, node))
+                digest = levels[level] = hashlib.sha256()
+            digest.update(node)
         self.size = seq
-        if seq in self.sizes:
-            self.times[seq] = time.decode()
+
+    def _differs(self, row: Sequence[Any], prev_hex: bytes, h: bytes) -> None:
+        # Kept, not raised: an edited entry also breaks the chain or the fold, which the read reports
+        # first, naming what was really changed; the columns are reported only if the entries are whole.
+        if self.problem is not None:
+            return
+        author, time = entry_author_time(row[2])
+        stored = (bytes(row[3]), bytes(row[4]), str(row[5]).encode(), str(row[6]).encode())
+        actual = (bytes.fromhex(prev_hex.decode()), h, author, time)
+        names = [n for n, a, b in zip(_COLUMN_NAMES, stored, actual, strict=True) if a != b]
+        self.problem = (
+            f"seq {row[0]}: the stored index column(s) {', '.join(names)} differ from the entry's bytes: "
+            + TAMPERED
+        )
 
     def root_at(self, size: int, root: bytes) -> None:
         self.roots[size] = root
 
 
-def stored_columns_digest(store: Store, conn: Connection, until: int) -> bytes:
+def stored_level_digest(store: Store, conn: Connection, level: int, count: int, page: int = 65536) -> bytes:
+    """The digest of the stored hashes of nodes (level, 0) .. (level, count - 1), in idx order; a missing
+    node shifts the ones after it and changes the digest."""
     digest = hashlib.sha256()
-    for seq, prev, h, kind, author, time in store.iter_columns(conn):
-        if seq > until:
-            break
-        digest.update(column_record(seq, prev, h, kind, author, time))
+    start = 0
+    while start < count:
+        end = min(start + page, count)
+        query = (
+            select(nodes.c.hash)
+            .where(nodes.c.level == level, nodes.c.idx >= start, nodes.c.idx < end)
+            .order_by(nodes.c.idx)
+        )
+        digest.update(b"".join(bytes(h) for h in conn.execute(query).scalars()))
+        start = end
     return digest.digest()
-
-
-def stored_node_digests(store: Store, conn: Connection, size: int) -> dict[int, bytes]:
-    """Per level, the digest of the stored nodes of the tree of `size` leaves (idx < size >> level), and of
-    any stored node beyond it (a level key of -1 - level), which a tree of `size` leaves must not have."""
-    out: dict[int, Any] = {}
-    for level, idx, h in store.iter_nodes(conn):
-        key = level if idx < size >> level else -1 - level
-        digest = out.get(key)
-        if digest is None:
-            digest = out[key] = hashlib.sha256()
-        digest.update(b"%d\x00%s" % (idx, h))
-    return {level: d.digest() for level, d in out.items()}
 
 
 def check_side_tables(
@@ -117,21 +124,16 @@ def check_side_tables(
 
     if not witness.complete:
         raise LedgerError("the stored entries were not read whole: cannot check the tables beside them")
+    if witness.problem is not None:
+        raise LedgerError(witness.problem)
     size = witness.size
-    if stored_columns_digest(store, conn, size) != witness.columns.digest():
-        raise LedgerError(
-            "the stored index columns (seq, prev, hash, kind, author, time) differ from the entries' bytes: "
-            + TAMPERED
-        )
-    stored = stored_node_digests(store, conn, size)
-    wanted = {level: d.digest() for level, d in witness.levels.items()}
-    beyond = sorted(-1 - key for key in stored if key < 0)
-    if beyond and not own_rows:
-        raise LedgerError(
-            f"the Merkle node table holds nodes beyond the signed tree (level {beyond[0]}): {TAMPERED}"
-        )
-    for level in sorted(set(stored) | set(wanted)):
-        if stored.get(level) != wanted.get(level):
+    # Nodes past the tree: any on a read-only check; on a batch that has stored rows of its own, those
+    # are its nodes (a planted one where it writes would have made its insert fail).
+    if not own_rows and store.nodes_beyond(conn, size):
+        raise LedgerError(f"the Merkle node table holds nodes beyond the signed tree: {TAMPERED}")
+    for level in range(size.bit_length()):
+        wanted = witness.levels[level].digest() if level in witness.levels else hashlib.sha256().digest()
+        if stored_level_digest(store, conn, level, size >> level) != wanted:
             raise LedgerError(
                 f"the Merkle node table differs from the tree of the stored entries at level {level}: proofs "
                 f"served from it would be wrong: {TAMPERED}"

@@ -267,16 +267,21 @@ class Store:
         kinds: Sequence[str] | None = None,
         batch: int = 5000,
         needles: Mapping[str, bytes] | None = None,
-    ) -> Iterator[tuple[int, str, bytes]]:
-        """Stream (seq, kind, raw) in seq order by keyset pages. Each page first reads sizes, then the bytes
-        in slices of at most PAGE_BYTES, so a few very large entries (allocations) never fill memory. On
-        PostgreSQL a row of a kind in `needles` is read only if the database finds that kind's needle in its
-        bytes (a skipped allocation body never leaves the server); callers check the needle on the bytes
-        they get either way."""
+        columns: bool = False,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream (seq, kind, raw) in seq order by keyset pages (with `columns`, (seq, kind, raw, prev,
+        hash, author, time): the index columns too, read with the page's sizes at little cost).
+
+        Each page first reads sizes, then the bytes in slices of at most PAGE_BYTES, so a few very large
+        entries (allocations) never fill memory. On PostgreSQL a row of a kind in `needles` is read only if
+        the database finds that kind's needle in its bytes (a skipped allocation body never leaves the
+        server); callers check the needle on the bytes they get either way."""
         after = since - 1
         kind_filter = self._kind_filter(conn, kinds, since, until) if kinds else None
         while True:
             query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw))
+            if columns:
+                query = query.add_columns(entries.c.prev, entries.c.hash, entries.c.author, entries.c.time)
             if after > 0:
                 # Not on the first page: with a kinds filter, PostgreSQL would AND a bitmap of the whole
                 # primary key (`seq > 0`, every row) with the kind index's few rows (50 ms on 1M entries).
@@ -286,7 +291,8 @@ class Store:
             if kind_filter is not None:
                 query = query.where(kind_filter)
             heads = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
-            wanted = [(int(s), str(k), int(n)) for s, k, n in heads]
+            wanted = [(int(head[0]), str(head[1]), int(head[2])) for head in heads]
+            extra: dict[int, tuple[Any, ...]] = {int(h[0]): tuple(h[3:]) for h in heads} if columns else {}
             if needles:
                 wanted = self._with_needles(conn, wanted, needles)
             start = 0
@@ -306,7 +312,10 @@ class Store:
                     for s, r in conn.execute(select(entries.c.seq, entries.c.raw).where(where))
                 }
                 for seq, kind, _n in chunk:
-                    yield seq, kind, raws[seq]
+                    if columns:
+                        yield (seq, kind, raws[seq], *extra[seq])
+                    else:
+                        yield seq, kind, raws[seq]
                 start = end
             if len(heads) < batch:
                 return

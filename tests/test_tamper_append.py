@@ -109,7 +109,7 @@ def keep(pool: Pool, built: Built, size: int) -> Path:
 )
 def test_an_edited_index_column_stops_every_writer(pool: Pool, column: str, seq: int, value: object) -> None:
     execute(pool.db, f"UPDATE ledger_entries SET {column} = :v WHERE seq = :s", {"v": value, "s": seq})
-    append_refused(pool, "stored index columns")
+    append_refused(pool, f"seq {seq}: the stored index column(s) {column} differ")
     assert mentions(verify_problems(pool), f"seq {seq}: the stored {column} column(s) differ")
 
 
