@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,40 +36,13 @@ class Fail(Exception):
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from ledger.checkpoint import NoteError
-    from ledger.entry import EntryError
-    from ledger.keys import KeyFileError, VerifierKeyError
-    from ledger.log import LedgerError
-    from ledger.merkle import ProofError
-    from ledger.store import StoreError
-    from licenses.errors import TermError
-    from patentpool.allocation import AllocationError
-    from patentpool.books import BooksError
-    from patentpool.bundles import BundleError
-    from patentpool.fields import FieldError
-    from patentpool.inputs import InputError
-    from patentpool.outputs import OutputError
-    from patentpool.service import PoolError
+    """What is printed as one `Error:` line: each package's root error (every error it raises for the user
+    subclasses it), the CLI's own, and the operating system's (a file that cannot be read or written)."""
+    from ledger.errors import LedgerError
+    from licenses.errors import LicenseError
+    from patentpool.errors import PoolError
 
-    return (
-        Fail,
-        PoolError,
-        LedgerError,
-        StoreError,
-        KeyFileError,
-        VerifierKeyError,
-        FieldError,
-        TermError,
-        EntryError,
-        NoteError,
-        ProofError,
-        AllocationError,
-        BooksError,
-        BundleError,
-        OutputError,
-        InputError,
-        OSError,
-    )
+    return (Fail, LedgerError, LicenseError, PoolError, OSError)
 
 
 class Main(click.Group):
@@ -79,7 +52,7 @@ class Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
-            verbose = "--verbose" in sys.argv or os.environ.get("PATENTPOOL_VERBOSE")
+            verbose = ctx.params.get("verbose") or os.environ.get("PATENTPOOL_VERBOSE")
             if verbose or not isinstance(exc, _expected_errors()):
                 if verbose:
                     raise
@@ -424,23 +397,13 @@ def key_add(ctx: click.Context, vkey: str, role: str) -> None:
 @click.pass_context
 def key_revoke(ctx: click.Context, keyid: str, reason: str | None) -> None:
     """Revoke a key from the next entry on (root key only); KEYID is origin+id or the bare 8-hex id."""
+    from ledger.keyring import key_ref
+
     with writing(ctx) as batch:
         body: dict[str, Any] = {"key": key_ref(batch.appender.ring.keys, keyid)}
         if reason:
             body["reason"] = reason
         batch.add("key.revoke", body)
-
-
-def key_ref(known: Iterable[str], text: str) -> str:
-    """The key id string `origin+id` that `text` names: itself, or a bare id that ends exactly one of the
-    pool's keys (the short form `log` shows as the author)."""
-    text = text.strip()
-    if "+" in text:
-        return text  # the full form; the keyring says whether it is a key of this pool
-    matches = [k for k in known if k.rsplit("+", 1)[-1] == text.lower()]
-    if len(matches) != 1:
-        fail(f"key: {text!r} names {'no key' if not matches else 'several keys'} of this pool")
-    return matches[0]
 
 
 # --- members and programs --------------------------------------------------------------------------------
@@ -489,6 +452,24 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
         batch.add("member.update", body)
 
 
+@member.command("retire")
+@click.argument("member_id")
+@click.option("--effective", required=True, help="The first day the member is retired.")
+@click.option("--reason", default=None)
+@click.pass_context
+def member_retire(ctx: click.Context, member_id: str, effective: str, reason: str | None) -> None:
+    """Record that a member leaves the pool (once it owns no patent and holds no running licence)."""
+    from patentpool import corrections, fields
+
+    body = {
+        "id": fields.identifier(member_id, "id"),
+        "effective": fields.parse_date(effective, "effective").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("member.retire", body)
+
+
 @member.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
@@ -505,8 +486,17 @@ def member_import(ctx: click.Context, file: Path) -> None:
 def member_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """List members."""
     with reading(ctx) as (state, _reader):
-        rows = [{"id": m.id, "name": m.name, "role": m.role, "seq": m.ref[0]} for m in state.members.values()]
-    show(fmt, output, rows, columns=["id", "name", "role", "seq"], title="Members")
+        rows = [
+            {
+                "id": m.id,
+                "name": m.name,
+                "role": m.role,
+                "seq": m.ref[0],
+                "retired": state.retired[m.id][0].isoformat() if m.id in state.retired else None,
+            }
+            for m in state.members.values()
+        ]
+    show(fmt, output, rows, columns=["id", "name", "role", "seq", "retired"], title="Members")
 
 
 @main.group()
@@ -543,6 +533,34 @@ def program_add(
         batch.add("program.add", bodies.program(name, currency, tiers, annual_cap, fee, period))
 
 
+@program.command("amend")
+@click.argument("name")
+@click.option("--from-period", required=True, help="The first period the new terms apply to, e.g. 2026Q1.")
+@click.option("--tiers", default=None, help="New marginal tiers (default: keep).")
+@click.option("--annual-cap", default=None, help="New annual cap per licensee, or none (default: keep).")
+@click.option("--admin-fee", default=None, help="New admin fee, percent of gross (default: keep).")
+@click.option("--reason", default=None)
+@click.pass_context
+def program_amend(
+    ctx: click.Context,
+    name: str,
+    from_period: str,
+    tiers: str | None,
+    annual_cap: str | None,
+    admin_fee: str | None,
+    reason: str | None,
+) -> None:
+    """Change a program's schedule, cap or admin fee from a period on (earlier periods keep theirs)."""
+    from patentpool import corrections
+
+    why = corrections.reason_text(reason, required=False)
+    with writing(ctx) as batch:
+        body = corrections.program_amend_body(
+            batch.state, name, from_period, tiers, annual_cap, admin_fee, why
+        )
+        batch.add("program.amend", body)
+
+
 @program.command("list")
 @format_option
 @click.pass_context
@@ -574,7 +592,10 @@ def patent() -> None:
 
 @patent.command("add")
 @click.argument("number")
-@click.option("--owner", required=True)
+@click.option("--owner", default=None, help="The sole owner (a licensor member).")
+@click.option(
+    "--owners", default=None, help="Co-owners with parts, e.g. A:60,B:40 (only their ratio matters)."
+)
 @click.option("--country", required=True, help="Country where it is in force (EP: once per country).")
 @click.option("--type", "type_", type=click.Choice(["invention", "utility", "design"]), required=True)
 @click.option("--filed", required=True)
@@ -587,7 +608,8 @@ def patent() -> None:
 def patent_add(
     ctx: click.Context,
     number: str,
-    owner: str,
+    owner: str | None,
+    owners: str | None,
     country: str,
     type_: str,
     filed: str,
@@ -597,10 +619,23 @@ def patent_add(
     title: str | None,
     weight: str | None,
 ) -> None:
-    """Add one patent."""
+    """Add one patent (one owner, or co-owners with parts)."""
     from patentpool import bodies
 
-    body = bodies.patent(number, owner, country, type_, filed, granted, expires, program_, title, weight)
+    if (owner is None) == (owners is None):
+        raise click.UsageError("give --owner ID or --owners A:60,B:40 (one of them)")
+    body = bodies.patent(
+        number,
+        owner if owner is not None else owners or "",
+        country,
+        type_,
+        filed,
+        granted,
+        expires,
+        program_,
+        title,
+        weight,
+    )
     with writing(ctx) as batch:
         batch.add("patent.add", body)
 
@@ -652,7 +687,7 @@ def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path |
         output,
         data,
         rows=data["history"],
-        columns=["seq", "time", "country", "event"],
+        columns=["seq", "time", "country", "event", "void"],
         title=f"{data['number']}: history",
         first=(f"{data['number']} today", data["countries"]),
     )
@@ -692,6 +727,69 @@ def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, co
                 "patent.transfer",
                 {"number": key[0], "country": key[1], "from": owner, "to": to, "effective": day.isoformat()},
             )
+
+
+@patent.command("amend")
+@click.argument("number")
+@click.option("--country", default=None, help="Only this country (default: every country of the number).")
+@click.option("--filed", default=None)
+@click.option("--granted", default=None, help="A date, or none.")
+@click.option("--expires", default=None, help="Explicit expiry (default: recomputed from the term).")
+@click.option("--type", "type_", type=click.Choice(["invention", "utility", "design"]), default=None)
+@click.option("--title", default=None)
+@click.option("--weight", default=None)
+@click.option("--program", "program_", default=None, help="A program, or none.")
+@click.option("--reason", default=None, help="Why the recorded facts were wrong (required).")
+@click.pass_context
+def patent_amend(
+    ctx: click.Context,
+    number: str,
+    country: str | None,
+    filed: str | None,
+    granted: str | None,
+    expires: str | None,
+    type_: str | None,
+    title: str | None,
+    weight: str | None,
+    program_: str | None,
+    reason: str | None,
+) -> None:
+    """Correct facts of a patent that were wrong from the start (replay uses them for every date)."""
+    from patentpool import corrections
+
+    why = corrections.reason_text(reason, required=True)
+    assert why is not None
+    options = {
+        "filed": filed,
+        "granted": granted,
+        "expires": expires,
+        "type": type_,
+        "title": title,
+        "weight": weight,
+        "program": program_,
+    }
+    if all(value is None for value in options.values()):
+        fail("number: nothing to amend: give --filed, --granted, --expires, --type, --title, --weight...")
+    with writing(ctx) as batch:
+        for key in patent_keys(batch.state, number, country):
+            batch.add("patent.amend", corrections.patent_amend_body(batch.state, key, options, why))
+
+
+@patent.command("owners")
+@click.argument("number")
+@click.option(
+    "--owners", "owners_", required=True, help="Owners with parts from the date on, e.g. A:60,B:40."
+)
+@click.option("--effective", required=True)
+@click.option("--country", default=None, help="Without it: every country the number is entered for.")
+@click.pass_context
+def patent_owners(ctx: click.Context, number: str, owners_: str, effective: str, country: str | None) -> None:
+    """Record the owners of a patent and their parts from a date on (spec 6a)."""
+    from patentpool import bodies
+
+    with writing(ctx) as batch:
+        for num, cc in patent_keys(batch.state, number, country):
+            batch.add("patent.owners", bodies.patent_owners(num, cc, owners_, effective))
 
 
 # --- licences --------------------------------------------------------------------------------------------
@@ -843,6 +941,24 @@ def crosslicense_add(
         batch.add("crosslicense.add", body)
 
 
+@crosslicense.command("end")
+@click.argument("seq", type=int)
+@click.option("--to", "end", required=True, help="The last day the cross-licence covers.")
+@click.option("--reason", default=None)
+@click.pass_context
+def crosslicense_end(ctx: click.Context, seq: int, end: str, reason: str | None) -> None:
+    """End the cross-licence recorded at SEQ."""
+    from patentpool import corrections, fields
+
+    body = {
+        "seq": seq,
+        "to": fields.parse_date(end, "to").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("crosslicense.end", body)
+
+
 @crosslicense.command("list")
 @format_option
 @click.pass_context
@@ -889,6 +1005,26 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
         batch.add("license.grant", body)
 
 
+@license.command("end")
+@click.option("--licensee", required=True)
+@click.option("--program", "program_", required=True)
+@click.option("--to", "end", required=True, help="The last day the licence covers.")
+@click.option("--reason", default=None)
+@click.pass_context
+def license_end(ctx: click.Context, licensee: str, program_: str, end: str, reason: str | None) -> None:
+    """End a pool licence: reports for periods starting after the end are refused."""
+    from patentpool import corrections, fields
+
+    body = {
+        "licensee": fields.identifier(licensee, "licensee"),
+        "program": fields.identifier(program_, "program"),
+        "to": fields.parse_date(end, "to").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("license.end", body)
+
+
 @license.command("direct")
 @click.argument("number")
 @click.option("--licensee", required=True)
@@ -897,6 +1033,7 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
 @click.option("--exclusive", is_flag=True)
 @click.option("--territory", default=None, help="CC,CC,... (default: all)")
 @click.option("--country", default=None)
+@click.option("--licensor", default=None, help="Of a co-owned patent: the co-owner granting it.")
 @click.pass_context
 def license_direct(
     ctx: click.Context,
@@ -907,9 +1044,10 @@ def license_direct(
     exclusive: bool,
     territory: str | None,
     country: str | None,
+    licensor: str | None,
 ) -> None:
     """Record a bilateral licence of one patent from its owner (so the pool does not charge twice)."""
-    from patentpool import bodies, fields
+    from patentpool import bodies, fields, owners
 
     day = fields.parse_date(start, "from")
     with writing(ctx) as batch:
@@ -920,7 +1058,9 @@ def license_direct(
                     "number": key[0],
                     "country": key[1],
                     "licensee": licensee,
-                    "licensor": batch.state.patents[key].owner_on(day),
+                    "licensor": licensor.strip()
+                    if licensor is not None
+                    else owners.sole(batch.state.patents[key].owners_on(day), key[0]),
                     "from": day.isoformat(),
                     "to": None if end is None else fields.parse_date(end, "to").isoformat(),
                     "exclusive": exclusive,
@@ -1040,26 +1180,24 @@ def payment_list(ctx: click.Context, fmt: str | None, output: Path | None) -> No
 @main.command()
 @click.option("--program", "program_", required=True)
 @click.option("--period", required=True)
+@click.option("--dry-run", is_flag=True, help="Show what would be allocated or adjusted; append nothing.")
 @format_option
 @click.pass_context
-def allocate(ctx: click.Context, program_: str, period: str, fmt: str | None, output: Path | None) -> None:
-    """Allocate a program's period (policy v1); re-running appends nothing unless the inputs changed."""
-    from patentpool import allocation, views
+def allocate(
+    ctx: click.Context, program_: str, period: str, dry_run: bool, fmt: str | None, output: Path | None
+) -> None:
+    """Allocate a program's period, then re-run every later allocated period of the program (spec 6 rule 13);
+    a period whose figures did not change gets nothing appended."""
+    from patentpool import staleness, views
 
     per = period_arg(period)
     with writing(ctx) as batch:
-        body = allocation.allocate(batch.state, program_, per)
-        latest = batch.state.latest_allocation(program_, per.label)
-        if latest is None:
-            batch.add("allocation.run", body)
-        elif allocation.figures(previous := batch.state.allocation_body(latest)) == allocation.figures(body):
-            seq = latest.ref[0]
-            say(f"{program_} {per} already allocated at seq {seq} with these figures: nothing appended")
-        else:
-            adjust = {**body, "supersedes": latest.ref[0], "deltas": allocation.deltas(previous, body)}
-            batch.add("allocation.adjust", adjust)
-            say(f"inputs changed since seq {latest.ref[0]}: appended allocation.adjust")
-    result = allocation.result_json(body)
+        steps = staleness.run(batch.state, program_, per, None if dry_run else batch.add_ref)
+    for step in steps:
+        say(("would be " if dry_run and step.kind else "") + staleness.describe(step, program_))
+    if dry_run:
+        say("dry run: nothing appended")
+    result = steps[0].result
     show(fmt, output, result, rows=views.allocation_rows(result), title=f"Allocation {program_} {per}")
 
 
@@ -1075,7 +1213,8 @@ def invoice(
     """A licensee's invoice for a period."""
     from patentpool import books, views
 
-    with reading(ctx, books=True, period=period_arg(period).label) as (state, _reader):
+    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
+        service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
@@ -1113,6 +1252,7 @@ def statement(
 
     per = period_arg(period)
     with service(ctx).read_period(per.label, program_, shares_of=member_id) as (state, reader):
+        service(ctx).refuse_stale(reader, state, per.label, program_)
         note = reader.checkpoint().note
         data = books.statement(state, member_id, per, program_, note)
         if bundle is not None:
@@ -1151,7 +1291,7 @@ def reconcile(
     from patentpool import books, fields, views
 
     day = fields.parse_date(as_of, "as-of") if as_of else date.today()
-    with reading(ctx, books=True) as (state, _reader):
+    with reading(ctx) as (state, _reader):  # every fact: stale allocations are looked for (rule 13)
         data = books.reconcile(state, period_arg(period), program_, day)
     show(fmt, output, data, rows=views.reconcile_rows(data), title=f"Reconciliation {period}")
     for problem in data["problems"]:
@@ -1164,6 +1304,7 @@ def reconcile(
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
 @click.option("--date", "day", default=None, help="Payout date (default today).")
+@click.option("--dry-run", is_flag=True, help="Show the payouts and append nothing.")
 @format_option
 @click.pass_context
 def distribute(
@@ -1171,31 +1312,48 @@ def distribute(
     period: str,
     program_: str | None,
     day: str | None,
+    dry_run: bool,
     fmt: str | None,
     output: Path | None,
 ) -> None:
-    """Record payouts of each member's net balance for a period."""
+    """Pay each member its collected net less what it was paid (cash basis, spec 6 rule 12)."""
     from datetime import date
 
-    from patentpool import books, fields
+    from patentpool import cash, fields, staleness, views
 
     when = fields.parse_date(day, "date") if day else date.today()
+    per = period_arg(period)
     with writing(ctx) as batch:
-        due = books.distributions_due(batch.state, period_arg(period), program_, when)
-        for body in due:
-            batch.add("distribution.add", body)
-    if not due:
-        say("nothing to distribute: every member's balance is zero")
-    show(
-        fmt,
-        output,
-        due,
-        columns=["member", "program", "period", "amount", "date", "reference"],
-        title="Distributions",
-    )
+        staleness.refuse_stale(batch.state, per, program_)
+        result = cash.distribution(batch.state, program_, per, when, dry_run)
+        bodies_ = cash.distribution_bodies(batch.state, result)
+        if not dry_run:
+            for body in bodies_:
+                batch.add("distribution.add", body)
+    if dry_run:
+        say(f"dry run: {len(bodies_)} payout(s) would be recorded; nothing appended")
+    elif not bodies_:
+        say("nothing to distribute: every member has been paid what was collected")
+    show(fmt, output, result, rows=views.distribution_rows(result), title=f"Distribution {per}")
 
 
 # --- the ledger ------------------------------------------------------------------------------------------
+@main.command()
+@click.argument("seqs", nargs=-1, required=True)
+@click.option("--reason", default=None, help="Why the entries were wrong (required).")
+@click.pass_context
+def void(ctx: click.Context, seqs: tuple[str, ...], reason: str | None) -> None:
+    """Void entries (SEQ or FIRST-LAST, several allowed) as one entry.void: replay treats them as never
+    made from then on; they stay in the log, marked void. Voiding an entry.void un-voids what it named."""
+    from patentpool import corrections, voids
+
+    why = corrections.reason_text(reason, required=True)
+    ranges = voids.parse_args(seqs)
+    with writing(ctx, "replaying ledger") as batch:
+        batch.add("entry.void", {"seqs": voids.spelled(ranges), "reason": why})
+    say(f"voided {voids.text(ranges)}")
+
+
 def _entry_kind(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     from patentpool.rules import KINDS
 
@@ -1225,13 +1383,19 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
     # spool that reaches the output only once the read has been checked against the signed root.
     with tempfile.SpooledTemporaryFile(16 << 20, "w+", encoding="utf-8", newline="") as spool:
         with Ledger.open(settings.db).reader() as reader:
+            from patentpool import voids
+            from patentpool.service import VOID_KINDS, void_entries
+
+            voided = voids.effective(void_entries(reader.signed_rows(kinds=VOID_KINDS)))
             listed = reader.listed(since=since, kinds=[kind] if kind else None)
             if fmt == "json":  # each entry exactly as stored: its canonical JSON
                 render.write_json_array(spool, (raw.decode("utf-8") for raw, _entry in listed))
             elif fmt == "csv":
-                render.write_csv(spool, (views.log_row(entry) for _raw, entry in listed), views.LOG_COLUMNS)
+                render.write_csv(
+                    spool, (views.log_row(entry, voided=voided) for _raw, entry in listed), views.LOG_COLUMNS
+                )
             else:
-                rows = [views.log_row(entry, limit=100) for _raw, entry in listed]
+                rows = [views.log_row(entry, limit=100, voided=voided) for _raw, entry in listed]
                 color = output is None and render.use_color(sys.stdout)
                 spool.write(render.to_table(rows, views.LOG_COLUMNS, "Ledger", color))
         spool.seek(0)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ledger.checkpoint import verify_checkpoint
+from ledger.errors import LedgerError
 from ledger.keys import VerifierKey
 from ledger.schema import nodes
 from ledger.store import Store
@@ -117,11 +118,9 @@ def check_side_tables(
     *,
     own_rows: bool = False,
 ) -> None:
-    """Raise LedgerError (from ledger.log) unless the stored index columns, Merkle nodes and checkpoint rows
+    """Raise LedgerError unless the stored index columns, Merkle nodes and checkpoint rows
     are what the whole read's entries make them. The witness must have seen the whole read. `own_rows`: the
     caller has already stored rows of its own past the read (nodes beyond the read tree are then its own)."""
-    from ledger.log import LedgerError
-
     if not witness.complete:
         raise LedgerError("the stored entries were not read whole: cannot check the tables beside them")
     if witness.problem is not None:

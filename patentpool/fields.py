@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import date
 
-from licenses.errors import TermError
+from patentpool.errors import PoolError
 
 IDENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -50,7 +50,7 @@ CURRENCIES = frozenset(
 )
 
 
-class FieldError(ValueError):
+class FieldError(PoolError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
@@ -146,7 +146,3 @@ def check_period_units(total: int, what: str) -> None:
             f"{what} would total {total:,} units, more than the {MAX_PERIOD_UNITS:,} a licensee may report "
             "for one program and period",
         )
-
-
-def wrap(field: str, exc: TermError | ValueError) -> FieldError:
-    return exc if isinstance(exc, FieldError) else FieldError(field, str(exc))

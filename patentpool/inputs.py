@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from patentpool.errors import PoolError
+
 # A signed checkpoint or a verifier key is a few hundred bytes; a note with 100 signatures a few kilobytes.
 MAX_NOTE_BYTES = 1 << 20
 
 
-class InputError(ValueError):
+class InputError(PoolError, ValueError):
     """A file given on the command line cannot be what the option needs."""
 
 

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from ledger.keys import KEY_FILE_FORMAT
+from patentpool.errors import PoolError
 
 # A key file is a small JSON document: more than this is not one (and is not read whole to find out).
 _KEY_FILE_MAX = 64 << 10
 _SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
 
 
-class OutputError(ValueError):
+class OutputError(PoolError, ValueError):
     """A file the user named cannot or must not be written."""
 
 

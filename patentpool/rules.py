@@ -2,7 +2,7 @@
 that applies it to the state. Replaying the ledger runs both, so `verify` re-checks every rule.
 
 Validators are pure and raise FieldError naming the body field (which is the CSV column or CLI option the
-user gave). Bodies hold the facts in their ledger spelling; see the README for each kind's schema.
+user gave). Bodies hold the facts in their ledger spelling; docs/ledger-format.md gives each kind's schema.
 """
 
 from __future__ import annotations
@@ -25,18 +25,19 @@ from licenses.agreements import (
 )
 from licenses.errors import TermError
 from licenses.fees import parse_fee
-from licenses.money import parse_money, parse_rate
+from licenses.money import format_cents, parse_money, parse_rate, to_cents
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
+from patentpool import corrections, owners, staleness
 from patentpool.allocation import CREDIT
 from patentpool.fields import FieldError, check_period_units, country, currency, identifier, parse_date
 from patentpool.periods import Period
 from patentpool.state import (
-    ALLOCATION_DETAIL,
     AllocationRecord,
     Distribution,
     Member,
+    PartInfo,
     Patent,
     Payment,
     Pool,
@@ -230,7 +231,7 @@ def v_patent_add(state: PoolState, body: Body) -> None:
         raise FieldError("country", f"{number} is a {number_office} patent; it cannot be in force in {where}")
     if (number, where) in state.patents:
         raise FieldError("number", f"{number} is already in the pool for {where}")
-    _member(state, _str(body, "owner"), "owner", role="licensor")
+    _owners_of(state, body)
     kind = _term("type", lambda: parse_patent_type(_str(body, "type")))
     _term("type", lambda: check_type(number, kind))
     filed = _date(body, "filed")
@@ -269,8 +270,56 @@ def a_patent_add(state: PoolState, e: Entry, ref: Ref) -> None:
         program=b.get("program"),
         title=b.get("title"),
         weight=Decimal(b["weight"]),
-        owner=b["owner"],
+        owner=owners.spell(_body_owners(b)),
         ref=ref,
+        expires_given=b.get("expires_given") is True,
+    )
+
+
+def _body_owners(body: Body) -> owners.Owners:
+    """A patent.add body's owners: `owner` (one) or `owners` (co-owners with parts, spec 6a)."""
+    if "owners" in body:
+        return owners.from_body(body["owners"])
+    return ((body["owner"], Decimal(1)),)
+
+
+def _owners_of(state: PoolState, body: Body, least: int = 2) -> owners.Owners:
+    """Validate a body's owner (`owner`, or `owners` with parts), each a licensor member."""
+    if "owners" in body:
+        if "owner" in body:
+            raise FieldError("owner", "give owner or owners, not both")
+        try:
+            found = owners.from_body(body["owners"], least)
+        except owners.OwnersError as exc:
+            raise FieldError("owners", str(exc)) from exc
+        for name, _part in found:
+            _member(state, name, "owners", role="licensor")
+        return found
+    name = _str(body, "owner")
+    _member(state, name, "owner", role="licensor")
+    return ((name, Decimal(1)),)
+
+
+def v_patent_owners(state: PoolState, body: Body) -> None:
+    """Spec 6a: the owners of a patent and their parts from a date on (a transfer is the one-owner case)."""
+    patent = _patent(state, body)
+    effective = _date(body, "effective")
+    if "owners" not in body:
+        raise FieldError("owners", "missing")
+    found = _owners_of(state, body, least=1)
+    if effective < patent.filed:
+        raise FieldError("effective", f"{effective} is before the filing date {patent.filed}")
+    if any(day > effective for day, _o, _r in patent.transfers):
+        raise FieldError("effective", "a later change of owners is already recorded; they go in date order")
+    if owners.spell(found) == patent.owner_on(effective):
+        raise FieldError("owners", f"{patent.number} already has these owners on {effective}")
+
+
+def a_patent_owners(state: PoolState, e: Entry, ref: Ref) -> None:
+    b = e.body
+    found = owners.from_body(b["owners"], 1)
+    state.patents.add_transfer(
+        (b["number"], b["country"]), date.fromisoformat(b["effective"]), owners.spell(found), ref
     )
 
 
@@ -302,7 +351,8 @@ def v_patent_transfer(state: PoolState, body: Body) -> None:
         raise FieldError("effective", "a later transfer is already recorded; transfers go in date order")
     current = patent.owner_on(effective)
     if _str(body, "from") != current:
-        raise FieldError("from", f"the owner on {effective} is {current}, not {body['from']}")
+        shown = owners.show(owners.read(current))
+        raise FieldError("from", f"the owner on {effective} is {shown}, not {body['from']}")
     if to == current:
         raise FieldError("to", f"{to} already owns {patent.number} on {effective}")
 
@@ -367,7 +417,7 @@ def v_openlicense_take(state: PoolState, body: Body) -> None:
     licensee = _str(body, "licensee")
     _member(state, licensee, "licensee", role="licensee")
     notice = _date(body, "notice_date")
-    if state.patents[decl.patent].owner_on(notice) == licensee:
+    if state.patents[decl.patent].owned_by(licensee, notice):
         raise FieldError("licensee", f"{licensee} owns {decl.patent[0]} on {notice}")
     if decl.withdrawn is not None and notice >= decl.withdrawn:
         raise FieldError("notice_date", f"the open licence was withdrawn from {decl.withdrawn}")
@@ -434,8 +484,10 @@ def v_crosslicense_add(state: PoolState, body: Body) -> None:
         for number in patents:
             if not isinstance(number, str) or not state.patents.countries(number):
                 raise FieldError("patents", f"unknown patent {number!r}")
-            owners = {p.owner_on(date.max) for p in state.patents_numbered(number)}
-            if not owners & set(members):
+            holders = {
+                m for p in state.patents_numbered(number) for m in owners.members(p.owners_on(date.max))
+            }
+            if not holders & set(members):
                 raise FieldError("patents", f"{number} belongs to none of {', '.join(members)}")
     _countries(body, "territory")
     start = _date(body, "from")
@@ -489,10 +541,11 @@ def v_license_direct(state: PoolState, body: Body) -> None:
     end = _opt_date(body, "to")
     if end is not None and end < start:
         raise FieldError("to", f"{end} is before the start {start}")
-    owner = patent.owner_on(start)
-    if _str(body, "licensor") != owner:
-        raise FieldError("licensor", f"the owner of {patent.number} on {start} is {owner}")
-    if licensee == owner:
+    # A co-owner may license alone (Patent Law art. 14): the licensor is one of the owners on the start.
+    holders = owners.members(patent.owners_on(start))
+    if _str(body, "licensor") not in holders:
+        raise FieldError("licensor", f"the owner of {patent.number} on {start} is {', '.join(holders)}")
+    if licensee in holders:
         raise FieldError("licensee", f"{licensee} owns {patent.number}")
     _member(state, licensee, "licensee", role="licensee")
     exclusive = _get(body, "exclusive")
@@ -558,6 +611,7 @@ def report_header(state: PoolState, body: Body) -> tuple[str, Program, Period]:
         raise FieldError("licensee", f"{licensee} holds no {program.name} licence")
     if period.end < grant.start:
         raise FieldError("period", f"{period} is before {licensee}'s licence starts ({grant.start})")
+    corrections.check_report_period(state, licensee, program.name, period)  # ended, within the licence
     return licensee, program, period
 
 
@@ -676,19 +730,75 @@ def a_payment_add(state: PoolState, e: Entry, ref: Ref) -> None:
 
 
 def v_allocation(state: PoolState, body: Body) -> None:
+    """An allocation summary (spec 8a): of a known program and period, listing parts already recorded;
+    `verify` checks every figure by recomputing it (audit.py)."""
     program = _program(state, _str(body, "program"))
     period = Period.parse(_str(body, "period"))
     if not period.matches(program.period):
         raise FieldError("period", f"program {program.name} allocates by {program.period}")
+    listed = _get(body, "parts")
+    if not isinstance(listed, dict) or set(listed) != {"members", "licensees"}:
+        raise FieldError("parts", "must list members and licensees")
+    for kind, refs in (("member", listed["members"]), ("licensee", listed["licensees"])):
+        if not isinstance(refs, dict):
+            raise FieldError("parts", f"{kind}s: must map each {kind} to [seq, h]")
+        for name, ref in refs.items():
+            info = state.part_info.get(ref[0]) if isinstance(ref, list) and len(ref) == 2 else None
+            if info is None or (info.kind, info.name, info.hash) != (kind, name, ref[1]):
+                raise FieldError("parts", f"{kind} {name}: {ref!r} is not its part of this allocation")
     inputs = _get(body, "inputs")
-    if not isinstance(inputs, list):
-        raise FieldError("inputs", "must be a list of [seq, hash]")
+    if not isinstance(inputs, dict) or set(inputs) != {"root", "size"}:
+        raise FieldError("inputs", "must be the root and size of the inputs' tree")
+
+
+def v_allocation_part(state: PoolState, body: Body) -> None:
+    program = _program(state, _str(body, "program"))
+    period = Period.parse(_str(body, "period"))
+    if not period.matches(program.period):
+        raise FieldError("period", f"program {program.name} allocates by {program.period}")
+    if ("member" in body) == ("licensee" in body):
+        raise FieldError("member", "a part is of one member or one licensee")
+    _member(state, _str(body, "member" if "member" in body else "licensee"), "member")
+
+
+def a_allocation_part(state: PoolState, e: Entry, ref: Ref) -> None:
+    from patentpool import parts
+
+    party = parts.party_of(e.body)
+    memo = tuple(e.body.get("open_license_fees", ()))
+    state.part_info[e.seq] = PartInfo(
+        party.kind, party.name, ref[1], parts.digest(e.body), parts.figures_of(e.body), memo
+    )
 
 
 def a_allocation(state: PoolState, e: Entry, ref: Ref) -> None:
-    key = (e.body["program"], e.body["period"])
-    summary = {k: v for k, v in e.body.items() if k not in ALLOCATION_DETAIL}
-    state.allocations.setdefault(key, []).append(AllocationRecord(e.kind, summary, ref))
+    """A summary: the record keeps its fields, its parts' refs and the allocate JSON's figures."""
+    b = e.body
+    listed: dict[tuple[str, str], tuple[int, str]] = {}
+    members: dict[str, dict[str, str]] = {}
+    invoices: dict[str, dict[str, str]] = {}
+    memo: list[dict[str, str]] = []
+    for kind, refs in (("member", b["parts"]["members"]), ("licensee", b["parts"]["licensees"])):
+        for name, (seq, h) in sorted(refs.items()):
+            listed[(kind, name)] = (seq, h)
+            info = state.part_info.get(seq)
+            if info is None:
+                continue  # a partial replay (a statement's) reads only the parts it needs
+            (members if kind == "member" else invoices)[name] = info.figures
+            if kind == "licensee":
+                memo += info.memo
+    gross = sum(to_cents(Decimal(m["gross"])) for m in members.values())
+    fee = sum(to_cents(Decimal(m["admin_fee"])) for m in members.values())
+    summary = {k: v for k, v in b.items() if k not in ("parts", "inputs")}
+    summary.update(
+        members=members,
+        invoices=invoices,
+        admin_fee=format_cents(fee),
+        total=format_cents(gross),
+        open_license_fees=memo,
+    )
+    key = (b["program"], b["period"])
+    state.allocations.setdefault(key, []).append(AllocationRecord(e.kind, summary, ref, listed))
 
 
 def v_distribution_add(state: PoolState, body: Body) -> None:
@@ -745,6 +855,7 @@ KINDS: dict[str, Kind] = {
     "patent.add": Kind(v_patent_add, a_patent_add),
     "patent.status": Kind(v_patent_status, a_patent_status),
     "patent.transfer": Kind(v_patent_transfer, a_patent_transfer),
+    "patent.owners": Kind(v_patent_owners, a_patent_owners),
     "openlicense.declare": Kind(v_openlicense_declare, a_openlicense_declare),
     "openlicense.take": Kind(v_openlicense_take, a_openlicense_take),
     "openlicense.withdraw": Kind(v_openlicense_withdraw, a_openlicense_withdraw),
@@ -754,9 +865,11 @@ KINDS: dict[str, Kind] = {
     "report.add": Kind(v_report_add, a_report_add),
     "report.correct": Kind(v_report_correct, a_report_correct),
     "payment.add": Kind(v_payment_add, a_payment_add),
+    "allocation.part": Kind(v_allocation_part, a_allocation_part),
     "allocation.run": Kind(v_allocation, a_allocation),
     "allocation.adjust": Kind(v_allocation, a_allocation),
     "distribution.add": Kind(v_distribution_add, a_distribution_add),
+    **{kind: Kind(v, a) for kind, (v, a) in corrections.KINDS.items()},
 }
 
 
@@ -765,6 +878,7 @@ def validate(state: PoolState, kind: str, body: Body) -> None:
     if rule is None:
         raise FieldError("kind", f"unknown entry kind {kind!r}")
     rule.validate(state, body)
+    corrections.check_facts(state, kind, body)  # future dates, retired members, ended licences
 
 
 def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True) -> None:
@@ -774,9 +888,16 @@ def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True
     a command, where every entry was validated when appended and `verify` re-validates them all.
     """
     if check:
-        validate(state, entry.kind, entry.body)
+        # A fact is judged "not in the future" against the day it was recorded, so a replay years later
+        # gives the same verdict.
+        state.today = date.fromisoformat(entry.time[:10])
+        try:
+            validate(state, entry.kind, entry.body)
+        finally:
+            state.today = None
     ref = (entry.seq, entry_hash)
     KINDS[entry.kind].apply(state, entry, ref)
+    staleness.note_entry(state, entry.kind, entry.body, entry.seq)
     source = entry.body.get("source")
     if isinstance(source, str):
         first, _last = state.sources.get(source, (entry.seq, entry.seq))

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from ledger.checkpoint import verify_checkpoint
-from ledger.entry import EntryError, decode
+from ledger.entry import EntryError, decode, entry_hash
 from ledger.keyring import GENESIS, KEY_ADD, Keyring
 from ledger.memory import paused_gc
 from ledger.store import Store
 from ledger.verify import Report, verify_rows, verify_store
 from patentpool.audit import PoolChecker
-from patentpool.service import PoolError
+from patentpool.service import PoolError, stored_history
 
 
 def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
@@ -35,9 +35,9 @@ def verify_database(
 ) -> dict[str, Any]:
     """Verify the database; `kept` (name, note) are checkpoints someone kept, which it must contain."""
     store = Store(url)
-    checker = PoolChecker()
     # The replay builds a large state and no cycles: collections would walk it again and again.
     with store.reader() as conn, paused_gc():
+        checker = PoolChecker(stored_history(store, conn))
         report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick, kept=kept)
     data = _summary(report, checker)
     if kept:
@@ -56,6 +56,19 @@ def _file_rows(path: Path, kinds: tuple[str, ...] | None = None) -> Iterator[tup
                 except EntryError:
                     continue
             yield position, raw
+
+
+def _file_history(path: Path) -> Callable[[int, int], Iterator[tuple[int, str, bytes, bytes]]]:
+    """`PoolState.history` over an export: line N holds seq N (the verification checks that as it goes)."""
+
+    def rows(since: int, until: int) -> Iterator[tuple[int, str, bytes, bytes]]:
+        for position, raw in _file_rows(path):
+            if position > until:
+                return
+            if position >= since:
+                yield position, decode(raw).kind, raw, entry_hash(raw)
+
+    return rows
 
 
 def verify_export(
@@ -82,7 +95,7 @@ def verify_export(
         # A malformed note, or one not signed by the root key of the export's genesis: either way it is the
         # checkpoint the user gave that does not fit.
         raise PoolError(f"{checkpoint_name}: {exc}") from exc
-    checker = PoolChecker()
+    checker = PoolChecker(_file_history(path))
     with paused_gc():
         report = verify_rows(
             _file_rows(path),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -10,6 +11,7 @@ from ledger.entry import Entry
 from ledger.keys import VerifierKey
 from ledger.log import Reader
 from ledger.store import StoredCheckpoint
+from patentpool import owners, voids
 from patentpool.fields import FieldError, parse_date
 from patentpool.state import Patent, PoolState
 
@@ -59,8 +61,8 @@ def patent_rows(
     day = parse_date(on, "on") if on else date.today()
     rows = []
     for patent in state.patents.values():
-        current_owner = patent.owner_on(day)
-        if (program and patent.program != program) or (owner and current_owner != owner):
+        found = patent.owners_on(day)
+        if (program and patent.program != program) or (owner and owner not in owners.members(found)):
             continue
         stopped = patent.stopped_on(day)
         if stopped:
@@ -75,7 +77,7 @@ def patent_rows(
             {
                 "number": patent.number,
                 "country": patent.country,
-                "owner": current_owner,
+                "owner": owners.show(found),
                 "type": patent.type,
                 "program": patent.program,
                 "filed": patent.filed.isoformat(),
@@ -90,14 +92,15 @@ def patent_rows(
 
 
 def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, Any]:
-    """Every entry that concerns the number, in ledger order, read from the ledger itself."""
+    """Every entry that concerns the number, in ledger order, read from the ledger itself (also a patent
+    whose entries are all void: its history says so)."""
     countries = state.patents.countries(number)
-    if not countries:
-        raise FieldError("number", f"unknown patent {number}")
     kinds = [
         "patent.add",
+        "patent.amend",
         "patent.status",
         "patent.transfer",
+        "patent.owners",
         "openlicense.declare",
         "openlicense.take",
         "openlicense.withdraw",
@@ -105,59 +108,89 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
         "crosslicense.add",
     ]
     # Every member that ever owned it: a cross-licence of a later owner covers it too.
-    owners = {owner for c in countries for owner in _owners(state.patents[(number, c)])}
+    holders = {owner for c in countries for owner in _owners(state.patents[(number, c)])}
     history = []
+    voided = voids.effective(
+        {e.seq: voids.body_ranges(e.body.get("seqs")) for e in reader.entries(kinds=["entry.void"])}
+    )
+    amendments = []
     for entry in reader.entries(kinds=kinds):
         b = entry.body
         if entry.kind == "crosslicense.add":
             patents = b["patents"]
-            if (patents != "all" and number not in patents) or not owners & set(b["members"]):
+            if (patents != "all" and number not in patents) or not holders & set(b["members"]):
                 continue
             event = (
                 f"cross-licence {','.join(b['members'])} ({b['terms']}), territory "
                 f"{b['territory'] if b['territory'] == 'all' else ','.join(b['territory'])}, "
                 f"from {b['from']}" + (f" to {b['to']}" if b.get("to") else "")
             )
-            history.append({"seq": entry.seq, "time": entry.time, "country": "*", "event": event})
+            void = f"voided by seq {voided[entry.seq]}" if entry.seq in voided else ""
+            history.append(
+                {"seq": entry.seq, "time": entry.time, "country": "*", "event": event, "void": void}
+            )
             continue
         if b.get("number") != number:
             continue
+        void = f"voided by seq {voided[entry.seq]}" if entry.seq in voided else ""
         history.append(
-            {"seq": entry.seq, "time": entry.time, "country": b.get("country"), "event": _event(entry)}
+            {
+                "seq": entry.seq,
+                "time": entry.time,
+                "country": b.get("country"),
+                "event": _event(entry),
+                "void": void,
+            }
         )
+        if entry.kind == "patent.amend":
+            changed = {k: v for k, v in b.items() if k not in ("number", "country", "reason")}
+            amendments.append(
+                {"seq": entry.seq, "country": b["country"], **changed, "reason": b["reason"], "void": void}
+            )
+    if not countries and not any(row["country"] != "*" for row in history):
+        raise FieldError("number", f"unknown patent {number}")
     today = date.today()
     return {
         "number": number,
         "countries": [
             {
                 "country": c,
-                "owner": state.patents[(number, c)].owner_on(today),
+                "owner": owners.show(state.patents[(number, c)].owners_on(today)),
                 "expires": state.patents[(number, c)].expires.isoformat(),
                 "counting_today": state.patents[(number, c)].counts_on(today),
             }
             for c in countries
         ],
         "history": history,
+        "amendments": amendments,
     }
 
 
 def _owners(patent: Patent) -> set[str]:
-    return {patent.owner} | {owner for _day, owner, _ref in patent.transfers}
+    spelled = [patent.owner] + [owner for _day, owner, _ref in patent.transfers]
+    return {name for text in spelled for name in owners.members(owners.read(text))}
 
 
 def _event(entry: Entry) -> str:
     b = entry.body
     if entry.kind == "patent.add":
-        parts = [f"added: owner {b['owner']}", str(b["type"]), f"filed {b['filed']}"]
+        who = f"owner {b['owner']}" if "owner" in b else f"owners {_parts(b['owners'])}"
+        parts = [f"added: {who}", str(b["type"]), f"filed {b['filed']}"]
         parts += [f"granted {b['granted']}"] if b.get("granted") else ["not granted"]
         parts += [f"expires {b['expires']}"]
         parts += [f"program {b['program']}"] if b.get("program") else ["in no program"]
         parts += [f"weight {b['weight']}"]
         return ", ".join(parts)
+    if entry.kind == "patent.amend":
+        order = ("filed", "granted", "expires", "type", "title", "weight", "program")
+        facts = ", ".join(f"{k} {'none' if b[k] is None else b[k]}" for k in order if k in b)
+        return f"amended: {facts} (reason: {b['reason']})"
     if entry.kind == "patent.status":
         return f"{b['status']} from {b['effective']}"
     if entry.kind == "patent.transfer":
         return f"transferred {b['from']} -> {b['to']} from {b['effective']}"
+    if entry.kind == "patent.owners":
+        return f"owners {_parts(b['owners'])} from {b['effective']}"
     if entry.kind == "openlicense.declare":
         return f"open licence declared: {b['fee']} {b['currency']}, {b['from']}..{b['to']}"
     if entry.kind == "openlicense.take":
@@ -168,6 +201,10 @@ def _event(entry: Entry) -> str:
         excl = "exclusive" if b["exclusive"] else "non-exclusive"
         return f"direct {excl} licence {b['licensor']} -> {b['licensee']} from {b['from']}"
     return entry.kind
+
+
+def _parts(pairs: list[list[str]]) -> str:
+    return ",".join(f"{name}:{part}" for name, part in pairs)
 
 
 def openlicense_rows(state: PoolState) -> list[dict[str, Any]]:
@@ -200,7 +237,7 @@ def license_rows(state: PoolState) -> list[dict[str, Any]]:
             "licensee": g.licensee,
             "what": g.program,
             "from": g.start.isoformat(),
-            "to": None,
+            "to": g.end.isoformat() if g.end else None,
             "exclusive": False,
         }
         for g in state.grants.values()
@@ -311,6 +348,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [
         {
             "party": r["licensee"],
+            "role": r["role"],
             "program": r["program"],
             "owed": r["invoiced"],
             "settled": r["paid"],
@@ -322,6 +360,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows += [
         {
             "party": r["member"],
+            "role": r["role"],
             "program": r["program"],
             "owed": r["allocated"],
             "settled": r["distributed"],
@@ -333,6 +372,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(
         {
             "party": "invariants",
+            "role": "",
             "program": "",
             "owed": data["invariants"],
             "settled": "",
@@ -343,7 +383,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-LOG_COLUMNS = ["seq", "time", "kind", "author", "summary"]
+LOG_COLUMNS = ["seq", "time", "kind", "author", "summary", "void"]
 
 
 def _spelled(value: str | int) -> str:
@@ -353,12 +393,16 @@ def _spelled(value: str | int) -> str:
     return str(value)
 
 
-def log_row(entry: Entry, limit: int | None = None) -> dict[str, Any]:
+def log_row(
+    entry: Entry, limit: int | None = None, voided: Mapping[int, int] | None = None
+) -> dict[str, Any]:
     """One entry of `log` as a row: its top-level text and number fields as the summary, cut to `limit`
-    characters (a table) with the cut marked."""
+    characters (a table) with the cut marked; `void` names the entry.void that voids it (`voided`)."""
     summary = ", ".join(
         f"{k}={_spelled(v)}" for k, v in entry.body.items() if isinstance(v, str | int) and k != "source"
     )
+    if entry.kind == "entry.void" and isinstance(entry.body.get("seqs"), list):
+        summary = f"seqs={voids.text(voids.body_ranges(entry.body['seqs']))}, {summary}"
     if limit is not None and len(summary) > limit:
         summary = summary[: limit - 1] + "…"
     return {
@@ -367,6 +411,7 @@ def log_row(entry: Entry, limit: int | None = None) -> dict[str, Any]:
         "kind": entry.kind,
         "author": entry.author.rsplit("+", 1)[-1],
         "summary": summary,
+        "void": f"voided by seq {voided[entry.seq]}" if voided and entry.seq in voided else "",
     }
 
 
@@ -397,3 +442,11 @@ def checkpoint_json(origin: str, checkpoint: StoredCheckpoint) -> dict[str, Any]
 
 def key_json(vkey: VerifierKey) -> dict[str, Any]:
     return {"name": vkey.name, "key_id": vkey.key_id.hex(), "author": vkey.keyid_string, "vkey": str(vkey)}
+
+
+def distribution_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A `distribute` result as table rows, one per member."""
+    return [
+        {"member": member, **figures, "currency": result["currency"], "date": result["date"]}
+        for member, figures in result["members"].items()
+    ]
