@@ -1205,17 +1205,52 @@ def allocate(
 @click.option("--licensee", required=True)
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write an invoice bundle that the licensee can verify offline.",
+)
+@click.option(
+    "--since",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --bundle: an older checkpoint file to prove consistency from.",
+)
 @format_option
 @click.pass_context
 def invoice(
-    ctx: click.Context, licensee: str, period: str, program_: str | None, fmt: str | None, output: Path | None
+    ctx: click.Context,
+    licensee: str,
+    period: str,
+    program_: str | None,
+    bundle: Path | None,
+    since: Path | None,
+    fmt: str | None,
+    output: Path | None,
 ) -> None:
     """A licensee's invoice for a period."""
     from patentpool import books, views
 
-    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
+    # A bundle names the credited patents' entries: it reads every fact, not only the books.
+    with reading(ctx, books=bundle is None, period=period_arg(period).label) as (state, reader):
         service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
+        if bundle is not None:
+            from patentpool import bundles
+            from patentpool.inputs import read_text
+
+            data["checkpoint"] = reader.checkpoint().note
+            doc = bundles.licensee_bundle(
+                state,
+                reader,
+                data,
+                period_arg(period),
+                program_,
+                read_text(since, "--since") if since else None,
+            )
+            bundles.write_bundle(bundle, doc, output_guard())
+            say(f"wrote invoice bundle {bundle} ({len(doc['entries'])} entries)")
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
 
@@ -1259,7 +1294,7 @@ def statement(
             from patentpool import bundles
             from patentpool.inputs import read_text
 
-            doc = bundles.make_bundle(
+            doc = bundles.member_bundle(
                 state, reader, data, per, program_, read_text(since, "--since") if since else None
             )
             bundles.write_bundle(bundle, doc, output_guard())
@@ -1586,22 +1621,26 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     default=None,
     help="A checkpoint you kept earlier: the bundle must prove the ledger only grew since.",
 )
-@click.option("--member", default=None, help="The member whose statement you expect (refused if another's).")
-@click.option("--period", default=None, help="The period you expect, e.g. 2025Q1 (refused if another).")
+@click.option("--member", default=None, help="The member whose statement this must be.")
+@click.option("--licensee", default=None, help="The licensee whose invoice this must be.")
+@click.option("--period", default=None, help="The period it must be for.")
 def verify_statement(
-    bundle: Path, vkey: str, since: Path | None, member: str | None, period: str | None
+    bundle: Path,
+    vkey: str,
+    since: Path | None,
+    member: str | None,
+    licensee: str | None,
+    period: str | None,
 ) -> None:
-    """Verify a statement bundle offline, with the pool's public key alone."""
+    """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
+    alone; prints what it checked and what only an auditor can check."""
     from patentpool import bundles
     from patentpool.inputs import read_text
 
     key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
-    if period is not None:
-        from patentpool.periods import Period
-
-        period = Period.parse(period).label
+    expect = bundles.Expect(member=member, licensee=licensee, period=period)
     verdict = bundles.verify_bundle_file(
-        bundle, key_text, read_text(since, "--since") if since else None, member, period
+        bundle, key_text, read_text(since, "--since") if since else None, expect
     )
     for line in verdict.lines:
         click.echo(line)

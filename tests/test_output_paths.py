@@ -83,7 +83,7 @@ def test_checkpoint_export_and_bundle_outputs_are_guarded(tmp_path: Path, pool_f
     one_error(pool.run(*allocate, "-o", str(taken), expect=1), "already exists")
     assert pool.size_and_root()[0] == size and taken.read_text(encoding="utf-8") == "x\n"
     pool.run(*allocate, "-o", str(pool.workdir / "allocation.json"))
-    assert pool.size_and_root()[0] == size + 1
+    assert pool.size_and_root()[0] > size  # the allocation's entries (summary and parts)
     kept = pool.write("kept.cp", "a member's kept checkpoint\n")
     one_error(pool.run("checkpoint", "-o", str(kept), expect=1), "already exists")
     assert kept.read_text(encoding="utf-8") == "a member's kept checkpoint\n"
