@@ -75,7 +75,12 @@ def reprove(made: Made, doc: dict[str, Any]) -> dict[str, Any]:
     """The multi-leaf proof made again for the entries `doc` now holds: what an administrator who leaves
     entries out would hand over (the proof itself then holds)."""
     tree = merkle.MemoryTree([merkle.leaf_hash(made.ledger[s]) for s in sorted(made.ledger)])
-    indices = sorted(entry["seq"] - 1 for entry in doc["entries"])
+    try:
+        indices = sorted({int(entry["seq"]) - 1 for entry in doc["entries"]})
+    except (KeyError, TypeError, ValueError):  # a mutation already broke the list: nothing to re-prove
+        return doc
+    if not indices or min(indices) < 0 or max(indices) >= tree.size:
+        return doc
     proof = merkle.multi_inclusion_proof(tree, indices, tree.size)
     doc["inclusion"] = [base64.b64encode(p).decode() for p in proof]
     return doc
@@ -88,8 +93,8 @@ def test_the_honest_bundle_verifies_for_its_member_and_period(made: Made) -> Non
 
 
 def test_another_members_or_periods_bundle_is_refused(made: Made) -> None:
-    refused(verify_text(made, made.text, "--member", "A"), "statement of member C, not of A")
-    refused(verify_text(made, made.text, "--period", "2025Q2"), "statement of 2025Q1, not of 2025Q2")
+    refused(verify_text(made, made.text, "--member", "A"), "this bundle is C's, not A's")
+    refused(verify_text(made, made.text, "--period", "2025Q2"), "for 2025Q1, not 2025Q2")
 
 
 @pytest.mark.parametrize("key", ["gross", "net", "checkpoint"])
@@ -102,13 +107,13 @@ def test_a_key_given_twice_is_refused(made: Made, key: str) -> None:
     spelled = f'"{key}": {json.dumps(target[key], ensure_ascii=False)}'
     assert text.count(spelled) >= 1
     forged = text.replace(spelled, f'"{key}": "999.00", {spelled}', 1)
-    refused(verify_text(made, forged), f"the key '{key}' appears twice")
+    refused(verify_text(made, forged), f"duplicate key '{key}'")
 
 
 def test_entries_out_of_seq_order_are_refused(made: Made) -> None:
     doc = made.doc()
     doc["entries"][1], doc["entries"][2] = doc["entries"][2], doc["entries"][1]
-    refused(verify_text(made, json.dumps(doc)), "out of seq order")
+    refused(verify_text(made, json.dumps(doc)), "entries out of order")
 
 
 def test_entries_left_out_with_a_remade_proof_are_refused(made: Made) -> None:
@@ -116,7 +121,7 @@ def test_entries_left_out_with_a_remade_proof_are_refused(made: Made) -> None:
     rng = random.Random(7)
     keep = [e for e in doc["entries"] if e["seq"] == 1]  # genesis, so the refusal is about what is missing
     others = [e for e in doc["entries"] if e["seq"] != 1]
-    dropped = rng.sample(others, 7)
+    dropped = rng.sample(others, min(7, len(others) - 1))
     doc["entries"] = sorted(keep + [e for e in others if e not in dropped], key=lambda e: e["seq"])
     result = verify_text(made, json.dumps(reprove(made, doc)))
     assert result.exit_code == 1 and "statement verified" not in result.stdout
@@ -131,12 +136,12 @@ def test_entries_left_out_with_a_remade_proof_are_refused(made: Made) -> None:
 @pytest.mark.parametrize(
     ("content", "phrase"),
     [
-        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-        (b'{"bundle_v": 1, "statement": \xff\xfe}', "not UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "levels deep"),
+        (b'{"bundle_v": 1, "statement": \xff\xfe}', "can't decode"),
         (b'{"bundle_v": ' + b"9" * 5000 + b"}", "not a readable bundle"),
         (b"", "not a readable bundle"),
         (b"\x00\x00", "not a readable bundle"),
-        (b"[]", "not a statement bundle"),
+        (b"[]", "not a bundle"),
         (b'{"bundle_v": true}', "bundle rejected"),
     ],
 )
