@@ -43,13 +43,23 @@ FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
 # A plain decimal number (an amount, units, a seq, a percentage): a spreadsheet reads it as that number and
 # it is left as is, so -12.50 stays a number a spreadsheet can add up.
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")
+# The base64 of a SHA-256 hash or an Ed25519 signature (proofs, roots), which may start with + or /: it
+# holds no parenthesis, quote, pipe or bang, so a spreadsheet can make no function call or DDE link of it,
+# and it must stay byte for byte what the JSON output says.
+_DIGEST_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[A-Za-z0-9+/]{86}==")
 
 
 def safe_cell(value: Any) -> Any:
     """A CSV or spreadsheet cell that a spreadsheet shows as text rather than runs as a formula: text that
     starts with =, +, -, @, a tab or a carriage return gets a leading apostrophe (OWASP's advice), unless it
-    is a plain number such as -12.50. Anything that is not text is returned as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_LEAD) and not _NUMBER_RE.fullmatch(value):
+    is a plain number such as -12.50 or the base64 of a hash or signature. Anything that is not text is
+    returned as is."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_LEAD)
+        and not _NUMBER_RE.fullmatch(value)
+        and not _DIGEST_RE.fullmatch(value)
+    ):
         return "'" + value
     return value
 
