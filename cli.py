@@ -1675,8 +1675,9 @@ def awards(
 ) -> None:
     """Inventor awards from statement bundles, offline: each bundle verified first (spec section 11)."""
     from patentpool import awards as awards_module
+    from patentpool.inputs import read_text
 
-    key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
     data = awards_module.from_bundles(list(bundles), key_text, inventors, encoding)
     first = ("Awards per inventor", awards_module.inventor_rows(data))
     rows = awards_module.patent_rows(data)
