@@ -15,6 +15,7 @@ import os
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +39,20 @@ class Guard:
 
     protected: tuple[Path, ...] = ()
     force: bool = False
+
+
+# The guard of the command running: the CLI sets it (`use_guard`) so that a writer deep in the pool's code
+# (an HTML or PDF document) is held to the same rules without the guard passed down to it.
+_CURRENT: ContextVar[Guard | None] = ContextVar("patentpool_output_guard", default=None)
+
+
+@contextmanager
+def use_guard(guard: Guard) -> Iterator[None]:
+    token = _CURRENT.set(guard)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
 
 
 def guard_for(db_url: str | None, key_paths: Sequence[Path | str | None], force: bool) -> Guard:
@@ -95,10 +110,11 @@ def check_target(path: Path, guard: Guard) -> None:
 
 
 @contextmanager
-def open_output(path: Path, guard: Guard, binary: bool = False) -> Iterator[IO[Any]]:
+def open_output(path: Path, guard: Guard | None = None, binary: bool = False) -> Iterator[IO[Any]]:
     """A handle on a temporary file beside `path`, renamed to `path` when the block ends without an
     exception (removed otherwise). The target is checked before anything is written and again just before
-    the rename (another process may have created it meanwhile)."""
+    the rename (another process may have created it meanwhile). Without `guard`, the running command's."""
+    guard = guard if guard is not None else (_CURRENT.get() or Guard())
     check_target(path, guard)
     parent = path.parent if str(path.parent) else Path(".")
     tmp = parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
@@ -137,7 +153,7 @@ def _publish(tmp: Path, path: Path, force: bool) -> None:
         os.replace(tmp, path)
 
 
-def write_text(path: Path, text: str, guard: Guard) -> None:
+def write_text(path: Path, text: str, guard: Guard | None = None) -> None:
     with open_output(path, guard) as handle:
         handle.write(text)
 
