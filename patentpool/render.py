@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -40,6 +41,33 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# OWASP "CSV Injection": a cell that begins with one of these is read as a formula (or, with a tab or CR,
+# pushes a formula into view) by spreadsheet programs.
+FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+# A plain decimal number (an amount, units, a seq, a percentage): a spreadsheet reads it as that number and
+# it is left as is, so -12.50 stays a number a spreadsheet can add up.
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")
+# The base64 of a SHA-256 hash or an Ed25519 signature (proofs, roots), which may start with + or /: it
+# holds no parenthesis, quote, pipe or bang, so a spreadsheet can make no function call or DDE link of it,
+# and it must stay byte for byte what the JSON output says.
+_DIGEST_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[A-Za-z0-9+/]{86}==")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV or spreadsheet cell that a spreadsheet shows as text rather than runs as a formula: text that
+    starts with =, +, -, @, a tab or a carriage return gets a leading apostrophe (OWASP's advice), unless it
+    is a plain number such as -12.50 or the base64 of a hash or signature. Anything that is not text is
+    returned as is."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_LEAD)
+        and not _NUMBER_RE.fullmatch(value)
+        and not _DIGEST_RE.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
 def to_json(data: Any) -> str:
     # Indented for people when small; compact (the C encoder: indenting goes through pure Python) when large,
     # such as the statement of a member with tens of thousands of lines.
@@ -56,30 +84,19 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def write_csv(out: IO[str], rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    """The one place CSV rows are written: every cell goes through `safe_cell`."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([safe_cell(_cell(row.get(c))) for c in columns])
+    # Python's writer quotes a cell holding the line terminator ("\n") but not a bare carriage return,
+    # which readers take as the end of a row: a row with one is written with every cell quoted.
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for cells in itertools.chain(
+        [[safe_cell(c) for c in columns]], ([safe_cell(_cell(row.get(c))) for c in columns] for row in rows)
+    ):
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
 
 
-# A number as the ledger and the views spell it (an amount, a count, a rate, a negative claw-back): shown
-# as it is, though it may start with "-".
-_PLAIN_NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# A base64 hash, root, key or signature (proofs and checkpoints) may start with "+"; its alphabet has no
-# parenthesis, "!" or "|", so it cannot call anything, and an apostrophe would corrupt it for the tools that
-# read those CSVs.
-_BASE64_VALUE = re.compile(r"^[A-Za-z0-9+/]{40,}={0,2}$")
-
-
-def safe_cell(text: str) -> str:
-    """A text cell that a spreadsheet will not run as a formula (CSV injection, OWASP): text starting with
-    = + - @ tab or CR gets a leading apostrophe, unless it is a plain number such as -12.50 (or a base64
-    hash). Member names,
-    titles and references come from outside the pool."""
-    if text.startswith(_FORMULA_START) and not (_PLAIN_NUMBER.match(text) or _BASE64_VALUE.match(text)):
-        return "'" + text
-    return text
+# An amount or a count as the views spell it: written to a workbook as a number cell.
+_XLSX_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?")
 
 
 # A sheet's rows, header included, as Excel and LibreOffice open them.
@@ -136,7 +153,7 @@ def _xlsx_value(value: Any) -> Any:
     if isinstance(value, int | Decimal):
         return value
     text = _cell(value)
-    if _PLAIN_NUMBER.match(text) and ("." in text or len(text.lstrip("-")) < 16):
+    if _XLSX_NUMBER.fullmatch(text) and ("." in text or len(text.lstrip("-")) < 16):
         # An amount ("1445.45") or a count: a number a spreadsheet can sum, spelled exactly.
         return Decimal(text) if "." in text else int(text)
     return safe_cell(text) if text else None
@@ -172,15 +189,18 @@ def write_json_array(out: IO[str], items: Iterable[str]) -> None:
 def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None, color: bool) -> str:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    # Text objects, never strings: rich reads markup in strings, and stored text (a member's name, a
+    # reference) must show as typed: `[link=...]` literally, and `x [/] y` without a MarkupError.
+    table = Table(title=Text(title) if title is not None else None, show_lines=False)
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     for index, column in enumerate(columns):
         # Wrap a long cell at its spaces, never inside a word (a patent number, a date) while it fits.
         longest = max((len(word) for line in cells for word in line[index].split()), default=0)
-        table.add_column(column, overflow="fold", min_width=min(max(longest, len(column)), 24))
+        table.add_column(Text(column), overflow="fold", min_width=min(max(longest, len(column)), 24))
     for line in cells:
-        table.add_row(*line)
+        table.add_row(*[Text(cell) for cell in line])
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=_width())
     console.print(table)
@@ -264,7 +284,9 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task(description, total=total)
+        from rich.markup import escape
+
+        task = bar.add_task(escape(description), total=total)
         yield lambda n: bar.advance(task, n)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,19 @@ def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
     }
 
 
-def verify_database(url: str, jobs: int, tick: Callable[[int], None]) -> dict[str, Any]:
+def verify_database(
+    url: str, jobs: int, tick: Callable[[int], None], kept: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:
+    """Verify the database; `kept` (name, note) are checkpoints someone kept, which it must contain."""
     store = Store(url)
     # The replay builds a large state and no cycles: collections would walk it again and again.
     with store.reader() as conn, paused_gc():
         checker = PoolChecker(stored_history(store, conn))
-        report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick)
-    return _summary(report, checker)
+        report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick, kept=kept)
+    data = _summary(report, checker)
+    if kept:
+        data["kept_checkpoints_contained"] = report.kept
+    return data
 
 
 def _file_rows(path: Path, kinds: tuple[str, ...] | None = None) -> Iterator[tuple[int, bytes]]:
@@ -71,6 +77,7 @@ def verify_export(
     jobs: int,
     tick: Callable[[int], None],
     checkpoint_name: str = "checkpoint",
+    kept: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Verify an export file against a signed checkpoint, trusting only the root key its genesis names;
     the checkpoint must be signed by that key, so the caller should compare it with the pool's known key.
@@ -97,7 +104,10 @@ def verify_export(
             jobs=jobs,
             on_entry=checker,
             on_progress=tick,
+            kept=kept,
         )
     data = _summary(report, checker)
     data["root_key"] = str(ring.root)
+    if kept:
+        data["kept_checkpoints_contained"] = report.kept
     return data
