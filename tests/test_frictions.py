@@ -292,3 +292,17 @@ def test_titles_follow_amendments_and_voids(pool_factory: Any, tmp_path: Path) -
     amend = pool.json("log", "--kind", "patent.amend")[0]["seq"]
     pool.run("void", str(amend), "--reason", "the first spelling was the applicant's")
     assert pool.json("patent", "show", "CN102345678")["countries"][0]["title"] == "Optical wavegide display"
+
+
+def test_xlsx_output_is_guarded_as_every_output(example: Pool) -> None:
+    """-f xlsx -o goes through the same guard: an existing file needs --force, the database never."""
+    target = example.workdir / "members-guarded.xlsx"
+    example.run("member", "list", "-f", "xlsx", "-o", str(target))
+    refused = example.run("member", "list", "-f", "xlsx", "-o", str(target), expect=1)
+    assert refused.stderr.startswith("Error:") and "--force" in refused.stderr
+    example.run("member", "list", "-f", "xlsx", "-o", str(target), "--force")
+    assert openpyxl.load_workbook(target).active is not None
+    database = example.db.removeprefix("sqlite:///")
+    size = Path(database).stat().st_size
+    example.run("member", "list", "-f", "xlsx", "-o", database, "--force", expect=1)
+    assert Path(database).stat().st_size == size
