@@ -25,7 +25,7 @@ from licenses.agreements import (
 )
 from licenses.errors import TermError
 from licenses.fees import parse_fee
-from licenses.money import format_cents, parse_money, parse_rate, to_cents
+from licenses.money import cents_of, format_cents, parse_money, parse_rate
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
@@ -792,8 +792,8 @@ def a_allocation(state: PoolState, e: Entry, ref: Ref) -> None:
             (members if kind == "member" else invoices)[name] = info.figures
             if kind == "licensee":
                 memo += info.memo
-    gross = sum(to_cents(Decimal(m["gross"])) for m in members.values())
-    fee = sum(to_cents(Decimal(m["admin_fee"])) for m in members.values())
+    gross = sum(cents_of(m["gross"]) for m in members.values())
+    fee = sum(cents_of(m["admin_fee"]) for m in members.values())
     summary = {k: v for k, v in b.items() if k not in ("parts", "inputs")}
     summary.update(
         members=members,
