@@ -30,7 +30,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ledger import merkle
@@ -110,7 +110,13 @@ class StoredCheckpoint:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        try:
+            self.engine = make_engine(self.url)
+        except ArgumentError as exc:  # an unknown scheme (NoSuchModuleError) or a malformed URL
+            raise StoreError(
+                f"--db: {url.split('://', 1)[0]}:// is not a database this tool stores a ledger in "
+                "(use sqlite:///PATH or postgresql://USER@HOST/DB)"
+            ) from exc
         self.dialect = self.engine.dialect.name
 
     def close(self) -> None:

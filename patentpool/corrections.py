@@ -159,6 +159,14 @@ def check_facts(state: PoolState, kind: str, body: Body) -> None:
                 raise FieldError(name, f"member {member!r} retired from {retired[0]} (seq {retired[1][0]})")
 
 
+def check_period_ended(state: PoolState, period: Period) -> None:
+    """An allocation is of a period that has ended: its reports cannot all be in before (spec 9)."""
+    if period.end >= today(state):
+        raise FieldError(
+            "period", f"{period} has not ended (its last day is {period.end}): allocate it once it has"
+        )
+
+
 def check_report_period(state: PoolState, licensee: str, program: str, period: Period) -> None:
     """A report is for a period that has ended, and that starts on or before its licence's end (called by
     rules.report_header, which report imports check row by row)."""
@@ -339,7 +347,7 @@ def v_patent_amend(state: PoolState, body: Body) -> None:
         "type": kind != patent.type,
         "weight": weight != patent.weight,
         "program": "program" in facts and facts["program"] != patent.program,
-        "title": "title" in facts,  # the state keeps only a digest of titles: a title amend always counts
+        "title": "title" in facts and not state.patents.title_is(patent.key, facts["title"]),
     }
     if not any(now[name] for name in facts):
         raise FieldError("number", f"the amendment changes nothing: {patent.number} already has these facts")

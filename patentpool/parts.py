@@ -152,9 +152,21 @@ def summary(body: Mapping[str, Any], parts: Mapping[Party, list[Any]]) -> dict[s
     return out
 
 
+# Which entries a part rests on, not what it says: a re-run that reads another entry (a title amended, a
+# report re-imported) but gives the party the same figures keeps its part (spec 6 rule 13: stale means other
+# figures).
+REF_KEYS = ("reports", "earlier_reports", "credit_refs", "grant", "open_license_refs")
+
+
 def digest(part: Mapping[str, Any]) -> str:
-    """What a part holds, to tell whether a re-run changed it (its history keys left out)."""
-    bare = {k: v for k, v in part.items() if k not in HISTORY_KEYS}
+    """What a part holds, to tell whether a re-run changed it (its history keys and entry refs left out)."""
+    bare = {k: v for k, v in part.items() if k not in HISTORY_KEYS and k not in REF_KEYS}
+    if "holdings" in bare:
+        bare["holdings"] = {
+            c: {k: v for k, v in h.items() if k != "refs"} for c, h in bare["holdings"].items()
+        }
+    if "lines" in bare:  # a line's report seq is a ref; its countries, units and amount are figures
+        bare["lines"] = [line[1:] for line in bare["lines"]]
     return hashlib.sha256(canonical(bare)).hexdigest()
 
 

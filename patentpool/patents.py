@@ -331,6 +331,11 @@ class PatentTable:
                 return self._number[row]
         return None
 
+    def title_is(self, key: PatentKey, title: str | None) -> bool:
+        """Whether the patent's current title (as added or amended) is `title` (compared by digest)."""
+        row = self._row_or_raise(key)
+        return self._title[8 * row : 8 * row + 8] == _title_digest(title)
+
     def same_as_added(self, key: PatentKey, facts: dict[str, Any]) -> bool:
         """Whether a patent.add body's facts (as `bodies.patent` spells them, less `expires_given` and
         `source`) are the ones this row was added with: a re-imported row then appends nothing."""

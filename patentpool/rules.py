@@ -740,6 +740,7 @@ def v_allocation(state: PoolState, body: Body) -> None:
     period = Period.parse(_str(body, "period"))
     if not period.matches(program.period):
         raise FieldError("period", f"program {program.name} allocates by {program.period}")
+    corrections.check_period_ended(state, period)
     listed = _get(body, "parts")
     if not isinstance(listed, dict) or set(listed) != {"members", "licensees"}:
         raise FieldError("parts", "must list members and licensees")

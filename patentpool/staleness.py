@@ -156,6 +156,9 @@ def run(state: PoolState, program: str, period: Period, append: Append | None) -
     """Rule 13: allocate `period`, then every later period of the program already allocated, in order. Each
     appends its changed parts and a summary through `append` (None: a dry run, nothing appended), before the
     next period is computed: a later period's licensee parts rest on the earlier summaries of its year."""
+    from patentpool import corrections
+
+    corrections.check_period_ended(state, period)
     later = sorted(
         (Period.parse(per) for (prog, per) in state.allocations if prog == program),
         key=lambda p: p.end,
@@ -194,6 +197,8 @@ def describe(step: Step, program: str) -> str:
         return f"{program} {step.period} already allocated at seq {seq} with these figures: nothing appended"
     shown = []
     for party, deltas in sorted(step.changes.items()):
+        if all(v == "0.00" for v in deltas.values()):
+            continue  # a part re-stated on the year's new summaries, its figures unchanged
         if party.kind == "member":
             shown.append(f"member {party.name} gross {deltas['gross']}, net {deltas['net']}")
         else:
