@@ -1,4 +1,4 @@
-"""Triggers that make the entries and checkpoints tables append-only on both backends.
+"""Triggers that make the entries, checkpoints and cosignatures tables append-only on both backends.
 
 They stop mistakes (an UPDATE, a DELETE, an INSERT OR REPLACE, an out-of-order insert); tamper evidence comes
 from the hashes, signatures and checkpoints, which `verify` checks whatever the triggers say.
@@ -78,6 +78,41 @@ POSTGRESQL_DROP = [
     "DROP TRIGGER IF EXISTS ledger_checkpoints_no_truncate ON ledger_checkpoints",
     "DROP TRIGGER IF EXISTS ledger_checkpoints_append ON ledger_checkpoints",
 ]
+
+
+# Revision 0002: witnesses' cosignatures, append-only like the checkpoints they sign (no rule on inserts
+# beyond the foreign key to a stored checkpoint: a cosignature is checked by its signature, before it
+# is stored and by `verify`).
+COSIGNATURES_SQLITE = [
+    """CREATE TRIGGER ledger_cosignatures_no_update BEFORE UPDATE ON ledger_cosignatures
+       BEGIN SELECT RAISE(ABORT, 'ledger_cosignatures is append-only: UPDATE rejected'); END""",
+    """CREATE TRIGGER ledger_cosignatures_no_delete BEFORE DELETE ON ledger_cosignatures
+       BEGIN SELECT RAISE(ABORT, 'ledger_cosignatures is append-only: DELETE rejected'); END""",
+]
+COSIGNATURES_SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_no_update",
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_no_delete",
+]
+COSIGNATURES_POSTGRESQL = [
+    # ledger_reject_change() comes from revision 0001; re-created here so this revision stands alone.
+    POSTGRESQL[0],
+    """CREATE TRIGGER ledger_cosignatures_no_change BEFORE UPDATE OR DELETE ON ledger_cosignatures
+       FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()""",
+    """CREATE TRIGGER ledger_cosignatures_no_truncate BEFORE TRUNCATE ON ledger_cosignatures
+       FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change()""",
+]
+COSIGNATURES_POSTGRESQL_DROP = [
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_no_change ON ledger_cosignatures",
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_no_truncate ON ledger_cosignatures",
+]
+
+
+def cosignature_statements(dialect: str) -> list[str]:
+    return COSIGNATURES_POSTGRESQL if dialect == "postgresql" else COSIGNATURES_SQLITE
+
+
+def cosignature_drop_statements(dialect: str) -> list[str]:
+    return COSIGNATURES_POSTGRESQL_DROP if dialect == "postgresql" else COSIGNATURES_SQLITE_DROP
 
 
 def create_statements(dialect: str) -> list[str]:

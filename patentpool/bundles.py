@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -30,6 +30,7 @@ from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from licenses.money import format_money, from_cents, largest_remainder, round_half_up_cents, to_cents
 from licenses.schedule import RoyaltySchedule
+from patentpool import witness
 from patentpool.splits import integer_weights, split_totals
 
 if TYPE_CHECKING:
@@ -138,6 +139,8 @@ def make_bundle(
         "entries": entries,
         "inclusion": [base64.b64encode(h).decode() for h in proof],
         "consistency": None,
+        # Witnesses' cosigned checkpoints with proofs to this one (spec 8a, Cosignatures).
+        "cosigned": witness.bundle_cosigned(reader, cp.size),
     }
     if since_note is not None:
         old = _parse_note_unverified(since_note)
@@ -181,20 +184,22 @@ class Verdict:
         return not self.problems
 
 
-def verify_bundle_file(path: Path, vkey_text: str, since_note: str | None) -> Verdict:
+def verify_bundle_file(
+    path: Path, vkey_text: str, since_note: str | None, witnesses: Sequence[str] = ()
+) -> Verdict:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return Verdict(problems=[f"{path}: not a readable bundle: {exc}"])
-    verdict = verify_bundle(doc, vkey_text, since_note)
+    verdict = verify_bundle(doc, vkey_text, since_note, witnesses)
     verdict.lines.append(f"VERDICT: {'statement verified' if verdict.ok else 'NOT VERIFIED'}")
     return verdict
 
 
-def verify_bundle(doc: Any, vkey_text: str, since_note: str | None) -> Verdict:
+def verify_bundle(doc: Any, vkey_text: str, since_note: str | None, witnesses: Sequence[str] = ()) -> Verdict:
     verdict = Verdict()
     try:
-        _verify(doc, vkey_text, since_note, verdict)
+        _verify(doc, vkey_text, since_note, verdict, witnesses)
     except (BundleError, EntryError, KeyringError, ValueError, KeyError, TypeError, IndexError) as exc:
         verdict.problems.append(f"bundle rejected: {exc}")
     return verdict
@@ -261,7 +266,10 @@ def _shaped(value: Any, keys: Mapping[str, Any], what: str) -> None:
 
 def _check_shape(doc: Any) -> None:
     per_entry = "inclusion" not in doc
-    _shaped(doc, _DOC_KEYS_PER_ENTRY if per_entry else _DOC_KEYS, "bundle")
+    keys = _DOC_KEYS_PER_ENTRY if per_entry else _DOC_KEYS
+    if isinstance(doc, dict) and "cosigned" in doc:  # bundles made before cosignatures have none
+        keys = {**keys, "cosigned": list}
+    _shaped(doc, keys, "bundle")
     if doc["bundle_v"] != BUNDLE_VERSION:
         raise BundleError(f"bundle_v {doc['bundle_v']}: this verifier reads version {BUNDLE_VERSION}")
     statement = doc["statement"]
@@ -278,7 +286,9 @@ def _check_shape(doc: Any) -> None:
         _shaped(doc["consistency"], _CONSISTENCY_KEYS, "consistency")
 
 
-def _verify(doc: Any, vkey_text: str, since_note: str | None, verdict: Verdict) -> None:
+def _verify(
+    doc: Any, vkey_text: str, since_note: str | None, verdict: Verdict, witnesses: Sequence[str] = ()
+) -> None:
     if not isinstance(doc, dict) or "bundle_v" not in doc:
         raise BundleError("not a statement bundle")
     _check_shape(doc)
@@ -298,6 +308,12 @@ def _verify(doc: Any, vkey_text: str, since_note: str | None, verdict: Verdict) 
     entries = _check_entries(doc, vkey, cp, verdict)
     # 4. The statement recomputed from the entries.
     _check_statement(doc["statement"], entries, verdict)
+    # 5. Witnesses: cosigned checkpoints that hold the allocation, consistent with the bundle's.
+    lines, problems = witness.check_bundle_cosignatures(
+        doc, vkey, cp, witness.allocation_seq(entries, doc["statement"]["period"]), witnesses
+    )
+    verdict.lines += lines
+    verdict.problems += problems
 
 
 def _check_consistency(

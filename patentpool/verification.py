@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
 from ledger.checkpoint import verify_checkpoint
+from ledger.cosigned import check_stored
 from ledger.entry import EntryError, decode
 from ledger.keyring import GENESIS, KEY_ADD, Keyring
+from ledger.log import load_keyring
 from ledger.memory import paused_gc
 from ledger.store import Store
-from ledger.verify import Report, verify_rows, verify_store
+from ledger.verify import Problem, Report, verify_rows, verify_store
 from patentpool.audit import PoolChecker
 from patentpool.service import PoolError
 
@@ -36,6 +39,10 @@ def verify_database(url: str, jobs: int, tick: Callable[[int], None]) -> dict[st
     # The replay builds a large state and no cycles: collections would walk it again and again.
     with store.reader() as conn, paused_gc():
         report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick)
+        if report.ok:  # the witnesses' cosignatures, once the checkpoints they sign are known good
+            report.problems += [
+                Problem(None, p) for p in check_stored(store, conn, load_keyring(store, conn))
+            ]
     return _summary(report, checker)
 
 
@@ -58,10 +65,13 @@ def verify_export(
     jobs: int,
     tick: Callable[[int], None],
     checkpoint_name: str = "checkpoint",
+    prefix: bool = False,
 ) -> dict[str, Any]:
     """Verify an export file against a signed checkpoint, trusting only the root key its genesis names;
     the checkpoint must be signed by that key, so the caller should compare it with the pool's known key.
-    `checkpoint_name` (the checkpoint's file) is named in errors about the checkpoint."""
+    `checkpoint_name` (the checkpoint's file) is named in errors about the checkpoint. With `prefix` (a
+    witness cosigning an older checkpoint than the export's) only the tree the checkpoint signs is verified,
+    and entries past it are not read."""
     first = next(_file_rows(path), None)
     if first is None:
         raise PoolError(f"{path}: empty export")
@@ -76,10 +86,15 @@ def verify_export(
         # checkpoint the user gave that does not fit.
         raise PoolError(f"{checkpoint_name}: {exc}") from exc
     checker = PoolChecker()
+    rows: Iterator[tuple[int, bytes]] = _file_rows(path)
+    key_rows: Iterator[tuple[int, bytes]] = _file_rows(path, (GENESIS, KEY_ADD))
+    if prefix:
+        rows = islice(rows, signed.size)
+        key_rows = takewhile(lambda row: row[0] <= signed.size, key_rows)
     with paused_gc():
         report = verify_rows(
-            _file_rows(path),
-            _file_rows(path, (GENESIS, KEY_ADD)),
+            rows,
+            key_rows,
             [(signed.size, None, checkpoint_note)],
             jobs=jobs,
             on_entry=checker,
