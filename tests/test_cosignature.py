@@ -41,10 +41,8 @@ from ledger.keys import KeyFileError, SigningKey, VerifierKeyError, compute_key_
 SIGSUM_SEED = bytes([17]) + bytes(31)
 SIGSUM_NAME = "example.org/witness"
 SIGSUM_BODY = b"example.org/log\n10\nHA5HAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
-SIGSUM_LOG_LINE = (
-    "— example.org/log DEADBEEFAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    "AAAAAAA="
-)
+# sigsum-go's dummy log signature line (`testCheckpointASCII`): 4-byte key id and 64 bytes.
+SIGSUM_LOG_LINE = "— example.org/log DEADBEEF" + "A" * 83 + "="
 SIGSUM_LINE = (
     "— example.org/witness ys8uUAAAAAAAAATSftMzceM8zssdZ9jin9SjwIxzx9iADMf63VqirX2hafol9RsqNqbofIz0LVRqHXI2"
     "kpEBSki5RTXFtxz1vo9+Cg=="
