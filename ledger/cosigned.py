@@ -139,7 +139,7 @@ def bundle_items(store: Store, conn: Connection, checkpoint_size: int) -> list[d
     for size in sorted(by_size):
         rows = sorted(by_size[size], key=lambda r: r.cosigner)
         stored = store.checkpoint_at(conn, size)
-        if stored is None:  # pragma: no cover - the foreign key keeps a cosignature beside its checkpoint
+        if stored is None:  # pragma: no cover - a trigger keeps a cosignature beside its checkpoint
             raise CosignedError(f"cosignatures of checkpoint {size}, which is not stored")
         proof = (
             merkle.consistency_proof(store.nodes(conn), size, checkpoint_size)

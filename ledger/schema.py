@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    ForeignKey,
     Index,
     LargeBinary,
     MetaData,
@@ -56,7 +55,7 @@ checkpoints = Table(
 cosignatures = Table(
     "ledger_cosignatures",
     metadata,
-    Column("size", BigInteger, ForeignKey("ledger_checkpoints.size"), primary_key=True, autoincrement=False),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
     Column("cosigner", String(200), primary_key=True),  # <name>+<8 hex key id>
     Column("timestamp", BigInteger, primary_key=True, autoincrement=False),
     Column("vkey", Text, nullable=False),

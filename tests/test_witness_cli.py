@@ -156,7 +156,7 @@ def test_cosignatures_table_is_append_only(pool: Pool) -> None:
         "UPDATE ledger_cosignatures SET line = 'x'",
         "UPDATE ledger_cosignatures SET timestamp = timestamp + 1",
         "DELETE FROM ledger_cosignatures",
-        # A row for a checkpoint the pool never stored is refused by the foreign key.
+        # A row beside no stored checkpoint.
         "INSERT INTO ledger_cosignatures VALUES (999, 'w+00000000', 1, 'v', 'l', 'c')",
     ]
     if dialect == "postgresql":

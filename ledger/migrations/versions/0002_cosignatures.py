@@ -20,13 +20,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "ledger_cosignatures",
-        sa.Column(
-            "size",
-            sa.BigInteger,
-            sa.ForeignKey("ledger_checkpoints.size"),
-            primary_key=True,
-            autoincrement=False,
-        ),
+        sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("cosigner", sa.String(200), primary_key=True),
         sa.Column("timestamp", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("vkey", sa.Text, nullable=False),
