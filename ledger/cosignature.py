@@ -55,7 +55,6 @@ __all__ = [
     "CosignerKey",
     "cosign",
     "cosignature_message",
-    "cosignatures_in",
     "cosigner_key_id",
     "load_cosigner",
     "save_cosigner",
@@ -239,12 +238,6 @@ def cosign(body: bytes, cosigner: Cosigner, timestamp: int) -> Cosignature:
     key = cosigner.verifier()
     signature = cosigner.key.sign(cosignature_message(body, timestamp))
     return Cosignature(key.name, key.key_id, timestamp, signature)
-
-
-def cosignatures_in(note: str) -> tuple[bytes, list[tuple[str, bytes, str]]]:
-    """The note text and every signature line as (name, decoded bytes, line), checking only the form."""
-    body, signatures = split_note(note)
-    return body, [(s.name, s.raw, s.line) for s in signatures]
 
 
 def verify_cosignatures(note: str, key: CosignerKey) -> tuple[bytes, list[Cosignature]]:
