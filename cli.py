@@ -1408,6 +1408,8 @@ def cosign(
 
     if (export_file is None) == (db_url is None):
         raise click.UsageError("give the ledger to verify: --export FILE or --db URL (one of them)")
+    if db_url is not None and "://" not in db_url:
+        fail(f"--db: {db_url!r} is not a database URL; did you mean sqlite:///{Path(db_url).resolve()}?")
     cosigner = load_cosigner(witness_key, passphrase_from_env_or_prompt(confirm=False))
     state = state_dir or witness.default_state_dir(witness_key)
     note = checkpoint_file.read_text(encoding="utf-8")
