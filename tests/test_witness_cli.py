@@ -194,6 +194,14 @@ def test_a_witness_is_required_for_the_allocation(example_pool: Pool) -> None:
     result = verify_statement(pool, path)
     assert result.exit_code == 0, result.output
     assert "does NOT hold the allocation" in result.stdout
+    # A bundle made before bundles carried cosignatures still verifies, and satisfies no --witness.
+    legacy = {k: v for k, v in doc.items() if k != "cosigned"}
+    legacy_path = pool.write("legacy.json", json.dumps(legacy))
+    result = verify_statement(pool, legacy_path)
+    assert result.exit_code == 0, result.output
+    assert "cosignatures: none in the bundle" in result.stdout
+    result = verify_statement(pool, legacy_path, w1.vkey)
+    assert result.exit_code == 1 and "carries no cosignature by this witness" in result.stderr
 
     # The witness cosigns the newer checkpoint, which extends the one it cosigned before.
     late = checkpoint_file(pool, "late.txt")
