@@ -47,13 +47,19 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from patentpool.allocation import AllocationError
     from patentpool.books import BooksError
     from patentpool.bundles import BundleError
+    from patentpool.cash import CashError
     from patentpool.fields import FieldError
+    from patentpool.owners import OwnersError
     from patentpool.service import PoolError
+    from patentpool.staleness import StaleError
     from patentpool.witness import WitnessError
 
     return (
         CosignedError,
         WitnessError,
+        OwnersError,
+        CashError,
+        StaleError,
         Fail,
         PoolError,
         LedgerError,
@@ -522,7 +528,10 @@ def patent() -> None:
 
 @patent.command("add")
 @click.argument("number")
-@click.option("--owner", required=True)
+@click.option("--owner", default=None, help="The sole owner (a licensor member).")
+@click.option(
+    "--owners", default=None, help="Co-owners with parts, e.g. A:60,B:40 (only their ratio matters)."
+)
 @click.option("--country", required=True, help="Country where it is in force (EP: once per country).")
 @click.option("--type", "type_", type=click.Choice(["invention", "utility", "design"]), required=True)
 @click.option("--filed", required=True)
@@ -535,7 +544,8 @@ def patent() -> None:
 def patent_add(
     ctx: click.Context,
     number: str,
-    owner: str,
+    owner: str | None,
+    owners: str | None,
     country: str,
     type_: str,
     filed: str,
@@ -545,10 +555,23 @@ def patent_add(
     title: str | None,
     weight: str | None,
 ) -> None:
-    """Add one patent."""
+    """Add one patent (one owner, or co-owners with parts)."""
     from patentpool import bodies
 
-    body = bodies.patent(number, owner, country, type_, filed, granted, expires, program_, title, weight)
+    if (owner is None) == (owners is None):
+        raise click.UsageError("give --owner ID or --owners A:60,B:40 (one of them)")
+    body = bodies.patent(
+        number,
+        owner if owner is not None else owners or "",
+        country,
+        type_,
+        filed,
+        granted,
+        expires,
+        program_,
+        title,
+        weight,
+    )
     with writing(ctx) as batch:
         batch.add("patent.add", body)
 
@@ -640,6 +663,23 @@ def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, co
                 "patent.transfer",
                 {"number": key[0], "country": key[1], "from": owner, "to": to, "effective": day.isoformat()},
             )
+
+
+@patent.command("owners")
+@click.argument("number")
+@click.option(
+    "--owners", "owners_", required=True, help="Owners with parts from the date on, e.g. A:60,B:40."
+)
+@click.option("--effective", required=True)
+@click.option("--country", default=None, help="Without it: every country the number is entered for.")
+@click.pass_context
+def patent_owners(ctx: click.Context, number: str, owners_: str, effective: str, country: str | None) -> None:
+    """Record the owners of a patent and their parts from a date on (spec 6a)."""
+    from patentpool import bodies
+
+    with writing(ctx) as batch:
+        for num, cc in patent_keys(batch.state, number, country):
+            batch.add("patent.owners", bodies.patent_owners(num, cc, owners_, effective))
 
 
 # --- licences --------------------------------------------------------------------------------------------
@@ -845,6 +885,7 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
 @click.option("--exclusive", is_flag=True)
 @click.option("--territory", default=None, help="CC,CC,... (default: all)")
 @click.option("--country", default=None)
+@click.option("--licensor", default=None, help="Of a co-owned patent: the co-owner granting it.")
 @click.pass_context
 def license_direct(
     ctx: click.Context,
@@ -855,9 +896,10 @@ def license_direct(
     exclusive: bool,
     territory: str | None,
     country: str | None,
+    licensor: str | None,
 ) -> None:
     """Record a bilateral licence of one patent from its owner (so the pool does not charge twice)."""
-    from patentpool import bodies, fields
+    from patentpool import bodies, fields, owners
 
     day = fields.parse_date(start, "from")
     with writing(ctx) as batch:
@@ -868,7 +910,9 @@ def license_direct(
                     "number": key[0],
                     "country": key[1],
                     "licensee": licensee,
-                    "licensor": batch.state.patents[key].owner_on(day),
+                    "licensor": licensor.strip()
+                    if licensor is not None
+                    else owners.sole(batch.state.patents[key].owners_on(day), key[0]),
                     "from": day.isoformat(),
                     "to": None if end is None else fields.parse_date(end, "to").isoformat(),
                     "exclusive": exclusive,
@@ -988,26 +1032,27 @@ def payment_list(ctx: click.Context, fmt: str | None, output: Path | None) -> No
 @main.command()
 @click.option("--program", "program_", required=True)
 @click.option("--period", required=True)
+@click.option("--dry-run", is_flag=True, help="Show what would be allocated or adjusted; append nothing.")
 @format_option
 @click.pass_context
-def allocate(ctx: click.Context, program_: str, period: str, fmt: str | None, output: Path | None) -> None:
-    """Allocate a program's period (policy v1); re-running appends nothing unless the inputs changed."""
-    from patentpool import allocation, views
+def allocate(
+    ctx: click.Context, program_: str, period: str, dry_run: bool, fmt: str | None, output: Path | None
+) -> None:
+    """Allocate a program's period, then re-run every later allocated period of the program (spec 6 rule 13);
+    a period whose figures did not change gets nothing appended."""
+    from patentpool import allocation, staleness, views
 
     per = period_arg(period)
     with writing(ctx) as batch:
-        body = allocation.allocate(batch.state, program_, per)
-        latest = batch.state.latest_allocation(program_, per.label)
-        if latest is None:
-            batch.add("allocation.run", body)
-        elif allocation.figures(previous := batch.state.allocation_body(latest)) == allocation.figures(body):
-            seq = latest.ref[0]
-            say(f"{program_} {per} already allocated at seq {seq} with these figures: nothing appended")
-        else:
-            adjust = {**body, "supersedes": latest.ref[0], "deltas": allocation.deltas(previous, body)}
-            batch.add("allocation.adjust", adjust)
-            say(f"inputs changed since seq {latest.ref[0]}: appended allocation.adjust")
-    result = allocation.result_json(body)
+        steps = staleness.plan(batch.state, program_, per)
+        for step in steps:
+            if step.kind is not None and not dry_run:
+                batch.add(step.kind, step.body)
+    for step in steps:
+        say(("would be " if dry_run and step.kind else "") + staleness.describe(step, program_))
+    if dry_run:
+        say("dry run: nothing appended")
+    result = allocation.result_json(steps[0].body)
     show(fmt, output, result, rows=views.allocation_rows(result), title=f"Allocation {program_} {per}")
 
 
@@ -1023,7 +1068,8 @@ def invoice(
     """A licensee's invoice for a period."""
     from patentpool import books, views
 
-    with reading(ctx, books=True, period=period_arg(period).label) as (state, _reader):
+    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
+        service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
@@ -1061,6 +1107,7 @@ def statement(
 
     per = period_arg(period)
     with service(ctx).read_period(per.label, program_, shares_of=member_id) as (state, reader):
+        service(ctx).refuse_stale(reader, state, per.label, program_)
         note = reader.checkpoint().note
         data = books.statement(state, member_id, per, program_, note)
         if bundle is not None:
@@ -1098,7 +1145,7 @@ def reconcile(
     from patentpool import books, fields, views
 
     day = fields.parse_date(as_of, "as-of") if as_of else date.today()
-    with reading(ctx, books=True) as (state, _reader):
+    with reading(ctx) as (state, _reader):  # every fact: stale allocations are looked for (rule 13)
         data = books.reconcile(state, period_arg(period), program_, day)
     show(fmt, output, data, rows=views.reconcile_rows(data), title=f"Reconciliation {period}")
     for problem in data["problems"]:
@@ -1111,6 +1158,7 @@ def reconcile(
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
 @click.option("--date", "day", default=None, help="Payout date (default today).")
+@click.option("--dry-run", is_flag=True, help="Show the payouts and append nothing.")
 @format_option
 @click.pass_context
 def distribute(
@@ -1118,28 +1166,29 @@ def distribute(
     period: str,
     program_: str | None,
     day: str | None,
+    dry_run: bool,
     fmt: str | None,
     output: Path | None,
 ) -> None:
-    """Record payouts of each member's net balance for a period."""
+    """Pay each member its collected net less what it was paid (cash basis, spec 6 rule 12)."""
     from datetime import date
 
-    from patentpool import books, fields
+    from patentpool import cash, fields, staleness, views
 
     when = fields.parse_date(day, "date") if day else date.today()
+    per = period_arg(period)
     with writing(ctx) as batch:
-        due = books.distributions_due(batch.state, period_arg(period), program_, when)
-        for body in due:
-            batch.add("distribution.add", body)
-    if not due:
-        say("nothing to distribute: every member's balance is zero")
-    show(
-        fmt,
-        output,
-        due,
-        columns=["member", "program", "period", "amount", "date", "reference"],
-        title="Distributions",
-    )
+        staleness.refuse_stale(batch.state, per, program_)
+        result = cash.distribution(batch.state, program_, per, when, dry_run)
+        bodies_ = cash.distribution_bodies(batch.state, result)
+        if not dry_run:
+            for body in bodies_:
+                batch.add("distribution.add", body)
+    if dry_run:
+        say(f"dry run: {len(bodies_)} payout(s) would be recorded; nothing appended")
+    elif not bodies_:
+        say("nothing to distribute: every member has been paid what was collected")
+    show(fmt, output, result, rows=views.distribution_rows(result), title=f"Distribution {per}")
 
 
 # --- the ledger ------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 ``"1000:0,5000:0.20,*:0.10"`` means units 1-1,000 at 0, units 1,001-5,000 at 0.20 and every unit above
 5,000 at 0.10, counted cumulatively over the licensee's calendar year. T(units) is the royalty of the first
-``units`` units; it is exact (a rate times a unit count has finitely many decimals) and is only rounded in
-:meth:`RoyaltySchedule.period_royalty`, once, on the difference.
+``units`` units; it is exact (a rate times a unit count has finitely many decimals); R(units), the capped
+figure rounded half-up to the cent, is what a period's royalty is the difference of.
 """
 
 from __future__ import annotations
@@ -145,13 +145,18 @@ class RoyaltySchedule:
             value = min(value, Fraction(self.annual_cap))
         return value
 
+    def cumulative_royalty(self, units: int) -> Decimal:
+        """R(units) = min(T(units), cap) rounded half-up to the cent (spec 6 rule 3)."""
+        _check_units(units, "units")
+        return round_half_up_cents(self._capped(units))
+
     def period_royalty(self, units_before: int, units_through: int) -> Decimal:
-        """min(T(through), cap) - min(T(before), cap), rounded half-up to the cent once.
+        """R(through) - R(before): each cumulative figure rounded, then the difference (spec 6 rule 3).
 
         ``units_before`` is the licensee's bearing units of the calendar year before this period and
-        ``units_through`` the same including this period. Rounding the difference rather than each
-        cumulative figure is what spec section 6 step 3 prescribes; the quarters of a year may then differ
-        by a cent from rounding the year's total.
+        ``units_through`` the same including this period. Rounding each cumulative figure rather than the
+        difference makes a year's periods add up to the year's rounded royalty, with no drift at sub-cent
+        rates.
         """
         _check_units(units_before, "units_before")
         _check_units(units_through, "units_through")
@@ -159,4 +164,4 @@ class RoyaltySchedule:
             raise TermError(
                 f"units_through: {units_through} is less than the units before the period ({units_before})"
             )
-        return round_half_up_cents(self._capped(units_through) - self._capped(units_before))
+        return self.cumulative_royalty(units_through) - self.cumulative_royalty(units_before)

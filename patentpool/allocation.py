@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.entry import Spelled
 from ledger.memory import paused_gc
@@ -25,9 +25,11 @@ from licenses.money import (
     format_money,
     format_rate,
     fraction_to_decimal,
+    largest_remainder,
     round_half_up_cents,
     to_cents,
 )
+from patentpool import owners
 from patentpool.periods import Period
 from patentpool.splits import integer_weights, split_group_totals, split_rows, split_totals
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
@@ -53,16 +55,18 @@ def counting_patents(state: PoolState, program: str, day: date) -> dict[str, lis
 def _licences_held(
     state: PoolState, licensees: set[str], counting: dict[str, list[Patent]], day: date
 ) -> dict[str, dict[PatentKey, list[Ref]]]:
-    """For each licensee, the counting patents it holds under licence on `day` and the entries granting them.
+    """For each licensee, the counting patents it holds under licence on `day` and the entries granting them
+    (spec 6.6: a licence from any co-owner covers the whole patent; a patent the licensee owns or co-owns on
+    `day` is never held under licence).
 
     Computed once per allocation from the licences' side (few licences, many patents), not per patent."""
     held: dict[str, dict[PatentKey, list[Ref]]] = defaultdict(lambda: defaultdict(list))
     by_key = {p.key: p for patents in counting.values() for p in patents}
-    owner_of = {key: p.owner_on(day) for key, p in by_key.items()}
+    owners_of = {key: owners.members(p.owners_on(day)) for key, p in by_key.items()}
     for take in state.takes:
         if take.licensee in licensees and take.patent in by_key:
             decl = state.declaration(take.declaration_seq)
-            if take.held_on(day, decl) and owner_of[take.patent] != take.licensee:
+            if take.held_on(day, decl) and take.licensee not in owners_of[take.patent]:
                 held[take.licensee][take.patent] += state.declaration_refs[decl.seq] + [
                     state.take_refs[take.seq]
                 ]
@@ -70,7 +74,7 @@ def _licences_held(
         if (
             direct.licensee in licensees
             and direct.patent in by_key
-            and owner_of[direct.patent] != direct.licensee
+            and direct.licensee not in owners_of[direct.patent]
             and direct.covers(direct.licensee, direct.patent, day)
         ):
             held[direct.licensee][direct.patent].append(state.refs[direct.seq])
@@ -78,11 +82,14 @@ def _licences_held(
         takers = cross.members & licensees
         if not takers or day < cross.start or (cross.end is not None and day > cross.end):
             continue
-        for key, owner in owner_of.items():
-            if owner not in cross.members:
+        for key, holders in owners_of.items():
+            granting = [o for o in holders if o in cross.members]
+            if not granting:
                 continue
             for licensee in takers:
-                if cross.covers(licensee, owner, key, day):
+                if licensee in holders:
+                    continue
+                if any(cross.covers(licensee, owner, key, day) for owner in granting):
                     held[licensee][key].append(state.refs[cross.seq])
     return held
 
@@ -261,19 +268,39 @@ class _Shares:
 
 @dataclass
 class _Holding:
-    """One owner's counting patents in one country."""
+    """One owner's counting patents in one country, each with the weight it gives this owner: w, or
+    w x part / sum of parts for a co-owned patent (spec 6.6, exact)."""
 
     patents: list[Patent] = field(default_factory=list)
     weights: list[Fraction] = field(default_factory=list)  # per patent, exact
     weight: Fraction = Fraction(0)
     refs: set[int] = field(default_factory=set)
+    parts: dict[str, list[str]] = field(default_factory=dict)  # co-owned number -> [part, sum of parts]
 
     def body(self) -> dict[str, Any]:
-        return {
-            "weight": format_rate(fraction_to_decimal(self.weight)),
+        out: dict[str, Any] = {
+            "weight": spell_weight(self.weight),
             "patents": [p.number for p in self.patents],
             "refs": sorted(self.refs),
         }
+        if self.parts:
+            out["parts"] = dict(sorted(self.parts.items()))
+        set_weights = {p.number: format_rate(p.weight) for p in self.patents if p.weight != 1}
+        if set_weights:
+            out["weights"] = set_weights
+        return out
+
+
+def spell_weight(value: Fraction) -> str:
+    """A weight in the body: a decimal where it has one, else `p/q` (a part of 1/3 has no decimal)."""
+    try:
+        return format_rate(fraction_to_decimal(value))
+    except ValueError:
+        return f"{value.numerator}/{value.denominator}"
+
+
+def read_weight(text: str) -> Fraction:
+    return Fraction(text)
 
 
 def _countries(
@@ -282,16 +309,23 @@ def _countries(
     """Counting patents by country and owner on `day`, with their weights and the entries deciding them."""
     out: dict[str, dict[str, _Holding]] = {}
     for country, patents in counting.items():
-        owners: dict[str, _Holding] = {}
+        holdings: dict[str, _Holding] = {}
         for patent in patents:
-            holding = owners.setdefault(patent.owner_on(day), _Holding())
-            holding.patents.append(patent)
-            holding.weights.append(Fraction(patent.weight))
-            holding.weight += holding.weights[-1]  # exact sums: Decimal addition rounds to 28 digits
             refs = patent.refs_on(day)
-            holding.refs.update(ref[0] for ref in refs)
+            found = patent.owners_on(day)
+            split = owners.shares(found) if len(found) > 1 else {found[0][0]: Fraction(1)}
+            for owner, share in split.items():
+                holding = holdings.setdefault(owner, _Holding())
+                holding.patents.append(patent)
+                holding.weights.append(Fraction(patent.weight) * share)
+                holding.weight += holding.weights[-1]  # exact sums: Decimal addition rounds to 28 digits
+                holding.refs.update(ref[0] for ref in refs)
+                if len(found) > 1:
+                    part = dict(found)[owner]
+                    total = sum((p for _o, p in found), Decimal(0))
+                    holding.parts[patent.number] = [format_rate(part), format_rate(total)]
             inputs.update(refs)
-        out[country] = owners
+        out[country] = holdings
     return out
 
 
@@ -377,21 +411,25 @@ def _licensee(
 
 
 def _buckets(
-    owners: dict[str, _Holding], licensee: str, held: dict[PatentKey, list[Ref]], inputs: set[Ref]
+    owners_: dict[str, _Holding], licensee: str, held: dict[PatentKey, list[Ref]], inputs: set[Ref]
 ) -> tuple[list[str], list[Fraction], dict[str, list[str]], list[int]]:
     """Spec 6.6 for one licensee's lines in one country: weight per member, licensed patents to the credit
-    bucket; ordered by member id (as strings) with the credit bucket last, the spec's tie order."""
+    bucket (the whole patent, whichever co-owner licensed it); ordered by member id (as strings) with the
+    credit bucket last, the spec's tie order."""
     weights: dict[str, Fraction] = {}
     numbers: dict[str, list[str]] = {}
     refs: set[int] = set()
-    for owner, holding in owners.items():
+    credited: set[PatentKey] = set()
+    for owner, holding in owners_.items():
         weight = holding.weight
         for patent, patent_weight in zip(holding.patents, holding.weights, strict=True) if held else ():
             granted = held.get(patent.key)
             if granted:
                 weight -= patent_weight
                 weights[CREDIT] = weights.get(CREDIT, Fraction(0)) + patent_weight
-                numbers.setdefault(CREDIT, []).append(patent.number)
+                if patent.key not in credited:
+                    credited.add(patent.key)
+                    numbers.setdefault(CREDIT, []).append(patent.number)
                 refs.update(ref[0] for ref in granted)
                 inputs.update(granted)
         if weight:
@@ -430,17 +468,103 @@ def open_license_fees(
         currency = program.currency if decl.fee.kind == "percent" else decl.currency
         used = state.declaration_refs[decl.seq] + [state.take_refs[take.seq]]
         inputs.update(used)
-        fees.append(
-            {
-                "licensee": take.licensee,
-                "patent": patent.number,
-                "owner": patent.owner_on(day),
-                "currency": currency,
-                "amount": format_money(amount),
-            }
-        )
-        refs.append([ref[0] for ref in used])
+        for owner, cents in memo_split(to_cents(amount), patent.owners_on(day)):
+            if owner == take.licensee or cents == 0:
+                continue  # never owed to itself; no 0.00 memo lines
+            fees.append(
+                {
+                    "licensee": take.licensee,
+                    "patent": patent.number,
+                    "owner": owner,
+                    "currency": currency,
+                    "amount": format_cents(cents),
+                }
+            )
+            refs.append([ref[0] for ref in used])
     return fees, refs
+
+
+def memo_split(cents: int, found: owners.Owners) -> list[tuple[str, int]]:
+    """Spec 6.9: an open-licence fee over the patent's owners on D by parts, largest remainder, ties to the
+    lower member id (owners are in member id order)."""
+    names = owners.members(found)
+    if len(names) == 1:
+        return [(names[0], cents)]
+    shares = owners.shares(found)
+    got = largest_remainder(cents, integer_weights([shares[n] for n in names]))
+    return list(zip(names, got, strict=True))
+
+
+class PatentFigures(NamedTuple):
+    """A member's figures on one patent (number, country) for a period (spec 6 rule 6b), in cents."""
+
+    patent: str
+    country: str
+    gross: int
+    admin_fee: int
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.admin_fee
+
+    def json(self) -> dict[str, str]:
+        return {
+            "patent": self.patent,
+            "country": self.country,
+            "gross": format_cents(self.gross),
+            "admin_fee": format_cents(self.admin_fee),
+            "net": format_cents(self.net),
+        }
+
+
+def patent_weights(holding: dict[str, Any], credited: set[str]) -> list[tuple[str, Fraction]]:
+    """The patents that gave a member weight in one country for one licensee's lines, each with the weight it
+    gave (w x part / sum of parts), from an allocation body's `countries` entry: those not credited."""
+    parts = holding.get("parts", {})
+    set_weights = holding.get("weights", {})
+    out = []
+    for number in holding["patents"]:
+        if number in credited:
+            continue
+        weight = Fraction(set_weights.get(number, "1"))
+        if number in parts:
+            part, total = parts[number]
+            weight = weight * Fraction(part) / Fraction(total)
+        out.append((number, weight))
+    return sorted(out)
+
+
+def row_patents(body: dict[str, Any], licensee: str, country: str, member: str) -> list[tuple[str, Fraction]]:
+    """Rule 6b's patents of one share row, with their weights, in tie order (lower number first)."""
+    holding = body["countries"].get(country, {}).get(member)
+    if holding is None:
+        return []
+    credited = set(body["licensees"].get(licensee, {}).get("credited", {}).get(country, []))
+    return patent_weights(holding, credited)
+
+
+def per_patent(body: dict[str, Any], member: str) -> list[PatentFigures]:
+    """Spec 6 rule 6b: the member's gross, admin fee and net per patent (number, country) in one allocation.
+
+    Each share row's amount is split over the patents that gave the member weight there (largest remainder,
+    ties to the lower number); the member's admin fee over its patents by their gross (largest remainder,
+    ties to the lower (number, country)). Both sum exactly to the member's figures."""
+    gross: dict[tuple[str, str], int] = defaultdict(int)
+    for licensee, country, who, amount in body["shares"]:
+        if who != member:
+            continue
+        weighted = row_patents(body, licensee, country, member)
+        cents = to_cents(Decimal(amount))
+        if not weighted:
+            continue
+        got = largest_remainder(cents, integer_weights([w for _n, w in weighted]))
+        for (number, _w), c in zip(weighted, got, strict=True):
+            gross[(number, country)] += c
+    figures = body["members"].get(member)
+    fee = to_cents(Decimal(figures["admin_fee"])) if figures else 0
+    keys = sorted(k for k, v in gross.items() if v)
+    fees = largest_remainder(fee, [gross[k] for k in keys]) if keys and fee else [0] * len(keys)
+    return [PatentFigures(n, c, gross[(n, c)], f) for (n, c), f in zip(keys, fees, strict=True)]
 
 
 RESULT_KEYS = (

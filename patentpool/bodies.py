@@ -16,7 +16,7 @@ from licenses.money import format_money, format_rate, parse_money_input, parse_r
 from licenses.numbers import normalize_number
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
-from patentpool import fields
+from patentpool import fields, owners
 from patentpool.fields import FieldError
 from patentpool.periods import Period
 
@@ -93,7 +93,7 @@ def patent(
     return {
         "number": num,
         "country": where,
-        "owner": fields.identifier(owner, "owner"),
+        **owner_fields(owner, "owners" if ":" in owner else "owner"),
         "type": kind,
         "filed": filed_on.isoformat(),
         "granted": None if granted_on is None else granted_on.isoformat(),
@@ -102,6 +102,35 @@ def patent(
         "program": None if blank(program) else fields.identifier(str(program), "program"),
         "title": None if blank(title) else fields.text(str(title), "title"),
         "weight": format_rate(w),
+    }
+
+
+def owners_value(text: str, field: str = "owners") -> owners.Owners:
+    """Owners as typed: `A:60,B:40` (CLI) or `A:60;B:40` (a file), each member an identifier."""
+    separator = ";" if ";" in text else ","
+    try:
+        found = owners.parse_owners(text, separator)
+    except owners.OwnersError as exc:
+        raise FieldError(field, str(exc)) from exc
+    return tuple((fields.identifier(name, field), part) for name, part in found)
+
+
+def owner_fields(text: str, field: str = "owner") -> dict[str, Any]:
+    """`{"owner": ID}` for a sole owner, `{"owners": [[ID, PART], ...]}` for co-owners (spec 6a)."""
+    found = owners_value(text, field)
+    if len(found) == 1:
+        return {"owner": found[0][0]}
+    return {"owners": owners.body_owners(found)}
+
+
+def patent_owners(number_text: str, country: str, owners_text: str, effective: str) -> dict[str, Any]:
+    """A `patent.owners` body: the owners of a patent from a date on."""
+    found = owners_value(owners_text)
+    return {
+        "number": number(number_text),
+        "country": fields.country(country, "country"),
+        "owners": owners.body_owners(found),
+        "effective": fields.parse_date(effective, "effective").isoformat(),
     }
 
 

@@ -10,13 +10,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from licenses.money import format_money
-from patentpool.allocation import CREDIT
+from licenses.money import format_money, from_cents
+from patentpool import cash, staleness
+from patentpool.allocation import CREDIT, PatentFigures, per_patent
 from patentpool.periods import Period
 from patentpool.state import PoolState
 
-# Royalties are due this many days after the period ends (common pool practice: 30 days).
-PAYMENT_TERM_DAYS = 30
+PAYMENT_TERM_DAYS = cash.PAYMENT_TERM_DAYS
 
 
 class BooksError(ValueError):
@@ -106,6 +106,7 @@ def statement(
     lines: list[dict[str, Any]] = []
     gross = fee = Decimal(0)
     fees = []
+    patents: list[PatentFigures] = []
     for body in bodies:
         lines += statement_lines(body, member)
         figures = body["members"].get(member)
@@ -113,6 +114,13 @@ def statement(
             gross += _m(figures["gross"])
             fee += _m(figures["admin_fee"])
         fees += [f for f in body["open_license_fees"] if f["owner"] == member]
+        patents += per_patent(body, member)
+    programs = {body["program"] for body in bodies}
+    paid = [
+        d
+        for d in state.distributions
+        if d.member == member and d.period == period.label and d.program in programs
+    ]
     return {
         "member": member,
         "period": period.label,
@@ -122,6 +130,11 @@ def statement(
         "admin_fee": format_money(fee),
         "net": format_money(gross - fee),
         "open_license_fees": fees,
+        "patents": [p.json() for p in sorted(patents, key=lambda p: (p.patent, p.country)) if p.gross],
+        "distributions": [
+            {"date": d.date.isoformat(), "amount": format_money(d.amount), "reference": d.reference}
+            for d in sorted(paid, key=lambda d: (d.date, d.ref[0]))
+        ],
         "checkpoint": checkpoint,
     }
 
@@ -159,61 +172,30 @@ def check_invariants(body: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _settlements(
-    state: PoolState, licensee: str, as_of: date
-) -> dict[tuple[str, str], tuple[Decimal, date | None]]:
-    """Payments received by `as_of`, applied oldest invoice first, per currency: (paid, date settled) per
-    (program, period). A payment dated after `as_of` has not been received as of that day."""
-    invoices = []
-    for (program, label), records in state.allocations.items():
-        body = records[-1].body
-        if licensee in body["invoices"]:
-            per = Period.parse(label)
-            invoices.append(
-                (per.end, program, label, body["currency"], _m(body["invoices"][licensee]["due"]))
-            )
-    invoices.sort()
-    out: dict[tuple[str, str], tuple[Decimal, date | None]] = {}
-    received = (p for p in state.payments if p.licensee == licensee and p.date <= as_of)
-    payments = sorted(received, key=lambda p: (p.date, p.ref[0]))
-    by_currency: dict[str, list[list[Any]]] = defaultdict(list)
-    for p in payments:
-        by_currency[p.currency].append([p.date, p.amount])
-    for _end, program, label, currency, due in invoices:
-        paid = Decimal(0)
-        settled: date | None = None
-        queue = by_currency[currency]
-        while paid < due and queue:
-            take = min(due - paid, queue[0][1])
-            paid += take
-            queue[0][1] -= take
-            settled = queue[0][0]
-            if queue[0][1] == 0:
-                queue.pop(0)
-        out[(program, label)] = (paid, settled if paid >= due else None)
-    return out
-
-
 def reconcile(state: PoolState, period: Period, program: str | None, as_of: date) -> dict[str, Any]:
+    """Money in against money owed and paid out for a period, the pool's cash, and every broken invariant:
+    an allocation's sums (spec 6), a stale allocation (rule 13), negative cash (rule 12d)."""
     if state.shares_of is not None:  # the invariants sum every member's share rows
         raise RuntimeError("reconcile needs every share row: a state read for one member's statement has not")
     bodies = allocations_for(state, period, program, full=True)
+    applied = cash.apply_payments(state, as_of)
     licensees = []
     members = []
     problems: list[str] = []
-    due_date = period.end + timedelta(days=PAYMENT_TERM_DAYS)
+    due_date = cash.due_date(period.label)
     for body in bodies:
         problems += check_invariants(body)
+        roles = {m: state.members[m].role if m in state.members else "" for m in body["members"]}
         for licensee, figures in sorted(body["invoices"].items()):
-            settlements = _settlements(state, licensee, as_of)
-            paid, settled = settlements.get((body["program"], period.label), (Decimal(0), None))
+            paid = from_cents(applied.to_invoice.get((licensee, body["program"], period.label), 0))
             due = _m(figures["due"])
-            until = settled if settled is not None else as_of
-            late = max(0, (until - due_date).days) if due > 0 else 0
+            settled = cash.settled_on(state, licensee, body["program"], period.label, as_of)
+            late = max(0, ((settled or as_of) - due_date).days) if due > 0 else 0
             licensees.append(
                 {
                     "program": body["program"],
                     "licensee": licensee,
+                    "role": "licensee",
                     "invoiced": figures["due"],
                     "paid": format_money(paid),
                     "balance": format_money(due - paid),
@@ -221,6 +203,7 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
                     "days_late": late,
                 }
             )
+        got = cash.collected(body, applied)
         for member, figures in sorted(body["members"].items()):
             paid_out = sum(
                 (
@@ -233,54 +216,36 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
                 ),
                 Decimal(0),
             )
+            c = got.get(member, cash.Collected(0, 0))
             members.append(
                 {
                     "program": body["program"],
                     "member": member,
+                    "role": "licensor" if roles.get(member) != "both" else "licensor (also licensee)",
                     "allocated": figures["net"],
+                    "collected_net": format_money(from_cents(c.net)),
                     "distributed": format_money(paid_out),
                     "balance": format_money(_m(figures["net"]) - paid_out),
                 }
+            )
+    for record in staleness.stale_allocations(state):
+        problems.append(staleness.stale_message(record))
+    every = [state.allocation_body(records[-1]) for records in state.allocations.values()]
+    pool = cash.pool_cash(state, as_of, every)
+    for currency, figures in pool.items():
+        if _m(figures["cash"]) < 0:
+            problems.append(
+                f"the pool's {currency} cash is {figures['cash']}: more was paid out than came in"
             )
     return {
         "period": period.label,
         "as_of": as_of.isoformat(),
         "licensees": licensees,
         "members": members,
+        "cash": pool,
         "invariants": "ok" if not problems else "broken",
         "problems": problems,
     }
 
 
-def distributions_due(
-    state: PoolState, period: Period, program: str | None, day: date
-) -> list[dict[str, Any]]:
-    """distribution.add bodies paying each member what its net exceeds what it was already paid."""
-    out = []
-    for body in allocations_for(state, period, program):
-        for member, figures in sorted(body["members"].items()):
-            paid = sum(
-                (
-                    d.amount
-                    for d in state.distributions
-                    if d.member == member and d.program == body["program"] and d.period == period.label
-                ),
-                Decimal(0),
-            )
-            balance = _m(figures["net"]) - paid
-            if balance != 0:
-                count = sum(1 for d in state.distributions if d.member == member and d.period == period.label)
-                out.append(
-                    {
-                        "member": member,
-                        "program": body["program"],
-                        "period": period.label,
-                        "amount": format_money(balance),
-                        "date": day.isoformat(),
-                        "reference": f"{body['program']}-{period.label}-{member}-{count + 1}",
-                    }
-                )
-    return out
-
-
-__all__ = ["CREDIT", "BooksError", "distributions_due", "invoice", "reconcile", "statement"]
+__all__ = ["CREDIT", "BooksError", "invoice", "reconcile", "statement"]

@@ -28,10 +28,14 @@ from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.entry import Entry, EntryError, decode, entry_hash, signing_message
 from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
 from ledger.keys import VerifierKey
+from licenses.fees import parse_fee
 from licenses.money import format_money, from_cents, largest_remainder, round_half_up_cents, to_cents
 from licenses.schedule import RoyaltySchedule
-from patentpool import witness
+from patentpool import owners, witness
+from patentpool.allocation import memo_split, per_patent
 from patentpool.splits import integer_weights, split_totals
+
+OWNER_KINDS = ("patent.transfer", "patent.owners")
 
 if TYPE_CHECKING:
     from ledger.log import Reader
@@ -80,12 +84,15 @@ def bundle_seqs(body: Mapping[str, Any], member: str) -> set[int]:
         for refs in info["credit_refs"].values():
             seqs.update(refs)
         countries.update(line[5] for line in info["lines"])
-    for country, owners in body["countries"].items():
-        for owner, holding in owners.items():
+    for country, holdings in body["countries"].items():
+        for owner, holding in holdings.items():
             if country in countries or owner == member:
                 seqs.update(holding["refs"])
     for fee, refs in zip(body["open_license_fees"], body["open_license_refs"], strict=True):
-        if fee["owner"] == member:
+        if fee["owner"] == member or any(
+            member in holding and fee["patent"] in holding[member]["patents"]
+            for holding in body["countries"].values()
+        ):
             seqs.update(refs)
             seqs.update(body["licensees"][fee["licensee"]]["reports"])
             for holding in body["countries"].values():
@@ -113,6 +120,10 @@ def make_bundle(
         assert record is not None
         seqs.add(record.ref[0])
         seqs |= bundle_seqs(body, statement["member"])
+    # The member's payouts of the period, which the statement lists.
+    seqs |= {
+        d.ref[0] for d in state.distributions if d.member == statement["member"] and d.period == period.label
+    }
     # Every key entry, so the member can judge each author's validity at its seq.
     seqs |= {seq for seq, _raw in reader.raw_entries(kinds=list(KEY_KINDS))}
     wanted = sorted(seqs)
@@ -233,6 +244,8 @@ _STATEMENT_KEYS = {
     "admin_fee": str,
     "net": str,
     "open_license_fees": list,
+    "patents": list,
+    "distributions": list,
     "checkpoint": str,
 }
 _LINE_KEYS = {"program": str, "licensee": str, "country": str, "patents": list, "gross": str}
@@ -473,10 +486,31 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
             f"{program}: {len(lines)} line(s) recomputed from the reports, patents and licences"
         )
     _compare(statement, expected_lines, gross, fee, fees)
+    patents_want = sorted(
+        (p for alloc in latest.values() for p in per_patent(alloc.body, member)),
+        key=lambda p: (p.patent, p.country),
+    )
+    if statement["patents"] != [p.json() for p in patents_want if p.gross]:
+        raise BundleError("patents: the per-patent figures differ from the split of your rows (rule 6b)")
+    _check_distributions(statement, entries, set(latest))
     verdict.lines.append(
         f"statement: {member} {statement['period']} gross {format_money(gross)}, admin fee "
         f"{format_money(fee)}, net {format_money(gross - fee)} {statement['currency']}"
     )
+
+
+def _check_distributions(statement: dict[str, Any], entries: dict[int, Entry], programs: set[str]) -> None:
+    """The payouts a statement lists are exactly the member's distribution entries of the period."""
+    paid = [
+        {"date": e.body["date"], "amount": e.body["amount"], "reference": e.body["reference"]}
+        for e in sorted(entries.values(), key=lambda e: (e.body.get("date", ""), e.seq))
+        if e.kind == "distribution.add"
+        and e.body["member"] == statement["member"]
+        and e.body["period"] == statement["period"]
+        and e.body["program"] in programs
+    ]
+    if statement["distributions"] != paid:
+        raise BundleError("distributions: the statement's payouts differ from the distribution entries")
 
 
 def _program_entry(entries: dict[int, Entry], program: str) -> Entry:
@@ -547,13 +581,13 @@ def _recompute_member(
     share_countries: dict[str, set[str]] = defaultdict(set)
     for lic, c in shares:
         share_countries[lic].add(c)
-    own_countries = {c for (_n, c), p in patents.items() if p["owner"] == member and p["counts"]}
+    own_countries = {c for (_n, c), p in patents.items() if _owns(p, member) and p["counts"]}
     for country in sorted(own_countries):
         if member not in body["countries"].get(country, {}):
             raise BundleError(f"{country}: your counting patents there are missing from the allocation")
         listed = set(body["countries"][country][member]["patents"])
         left_out = sorted(
-            n for (n, c), p in patents.items() if c == country and p["owner"] == member and p["counts"]
+            n for (n, c), p in patents.items() if c == country and _owns(p, member) and p["counts"]
         )
         left_out = [n for n in left_out if n not in listed]
         if left_out:
@@ -665,8 +699,6 @@ def _memo_fees(
     patents: dict[tuple[str, str], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Spec 6.9 recomputed for the member's open licences from the declaration, take and report entries."""
-    from licenses.fees import parse_fee
-
     day = date.fromisoformat(body["day"])
     months = 3 if body["period"][4] == "Q" else 6
     out = []
@@ -692,17 +724,25 @@ def _memo_fees(
         terms = parse_fee(decl.body["fee"])
         amount = terms.due(sum(u for u, _n in hit), sum((n for _u, n in hit), Decimal(0)), months)
         currency = body["currency"] if terms.kind == "percent" else decl.body["currency"]
+        patent = patents.get((decl.body["number"], country))
+        if patent is None or not _owns(patent, member):
+            raise BundleError(f"open licence {fee['patent']}: the bundle does not show {member} owning it")
+        mine = dict(memo_split(to_cents(amount), patent["owners"])).get(member, 0)
         out.append(
             {
                 "licensee": fee["licensee"],
                 "patent": fee["patent"],
                 "owner": member,
                 "currency": currency,
-                "amount": format_money(amount),
+                "amount": format_money(from_cents(mine)),
             }
         )
     _no_fee_left_out(body, member, entries, patents, day, {(f["licensee"], f["patent"]) for f in out})
     return out
+
+
+def _owns(patent: Mapping[str, Any], member: str) -> bool:
+    return member in owners.members(patent["owners"])
 
 
 def _held_on(take: Entry, decl: Entry, day: date) -> bool:
@@ -728,12 +768,18 @@ def _no_fee_left_out(
         decl = entries.get(b["declaration"])
         patent = patents.get((b["number"], b["country"]))
         info = body["licensees"].get(b["licensee"])
-        if decl is None or patent is None or info is None or patent["owner"] != member:
+        if decl is None or patent is None or info is None or not _owns(patent, member):
             continue
         if not (patent["in_force"] and _held_on(take, decl, day)):
             continue
         lines = _report_lines(body, entries, info["reports"], b["licensee"], {body["period"]})
-        if any(b["country"] in (m, s) for (_p, m, s) in lines) and (b["licensee"], b["number"]) not in listed:
+        hit = [(units, net) for (_p, m, s), (_seq, units, net) in lines.items() if b["country"] in (m, s)]
+        if not hit or b["licensee"] == member or (b["licensee"], b["number"]) in listed:
+            continue
+        terms = parse_fee(decl.body["fee"])
+        months = 3 if body["period"][4] == "Q" else 6
+        amount = terms.due(sum(u for u, _n in hit), sum((n for _u, n in hit), Decimal(0)), months)
+        if dict(memo_split(to_cents(amount), patent["owners"])).get(member, 0):
             raise BundleError(
                 f"open licence {b['number']}: {b['licensee']} holds it (seq {take.seq}) and reports lines in "
                 f"{b['country']}, but the allocation lists no memo fee for it"
@@ -750,16 +796,18 @@ def _patents(entries: dict[int, Entry], program: str, day: date) -> dict[tuple[s
             granted = b.get("granted")
             in_force = day < date.fromisoformat(b["expires"])
             found[(b["number"], b["country"])] = {
-                "owner": b["owner"],
+                "owners": owners.from_body(b["owners"]) if "owners" in b else ((b["owner"], Decimal(1)),),
                 "weight": Fraction(b["weight"]),
                 "counts": in_force and granted is not None and date.fromisoformat(granted) <= day,
                 "in_force": in_force,
             }
-        elif kind in ("patent.transfer", "patent.status") and (b["number"], b["country"]) in found:
+        elif kind in (*OWNER_KINDS, "patent.status") and (b["number"], b["country"]) in found:
             if date.fromisoformat(b["effective"]) > day:
                 continue
             if kind == "patent.transfer":
-                found[(b["number"], b["country"])]["owner"] = b["to"]
+                found[(b["number"], b["country"])]["owners"] = ((b["to"], Decimal(1)),)
+            elif kind == "patent.owners":
+                found[(b["number"], b["country"])]["owners"] = owners.from_body(b["owners"], 1)
             else:
                 found[(b["number"], b["country"])]["counts"] = False
                 found[(b["number"], b["country"])]["in_force"] = False
@@ -784,19 +832,23 @@ def _buckets(
             patent = patents.get((number, country))
             if patent is None:
                 raise BundleError(f"patent {number} ({country}) behind the split is not in the bundle")
-            if patent["owner"] != owner or not patent["counts"]:
+            if not _owns(patent, owner) or not patent["counts"]:
                 raise BundleError(
                     f"patent {number} ({country}) is not a counting patent of {owner} on {body['day']}"
                 )
+            holders = owners.members(patent["owners"])
             bucket = owner
-            if number in credited and owner != licensee:
-                if not any(_covers(e, licensee, owner, number, country, day, entries) for e in licences):
+            if number in credited and licensee not in holders:
+                # A licence from any co-owner credits the whole patent (spec 6.6).
+                if not any(
+                    _covers(e, licensee, o, number, country, day, entries) for e in licences for o in holders
+                ):
                     raise BundleError(
                         f"{licensee} {country}: {number} is credited, but no licence entry in the "
                         "bundle grants it to the licensee on the period's last day"
                     )
                 bucket = "credit"
-            weights[bucket] += patent["weight"]
+            weights[bucket] += patent["weight"] * owners.shares(patent["owners"])[owner]
     names = sorted(n for n in weights if n != "credit") + (["credit"] if "credit" in weights else [])
     return names, [weights[n] for n in names]
 

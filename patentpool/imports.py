@@ -23,9 +23,10 @@ from patentpool.service import Batch, PoolError
 MAX_ERRORS = 50
 
 MEMBER_COLUMNS = (("id", "name", "role"), ())
+# `owner` (one) or `owners` (co-owners with parts, `A:60;B:40`, spec 6a): one of the two on every row.
 PATENT_COLUMNS = (
-    ("number", "owner", "country", "type", "filed"),
-    ("granted", "expires", "program", "title", "weight"),
+    ("number", "country", "type", "filed"),
+    ("owner", "owners", "granted", "expires", "program", "title", "weight"),
 )
 REPORT_COLUMNS = (
     ("licensee", "program", "period", "manufacture_country", "sale_country", "units", "net_sales"),
@@ -217,6 +218,17 @@ def import_members(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
     return result
 
 
+def _owner_cell(row: dict[str, str]) -> str:
+    one, several = (row.get("owner") or "").strip(), (row.get("owners") or "").strip()
+    if one and several:
+        raise FieldError("owners", "give owner or owners, not both")
+    if not one and not several:
+        raise FieldError("owners" if "owners" in row else "owner", "missing")
+    if one and ":" in one:
+        raise FieldError("owner", f"{one!r}: co-owners with parts go in the owners column")
+    return one or several
+
+
 def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
     result = ImportResult(str(path), file_sha256(path))
     if _already(batch, result.sha256, result):
@@ -227,7 +239,7 @@ def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
         try:
             body = bodies.patent(
                 row["number"],
-                row["owner"],
+                _owner_cell(row),
                 row["country"],
                 row["type"],
                 row["filed"],

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from licenses.agreements import PatentKey
+from patentpool import owners
 
 Ref = tuple[int, str]  # (seq, entry hash hex)
 Event = tuple[date, str, Ref]  # (effective date, new owner or status, the entry recording it)
@@ -32,7 +33,7 @@ class Patent:
     expires: date
     program: str | None
     weight: Decimal
-    owner: str  # the owner it was added with; see owner_on
+    owner: str  # the owners it was added with, spelled by `owners.spell`; see owners_on
     ref: Ref
     transfers: tuple[Event, ...] = ()  # in effective-date order
     statuses: tuple[Event, ...] = ()  # in effective-date order
@@ -42,11 +43,18 @@ class Patent:
         return (self.number, self.country)
 
     def owner_on(self, day: date) -> str:
+        """The owners on `day`, spelled by `owners.spell` (a sole owner's id)."""
         owner = self.owner
         for effective, new_owner, _ref in self.transfers:
             if effective <= day:
                 owner = new_owner
         return owner
+
+    def owners_on(self, day: date) -> owners.Owners:
+        return owners.read(self.owner_on(day))
+
+    def owned_by(self, member: str, day: date) -> bool:
+        return owners.owns(self.owner_on(day), member)
 
     def stopped_on(self, day: date) -> tuple[date, str] | None:
         """The status that ended the patent on or before `day`, if any."""
@@ -272,13 +280,13 @@ class PatentTable:
 
     def first_owned(self, member: str) -> str | None:
         """A number the member owns today or later (after every recorded transfer), if any."""
-        code = self._owners.codes.get(member)
-        if code is not None:
+        codes = {code for name, code in self._owners.codes.items() if owners.owns(name, member)}
+        if codes:
             for row, owner in enumerate(self._owner):
-                if owner == code and row not in self._transfers:
+                if owner in codes and row not in self._transfers:
                     return self._number[row]
         for row in self._transfers:
-            if self._patent(row).owner_on(date.max) == member:
+            if self._patent(row).owned_by(member, date.max):
                 return self._number[row]
         return None
 

@@ -29,6 +29,7 @@ from licenses.money import parse_money, parse_rate
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
+from patentpool import owners, staleness
 from patentpool.allocation import CREDIT
 from patentpool.fields import FieldError, country, currency, identifier, parse_date
 from patentpool.periods import Period
@@ -230,7 +231,7 @@ def v_patent_add(state: PoolState, body: Body) -> None:
         raise FieldError("country", f"{number} is a {number_office} patent; it cannot be in force in {where}")
     if (number, where) in state.patents:
         raise FieldError("number", f"{number} is already in the pool for {where}")
-    _member(state, _str(body, "owner"), "owner", role="licensor")
+    _owners_of(state, body)
     kind = _term("type", lambda: parse_patent_type(_str(body, "type")))
     _term("type", lambda: check_type(number, kind))
     filed = _date(body, "filed")
@@ -269,8 +270,55 @@ def a_patent_add(state: PoolState, e: Entry, ref: Ref) -> None:
         program=b.get("program"),
         title=b.get("title"),
         weight=Decimal(b["weight"]),
-        owner=b["owner"],
+        owner=owners.spell(_body_owners(b)),
         ref=ref,
+    )
+
+
+def _body_owners(body: Body) -> owners.Owners:
+    """A patent.add body's owners: `owner` (one) or `owners` (co-owners with parts, spec 6a)."""
+    if "owners" in body:
+        return owners.from_body(body["owners"])
+    return ((body["owner"], Decimal(1)),)
+
+
+def _owners_of(state: PoolState, body: Body, least: int = 2) -> owners.Owners:
+    """Validate a body's owner (`owner`, or `owners` with parts), each a licensor member."""
+    if "owners" in body:
+        if "owner" in body:
+            raise FieldError("owner", "give owner or owners, not both")
+        try:
+            found = owners.from_body(body["owners"], least)
+        except owners.OwnersError as exc:
+            raise FieldError("owners", str(exc)) from exc
+        for name, _part in found:
+            _member(state, name, "owners", role="licensor")
+        return found
+    name = _str(body, "owner")
+    _member(state, name, "owner", role="licensor")
+    return ((name, Decimal(1)),)
+
+
+def v_patent_owners(state: PoolState, body: Body) -> None:
+    """Spec 6a: the owners of a patent and their parts from a date on (a transfer is the one-owner case)."""
+    patent = _patent(state, body)
+    effective = _date(body, "effective")
+    if "owners" not in body:
+        raise FieldError("owners", "missing")
+    found = _owners_of(state, body, least=1)
+    if effective < patent.filed:
+        raise FieldError("effective", f"{effective} is before the filing date {patent.filed}")
+    if any(day > effective for day, _o, _r in patent.transfers):
+        raise FieldError("effective", "a later change of owners is already recorded; they go in date order")
+    if owners.spell(found) == patent.owner_on(effective):
+        raise FieldError("owners", f"{patent.number} already has these owners on {effective}")
+
+
+def a_patent_owners(state: PoolState, e: Entry, ref: Ref) -> None:
+    b = e.body
+    found = owners.from_body(b["owners"], 1)
+    state.patents.add_transfer(
+        (b["number"], b["country"]), date.fromisoformat(b["effective"]), owners.spell(found), ref
     )
 
 
@@ -302,7 +350,8 @@ def v_patent_transfer(state: PoolState, body: Body) -> None:
         raise FieldError("effective", "a later transfer is already recorded; transfers go in date order")
     current = patent.owner_on(effective)
     if _str(body, "from") != current:
-        raise FieldError("from", f"the owner on {effective} is {current}, not {body['from']}")
+        shown = owners.show(owners.read(current))
+        raise FieldError("from", f"the owner on {effective} is {shown}, not {body['from']}")
     if to == current:
         raise FieldError("to", f"{to} already owns {patent.number} on {effective}")
 
@@ -367,7 +416,7 @@ def v_openlicense_take(state: PoolState, body: Body) -> None:
     licensee = _str(body, "licensee")
     _member(state, licensee, "licensee", role="licensee")
     notice = _date(body, "notice_date")
-    if state.patents[decl.patent].owner_on(notice) == licensee:
+    if state.patents[decl.patent].owned_by(licensee, notice):
         raise FieldError("licensee", f"{licensee} owns {decl.patent[0]} on {notice}")
     if decl.withdrawn is not None and notice >= decl.withdrawn:
         raise FieldError("notice_date", f"the open licence was withdrawn from {decl.withdrawn}")
@@ -434,8 +483,10 @@ def v_crosslicense_add(state: PoolState, body: Body) -> None:
         for number in patents:
             if not isinstance(number, str) or not state.patents.countries(number):
                 raise FieldError("patents", f"unknown patent {number!r}")
-            owners = {p.owner_on(date.max) for p in state.patents_numbered(number)}
-            if not owners & set(members):
+            holders = {
+                m for p in state.patents_numbered(number) for m in owners.members(p.owners_on(date.max))
+            }
+            if not holders & set(members):
                 raise FieldError("patents", f"{number} belongs to none of {', '.join(members)}")
     _countries(body, "territory")
     start = _date(body, "from")
@@ -489,10 +540,11 @@ def v_license_direct(state: PoolState, body: Body) -> None:
     end = _opt_date(body, "to")
     if end is not None and end < start:
         raise FieldError("to", f"{end} is before the start {start}")
-    owner = patent.owner_on(start)
-    if _str(body, "licensor") != owner:
-        raise FieldError("licensor", f"the owner of {patent.number} on {start} is {owner}")
-    if licensee == owner:
+    # A co-owner may license alone (Patent Law art. 14): the licensor is one of the owners on the start.
+    holders = owners.members(patent.owners_on(start))
+    if _str(body, "licensor") not in holders:
+        raise FieldError("licensor", f"the owner of {patent.number} on {start} is {', '.join(holders)}")
+    if licensee in holders:
         raise FieldError("licensee", f"{licensee} owns {patent.number}")
     _member(state, licensee, "licensee", role="licensee")
     exclusive = _get(body, "exclusive")
@@ -735,6 +787,7 @@ KINDS: dict[str, Kind] = {
     "patent.add": Kind(v_patent_add, a_patent_add),
     "patent.status": Kind(v_patent_status, a_patent_status),
     "patent.transfer": Kind(v_patent_transfer, a_patent_transfer),
+    "patent.owners": Kind(v_patent_owners, a_patent_owners),
     "openlicense.declare": Kind(v_openlicense_declare, a_openlicense_declare),
     "openlicense.take": Kind(v_openlicense_take, a_openlicense_take),
     "openlicense.withdraw": Kind(v_openlicense_withdraw, a_openlicense_withdraw),
@@ -767,6 +820,7 @@ def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True
         validate(state, entry.kind, entry.body)
     ref = (entry.seq, entry_hash)
     KINDS[entry.kind].apply(state, entry, ref)
+    staleness.note_entry(state, entry.kind, entry.body, entry.seq)
     source = entry.body.get("source")
     if isinstance(source, str):
         first, _last = state.sources.get(source, (entry.seq, entry.seq))

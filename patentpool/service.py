@@ -119,7 +119,7 @@ def only_period(period: str) -> dict[str, bytes]:
 
 
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
-STATEMENT_KINDS = ("pool.genesis", "member.add", "member.update", "program.add")
+STATEMENT_KINDS = ("pool.genesis", "member.add", "member.update", "program.add", "distribution.add")
 ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
 
 
@@ -131,6 +131,21 @@ def allocation_program(raw: bytes, period: str) -> str | None:
     them: JCS orders body keys, so the program follows the period and the policy."""
     found = re.search(re.escape(only_period(period)["allocation.run"]) + _POLICY_THEN_PROGRAM, raw)
     return None if found is None else str(json.loads(b'"' + found.group(1) + b'"'))
+
+
+def _changed_after(reader: Reader, seq: int, program: str, period: Any) -> bool:
+    """Whether an entry after `seq` could change the allocation of `program` and `period` (staleness.py)."""
+    from patentpool import staleness
+
+    kinds = sorted(set(rules.KINDS) - staleness.NEUTRAL_KINDS)
+    inputs = {period.label, *(p.label for p in period.earlier_in_year())}
+    for _seq, raw in reader.raw_entries(since=seq + 1, kinds=kinds):
+        entry = decode_trusted(raw)
+        if entry.kind not in staleness.REPORT_KINDS:
+            return True
+        if entry.body["program"] == program and entry.body["period"] in inputs:
+            return True
+    return False
 
 
 @dataclass
@@ -210,6 +225,21 @@ class PoolService:
         with self.ledger.reader() as reader:
             rows = reader.signed_rows(kinds=kinds, needles=needles)
             yield replay(self.store, reader.conn, rows, on_progress, needles is not None), reader
+
+    def refuse_stale(self, reader: Reader, state: PoolState, period: str, program: str | None) -> None:
+        """Rule 13 for a command that replayed only part of the ledger (a statement, an invoice): if an entry
+        that could change one of the period's allocations was appended after it, replay everything and
+        recompute; else the allocation is fresh, and nothing more is read."""
+        from patentpool import staleness
+        from patentpool.periods import Period
+
+        per = Period.parse(period)
+        for (prog, label), records in sorted(state.allocations.items()):
+            if label != per.label or (program is not None and prog != program):
+                continue
+            if _changed_after(reader, records[-1].ref[0], prog, per):
+                full = replay(self.store, reader.conn, reader.signed_rows())
+                staleness.refuse_stale(full, per, prog)
 
     @contextmanager
     def read_period(

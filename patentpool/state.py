@@ -112,6 +112,10 @@ class PoolState:
     # import file sha256 -> (first, last) seq of its entries; not every seq: an import can be a million rows
     sources: dict[str, tuple[int, int]] = field(default_factory=dict)
     size: int = 0
+    # The last entry that could change an allocation, and the last report entry of each (program, period):
+    # what tells cheaply that an allocation cannot be stale (staleness.py).
+    fact_seq: int = 0
+    report_seqs: dict[tuple[str, str], int] = field(default_factory=dict)
     # Set by whoever replayed the state from a database: reads one entry's body by seq.
     load_body: Callable[[int], dict[str, Any]] | None = None
     # Set when the allocation bodies kept hold only this member's share rows (a statement's read).

@@ -10,6 +10,7 @@ from ledger.entry import Entry
 from ledger.keys import VerifierKey
 from ledger.log import Reader
 from ledger.store import StoredCheckpoint
+from patentpool import owners
 from patentpool.fields import FieldError, parse_date
 from patentpool.state import Patent, PoolState
 
@@ -59,8 +60,8 @@ def patent_rows(
     day = parse_date(on, "on") if on else date.today()
     rows = []
     for patent in state.patents.values():
-        current_owner = patent.owner_on(day)
-        if (program and patent.program != program) or (owner and current_owner != owner):
+        found = patent.owners_on(day)
+        if (program and patent.program != program) or (owner and owner not in owners.members(found)):
             continue
         stopped = patent.stopped_on(day)
         if stopped:
@@ -75,7 +76,7 @@ def patent_rows(
             {
                 "number": patent.number,
                 "country": patent.country,
-                "owner": current_owner,
+                "owner": owners.show(found),
                 "type": patent.type,
                 "program": patent.program,
                 "filed": patent.filed.isoformat(),
@@ -98,6 +99,7 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
         "patent.add",
         "patent.status",
         "patent.transfer",
+        "patent.owners",
         "openlicense.declare",
         "openlicense.take",
         "openlicense.withdraw",
@@ -105,13 +107,13 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
         "crosslicense.add",
     ]
     # Every member that ever owned it: a cross-licence of a later owner covers it too.
-    owners = {owner for c in countries for owner in _owners(state.patents[(number, c)])}
+    holders = {owner for c in countries for owner in _owners(state.patents[(number, c)])}
     history = []
     for entry in reader.entries(kinds=kinds):
         b = entry.body
         if entry.kind == "crosslicense.add":
             patents = b["patents"]
-            if (patents != "all" and number not in patents) or not owners & set(b["members"]):
+            if (patents != "all" and number not in patents) or not holders & set(b["members"]):
                 continue
             event = (
                 f"cross-licence {','.join(b['members'])} ({b['terms']}), territory "
@@ -131,7 +133,7 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
         "countries": [
             {
                 "country": c,
-                "owner": state.patents[(number, c)].owner_on(today),
+                "owner": owners.show(state.patents[(number, c)].owners_on(today)),
                 "expires": state.patents[(number, c)].expires.isoformat(),
                 "counting_today": state.patents[(number, c)].counts_on(today),
             }
@@ -142,13 +144,15 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
 
 
 def _owners(patent: Patent) -> set[str]:
-    return {patent.owner} | {owner for _day, owner, _ref in patent.transfers}
+    spelled = [patent.owner] + [owner for _day, owner, _ref in patent.transfers]
+    return {name for text in spelled for name in owners.members(owners.read(text))}
 
 
 def _event(entry: Entry) -> str:
     b = entry.body
     if entry.kind == "patent.add":
-        parts = [f"added: owner {b['owner']}", str(b["type"]), f"filed {b['filed']}"]
+        who = f"owner {b['owner']}" if "owner" in b else f"owners {_parts(b['owners'])}"
+        parts = [f"added: {who}", str(b["type"]), f"filed {b['filed']}"]
         parts += [f"granted {b['granted']}"] if b.get("granted") else ["not granted"]
         parts += [f"expires {b['expires']}"]
         parts += [f"program {b['program']}"] if b.get("program") else ["in no program"]
@@ -158,6 +162,8 @@ def _event(entry: Entry) -> str:
         return f"{b['status']} from {b['effective']}"
     if entry.kind == "patent.transfer":
         return f"transferred {b['from']} -> {b['to']} from {b['effective']}"
+    if entry.kind == "patent.owners":
+        return f"owners {_parts(b['owners'])} from {b['effective']}"
     if entry.kind == "openlicense.declare":
         return f"open licence declared: {b['fee']} {b['currency']}, {b['from']}..{b['to']}"
     if entry.kind == "openlicense.take":
@@ -168,6 +174,10 @@ def _event(entry: Entry) -> str:
         excl = "exclusive" if b["exclusive"] else "non-exclusive"
         return f"direct {excl} licence {b['licensor']} -> {b['licensee']} from {b['from']}"
     return entry.kind
+
+
+def _parts(pairs: list[list[str]]) -> str:
+    return ",".join(f"{name}:{part}" for name, part in pairs)
 
 
 def openlicense_rows(state: PoolState) -> list[dict[str, Any]]:
@@ -311,6 +321,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [
         {
             "party": r["licensee"],
+            "role": r["role"],
             "program": r["program"],
             "owed": r["invoiced"],
             "settled": r["paid"],
@@ -322,6 +333,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows += [
         {
             "party": r["member"],
+            "role": r["role"],
             "program": r["program"],
             "owed": r["allocated"],
             "settled": r["distributed"],
@@ -333,6 +345,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(
         {
             "party": "invariants",
+            "role": "",
             "program": "",
             "owed": data["invariants"],
             "settled": "",
@@ -390,3 +403,11 @@ def checkpoint_json(origin: str, checkpoint: StoredCheckpoint) -> dict[str, Any]
 
 def key_json(vkey: VerifierKey) -> dict[str, Any]:
     return {"name": vkey.name, "key_id": vkey.key_id.hex(), "author": vkey.keyid_string, "vkey": str(vkey)}
+
+
+def distribution_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A `distribute` result as table rows, one per member."""
+    return [
+        {"member": member, **figures, "currency": result["currency"], "date": result["date"]}
+        for member, figures in result["members"].items()
+    ]

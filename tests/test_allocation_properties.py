@@ -646,7 +646,7 @@ def reference_allocate(model: Model, target: str) -> dict[str, Any]:
             key=lambda ln: (ln[0], ln[1]),
         )
         units = sum(ln[2] for ln in bearing)
-        royalty = half_up(capped(before + units) - capped(before))
+        royalty = half_up(capped(before + units)) - half_up(capped(before))  # rule 3: R(through) - R(before)
         # Step 4: spread by units.
         spread = split(royalty, [Fraction(ln[2]) for ln in bearing]) if units else [0] * len(bearing)
         credit = 0
@@ -708,6 +708,8 @@ def reference_allocate(model: Model, target: str) -> dict[str, Any]:
             exact = rate * sum(ln[3] for ln in hit) / 100
         else:
             exact = rate * months / 12
+        if half_up(exact) == 0:
+            continue  # spec 7: lists of amounts leave out all-zero entries
         fees.append(
             {
                 "licensee": lic,

@@ -134,7 +134,7 @@ EP_DE = "EP2345678B1"
 def test_tiers_and_annual_cap_across_quarters_and_years(pool: Pool) -> None:
     members(pool, "A,licensor", "B,licensor", "L1,licensee", "L2,licensee")
     program(pool, "1000:0,5000:0.20,*:0.10", cap="900.00", fee="10")
-    # A second program whose rate makes a half cent, to see that each period's difference is rounded.
+    # A second program whose rate makes a half cent, to see that each cumulative figure is rounded.
     program(pool, "1000:0,*:0.125", fee="0", name="HU")
     # And a half-yearly program.
     program(pool, "1000:0,*:0.50", cap="1000.00", fee="10", period="half", name="HY")
@@ -191,8 +191,8 @@ def test_tiers_and_annual_cap_across_quarters_and_years(pool: Pool) -> None:
         "20.00",
         "200.00",
     )
-    # HU Q1: T(1001) = 1 x 0.125 = 0.125 -> half-up 0.13. Q2: T(1002) - T(1001) = 0.125 -> 0.13 again (each
-    # period's difference is rounded once, so the two quarters sum to 0.26 while the year's T is 0.25).
+    # HU Q1: R(1001) = 1 x 0.125 = 0.125 -> half-up 0.13. Q2: R(1002) - R(1001) = 0.25 - 0.13 = 0.12 (rule 3
+    # rounds each cumulative figure, so the two quarters sum to the year's 0.25).
     assert allocate(pool, "2025Q1", "HU") == result(
         "2025Q1",
         {"A": m("0.13", "0.00", "0.13")},
@@ -203,10 +203,10 @@ def test_tiers_and_annual_cap_across_quarters_and_years(pool: Pool) -> None:
     )
     assert allocate(pool, "2025Q2", "HU") == result(
         "2025Q2",
-        {"A": m("0.13", "0.00", "0.13")},
-        {"L1": inv("0.13", "0.00", "0.13")},
+        {"A": m("0.12", "0.00", "0.12")},
+        {"L1": inv("0.12", "0.00", "0.12")},
         "0.00",
-        "0.13",
+        "0.12",
         program_name="HU",
     )
     # HY (half-yearly; only B's CN_B counts there, A's CN patent is in XR): H1: T(1500) = 500 x 0.50 = 250.00.

@@ -116,6 +116,16 @@ def test_statements_and_reconcile_of_the_worked_example(example_pool: Pool) -> N
         "admin_fee": "15.00",
         "net": "135.00",
         "open_license_fees": [L1_MEMO],
+        "patents": [
+            {
+                "patent": "CN102345678B",
+                "country": "CN",
+                "gross": "150.00",
+                "admin_fee": "15.00",
+                "net": "135.00",
+            }
+        ],
+        "distributions": [],
         "checkpoint": checkpoint,
     }
     # B: L1 US 160.72 (the half cent of the US line goes to B, the lower id), L1 DE 128.57, C US 309.09;
@@ -251,39 +261,47 @@ def test_reconcile_days_late_and_balances(pool: Pool) -> None:
 
 
 def test_distribute_pays_balances_once_and_follows_adjustments(pool: Pool) -> None:
+    # Spec 6 rule 12 (cash basis): L3 has paid nothing, so A is paid only on L1's 100.00 (fee 10.00).
     build_books_pool(pool)
     paid = pool.json("distribute", "--period", "2025Q1", "--date", "2025-07-15")
-    assert [(d["member"], d["program"], d["period"], d["amount"], d["date"]) for d in paid] == [
-        ("A", "XR", "2025Q1", "108.00", "2025-07-15"),
-        ("B", "XR", "2025Q1", "45.00", "2025-07-15"),
+    assert {m: (f["collected"], f["pay"]) for m, f in paid["members"].items()} == {
+        "A": ("100.00", "90.00"),
+        "B": ("50.00", "45.00"),
+    }
+    logged = pool.json("log", "--kind", "distribution.add")
+    assert [(d["body"]["member"], d["body"]["amount"], d["body"]["date"]) for d in logged] == [
+        ("A", "90.00", "2025-07-15"),
+        ("B", "45.00", "2025-07-15"),
     ]
-    assert len({d["reference"] for d in paid}) == 2
-    assert len(pool.json("log", "--kind", "distribution.add")) == 2
+    assert len({d["body"]["reference"] for d in logged}) == 2
     # A second run distributes nothing and appends nothing.
     size = pool.size_and_root()
     again = pool.run("distribute", "--period", "2025Q1", "--date", "2025-07-16", "-f", "json")
-    assert json.loads(again.stdout) == [] and "nothing to distribute" in again.stderr
+    assert (
+        json.loads(again.stdout)["members"]["A"]["pay"] == "0.00" and "nothing to distribute" in again.stderr
+    )
     assert pool.size_and_root() == size
     data = pool.json("reconcile", "--period", "2025Q1", "--as-of", "2025-07-31")
-    assert member_rows(data) == {"A": ("108.00", "108.00", "0.00"), "B": ("45.00", "45.00", "0.00")}
-    # As of a day before the payout, nothing had been distributed yet.
-    before = pool.json("reconcile", "--period", "2025Q1", "--as-of", "2025-07-14")
-    assert member_rows(before) == {"A": ("108.00", "0.00", "108.00"), "B": ("45.00", "0.00", "45.00")}
+    assert member_rows(data) == {"A": ("108.00", "90.00", "18.00"), "B": ("45.00", "45.00", "0.00")}
 
-    # A correction raises L3's royalty: 300 units -> 30.00; A gross 130.00, fee 13.00, net 117.00.
+    # A correction raises L3's royalty: 300 units -> 30.00; A gross 130.00, but L3 has still paid nothing.
     reports(pool, "L3,XR,2025Q1,CN,CN,300,1.00", correct=True)
     pool.run("allocate", "--program", "XR", "--period", "2025Q1")
-    data = pool.json("reconcile", "--period", "2025Q1", "--as-of", "2025-07-31")
-    assert member_rows(data)["A"] == ("117.00", "108.00", "9.00")
-    assert licensee_rows(data)["L3"][:3] == ("30.00", "0.00", "30.00")
+    assert (
+        pool.json("distribute", "--period", "2025Q1", "--date", "2025-07-31")["members"]["A"]["pay"] == "0.00"
+    )
+    # L3 pays its 30.00: A collected 130.00, fee 13.00, net 117.00, paid 90.00: 27.00 more.
+    pool.run(
+        "payment", "add", "--licensee", "L3", "--amount", "30.00", "--date", "2025-08-01", "--ref", "L3-a"
+    )
     rows = csv_rows(pool.run("distribute", "--period", "2025Q1", "--date", "2025-08-15", "-f", "csv").stdout)
-    assert [(r["member"], r["amount"], r["date"]) for r in rows] == [("A", "9.00", "2025-08-15")]
-    # A correction down: 100 units -> 10.00; A gross 110.00, fee 11.00, net 99.00: 18.00 was paid out
-    # too much, and distribute records the recovery as a negative payout.
+    assert {r["member"]: r["pay"] for r in rows} == {"A": "27.00", "B": "0.00"}
+    # A correction down: 100 units -> 10.00: 10.00 of L3's 30.00 is applied, 20.00 unapplied; A collected
+    # 110.00, fee 11.00, net 99.00: 18.00 was paid out too much, recorded as a negative payout (claw-back).
     reports(pool, "L3,XR,2025Q1,CN,CN,100,1.00", correct=True)
     pool.run("allocate", "--program", "XR", "--period", "2025Q1")
-    table = pool.run("distribute", "--period", "2025Q1", "--date", "2025-09-15", "-f", "table").stdout
-    assert "-18.00" in table
+    claw = pool.json("distribute", "--period", "2025Q1", "--date", "2025-09-15")
+    assert claw["members"]["A"]["pay"] == "-18.00" and claw["unapplied"] == {"L3": "20.00"}
     data = pool.json("reconcile", "--period", "2025Q1", "--as-of", "2025-09-30")
     assert member_rows(data) == {"A": ("99.00", "99.00", "0.00"), "B": ("45.00", "45.00", "0.00")}
     assert data["invariants"] == "ok"

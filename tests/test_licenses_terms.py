@@ -172,12 +172,21 @@ def test_period_royalty_across_quarters() -> None:
     assert uncapped.cap_text() is None
 
 
-def test_period_royalty_rounds_the_difference_once() -> None:
+def test_period_royalty_rounds_each_cumulative_figure() -> None:
     schedule = RoyaltySchedule(TierSchedule.parse("*:0.125"))
-    # T(1) = 0.125, T(2) = 0.25: the second unit's royalty is 0.125 -> 0.13, not 0.25 - 0.13 = 0.12.
+    # Spec 6 rule 3 (revised): R(1) = 0.125 -> 0.13, R(2) = 0.25: the second unit's royalty is
+    # R(2) - R(1) = 0.12, so the two periods add up to the year's rounded royalty 0.25 (no drift).
     assert schedule.period_royalty(0, 1) == Decimal("0.13")
-    assert schedule.period_royalty(1, 2) == Decimal("0.13")
+    assert schedule.period_royalty(1, 2) == Decimal("0.12")
     assert schedule.period_royalty(0, 2) == Decimal("0.25")
+
+
+def test_no_drift_at_sub_cent_rates_over_a_year() -> None:
+    # The case: 0.005 a unit, one unit a quarter: the year's royalty is R(4) = 0.02, not 4 x 0.01.
+    schedule = RoyaltySchedule(TierSchedule.parse("*:0.005"))
+    quarters = [schedule.period_royalty(q, q + 1) for q in range(4)]
+    assert quarters == [Decimal("0.01"), Decimal("0.00"), Decimal("0.01"), Decimal("0.00")]
+    assert sum(quarters) == schedule.cumulative_royalty(4) == Decimal("0.02")
 
 
 def test_period_royalty_errors() -> None:
