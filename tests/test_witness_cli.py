@@ -361,3 +361,15 @@ def test_verify_finds_a_cosignature_changed_behind_its_back(pool: Pool) -> None:
         store.close()
     result = pool.run("verify", "-f", "json", expect=1)
     assert "its time column differs from its line" in result.stderr or "does not verify" in result.stderr
+
+
+def test_cosign_an_older_checkpoint_from_a_longer_export(pool: Pool) -> None:
+    pool.run("member", "add", "A", "--name", "Alpha", "--role", "both")
+    cp = checkpoint_file(pool, "cp.txt")
+    pool.run("member", "add", "B", "--name", "Beta", "--role", "both")
+    path = export(pool)
+    assert len(path.read_bytes().splitlines()) == size_of(cp.read_text()) + 1
+    result = Witness(pool, "witness.example/w1").cosign(cp, "--export", str(path))
+    # Only the tree the checkpoint signs is verified (and cosigned).
+    assert f"verified {size_of(cp.read_text())} entries" in result.stderr
+    assert result.stdout.startswith(cp.read_text())
