@@ -1348,9 +1348,14 @@ def verify(
 
 @main.group(invoke_without_command=True)
 @click.option("--size", type=int, default=None, help="The checkpoint of this tree size (default latest).")
+@click.option(
+    "--cosigned", is_flag=True, help="With the witnesses' cosignature lines the pool keeps for it (C2SP)."
+)
 @formats("the signed note")
 @click.pass_context
-def checkpoint(ctx: click.Context, size: int | None, fmt: str | None, output: Path | None) -> None:
+def checkpoint(
+    ctx: click.Context, size: int | None, cosigned: bool, fmt: str | None, output: Path | None
+) -> None:
     """Print the latest signed checkpoint (keep it: it proves what the ledger was)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -1361,7 +1366,14 @@ def checkpoint(ctx: click.Context, size: int | None, fmt: str | None, output: Pa
     with Ledger.open(settings.db).reader() as reader:
         cp = reader.checkpoint(size)
         data = views.checkpoint_json(reader.origin, cp)
-    show_or_raw(fmt, output, cp.note, data, f"Checkpoint {cp.size}")
+        note = cp.note
+        if cosigned:
+            lines = [
+                c.line for c in reader.store.cosignatures(reader.conn, until=cp.size) if c.size == cp.size
+            ]
+            note += "".join(f"{line}\n" for line in lines)
+            data["note"] = note
+    show_or_raw(fmt, output, note, data, f"Checkpoint {cp.size}")
 
 
 @checkpoint.command("add-cosignature")

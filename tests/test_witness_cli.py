@@ -129,6 +129,12 @@ def test_cosign_add_and_require_in_a_bundle(allocated: Pool) -> None:
     assert sorted(r.cosigner for r in rows) == sorted(w.keyid for w in (w1, w2))
     assert {r.size for r in rows} == {size_of(note)}
 
+    # `checkpoint --cosigned` prints the note with every cosignature the pool keeps for it.
+    printed = pool.run("checkpoint", "--cosigned").stdout
+    assert printed.startswith(note)
+    assert sorted(printed[len(note) :].splitlines()) == sorted(both.read_text()[len(note) :].splitlines())
+    assert pool.run("checkpoint").stdout == note
+
     path, doc = bundle(pool, "a.json")
     assert len(doc["cosigned"]) == 1
     item = doc["cosigned"][0]
