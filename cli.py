@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,46 +36,13 @@ class Fail(Exception):
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    from ledger.checkpoint import NoteError
-    from ledger.cosigned import CosignedError
-    from ledger.entry import EntryError
-    from ledger.keys import KeyFileError, VerifierKeyError
-    from ledger.log import LedgerError
-    from ledger.merkle import ProofError
-    from ledger.store import StoreError
-    from licenses.errors import TermError
-    from patentpool.allocation import AllocationError
-    from patentpool.books import BooksError
-    from patentpool.bundles import BundleError
-    from patentpool.cash import CashError
-    from patentpool.fields import FieldError
-    from patentpool.owners import OwnersError
-    from patentpool.service import PoolError
-    from patentpool.staleness import StaleError
-    from patentpool.witness import WitnessError
+    """What is printed as one `Error:` line: each package's root error (every error it raises for the user
+    subclasses it), the CLI's own, and the operating system's (a file that cannot be read or written)."""
+    from ledger.errors import LedgerError
+    from licenses.errors import LicenseError
+    from patentpool.errors import PoolError
 
-    return (
-        CosignedError,
-        WitnessError,
-        OwnersError,
-        CashError,
-        StaleError,
-        Fail,
-        PoolError,
-        LedgerError,
-        StoreError,
-        KeyFileError,
-        VerifierKeyError,
-        FieldError,
-        TermError,
-        EntryError,
-        NoteError,
-        ProofError,
-        AllocationError,
-        BooksError,
-        BundleError,
-        OSError,
-    )
+    return (Fail, LedgerError, LicenseError, PoolError, OSError)
 
 
 class Main(click.Group):
@@ -85,7 +52,7 @@ class Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:
-            verbose = "--verbose" in sys.argv or os.environ.get("PATENTPOOL_VERBOSE")
+            verbose = ctx.params.get("verbose") or os.environ.get("PATENTPOOL_VERBOSE")
             if verbose or not isinstance(exc, _expected_errors()):
                 if verbose:
                     raise
@@ -353,6 +320,8 @@ def key_add(ctx: click.Context, vkey: str, role: str) -> None:
 @click.pass_context
 def key_revoke(ctx: click.Context, keyid: str, reason: str | None) -> None:
     """Revoke a key from the next entry on (root key only); KEYID is origin+id or the bare 8-hex id."""
+    from ledger.keyring import key_ref
+
     with writing(ctx) as batch:
         body: dict[str, Any] = {"key": key_ref(batch.appender.ring.keys, keyid)}
         if reason:
@@ -383,18 +352,6 @@ def key_generate_witness(name: str, witness_key: Path) -> None:
     save_cosigner(witness_key, cosigner, passphrase_from_env_or_prompt(confirm=True))
     say(f"generated witness key {cosigner.verifier().keyid_string} in {witness_key} (mode 0600)")
     click.echo(str(cosigner.verifier()))
-
-
-def key_ref(known: Iterable[str], text: str) -> str:
-    """The key id string `origin+id` that `text` names: itself, or a bare id that ends exactly one of the
-    pool's keys (the short form `log` shows as the author)."""
-    text = text.strip()
-    if "+" in text:
-        return text  # the full form; the keyring says whether it is a key of this pool
-    matches = [k for k in known if k.rsplit("+", 1)[-1] == text.lower()]
-    if len(matches) != 1:
-        fail(f"key: {text!r} names {'no key' if not matches else 'several keys'} of this pool")
-    return matches[0]
 
 
 # --- members and programs --------------------------------------------------------------------------------
@@ -443,6 +400,24 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
         batch.add("member.update", body)
 
 
+@member.command("retire")
+@click.argument("member_id")
+@click.option("--effective", required=True, help="The first day the member is retired.")
+@click.option("--reason", default=None)
+@click.pass_context
+def member_retire(ctx: click.Context, member_id: str, effective: str, reason: str | None) -> None:
+    """Record that a member leaves the pool (once it owns no patent and holds no running licence)."""
+    from patentpool import corrections, fields
+
+    body = {
+        "id": fields.identifier(member_id, "id"),
+        "effective": fields.parse_date(effective, "effective").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("member.retire", body)
+
+
 @member.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
@@ -459,8 +434,17 @@ def member_import(ctx: click.Context, file: Path) -> None:
 def member_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """List members."""
     with reading(ctx) as (state, _reader):
-        rows = [{"id": m.id, "name": m.name, "role": m.role, "seq": m.ref[0]} for m in state.members.values()]
-    show(fmt, output, rows, columns=["id", "name", "role", "seq"], title="Members")
+        rows = [
+            {
+                "id": m.id,
+                "name": m.name,
+                "role": m.role,
+                "seq": m.ref[0],
+                "retired": state.retired[m.id][0].isoformat() if m.id in state.retired else None,
+            }
+            for m in state.members.values()
+        ]
+    show(fmt, output, rows, columns=["id", "name", "role", "seq", "retired"], title="Members")
 
 
 @main.group()
@@ -495,6 +479,34 @@ def program_add(
         pool = batch.state.pool
         fee = admin_fee if admin_fee is not None else format_rate(pool.admin_fee if pool else Decimal(0))
         batch.add("program.add", bodies.program(name, currency, tiers, annual_cap, fee, period))
+
+
+@program.command("amend")
+@click.argument("name")
+@click.option("--from-period", required=True, help="The first period the new terms apply to, e.g. 2026Q1.")
+@click.option("--tiers", default=None, help="New marginal tiers (default: keep).")
+@click.option("--annual-cap", default=None, help="New annual cap per licensee, or none (default: keep).")
+@click.option("--admin-fee", default=None, help="New admin fee, percent of gross (default: keep).")
+@click.option("--reason", default=None)
+@click.pass_context
+def program_amend(
+    ctx: click.Context,
+    name: str,
+    from_period: str,
+    tiers: str | None,
+    annual_cap: str | None,
+    admin_fee: str | None,
+    reason: str | None,
+) -> None:
+    """Change a program's schedule, cap or admin fee from a period on (earlier periods keep theirs)."""
+    from patentpool import corrections
+
+    why = corrections.reason_text(reason, required=False)
+    with writing(ctx) as batch:
+        body = corrections.program_amend_body(
+            batch.state, name, from_period, tiers, annual_cap, admin_fee, why
+        )
+        batch.add("program.amend", body)
 
 
 @program.command("list")
@@ -623,7 +635,7 @@ def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path |
         output,
         data,
         rows=data["history"],
-        columns=["seq", "time", "country", "event"],
+        columns=["seq", "time", "country", "event", "void"],
         title=f"{data['number']}: history",
         first=(f"{data['number']} today", data["countries"]),
     )
@@ -663,6 +675,52 @@ def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, co
                 "patent.transfer",
                 {"number": key[0], "country": key[1], "from": owner, "to": to, "effective": day.isoformat()},
             )
+
+
+@patent.command("amend")
+@click.argument("number")
+@click.option("--country", default=None, help="Only this country (default: every country of the number).")
+@click.option("--filed", default=None)
+@click.option("--granted", default=None, help="A date, or none.")
+@click.option("--expires", default=None, help="Explicit expiry (default: recomputed from the term).")
+@click.option("--type", "type_", type=click.Choice(["invention", "utility", "design"]), default=None)
+@click.option("--title", default=None)
+@click.option("--weight", default=None)
+@click.option("--program", "program_", default=None, help="A program, or none.")
+@click.option("--reason", default=None, help="Why the recorded facts were wrong (required).")
+@click.pass_context
+def patent_amend(
+    ctx: click.Context,
+    number: str,
+    country: str | None,
+    filed: str | None,
+    granted: str | None,
+    expires: str | None,
+    type_: str | None,
+    title: str | None,
+    weight: str | None,
+    program_: str | None,
+    reason: str | None,
+) -> None:
+    """Correct facts of a patent that were wrong from the start (replay uses them for every date)."""
+    from patentpool import corrections
+
+    why = corrections.reason_text(reason, required=True)
+    assert why is not None
+    options = {
+        "filed": filed,
+        "granted": granted,
+        "expires": expires,
+        "type": type_,
+        "title": title,
+        "weight": weight,
+        "program": program_,
+    }
+    if all(value is None for value in options.values()):
+        fail("number: nothing to amend: give --filed, --granted, --expires, --type, --title, --weight...")
+    with writing(ctx) as batch:
+        for key in patent_keys(batch.state, number, country):
+            batch.add("patent.amend", corrections.patent_amend_body(batch.state, key, options, why))
 
 
 @patent.command("owners")
@@ -831,6 +889,24 @@ def crosslicense_add(
         batch.add("crosslicense.add", body)
 
 
+@crosslicense.command("end")
+@click.argument("seq", type=int)
+@click.option("--to", "end", required=True, help="The last day the cross-licence covers.")
+@click.option("--reason", default=None)
+@click.pass_context
+def crosslicense_end(ctx: click.Context, seq: int, end: str, reason: str | None) -> None:
+    """End the cross-licence recorded at SEQ."""
+    from patentpool import corrections, fields
+
+    body = {
+        "seq": seq,
+        "to": fields.parse_date(end, "to").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("crosslicense.end", body)
+
+
 @crosslicense.command("list")
 @format_option
 @click.pass_context
@@ -875,6 +951,26 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
     body = {"licensee": licensee, "program": program_, "from": fields.parse_date(start, "from").isoformat()}
     with writing(ctx) as batch:
         batch.add("license.grant", body)
+
+
+@license.command("end")
+@click.option("--licensee", required=True)
+@click.option("--program", "program_", required=True)
+@click.option("--to", "end", required=True, help="The last day the licence covers.")
+@click.option("--reason", default=None)
+@click.pass_context
+def license_end(ctx: click.Context, licensee: str, program_: str, end: str, reason: str | None) -> None:
+    """End a pool licence: reports for periods starting after the end are refused."""
+    from patentpool import corrections, fields
+
+    body = {
+        "licensee": fields.identifier(licensee, "licensee"),
+        "program": fields.identifier(program_, "program"),
+        "to": fields.parse_date(end, "to").isoformat(),
+        "reason": corrections.reason_text(reason, required=False),
+    }
+    with writing(ctx) as batch:
+        batch.add("license.end", body)
 
 
 @license.command("direct")
@@ -1040,19 +1136,16 @@ def allocate(
 ) -> None:
     """Allocate a program's period, then re-run every later allocated period of the program (spec 6 rule 13);
     a period whose figures did not change gets nothing appended."""
-    from patentpool import allocation, staleness, views
+    from patentpool import staleness, views
 
     per = period_arg(period)
     with writing(ctx) as batch:
-        steps = staleness.plan(batch.state, program_, per)
-        for step in steps:
-            if step.kind is not None and not dry_run:
-                batch.add(step.kind, step.body)
+        steps = staleness.run(batch.state, program_, per, None if dry_run else batch.add_ref)
     for step in steps:
         say(("would be " if dry_run and step.kind else "") + staleness.describe(step, program_))
     if dry_run:
         say("dry run: nothing appended")
-    result = allocation.result_json(steps[0].body)
+    result = steps[0].result
     show(fmt, output, result, rows=views.allocation_rows(result), title=f"Allocation {program_} {per}")
 
 
@@ -1192,6 +1285,22 @@ def distribute(
 
 
 # --- the ledger ------------------------------------------------------------------------------------------
+@main.command()
+@click.argument("seqs", nargs=-1, required=True)
+@click.option("--reason", default=None, help="Why the entries were wrong (required).")
+@click.pass_context
+def void(ctx: click.Context, seqs: tuple[str, ...], reason: str | None) -> None:
+    """Void entries (SEQ or FIRST-LAST, several allowed) as one entry.void: replay treats them as never
+    made from then on; they stay in the log, marked void. Voiding an entry.void un-voids what it named."""
+    from patentpool import corrections, voids
+
+    why = corrections.reason_text(reason, required=True)
+    ranges = voids.parse_args(seqs)
+    with writing(ctx, "replaying ledger") as batch:
+        batch.add("entry.void", {"seqs": voids.spelled(ranges), "reason": why})
+    say(f"voided {voids.text(ranges)}")
+
+
 def _entry_kind(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     from patentpool.rules import KINDS
 
@@ -1221,13 +1330,19 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
     # spool that reaches the output only once the read has been checked against the signed root.
     with tempfile.SpooledTemporaryFile(16 << 20, "w+", encoding="utf-8", newline="") as spool:
         with Ledger.open(settings.db).reader() as reader:
+            from patentpool import voids
+            from patentpool.service import VOID_KINDS, void_entries
+
+            voided = voids.effective(void_entries(reader.signed_rows(kinds=VOID_KINDS)))
             listed = reader.listed(since=since, kinds=[kind] if kind else None)
             if fmt == "json":  # each entry exactly as stored: its canonical JSON
                 render.write_json_array(spool, (raw.decode("utf-8") for raw, _entry in listed))
             elif fmt == "csv":
-                render.write_csv(spool, (views.log_row(entry) for _raw, entry in listed), views.LOG_COLUMNS)
+                render.write_csv(
+                    spool, (views.log_row(entry, voided=voided) for _raw, entry in listed), views.LOG_COLUMNS
+                )
             else:
-                rows = [views.log_row(entry, limit=100) for _raw, entry in listed]
+                rows = [views.log_row(entry, limit=100, voided=voided) for _raw, entry in listed]
                 color = output is None and render.use_color(sys.stdout)
                 spool.write(render.to_table(rows, views.LOG_COLUMNS, "Ledger", color))
         spool.seek(0)

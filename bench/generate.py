@@ -574,8 +574,8 @@ def build_ledger(backend: str, scale: Scale) -> str:
     if cached(backend, scale, name):
         return url
     env()
-    from patentpool import allocation, books, imports
     from patentpool import bodies as pool_bodies
+    from patentpool import cash, imports, staleness
     from patentpool.periods import Period
     from patentpool.service import PoolService
 
@@ -598,8 +598,9 @@ def build_ledger(backend: str, scale: Scale) -> str:
             write_reports(reports, lic, "XR", label, scale.lines_per_report, SEED + 100 + i)
             imports.import_reports(batch, reports, correct=False)
             period = Period.parse(label)
-            batch.add("allocation.run", allocation.allocate(batch.state, "XR", period))
-            for body in books.distributions_due(batch.state, period, "XR", period.end + timedelta(days=60)):
+            staleness.run(batch.state, "XR", period, batch.add_ref)
+            paid = cash.distribution(batch.state, "XR", period, period.end + timedelta(days=60), False)
+            for body in cash.distribution_bodies(batch.state, paid):
                 batch.add("distribution.add", body)
             if label.endswith("Q4"):
                 payments = d / "ledger-payments.csv"

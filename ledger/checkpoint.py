@@ -19,6 +19,7 @@ import base64
 import re
 from dataclasses import dataclass
 
+from ledger.errors import LedgerError
 from ledger.keys import (
     KEY_ID_SIZE,
     SIGNATURE_SIZE,
@@ -56,7 +57,7 @@ _SIG_PREFIX = "— "  # U+2014 EM DASH, U+0020 SPACE
 _SIZE_RE = re.compile(r"0|[1-9][0-9]*")
 
 
-class NoteError(ValueError):
+class NoteError(LedgerError, ValueError):
     """A signed note (or the checkpoint it carries) does not verify or is malformed."""
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, NoteError, split_note, verify_checkpoint
 from ledger.cosignature import Cosignature, CosignerKey, verify_cosignatures
+from ledger.errors import LedgerError
 from ledger.keys import KEY_ID_SIZE, VerifierKey, VerifierKeyError, b64decode_strict
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 FUTURE_SLACK = 24 * 3600
 
 
-class CosignedError(ValueError):
+class CosignedError(LedgerError, ValueError):
     """A cosignature or a cosigned checkpoint is refused."""
 
 
@@ -53,7 +54,7 @@ def add_cosignatures(
     Everything is checked before anything is written, in one writer transaction: the note's log signature
     (root key, origin), that the log stores this very checkpoint, and each cosignature. A line already stored
     is not stored twice (the command can be repeated)."""
-    from ledger.log import LedgerError, checkpoint_matches, load_keyring, utc_now
+    from ledger.log import checkpoint_matches, load_keyring, utc_now
     from ledger.store import StoredCosignature
 
     if not keys:

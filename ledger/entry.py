@@ -19,6 +19,8 @@ from typing import Any
 
 import rfc8785
 
+from ledger.errors import LedgerError
+
 VERSION = 1
 KEYS = ("v", "seq", "time", "kind", "author", "prev", "body", "sig")
 ZERO_HASH = "0" * 64
@@ -31,7 +33,7 @@ HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 SIG_RE = re.compile(r"^[A-Za-z0-9+/]{86}==$")
 
 
-class EntryError(ValueError):
+class EntryError(LedgerError, ValueError):
     """An entry that breaks the v1 format; the message names the field."""
 
 

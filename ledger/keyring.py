@@ -6,10 +6,11 @@ takes effect from the entry after it and never un-signs history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.errors import LedgerError
 from ledger.keys import VerifierKey, VerifierKeyError
 
 GENESIS = "pool.genesis"
@@ -19,7 +20,7 @@ KEY_KINDS = (GENESIS, KEY_ADD, KEY_REVOKE)
 ROLES = ("root", "admin", "auditor")
 
 
-class KeyringError(ValueError):
+class KeyringError(LedgerError, ValueError):
     """An entry whose author may not write it, or a malformed key entry."""
 
 
@@ -30,6 +31,19 @@ def role_may_author(role: str, kind: str) -> bool:
         return kind not in KEY_KINDS
     # Auditors read and verify; they write nothing.
     return False
+
+
+def key_ref(known: Iterable[str], text: str) -> str:
+    """The key id string `origin+id` that `text` names: itself, or a bare id that ends exactly one of the
+    pool's keys (the short form `log` shows as the author); KeyringError if a bare id names none or
+    several."""
+    text = text.strip()
+    if "+" in text:
+        return text  # the full form; the keyring says whether it is a key of this pool
+    matches = [k for k in known if k.rsplit("+", 1)[-1] == text.lower()]
+    if len(matches) != 1:
+        raise KeyringError(f"key: {text!r} names {'no key' if not matches else 'several keys'} of this pool")
+    return matches[0]
 
 
 @dataclass

@@ -44,6 +44,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from ledger.errors import LedgerError
+
 __all__ = [
     "ED25519_TYPE",
     "KEY_FILE_FORMAT",
@@ -96,11 +98,11 @@ _HEX8_RE = re.compile(r"[0-9a-f]{8}")
 _B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
-class KeyFileError(Exception):
+class KeyFileError(LedgerError):
     """A key file cannot be used: wrong passphrase, unsafe permissions, malformed, or already exists."""
 
 
-class VerifierKeyError(ValueError):
+class VerifierKeyError(LedgerError, ValueError):
     """A verifier key string (or key id string) is malformed or inconsistent."""
 
 

@@ -30,13 +30,10 @@ from ledger.entry import (
     signing_message,
     with_sig,
 )
+from ledger.errors import LedgerError as LedgerError  # the package root, raised as such here
 from ledger.keyring import GENESIS, KEY_ADD, KEY_KINDS, KEY_REVOKE, Keyring, KeyringError
 from ledger.keys import SigningKey, VerifierKey
 from ledger.store import Store, StoredCheckpoint, StoreError
-
-
-class LedgerError(Exception):
-    """The ledger refuses an operation, or found its stored state inconsistent."""
 
 
 def utc_now() -> str:

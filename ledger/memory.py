@@ -1,8 +1,8 @@
 """Memory policy for long runs: pausing the cyclic garbage collector, handing freed heap back to the system.
 
 Pausing: a replay or an allocation creates millions of lists, tuples and dicts that live on; each
-generation-2 collection walks every one of them again, which made an allocation twice as slow on a large
-state (and the shares list of a 1,000,000-entry ledger's verify a quarter of its time). Reference counting
+generation-2 collection walks every one of them again, which slowed allocations and `verify` on a large
+state by a large factor (bench/README.md). Reference counting
 still frees everything at once; only cycles wait, and the collector runs when the loop ends.
 """
 
@@ -60,8 +60,8 @@ def return_large_blocks() -> bool:
     processes it forks); a no-op elsewhere.
 
     By default glibc raises its mmap threshold to the size of the largest block freed (up to 32 MB) and lets
-    twice that stay free at the top of the heap: after a 24 MB allocation entry has come and gone, tens of MB
-    of freed heap stay in `verify`'s footprint through the million entries that follow. Fixed thresholds
+    twice that stay free at the top of the heap: after a large allocation entry has come and gone, that much
+    freed heap stays in `verify`'s footprint through the million entries that follow. Fixed thresholds
     (blocks of 1 MiB and more mapped on their own, the heap trimmed past 4 MiB free) stop that. Returns
     whether glibc took them."""
     mallopt = _libc_function("mallopt")

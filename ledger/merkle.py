@@ -24,6 +24,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, TypeAlias
 
+from ledger.errors import LedgerError
+
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -65,7 +67,7 @@ Node: TypeAlias = tuple[int, int]
 """A perfect subtree ``(level, index)`` covering leaves ``[index * 2**level, (index + 1) * 2**level)``."""
 
 
-class ProofError(Exception):
+class ProofError(LedgerError):
     """A Merkle inclusion or consistency proof failed verification; the message says which check."""
 
 

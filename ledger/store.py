@@ -34,6 +34,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ledger import merkle
+from ledger.errors import LedgerError
 from ledger.schema import SCHEMA_REVISION, checkpoints, cosignatures, entries, nodes
 
 # Any constant works: it only has to be the same for every writer of one database.
@@ -44,7 +45,7 @@ PAGE_BYTES = 8 << 20
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-class StoreError(Exception):
+class StoreError(LedgerError):
     """The database is missing, at another schema version, or unreachable."""
 
 
@@ -279,7 +280,7 @@ class Store:
             query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw))
             if after > 0:
                 # Not on the first page: with a kinds filter, PostgreSQL would AND a bitmap of the whole
-                # primary key (`seq > 0`, every row) with the kind index's few rows (50 ms on 1M entries).
+                # primary key (`seq > 0`, every row) with the kind index's few rows (cost: bench/README.md).
                 query = query.where(entries.c.seq > after)
             if until is not None:
                 query = query.where(entries.c.seq <= until)
@@ -317,10 +318,10 @@ class Store:
     ) -> ColumnElement[bool]:
         """The kinds condition of a keyset page. SQLite keeps no statistics and always pages through the kind
         index, sorting every matching row after the page's start by seq for each page: for a kind that is
-        most of the ledger (943,857 `patent.add` of 1,000,000 entries) that is 0.25 s a page and a minute in
-        all. When the kinds hold more than one row in eight of the range, the condition is spelled so that
-        SQLite cannot use the kind index (`kind || ''`) and walks the primary key in seq order instead (4 ms
-        a page); sparse kinds keep the index (a walk would pass over the whole range to find them).
+        most of the ledger (`patent.add` in a large pool) that is a sort of most of the table per page. When
+        the kinds hold more than one row in eight of the range, the condition is spelled so that SQLite
+        cannot use the kind index (`kind || ''`) and walks the primary key in seq order instead; sparse kinds
+        keep the index (a walk would pass over the whole range to find them). Figures: bench/README.md.
         PostgreSQL's planner makes this choice itself from its statistics."""
         plain = entries.c.kind.in_(list(kinds))
         if self.dialect != "sqlite":

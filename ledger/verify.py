@@ -7,7 +7,6 @@ key validity) stay in this process, which reads the workers' results in seq orde
 
 from __future__ import annotations
 
-import base64
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -96,9 +95,9 @@ def check_chunk(
 ) -> list[Checked]:
     """Check raw entries' form (strict decode) and signatures; runs in a worker process.
 
-    A large entry's body is left to the main process (`decode_large`): parsing a 24 MB allocation body costs
-    a worker ~1 s and ~400 MB, while the main process, which recomputes the allocation anyway, proves it by
-    comparing bytes. The signature still covers the whole bytes."""
+    A large entry's body is left to the main process (`decode_large`): parsing a large allocation body costs
+    a worker much time and memory (bench/README.md), while the main process, which recomputes the
+    allocation anyway, proves it by comparing bytes. The signature still covers the whole bytes."""
     out: list[Checked] = []
     for position, raw in rows:
         h = entry_hash(raw)
@@ -480,7 +479,3 @@ def _check_checkpoints(
             Problem(latest + 1, f"entries after the latest checkpoint ({latest}) are not signed for")
         )
     return len(checkpoints)
-
-
-def describe_root(root: bytes) -> str:
-    return base64.b64encode(root).decode()

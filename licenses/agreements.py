@@ -71,6 +71,7 @@ class PoolLicense:
     program: str
     start: date
     seq: int
+    end: date | None = None  # the last day covered (`license end`); reports after it are refused
 
 
 @dataclass(frozen=True)

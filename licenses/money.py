@@ -80,7 +80,7 @@ def format_cents(cents: int) -> str:
 
 
 _SPELLED: list[str] = []
-_SPELLED_UP_TO = 100_000  # 0.00 .. 999.99: most split shares; 100,000 short strings, ~6 MB once built
+_SPELLED_UP_TO = 100_000  # 0.00 .. 999.99: most split shares; 100,000 short strings, built once
 
 
 def cents_speller() -> Callable[[int], str]:

@@ -247,7 +247,7 @@ _PARSERS: dict[str, Callable[[str, str | None], tuple[str, str]]] = {
 
 
 # A number is parsed a few times within one row (its spelling, its office, its type) and rarely again
-# after: a small cache serves those, where 65,536 entries held ~8 MB through a whole `verify`.
+# after: a small cache serves those, where a large one held megabytes through a whole `verify`.
 @functools.lru_cache(maxsize=1 << 12)
 def parse_number(raw: str) -> PatentNumber:
     """Parse and validate a publication number as users write it; TermError says what is wrong."""

@@ -30,15 +30,16 @@ from licenses.money import (
     to_cents,
 )
 from patentpool import owners
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.splits import integer_weights, split_group_totals, split_rows, split_totals
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
 
-POLICY = "v1"
+POLICY = "v2"
 CREDIT = "credit"
 
 
-class AllocationError(ValueError):
+class AllocationError(PoolError, ValueError):
     pass
 
 
@@ -112,7 +113,8 @@ def _allocate(state: PoolState, program_name: str, period: Period, spelled: bool
     if not period.matches(program.period):
         raise AllocationError(f"program {program_name} allocates by {program.period}, not {period}")
     day = period.end
-    inputs: set[Ref] = {program.ref}
+    schedule, admin_fee = program.terms_for(period.label)  # a program.amend in force for the period
+    inputs: set[Ref] = set(program.terms_refs(period.label))
     counting = counting_patents(state, program.name, day)
     earlier_countries: dict[str, set[str]] = {}
     for earlier in period.earlier_in_year():
@@ -155,7 +157,7 @@ def _allocate(state: PoolState, program_name: str, period: Period, spelled: bool
     for member in sorted(members):
         gross = members[member]
         # Exact (Fraction), rounded once: a Decimal product would be rounded to the context's 28 digits first.
-        fee = to_cents(round_half_up_cents(Fraction(gross, 100) * Fraction(program.admin_fee) / 100))
+        fee = to_cents(round_half_up_cents(Fraction(gross, 100) * Fraction(admin_fee) / 100))
         fee_total += fee
         member_out[member] = {"gross": _money(gross), "admin_fee": _money(fee), "net": _money(gross - fee)}
     invoices = {
@@ -171,9 +173,9 @@ def _allocate(state: PoolState, program_name: str, period: Period, spelled: bool
         "day": day.isoformat(),
         "program_seq": program.ref[0],
         "schedule": {
-            "tiers": program.schedule.tiers.canonical(),
-            "annual_cap": program.schedule.cap_text(),
-            "admin_fee": format_rate(program.admin_fee),
+            "tiers": schedule.tiers.canonical(),
+            "annual_cap": schedule.cap_text(),
+            "admin_fee": format_rate(admin_fee),
         },
         "members": member_out,
         "invoices": invoices,
@@ -361,7 +363,8 @@ def _licensee(
         if line.manufacture in counting or line.sale in counting:
             bearing.append(line)
     units = sum(line.units for line in bearing)
-    royalty = program.schedule.period_royalty(units_before, units_before + units)
+    schedule, _fee = program.terms_for(period.label)
+    royalty = schedule.period_royalty(units_before, units_before + units)
     royalty_cents = to_cents(royalty)
     if royalty_cents and units:
         line_cents = split_rows([royalty_cents], [line.units for line in bearing])[0]

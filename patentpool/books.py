@@ -11,20 +11,34 @@ from decimal import Decimal
 from typing import Any
 
 from licenses.money import format_money, from_cents
-from patentpool import cash, staleness
-from patentpool.allocation import CREDIT, PatentFigures, per_patent
+from patentpool import cash, parts, staleness
+from patentpool.allocation import CREDIT
+from patentpool.errors import PoolError
 from patentpool.periods import Period
-from patentpool.state import PoolState
+from patentpool.state import AllocationRecord, PoolState
 
 PAYMENT_TERM_DAYS = cash.PAYMENT_TERM_DAYS
 
 
-class BooksError(ValueError):
+class BooksError(PoolError, ValueError):
     pass
 
 
 def _m(text: str) -> Decimal:
     return Decimal(text)
+
+
+def records_for(state: PoolState, period: Period, program: str | None) -> list[AllocationRecord]:
+    """The latest allocation of each program allocated for `period` (one program if named)."""
+    found = [
+        records[-1]
+        for (prog, per), records in sorted(state.allocations.items())
+        if per == period.label and (program is None or prog == program)
+    ]
+    if not found:
+        what = f"program {program} " if program else ""
+        raise BooksError(f"{what}period {period} has not been allocated: run `patentpool allocate` first")
+    return found
 
 
 def allocations_for(
@@ -77,45 +91,28 @@ def invoice(state: PoolState, licensee: str, period: Period, program: str | None
     }
 
 
-def statement_lines(body: dict[str, Any], member: str) -> list[dict[str, Any]]:
-    lines = []
-    for licensee, country, who, gross in body["shares"]:
-        if who != member:
-            continue
-        credited = set(body["licensees"][licensee]["credited"].get(country, []))
-        patents = [n for n in body["countries"][country][member]["patents"] if n not in credited]
-        lines.append(
-            {
-                "program": body["program"],
-                "licensee": licensee,
-                "country": country,
-                "patents": patents,
-                "gross": gross,
-            }
-        )
-    return lines
-
-
 def statement(
     state: PoolState, member: str, period: Period, program: str | None, checkpoint: str
 ) -> dict[str, Any]:
+    """A member's statement from its own parts of the period's allocations (spec 8a: nothing else is read)."""
     if member not in state.members:
         raise BooksError(f"unknown member {member!r}")
-    bodies = allocations_for(state, period, program, full=True)
-    currency = _one_currency(bodies)
+    records = records_for(state, period, program)
+    currency = _one_currency([r.body for r in records])
     lines: list[dict[str, Any]] = []
     gross = fee = Decimal(0)
-    fees = []
-    patents: list[PatentFigures] = []
-    for body in bodies:
-        lines += statement_lines(body, member)
-        figures = body["members"].get(member)
-        if figures:
-            gross += _m(figures["gross"])
-            fee += _m(figures["admin_fee"])
-        fees += [f for f in body["open_license_fees"] if f["owner"] == member]
-        patents += per_patent(body, member)
-    programs = {body["program"] for body in bodies}
+    fees: list[dict[str, Any]] = []
+    patents: list[dict[str, Any]] = []
+    for record in records:
+        part = state.member_part(record, member)
+        if part is None:
+            continue
+        lines += parts.statement_lines(part)
+        gross += _m(part["gross"])
+        fee += _m(part["admin_fee"])
+        fees += part["open_license_fees"]
+        patents += [dict(zip(PATENT_KEYS, row, strict=True)) for row in part["patents"]]
+    programs = {record.body["program"] for record in records}
     paid = [
         d
         for d in state.distributions
@@ -130,13 +127,16 @@ def statement(
         "admin_fee": format_money(fee),
         "net": format_money(gross - fee),
         "open_license_fees": fees,
-        "patents": [p.json() for p in sorted(patents, key=lambda p: (p.patent, p.country)) if p.gross],
+        "patents": sorted(patents, key=lambda p: (p["patent"], p["country"])),
         "distributions": [
             {"date": d.date.isoformat(), "amount": format_money(d.amount), "reference": d.reference}
             for d in sorted(paid, key=lambda d: (d.date, d.ref[0]))
         ],
         "checkpoint": checkpoint,
     }
+
+
+PATENT_KEYS = ("patent", "country", "gross", "admin_fee", "net")
 
 
 def check_invariants(body: dict[str, Any]) -> list[str]:

@@ -33,6 +33,7 @@ from licenses.money import format_money, from_cents, largest_remainder, round_ha
 from licenses.schedule import RoyaltySchedule
 from patentpool import owners, witness
 from patentpool.allocation import memo_split, per_patent
+from patentpool.errors import PoolError
 from patentpool.splits import integer_weights, split_totals
 
 OWNER_KINDS = ("patent.transfer", "patent.owners")
@@ -43,17 +44,9 @@ if TYPE_CHECKING:
     from patentpool.state import PoolState
 
 BUNDLE_VERSION = 1
-LICENCE_KINDS = (
-    "openlicense.declare",
-    "openlicense.take",
-    "openlicense.withdraw",
-    "crosslicense.add",
-    "license.direct",
-    "license.grant",
-)
 
 
-class BundleError(ValueError):
+class BundleError(PoolError, ValueError):
     pass
 
 
@@ -120,6 +113,8 @@ def make_bundle(
         assert record is not None
         seqs.add(record.ref[0])
         seqs |= bundle_seqs(body, statement["member"])
+        # The program.amend in force for the period, whose terms the allocation used (spec 4a).
+        seqs |= {ref[0] for ref in state.programs[body["program"]].terms_refs(period.label)}
     # The member's payouts of the period, which the statement lists.
     seqs |= {
         d.ref[0] for d in state.distributions if d.member == statement["member"] and d.period == period.label
@@ -460,7 +455,7 @@ def _check_statement(statement: dict[str, Any], entries: dict[int, Entry], verdi
                 f"the allocation is in {body['currency']}"
             )
         used = _inputs(alloc, entries)
-        program_entry = _program_entry(used, program)
+        program_entry = _program_entry(used, program, body["period"])
         patents = _patents(used, program, date.fromisoformat(body["day"]))
         lines = _recompute_member(body, member, used, program_entry, patents)
         expected_lines += lines
@@ -513,11 +508,33 @@ def _check_distributions(statement: dict[str, Any], entries: dict[int, Entry], p
         raise BundleError("distributions: the statement's payouts differ from the distribution entries")
 
 
-def _program_entry(entries: dict[int, Entry], program: str) -> Entry:
-    for entry in entries.values():
+def _program_entry(entries: dict[int, Entry], program: str, period: str) -> Entry:
+    """The program.add entry, its terms (tiers, cap, admin fee) replaced by those of the `program.amend` in
+    force for `period` if the allocation read one (spec 4a)."""
+    from dataclasses import replace
+
+    from patentpool.periods import Period
+
+    added = None
+    amends = []
+    start = Period.parse(period).start
+    for seq in sorted(entries):
+        entry = entries[seq]
         if entry.kind == "program.add" and entry.body["name"] == program:
-            return entry
-    raise BundleError(f"the program.add entry of {program} is missing")
+            added = entry
+        elif (
+            entry.kind == "program.amend"
+            and entry.body["name"] == program
+            and Period.parse(entry.body["from_period"]).start <= start
+        ):
+            amends.append((Period.parse(entry.body["from_period"]).start, seq, entry))
+    if added is None:
+        raise BundleError(f"the program.add entry of {program} is missing")
+    if not amends:
+        return added
+    terms = max(amends, key=lambda a: (a[0], a[1]))[2].body
+    keys = ("tiers", "annual_cap", "admin_fee")
+    return replace(added, body={**added.body, **{k: terms.get(k) for k in keys}})
 
 
 def _inputs(alloc: Entry, entries: dict[int, Entry]) -> dict[int, Entry]:
@@ -789,9 +806,20 @@ def _no_fee_left_out(
 def _patents(entries: dict[int, Entry], program: str, day: date) -> dict[tuple[str, str], dict[str, Any]]:
     """Patents of the program in the bundle, with owner and counting status on `day`."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
+    # A patent.amend corrects the facts of its patent.add for every date (spec 4a): facts first.
+    facts: dict[tuple[str, str], dict[str, Any]] = {}
     for seq in sorted(entries):
         b = entries[seq].body
+        key = (str(b.get("number")), str(b.get("country")))
+        if entries[seq].kind == "patent.add":
+            facts[key] = dict(b)
+        elif entries[seq].kind == "patent.amend" and key in facts:
+            facts[key].update({k: v for k, v in b.items() if k not in ("number", "country", "reason")})
+    for seq in sorted(entries):
         kind = entries[seq].kind
+        b = entries[seq].body
+        if kind == "patent.add":
+            b = facts[(b["number"], b["country"])]
         if kind == "patent.add" and b.get("program") == program:
             granted = b.get("granted")
             in_force = day < date.fromisoformat(b["expires"])

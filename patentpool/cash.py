@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from licenses.money import format_cents, largest_remainder, round_half_up_cents, to_cents
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import AllocationRecord, PoolState
 
@@ -24,7 +25,7 @@ from patentpool.state import AllocationRecord, PoolState
 PAYMENT_TERM_DAYS = 30
 
 
-class CashError(ValueError):
+class CashError(PoolError, ValueError):
     """A payout that cannot be made as asked; the message says why."""
 
 
@@ -235,7 +236,7 @@ def pool_cash(state: PoolState, as_of: date, bodies: Iterable[dict[str, Any]]) -
     currency_of: dict[tuple[str, str], str] = {}
     for body in bodies:
         currency_of[(body["program"], body["period"])] = body["currency"]
-        paid = defaultdict(int)
+        paid: dict[str, int] = defaultdict(int)
         for d in state.distributions:
             if d.program == body["program"] and d.period == body["period"] and d.date <= as_of:
                 paid[d.member] += to_cents(d.amount)

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import date
 
-from licenses.errors import TermError
+from patentpool.errors import PoolError
 
 IDENT_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -50,7 +50,7 @@ CURRENCIES = frozenset(
 )
 
 
-class FieldError(ValueError):
+class FieldError(PoolError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
@@ -129,7 +129,3 @@ def units(value: str, field: str) -> int:
     if number >= 2**53:
         raise FieldError(field, f"{value} is too large")
     return number
-
-
-def wrap(field: str, exc: TermError | ValueError) -> FieldError:
-    return exc if isinstance(exc, FieldError) else FieldError(field, str(exc))

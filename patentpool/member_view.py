@@ -1,7 +1,7 @@
 """One member's view of an allocation body: every part of it, but only that member's share rows.
 
 A statement reads one member's rows out of an allocation whose `shares` hold a row per member for every
-licensee and country (900,000 rows, most of a 24 MB body, for a quarter of a 100-member pool). Parsing them
+licensee and country (most of the body on a large pool: bench/README.md). Parsing them
 all costs more than everything else the statement does; this view parses the rest of the body and finds the
 member's rows in the bytes.
 
@@ -22,10 +22,11 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.entry import LazyBody
+from patentpool.errors import PoolError
 from patentpool.fields import IDENT_RE
 
 
-class ViewError(ValueError):
+class ViewError(PoolError, ValueError):
     pass
 
 

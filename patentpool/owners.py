@@ -14,13 +14,14 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from licenses.money import format_rate
+from patentpool.errors import PoolError
 
 Owners = tuple[tuple[str, Decimal], ...]  # (member, part), in member id order
 
 _PART_RE = re.compile(r"(0|[1-9]\d*)(\.\d{1,4})?", re.ASCII)
 
 
-class OwnersError(ValueError):
+class OwnersError(PoolError, ValueError):
     """Owners that cannot be: the message names what is wrong."""
 
 

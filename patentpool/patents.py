@@ -1,9 +1,9 @@
 """The pool's patents: a table stored by column, and `Patent`, one row read out of it.
 
 A pool's register can hold a million patent rows (every EP validation state is a row), and every command
-and `verify` replays it: as Python objects each row cost about 1 KB (dates, a Decimal, a hex hash, two
-lists), as columns about 120 bytes. A `Patent` is built when a row is read; it is a snapshot, never changed:
-statuses and transfers are recorded through the table.
+and `verify` replays it: as Python objects each row cost several times what it costs as columns (dates, a
+Decimal, a hex hash, two lists; the sizes are in bench/README.md). A `Patent` is built when a row is read;
+it is a snapshot, never changed: statuses and transfers are recorded through the table.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Patent:
     ref: Ref
     transfers: tuple[Event, ...] = ()  # in effective-date order
     statuses: tuple[Event, ...] = ()  # in effective-date order
+    amendments: tuple[Ref, ...] = ()  # patent.amend entries: the facts above are as amended
 
     @property
     def key(self) -> PatentKey:
@@ -74,7 +75,7 @@ class Patent:
 
     def refs_on(self, day: date) -> list[Ref]:
         """The entries that decide this patent's owner and status on `day`."""
-        refs = [self.ref]
+        refs = [self.ref, *self.amendments]  # an amendment corrects the facts for every date
         refs += [ref for effective, _o, ref in self.transfers if effective <= day]
         refs += [ref for effective, _s, ref in self.statuses if effective <= day]
         return refs
@@ -123,6 +124,8 @@ class PatentTable:
         self._title = bytearray()  # 8 bytes a row
         self._transfers: dict[int, tuple[Event, ...]] = {}
         self._statuses: dict[int, tuple[Event, ...]] = {}
+        self._amendments: dict[int, tuple[Ref, ...]] = {}
+        self._explicit: set[int] = set()  # rows whose expiry was given, not computed from the term
         self._countries = Names()
         self._owners = Names()
         self._types = Names()
@@ -145,6 +148,7 @@ class PatentTable:
         weight: Decimal,
         owner: str,
         ref: Ref,
+        expires_given: bool = False,
     ) -> None:
         digest = bytes.fromhex(ref[1])
         if len(digest) != 32:
@@ -175,6 +179,8 @@ class PatentTable:
         self._seq.append(ref[0])
         self._hash += digest
         self._title += _title_digest(title)
+        if expires_given:
+            self._explicit.add(row)
 
     def add_status(self, key: PatentKey, effective: date, status: str, ref: Ref) -> None:
         row = self._row_or_raise(key)
@@ -184,6 +190,40 @@ class PatentTable:
     def add_transfer(self, key: PatentKey, effective: date, to: str, ref: Ref) -> None:
         row = self._row_or_raise(key)
         self._transfers[row] = (*self._transfers.get(row, ()), (effective, to, ref))
+
+    def amend(self, key: PatentKey, ref: Ref, facts: dict[str, Any]) -> None:
+        """`patent.amend`: overwrite the row's facts named in `facts` (the body's spelling: dates as text,
+        `expires_given`, weight as text), for every date, and remember the entry."""
+        row = self._row_or_raise(key)
+        if "filed" in facts:
+            self._filed[row] = date.fromisoformat(facts["filed"]).toordinal()
+        if "granted" in facts:
+            granted = facts["granted"]
+            self._granted[row] = 0 if granted is None else date.fromisoformat(granted).toordinal()
+        if "expires" in facts:
+            self._expires[row] = date.fromisoformat(facts["expires"]).toordinal()
+            if facts.get("expires_given"):
+                self._explicit.add(row)
+            else:
+                self._explicit.discard(row)
+        if "type" in facts:
+            self._type[row] = self._types.code(facts["type"])
+        if "program" in facts:
+            self._program[row] = self._programs.code(facts["program"])
+        if "title" in facts:
+            self._title[8 * row : 8 * row + 8] = _title_digest(facts["title"])
+        if "weight" in facts:
+            weight = Decimal(facts["weight"])
+            code = self._weight_codes.get(weight)
+            if code is None:
+                code = self._weight_codes[weight] = len(self._weights)
+                self._weights.append(weight)
+            self._weight[row] = code
+        self._amendments[row] = (*self._amendments.get(row, ()), ref)
+
+    def expires_given(self, key: PatentKey) -> bool:
+        """Whether the row's expiry was given (patent.add or patent.amend), not computed from the term."""
+        return self._row_or_raise(key) in self._explicit
 
     # --- reading -------------------------------------------------------------------------------------------
     def _row(self, key: PatentKey) -> int | None:
@@ -217,6 +257,7 @@ class PatentTable:
             ref=(self._seq[row], self._hash[32 * row : 32 * row + 32].hex()),
             transfers=self._transfers.get(row, ()),
             statuses=self._statuses.get(row, ()),
+            amendments=self._amendments.get(row, ()),
         )
 
     def __len__(self) -> int:

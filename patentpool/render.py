@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any, TextIO
 
-FORMATS = ("table", "json", "csv")
-
 
 def default_format(to_file: bool = False) -> str:
     """A table for a person at a terminal; JSON when piped or written to a file (`-o`)."""

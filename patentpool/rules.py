@@ -2,7 +2,7 @@
 that applies it to the state. Replaying the ledger runs both, so `verify` re-checks every rule.
 
 Validators are pure and raise FieldError naming the body field (which is the CSV column or CLI option the
-user gave). Bodies hold the facts in their ledger spelling; see the README for each kind's schema.
+user gave). Bodies hold the facts in their ledger spelling; docs/ledger-format.md gives each kind's schema.
 """
 
 from __future__ import annotations
@@ -25,19 +25,19 @@ from licenses.agreements import (
 )
 from licenses.errors import TermError
 from licenses.fees import parse_fee
-from licenses.money import parse_money, parse_rate
+from licenses.money import format_cents, parse_money, parse_rate, to_cents
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
-from patentpool import owners, staleness
+from patentpool import corrections, owners, staleness
 from patentpool.allocation import CREDIT
 from patentpool.fields import FieldError, country, currency, identifier, parse_date
 from patentpool.periods import Period
 from patentpool.state import (
-    ALLOCATION_DETAIL,
     AllocationRecord,
     Distribution,
     Member,
+    PartInfo,
     Patent,
     Payment,
     Pool,
@@ -272,6 +272,7 @@ def a_patent_add(state: PoolState, e: Entry, ref: Ref) -> None:
         weight=Decimal(b["weight"]),
         owner=owners.spell(_body_owners(b)),
         ref=ref,
+        expires_given=b.get("expires_given") is True,
     )
 
 
@@ -610,6 +611,7 @@ def report_header(state: PoolState, body: Body) -> tuple[str, Program, Period]:
         raise FieldError("licensee", f"{licensee} holds no {program.name} licence")
     if period.end < grant.start:
         raise FieldError("period", f"{period} is before {licensee}'s licence starts ({grant.start})")
+    corrections.check_report_period(state, licensee, program.name, period)  # ended, within the licence
     return licensee, program, period
 
 
@@ -718,19 +720,75 @@ def a_payment_add(state: PoolState, e: Entry, ref: Ref) -> None:
 
 
 def v_allocation(state: PoolState, body: Body) -> None:
+    """An allocation summary (spec 8a): of a known program and period, listing parts already recorded;
+    `verify` checks every figure by recomputing it (audit.py)."""
     program = _program(state, _str(body, "program"))
     period = Period.parse(_str(body, "period"))
     if not period.matches(program.period):
         raise FieldError("period", f"program {program.name} allocates by {program.period}")
+    listed = _get(body, "parts")
+    if not isinstance(listed, dict) or set(listed) != {"members", "licensees"}:
+        raise FieldError("parts", "must list members and licensees")
+    for kind, refs in (("member", listed["members"]), ("licensee", listed["licensees"])):
+        if not isinstance(refs, dict):
+            raise FieldError("parts", f"{kind}s: must map each {kind} to [seq, h]")
+        for name, ref in refs.items():
+            info = state.part_info.get(ref[0]) if isinstance(ref, list) and len(ref) == 2 else None
+            if info is None or (info.kind, info.name, info.hash) != (kind, name, ref[1]):
+                raise FieldError("parts", f"{kind} {name}: {ref!r} is not its part of this allocation")
     inputs = _get(body, "inputs")
-    if not isinstance(inputs, list):
-        raise FieldError("inputs", "must be a list of [seq, hash]")
+    if not isinstance(inputs, dict) or set(inputs) != {"root", "size"}:
+        raise FieldError("inputs", "must be the root and size of the inputs' tree")
+
+
+def v_allocation_part(state: PoolState, body: Body) -> None:
+    program = _program(state, _str(body, "program"))
+    period = Period.parse(_str(body, "period"))
+    if not period.matches(program.period):
+        raise FieldError("period", f"program {program.name} allocates by {program.period}")
+    if ("member" in body) == ("licensee" in body):
+        raise FieldError("member", "a part is of one member or one licensee")
+    _member(state, _str(body, "member" if "member" in body else "licensee"), "member")
+
+
+def a_allocation_part(state: PoolState, e: Entry, ref: Ref) -> None:
+    from patentpool import parts
+
+    party = parts.party_of(e.body)
+    memo = tuple(e.body.get("open_license_fees", ()))
+    state.part_info[e.seq] = PartInfo(
+        party.kind, party.name, ref[1], parts.digest(e.body), parts.figures_of(e.body), memo
+    )
 
 
 def a_allocation(state: PoolState, e: Entry, ref: Ref) -> None:
-    key = (e.body["program"], e.body["period"])
-    summary = {k: v for k, v in e.body.items() if k not in ALLOCATION_DETAIL}
-    state.allocations.setdefault(key, []).append(AllocationRecord(e.kind, summary, ref))
+    """A summary: the record keeps its fields, its parts' refs and the allocate JSON's figures."""
+    b = e.body
+    listed: dict[tuple[str, str], tuple[int, str]] = {}
+    members: dict[str, dict[str, str]] = {}
+    invoices: dict[str, dict[str, str]] = {}
+    memo: list[dict[str, str]] = []
+    for kind, refs in (("member", b["parts"]["members"]), ("licensee", b["parts"]["licensees"])):
+        for name, (seq, h) in sorted(refs.items()):
+            listed[(kind, name)] = (seq, h)
+            info = state.part_info.get(seq)
+            if info is None:
+                continue  # a partial replay (a statement's) reads only the parts it needs
+            (members if kind == "member" else invoices)[name] = info.figures
+            if kind == "licensee":
+                memo += info.memo
+    gross = sum(to_cents(Decimal(m["gross"])) for m in members.values())
+    fee = sum(to_cents(Decimal(m["admin_fee"])) for m in members.values())
+    summary = {k: v for k, v in b.items() if k not in ("parts", "inputs")}
+    summary.update(
+        members=members,
+        invoices=invoices,
+        admin_fee=format_cents(fee),
+        total=format_cents(gross),
+        open_license_fees=memo,
+    )
+    key = (b["program"], b["period"])
+    state.allocations.setdefault(key, []).append(AllocationRecord(e.kind, summary, ref, listed))
 
 
 def v_distribution_add(state: PoolState, body: Body) -> None:
@@ -797,9 +855,11 @@ KINDS: dict[str, Kind] = {
     "report.add": Kind(v_report_add, a_report_add),
     "report.correct": Kind(v_report_correct, a_report_correct),
     "payment.add": Kind(v_payment_add, a_payment_add),
+    "allocation.part": Kind(v_allocation_part, a_allocation_part),
     "allocation.run": Kind(v_allocation, a_allocation),
     "allocation.adjust": Kind(v_allocation, a_allocation),
     "distribution.add": Kind(v_distribution_add, a_distribution_add),
+    **{kind: Kind(v, a) for kind, (v, a) in corrections.KINDS.items()},
 }
 
 
@@ -808,6 +868,7 @@ def validate(state: PoolState, kind: str, body: Body) -> None:
     if rule is None:
         raise FieldError("kind", f"unknown entry kind {kind!r}")
     rule.validate(state, body)
+    corrections.check_facts(state, kind, body)  # future dates, retired members, ended licences
 
 
 def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True) -> None:
@@ -817,7 +878,13 @@ def apply(state: PoolState, entry: Entry, entry_hash: str, *, check: bool = True
     a command, where every entry was validated when appended and `verify` re-validates them all.
     """
     if check:
-        validate(state, entry.kind, entry.body)
+        # A fact is judged "not in the future" against the day it was recorded, so a replay years later
+        # gives the same verdict.
+        state.today = date.fromisoformat(entry.time[:10])
+        try:
+            validate(state, entry.kind, entry.body)
+        finally:
+            state.today = None
     ref = (entry.seq, entry_hash)
     KINDS[entry.kind].apply(state, entry, ref)
     staleness.note_entry(state, entry.kind, entry.body, entry.seq)

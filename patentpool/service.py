@@ -13,27 +13,23 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.entry import Entry, decode_trusted, decode_trusted_lazy
+from ledger.entry import Entry, decode_trusted, entry_hash
 from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
-from ledger.log import Appender, Ledger, Reader
+from ledger.log import Appender, Ledger, Reader, read_signed
 from ledger.memory import paused_gc
 from ledger.store import Store
-from patentpool import rules
+from patentpool import rules, voids
+from patentpool.errors import PoolError as PoolError  # the package root, raised as such here
 from patentpool.fields import FieldError
-from patentpool.member_view import member_view
 from patentpool.state import PoolState
 
 Progress = Callable[[int], None]
-
-
-class PoolError(Exception):
-    """A refusal the user can act on; the CLI prints it as one `Error:` line."""
 
 
 def replay_raw(
@@ -41,19 +37,25 @@ def replay_raw(
     on_progress: Progress | None = None,
     bodies: dict[int, dict[str, Any]] | None = None,
     shares_of: str | None = None,
+    void_entries: Mapping[int, voids.Ranges] | None = None,
 ) -> PoolState:
     """Replay (seq, kind, raw, h(raw)) rows into a new state; `bodies`, if given, keeps the whole allocation
     bodies met on the way (for a replay filtered to one period, where they are few and a statement needs
-    them), with only the share rows of member `shares_of` if it is given (`member_view`)."""
+    them), with only the share rows of member `shares_of` if it is given (`member_view`). `void_entries`
+    are every entry.void of the ledger (`void_entries`): the entries they void are skipped, as never made."""
     state = PoolState()
+    if void_entries:
+        state.voids = dict(void_entries)
+        state.voided = voids.effective(void_entries)
+    voided = state.voided
+    state.replaying = True  # entry.void entries only record themselves: what they void is skipped
     with paused_gc():  # a replay builds the state's many objects, and no cycles
-        for count, (seq, kind, raw, h) in enumerate(rows, 1):
+        for count, (seq, _kind, raw, h) in enumerate(rows, 1):
+            if voided and seq in voided:
+                state.size = seq
+                continue
             try:
-                if bodies is not None and shares_of is not None and kind.startswith("allocation."):
-                    entry = decode_trusted_lazy(raw)
-                    entry = replace(entry, body=member_view(entry.body, shares_of))
-                else:
-                    entry = decode_trusted(raw)
+                entry = decode_trusted(raw)
             except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
                 raise PoolError(
                     f"seq {seq}: the stored entry is not readable ({exc}); run `patentpool verify`"
@@ -66,7 +68,38 @@ def replay_raw(
                 raise PoolError(f"seq {seq}: {entry.kind}: {exc}; run `patentpool verify`") from exc
             if on_progress is not None and count % 1000 == 0:
                 on_progress(1000)
+    state.replaying = False
     return state
+
+
+VOID_KINDS = ("entry.void",)
+
+
+def void_entries(rows: Iterable[tuple[int, str, bytes, bytes]]) -> dict[int, voids.Ranges]:
+    """The ranges of every entry.void among signed rows (read through the kind index: a ledger with no void
+    costs one empty index look-up)."""
+    out = {}
+    for seq, _kind, raw, _h in rows:
+        try:
+            out[seq] = voids.body_ranges(decode_trusted(raw).body.get("seqs"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PoolError(f"seq {seq}: entry.void: {exc}; run `patentpool verify`") from exc
+    return out
+
+
+def stored_history(
+    store: Store, conn: Connection, before: Callable[[], None] | None = None
+) -> Callable[[int, int], Iterator[tuple[int, str, bytes, bytes]]]:
+    """`PoolState.history` over a connection whose stored entries were checked when the state was replayed
+    (`before` runs first: a writer flushes the entries it holds back)."""
+
+    def rows(since: int, until: int) -> Iterator[tuple[int, str, bytes, bytes]]:
+        if before is not None:
+            before()
+        for seq, kind, raw in store.iter_entries(conn, since=since, until=until):
+            yield seq, kind, raw, entry_hash(raw)
+
+    return rows
 
 
 # What invoices, statements and reconciliation read: a replay of just these kinds (by the kind index) is
@@ -77,6 +110,7 @@ BOOK_KINDS = (
     "member.update",
     "payment.add",
     "distribution.add",
+    "allocation.part",
     "allocation.run",
     "allocation.adjust",
 )
@@ -89,14 +123,16 @@ def replay(
     on_progress: Progress | None = None,
     keep_allocations: bool = False,
     shares_of: str | None = None,
+    void_entries: Mapping[int, voids.Ranges] | None = None,
 ) -> PoolState:
     """Replay rows checked against the signed checkpoint (`Reader.signed_rows`, `Appender.signed_rows`)
     into a state that can load any entry's body from this connection; `keep_allocations` keeps the
     allocation bodies met (a replay filtered to one period), with only the share rows of `shares_of` if
     given."""
     kept: dict[int, dict[str, Any]] | None = {} if keep_allocations else None
-    state = replay_raw(rows, on_progress, kept, shares_of)
+    state = replay_raw(rows, on_progress, kept, shares_of, void_entries)
     state.shares_of = shares_of
+    state.history = stored_history(store, conn)
 
     def load_body(seq: int) -> dict[str, Any]:
         if kept is not None and seq in kept:
@@ -115,11 +151,23 @@ def only_period(period: str) -> dict[str, bytes]:
     decoding them (an allocation body can run to many megabytes). JCS orders body keys, so the period is
     always followed by the policy."""
     marker = f'"period":"{period}","policy":'.encode()
-    return {"allocation.run": marker, "allocation.adjust": marker}
+    # A part's keys sort "period" just before "program".
+    return {"allocation.run": marker, "allocation.adjust": marker, "allocation.part": part_marker(period)}
+
+
+def part_marker(period: str) -> bytes:
+    return f'"period":"{period}","program":'.encode()
 
 
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
-STATEMENT_KINDS = ("pool.genesis", "member.add", "member.update", "program.add", "distribution.add")
+STATEMENT_KINDS = (
+    "pool.genesis",
+    "member.add",
+    "member.update",
+    "program.add",
+    "program.amend",
+    "distribution.add",
+)
 ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
 
 
@@ -162,6 +210,11 @@ class Batch:
         rules.apply(self.state, entry, self.appender.appended[-1].hash.hex(), check=False)
         self.entries.append(entry)
         return entry
+
+    def add_ref(self, kind: str, body: Mapping[str, Any]) -> tuple[int, str]:
+        """`add`, returning the new entry's (seq, h) for a later entry that names it."""
+        entry = self.add(kind, body)
+        return entry.seq, self.appender.appended[-1].hash.hex()
 
 
 _KEYS: dict[tuple[str, int, int, str], SigningKey] = {}
@@ -211,7 +264,13 @@ class PoolService:
     def write(self, on_progress: Progress | None = None) -> Iterator[Batch]:
         key = self.key()
         with self.ledger.append(key, self.checkpoint_key()) as appender:
-            state = replay(self.store, appender.conn, appender.signed_rows(), on_progress)
+            found = (
+                void_entries(read_signed(self.store, appender.conn, appender.base, kinds=VOID_KINDS))
+                if appender.base is not None
+                else {}
+            )
+            state = replay(self.store, appender.conn, appender.signed_rows(), on_progress, void_entries=found)
+            state.history = stored_history(self.store, appender.conn, appender.flush)
             yield Batch(state, appender)
 
     @contextmanager
@@ -223,8 +282,12 @@ class PoolService:
     ) -> Iterator[tuple[PoolState, Reader]]:
         """The replayed state (of only `kinds`, if given: a partial state) and a reader, in one snapshot."""
         with self.ledger.reader() as reader:
+            found = void_entries(reader.signed_rows(kinds=VOID_KINDS))
             rows = reader.signed_rows(kinds=kinds, needles=needles)
-            yield replay(self.store, reader.conn, rows, on_progress, needles is not None), reader
+            state = replay(
+                self.store, reader.conn, rows, on_progress, needles is not None, void_entries=found
+            )
+            yield state, reader
 
     def refuse_stale(self, reader: Reader, state: PoolState, period: str, program: str | None) -> None:
         """Rule 13 for a command that replayed only part of the ledger (a statement, an invoice): if an entry
@@ -238,7 +301,8 @@ class PoolService:
             if label != per.label or (program is not None and prog != program):
                 continue
             if _changed_after(reader, records[-1].ref[0], prog, per):
-                full = replay(self.store, reader.conn, reader.signed_rows())
+                found = void_entries(reader.signed_rows(kinds=VOID_KINDS))
+                full = replay(self.store, reader.conn, reader.signed_rows(), void_entries=found)
                 staleness.refuse_stale(full, per, prog)
 
     @contextmanager
@@ -256,8 +320,9 @@ class PoolService:
         per = Period.parse(period)
         marker = only_period(period)["allocation.run"]
         with self.ledger.reader() as reader:
+            found_voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
             base = list(reader.signed_rows(kinds=STATEMENT_KINDS))
-            programs = replay_raw(base).programs
+            programs = replay_raw(base, void_entries=found_voids).programs
             # Each program still looked for, with the seq its search ends at.
             ends = {
                 name: p.ref[0]
@@ -274,7 +339,19 @@ class PoolService:
                 if row is not None and of in ends:
                     found.append(row)
                     del ends[of]
+            # Of each summary's parts, only the member's own (spec 8a): a statement reads nothing else.
+            wanted = []
+            for row in found:
+                listed = decode_trusted(row[2]).body["parts"]["members"]
+                if shares_of is not None and shares_of in listed:
+                    wanted.append(listed[shares_of][0])
+            part_rows = [reader.signed_row(seq, "allocation.part", keep=lambda raw: True) for seq in wanted]
             state = replay(
-                self.store, reader.conn, sorted(base + found), keep_allocations=True, shares_of=shares_of
+                self.store,
+                reader.conn,
+                sorted(base + found + [r for r in part_rows if r is not None]),
+                keep_allocations=True,
+                shares_of=shares_of,
+                void_entries=found_voids,
             )
             yield state, reader

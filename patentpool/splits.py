@@ -14,7 +14,8 @@ from licenses.money import largest_remainder
 
 
 class SplitError(ValueError):
-    pass
+    """A split called with nothing to split over: a caller's bug, not a user's input, so deliberately not a
+    PoolError (the CLI shows it with its class name and the --verbose hint)."""
 
 
 def integer_weights(weights: list[Fraction]) -> list[int]:

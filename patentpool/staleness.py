@@ -8,10 +8,12 @@ the program for the period or an earlier period of its year (later periods never
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from patentpool import allocation
+from patentpool import allocation, parts
+from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import AllocationRecord, PoolState
 
@@ -33,7 +35,7 @@ NEUTRAL_KINDS = frozenset(
 REPORT_KINDS = frozenset({"report.add", "report.correct"})
 
 
-class StaleError(ValueError):
+class StaleError(PoolError, ValueError):
     """An allocation that the ledger no longer supports; the message names the command that mends it."""
 
 
@@ -59,15 +61,59 @@ def may_have_changed(state: PoolState, record: AllocationRecord) -> bool:
     return any(s > seq for (prog, per), s in state.report_seqs.items() if prog == program and per in inputs)
 
 
-def recompute(state: PoolState, program: str, period: Period) -> dict[str, Any]:
-    return allocation.allocate(state, program, period)
+def earlier_summaries(state: PoolState, program: str, period: Period) -> dict[str, list[Any]]:
+    """The [seq, h] of the latest summary of each earlier period of the year (licensee parts rest on them)."""
+    out = {}
+    for earlier in period.earlier_in_year():
+        record = state.latest_allocation(program, earlier.label)
+        if record is not None:
+            out[earlier.label] = [record.ref[0], record.ref[1]]
+    return out
+
+
+def previous_parts(
+    state: PoolState, record: AllocationRecord | None
+) -> dict[parts.Party, parts.Previous] | None:
+    if record is None:
+        return None
+    out = {}
+    for (kind, name), (seq, h) in record.parts.items():
+        info = state.part_info[seq]
+        out[parts.Party(kind, name)] = parts.Previous([seq, h], info.digest, info.figures)
+    return out
+
+
+def _summary_fields(summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in summary.items() if k not in ("parts", "inputs", "supersedes")}
+
+
+class Computed(NamedTuple):
+    """An allocation computed now, as the parts it would append and the summary it would record."""
+
+    body: dict[str, Any]
+    new: list[dict[str, Any]]
+    kept: dict[parts.Party, list[Any]]
+    summary: dict[str, Any]  # with the kept parts only; the new ones are listed once appended
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.new
+
+
+def compute(state: PoolState, program: str, period: Period) -> Computed:
+    body = allocation.allocate(state, program, period)
+    record = state.latest_allocation(program, period.label)
+    new, kept = parts.plan(body, earlier_summaries(state, program, period), previous_parts(state, record))
+    return Computed(body, new, kept, parts.summary(body, kept))
 
 
 def is_stale(state: PoolState, record: AllocationRecord) -> bool:
     if not may_have_changed(state, record):
         return False
-    fresh = recompute(state, record.body["program"], Period.parse(record.body["period"]))
-    return allocation.figures(fresh) != allocation.figures(state.allocation_body(record))
+    now = compute(state, record.body["program"], Period.parse(record.body["period"]))
+    fields_now = _summary_fields(now.summary)
+    fields_then = {k: v for k, v in _summary_fields(record.body).items() if k in fields_now}
+    return bool(now.new) or fields_now != fields_then
 
 
 def stale_message(record: AllocationRecord) -> str:
@@ -94,37 +140,48 @@ def stale_allocations(state: PoolState) -> list[AllocationRecord]:
 
 @dataclass(frozen=True)
 class Step:
-    """One period of an `allocate` run: what to append (kind None: nothing changed) and what changed."""
+    """One period of an `allocate` run: what was (or would be) appended and what changed."""
 
     period: str
-    kind: str | None
-    body: dict[str, Any]
-    changes: dict[str, Any]
-    previous: int | None = None  # the seq of the allocation it re-runs
+    kind: str | None  # allocation.run | allocation.adjust | None (nothing changed)
+    result: dict[str, Any]  # the allocate JSON (spec 7)
+    changes: dict[parts.Party, Any]  # party -> deltas
+    previous: int | None = None  # the seq of the summary it re-runs
 
 
-def plan(state: PoolState, program: str, period: Period) -> list[Step]:
-    """Rule 13: allocate `period`, then every later period of the program already allocated, in order;
-    each appends `allocation.run` (first time), `allocation.adjust` (figures changed) or nothing."""
+Append = Callable[[str, dict[str, Any]], tuple[int, str]]
+
+
+def run(state: PoolState, program: str, period: Period, append: Append | None) -> list[Step]:
+    """Rule 13: allocate `period`, then every later period of the program already allocated, in order. Each
+    appends its changed parts and a summary through `append` (None: a dry run, nothing appended), before the
+    next period is computed: a later period's licensee parts rest on the earlier summaries of its year."""
     later = sorted(
         (Period.parse(per) for (prog, per) in state.allocations if prog == program),
         key=lambda p: p.end,
     )
-    periods = [period] + [p for p in later if p.end > period.end]
     steps = []
-    for per in periods:
-        body = allocation.allocate(state, program, per)
-        latest = state.latest_allocation(program, per.label)
-        if latest is None:
-            steps.append(Step(per.label, "allocation.run", body, {}))
+    for per in [period] + [p for p in later if p.end > period.end]:
+        record = state.latest_allocation(program, per.label)
+        now = compute(state, program, per)
+        result = allocation.result_json(now.body)
+        fields_changed = record is not None and _summary_fields(now.summary) != {
+            k: v for k, v in _summary_fields(record.body).items() if k in _summary_fields(now.summary)
+        }
+        if record is not None and now.unchanged and not fields_changed:
+            steps.append(Step(per.label, None, result, {}, record.ref[0]))
             continue
-        previous = state.allocation_body(latest)
-        if allocation.figures(previous) == allocation.figures(body):
-            steps.append(Step(per.label, None, body, {}, latest.ref[0]))
-            continue
-        changes = allocation.deltas(previous, body)
-        adjust = {**body, "supersedes": latest.ref[0], "deltas": changes}
-        steps.append(Step(per.label, "allocation.adjust", adjust, changes, latest.ref[0]))
+        kind = "allocation.run" if record is None else "allocation.adjust"
+        changes = {parts.party_of(p): p["deltas"] for p in now.new if "deltas" in p}
+        steps.append(Step(per.label, kind, result, changes, None if record is None else record.ref[0]))
+        if append is not None:
+            refs = dict(now.kept)
+            for part in now.new:
+                refs[parts.party_of(part)] = list(append(parts.PART, part))
+            summary = parts.summary(now.body, refs)
+            if record is not None:
+                summary["supersedes"] = record.ref[0]
+            append(kind, summary)
     return steps
 
 
@@ -135,10 +192,11 @@ def describe(step: Step, program: str) -> str:
     if step.kind is None:
         seq = step.previous
         return f"{program} {step.period} already allocated at seq {seq} with these figures: nothing appended"
-    parts = [
-        f"member {name} gross {row['gross']}, net {row['net']}"
-        for name, row in step.changes["members"].items()
-    ]
-    parts += [f"licensee {name} due {row['due']}" for name, row in step.changes["invoices"].items()]
-    changed = "; ".join(parts) or "memo lines or detail only"
+    shown = []
+    for party, deltas in sorted(step.changes.items()):
+        if party.kind == "member":
+            shown.append(f"member {party.name} gross {deltas['gross']}, net {deltas['net']}")
+        else:
+            shown.append(f"licensee {party.name} due {deltas['due']}")
+    changed = "; ".join(shown) or "parts re-stated on the year's new summaries"
     return f"{program} {step.period}: inputs changed since seq {step.previous}: allocation.adjust: {changed}"

@@ -10,14 +10,14 @@ from typing import Any
 
 from ledger.checkpoint import verify_checkpoint
 from ledger.cosigned import check_stored
-from ledger.entry import EntryError, decode
+from ledger.entry import EntryError, decode, entry_hash
 from ledger.keyring import GENESIS, KEY_ADD, Keyring
 from ledger.log import load_keyring
 from ledger.memory import paused_gc
 from ledger.store import Store
 from ledger.verify import Problem, Report, verify_rows, verify_store
 from patentpool.audit import PoolChecker
-from patentpool.service import PoolError
+from patentpool.service import PoolError, stored_history
 
 
 def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
@@ -35,9 +35,9 @@ def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
 
 def verify_database(url: str, jobs: int, tick: Callable[[int], None]) -> dict[str, Any]:
     store = Store(url)
-    checker = PoolChecker()
     # The replay builds a large state and no cycles: collections would walk it again and again.
     with store.reader() as conn, paused_gc():
+        checker = PoolChecker(stored_history(store, conn))
         report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick)
         if report.ok:  # the witnesses' cosignatures, once the checkpoints they sign are known good
             report.problems += [
@@ -57,6 +57,19 @@ def _file_rows(path: Path, kinds: tuple[str, ...] | None = None) -> Iterator[tup
                 except EntryError:
                     continue
             yield position, raw
+
+
+def _file_history(path: Path) -> Callable[[int, int], Iterator[tuple[int, str, bytes, bytes]]]:
+    """`PoolState.history` over an export: line N holds seq N (the verification checks that as it goes)."""
+
+    def rows(since: int, until: int) -> Iterator[tuple[int, str, bytes, bytes]]:
+        for position, raw in _file_rows(path):
+            if position > until:
+                return
+            if position >= since:
+                yield position, decode(raw).kind, raw, entry_hash(raw)
+
+    return rows
 
 
 def verify_export(
@@ -85,7 +98,7 @@ def verify_export(
         # A malformed note, or one not signed by the root key of the export's genesis: either way it is the
         # checkpoint the user gave that does not fit.
         raise PoolError(f"{checkpoint_name}: {exc}") from exc
-    checker = PoolChecker()
+    checker = PoolChecker(_file_history(path))
     rows: Iterator[tuple[int, bytes]] = _file_rows(path)
     key_rows: Iterator[tuple[int, bytes]] = _file_rows(path, (GENESIS, KEY_ADD))
     if prefix:

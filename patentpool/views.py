@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -10,7 +11,7 @@ from ledger.entry import Entry
 from ledger.keys import VerifierKey
 from ledger.log import Reader
 from ledger.store import StoredCheckpoint
-from patentpool import owners
+from patentpool import owners, voids
 from patentpool.fields import FieldError, parse_date
 from patentpool.state import Patent, PoolState
 
@@ -91,12 +92,12 @@ def patent_rows(
 
 
 def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, Any]:
-    """Every entry that concerns the number, in ledger order, read from the ledger itself."""
+    """Every entry that concerns the number, in ledger order, read from the ledger itself (also a patent
+    whose entries are all void: its history says so)."""
     countries = state.patents.countries(number)
-    if not countries:
-        raise FieldError("number", f"unknown patent {number}")
     kinds = [
         "patent.add",
+        "patent.amend",
         "patent.status",
         "patent.transfer",
         "patent.owners",
@@ -109,6 +110,10 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
     # Every member that ever owned it: a cross-licence of a later owner covers it too.
     holders = {owner for c in countries for owner in _owners(state.patents[(number, c)])}
     history = []
+    voided = voids.effective(
+        {e.seq: voids.body_ranges(e.body.get("seqs")) for e in reader.entries(kinds=["entry.void"])}
+    )
+    amendments = []
     for entry in reader.entries(kinds=kinds):
         b = entry.body
         if entry.kind == "crosslicense.add":
@@ -120,13 +125,30 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
                 f"{b['territory'] if b['territory'] == 'all' else ','.join(b['territory'])}, "
                 f"from {b['from']}" + (f" to {b['to']}" if b.get("to") else "")
             )
-            history.append({"seq": entry.seq, "time": entry.time, "country": "*", "event": event})
+            void = f"voided by seq {voided[entry.seq]}" if entry.seq in voided else ""
+            history.append(
+                {"seq": entry.seq, "time": entry.time, "country": "*", "event": event, "void": void}
+            )
             continue
         if b.get("number") != number:
             continue
+        void = f"voided by seq {voided[entry.seq]}" if entry.seq in voided else ""
         history.append(
-            {"seq": entry.seq, "time": entry.time, "country": b.get("country"), "event": _event(entry)}
+            {
+                "seq": entry.seq,
+                "time": entry.time,
+                "country": b.get("country"),
+                "event": _event(entry),
+                "void": void,
+            }
         )
+        if entry.kind == "patent.amend":
+            changed = {k: v for k, v in b.items() if k not in ("number", "country", "reason")}
+            amendments.append(
+                {"seq": entry.seq, "country": b["country"], **changed, "reason": b["reason"], "void": void}
+            )
+    if not countries and not any(row["country"] != "*" for row in history):
+        raise FieldError("number", f"unknown patent {number}")
     today = date.today()
     return {
         "number": number,
@@ -140,6 +162,7 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
             for c in countries
         ],
         "history": history,
+        "amendments": amendments,
     }
 
 
@@ -158,6 +181,10 @@ def _event(entry: Entry) -> str:
         parts += [f"program {b['program']}"] if b.get("program") else ["in no program"]
         parts += [f"weight {b['weight']}"]
         return ", ".join(parts)
+    if entry.kind == "patent.amend":
+        order = ("filed", "granted", "expires", "type", "title", "weight", "program")
+        facts = ", ".join(f"{k} {'none' if b[k] is None else b[k]}" for k in order if k in b)
+        return f"amended: {facts} (reason: {b['reason']})"
     if entry.kind == "patent.status":
         return f"{b['status']} from {b['effective']}"
     if entry.kind == "patent.transfer":
@@ -210,7 +237,7 @@ def license_rows(state: PoolState) -> list[dict[str, Any]]:
             "licensee": g.licensee,
             "what": g.program,
             "from": g.start.isoformat(),
-            "to": None,
+            "to": g.end.isoformat() if g.end else None,
             "exclusive": False,
         }
         for g in state.grants.values()
@@ -356,15 +383,19 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-LOG_COLUMNS = ["seq", "time", "kind", "author", "summary"]
+LOG_COLUMNS = ["seq", "time", "kind", "author", "summary", "void"]
 
 
-def log_row(entry: Entry, limit: int | None = None) -> dict[str, Any]:
+def log_row(
+    entry: Entry, limit: int | None = None, voided: Mapping[int, int] | None = None
+) -> dict[str, Any]:
     """One entry of `log` as a row: its top-level text and number fields as the summary, cut to `limit`
-    characters (a table) with the cut marked."""
+    characters (a table) with the cut marked; `void` names the entry.void that voids it (`voided`)."""
     summary = ", ".join(
         f"{k}={v}" for k, v in entry.body.items() if isinstance(v, str | int) and k != "source"
     )
+    if entry.kind == "entry.void" and isinstance(entry.body.get("seqs"), list):
+        summary = f"seqs={voids.text(voids.body_ranges(entry.body['seqs']))}, {summary}"
     if limit is not None and len(summary) > limit:
         summary = summary[: limit - 1] + "…"
     return {
@@ -373,6 +404,7 @@ def log_row(entry: Entry, limit: int | None = None) -> dict[str, Any]:
         "kind": entry.kind,
         "author": entry.author.rsplit("+", 1)[-1],
         "summary": summary,
+        "void": f"voided by seq {voided[entry.seq]}" if voided and entry.seq in voided else "",
     }
 
 

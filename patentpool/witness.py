@@ -29,6 +29,7 @@ from ledger.checkpoint import Checkpoint, parse_checkpoint, split_note, verify_c
 from ledger.cosignature import Cosignature, Cosigner, CosignerKey, cosign
 from ledger.cosigned import CosignedError, Witnessed, check_items
 from ledger.keys import VerifierKey, VerifierKeyError
+from patentpool.errors import PoolError
 
 if TYPE_CHECKING:
     from ledger.entry import Entry
@@ -37,7 +38,7 @@ STATE_FORMAT = "patentpool-witness-state/v1"
 ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
 
 
-class WitnessError(Exception):
+class WitnessError(PoolError):
     """The witness refuses to cosign (or its state is unusable); nothing was signed or recorded."""
 
 
@@ -233,7 +234,6 @@ def _verify_ledger(
     """The full verification (patentpool.verification) and, if the witness cosigned before, the root of the
     verified ledger at the size it last cosigned (None if the ledger is shorter than that)."""
     from patentpool import verification
-    from patentpool.service import PoolError
 
     try:
         if export is not None:

@@ -27,6 +27,47 @@ PASSPHRASE = "test-passphrase"
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+# `pytest -m "not slow"` (CONTRIBUTING.md) leaves out, by these rules rather than by hand in each file:
+# - every test on PostgreSQL (also marked `postgres`): a test that takes a `postgresql` parameter (the
+#   `db_url` fixture, or a module's shared pool) or needs `postgres_available`;
+# - the modules that run whole commands end to end through the CLI against a database (each writing command
+#   unlocks the scrypt-protected key, about 0.4 s), build very large entries, or race processes.
+# What stays is every rule test in memory, the ledger's and the licences' unit tests, and the SQLite halves of
+# the storage and tamper tests.
+SLOW_MODULES = frozenset(
+    {
+        "test_allocation_scenarios",
+        "test_books",
+        "test_bundles",
+        "test_cash_and_staleness",
+        "test_cli_contract",
+        "test_coowners",
+        "test_example",
+        "test_large_entries",
+        "test_ledger_cli",
+        "test_ledger_concurrency",
+        "test_pool_admin",
+        "test_pool_errors",
+        "test_pool_imports",
+        "test_statement_read",
+        "test_verify_recompute",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "postgres_available" in getattr(item, "fixturenames", ()) or any(
+            isinstance(p, str) and p == "postgresql" for p in params
+        ):
+            item.add_marker(pytest.mark.postgres)
+            item.add_marker(pytest.mark.slow)
+        elif item.module is not None and item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def shared_or_skip(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: ../shared lies only beside the project's own checkout")
@@ -276,3 +317,161 @@ def lazy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> boo
 
         monkeypatch.setattr(ledger.entry, "LAZY_BODY", 0)
     return bool(request.param)
+
+
+# --- the same pools in memory: entries applied through patentpool.rules, no CLI, no database ---------------
+class MemoryPool:
+    """A pool state built the way replay builds it: each entry body (in its ledger spelling, from
+    patentpool.bodies where a command would use it) validated and applied by `patentpool.rules.apply`.
+    Nothing is signed or stored, so rule tests run in milliseconds; a refused entry raises the validator's
+    FieldError, exactly what the command would report."""
+
+    TIME = "2025-01-01T00:00:00.000000Z"
+    SIG = "A" * 86 + "=="
+
+    def __init__(self, name: str = "Test Pool", currency: str = "USD", admin_fee: str = "10") -> None:
+        from patentpool.state import PoolState
+
+        self.state = PoolState()
+        self.seq = 0
+        self.add(
+            "pool.genesis",
+            {"name": name, "origin": "pool.example/test", "currency": currency, "admin_fee": admin_fee},
+        )
+
+    def add(self, kind: str, body: dict[str, Any]) -> int:
+        """Validate and apply one entry; returns its seq."""
+        from ledger.entry import Entry
+        from patentpool import rules
+
+        seq = self.seq + 1
+        entry = Entry(seq, self.TIME, kind, "pool.example/test+00000000", f"{self.seq:064x}", body, self.SIG)
+        rules.apply(self.state, entry, f"{seq:064x}")
+        self.seq = seq
+        return seq
+
+    # The CSV files of an import, row by row, through the same body builders the imports use.
+    def members(self, path: Path) -> None:
+        from patentpool import bodies
+
+        for row in _csv_rows(path):
+            self.add("member.add", bodies.member(row["id"], row["name"], row["role"]))
+
+    def patents(self, path: Path) -> None:
+        from patentpool import bodies
+
+        for r in _csv_rows(path):
+            body = bodies.patent(
+                r["number"],
+                r["owner"],
+                r["country"],
+                r["type"],
+                r["filed"],
+                r["granted"],
+                r["expires"],
+                r["program"],
+                r["title"],
+                r["weight"],
+            )
+            self.add("patent.add", body)
+
+    def reports(self, path: Path) -> None:
+        """One report.add per (licensee, program, period), as `report import` groups them."""
+        from patentpool import bodies
+
+        grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for r in _csv_rows(path):
+            line = bodies.report_line(r["manufacture_country"], r["sale_country"], r["units"], r["net_sales"])
+            grouped.setdefault((r["licensee"], r["program"], bodies.period(r["period"])), []).append(line)
+        for (licensee, program, period), lines in grouped.items():
+            self.add(
+                "report.add", {"licensee": licensee, "program": program, "period": period, "lines": lines}
+            )
+
+    def program(
+        self,
+        name: str,
+        tiers: str,
+        cap: str | None = None,
+        fee: str = "10",
+        period: str = "quarter",
+        currency: str = "USD",
+    ) -> int:
+        from patentpool import bodies
+
+        return self.add("program.add", bodies.program(name, currency, tiers, cap, fee, period))
+
+    def grant(self, licensee: str, program: str = "XR", start: str = "2025-01-01") -> int:
+        return self.add("license.grant", {"licensee": licensee, "program": program, "from": start})
+
+    def allocate(self, program: str, period: str) -> dict[str, Any]:
+        """The allocation.run body `allocate` would append (not applied)."""
+        from patentpool.allocation import allocate
+        from patentpool.periods import Period
+
+        return allocate(self.state, program, Period.parse(period))
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def build_example_state(data: Path = DATA, payments: bool = True) -> MemoryPool:
+    """`build_example`'s pool (the worked example of ../shared/examples/pool-2025q1), in memory: the same
+    CSVs and the same facts, in the same order."""
+    from patentpool import bodies
+
+    pool = MemoryPool()
+    pool.members(data / "members.csv")
+    pool.program("XR", "1000:0,5000:0.20,*:0.10", cap="900.00", fee="10")
+    pool.patents(data / "patents.csv")
+    pool.add(
+        "patent.status",
+        {"number": "CN103456789B", "country": "CN", "status": "invalidated", "effective": "2025-02-15"},
+    )
+    pool.add(
+        "crosslicense.add",
+        {
+            "members": ["A", "C"],
+            "patents": "all",
+            "territory": "all",
+            "from": "2024-01-01",
+            "to": None,
+            "terms": "royalty-free",
+        },
+    )
+    declaration = pool.add(
+        "openlicense.declare",
+        {
+            "number": "CN205123456U",
+            "country": "CN",
+            "fee": bodies.fee("0.10/unit"),
+            "currency": "CNY",
+            "from": "2025-01-01",
+            "to": "2026-05-09",
+            "evaluation_report": "CNIPA-PER-2024-0815",
+        },
+    )
+    pool.add(
+        "openlicense.take",
+        {
+            "number": "CN205123456U",
+            "country": "CN",
+            "licensee": "L1",
+            "notice_date": "2025-01-15",
+            "declaration": declaration,
+        },
+    )
+    pool.grant("L1")
+    pool.grant("C")
+    pool.reports(data / "reports.csv")
+    if payments:
+        for r in _csv_rows(data / "payments.csv"):
+            pool.add(
+                "payment.add",
+                bodies.payment(r["licensee"], r["date"], r["amount"], r["currency"], r["reference"]),
+            )
+    return pool

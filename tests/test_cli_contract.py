@@ -24,8 +24,8 @@ import pytest
 from conftest import Pool, shared_pool
 from ledger_support import seeded_key
 
-from cli import Fail, key_ref
 from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.keyring import KeyringError, key_ref
 from ledger.keys import VerifierKey
 from patentpool import fields
 
@@ -199,9 +199,9 @@ def test_a_bare_key_id_must_name_exactly_one_key() -> None:
     keys = ["pool.example/a+0123abcd", "pool.example/b+0123abcd", "pool.example/a+99999999"]
     assert key_ref(keys, " 99999999 ") == "pool.example/a+99999999"
     assert key_ref(keys, "pool.example/zz+12345678") == "pool.example/zz+12345678"  # the keyring judges it
-    with pytest.raises(Fail, match="names several keys"):
+    with pytest.raises(KeyringError, match="names several keys"):
         key_ref(keys, "0123ABCD")
-    with pytest.raises(Fail, match="'12345678' names no key"):
+    with pytest.raises(KeyringError, match="'12345678' names no key"):
         key_ref(keys, "12345678")
 
 

@@ -1,5 +1,6 @@
 """Co-owned patents (spec 6a), per-patent figures (rule 6b) and memo fees split by parts (rule 9), through
-the CLI on both backends; the figures are the worked example's (../shared/examples/pool-2025q1-coown/README.md)."""
+the CLI on both backends; the figures are the worked example's
+(../shared/examples/pool-2025q1-coown/README.md)."""
 
 from __future__ import annotations
 

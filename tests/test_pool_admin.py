@@ -261,7 +261,7 @@ def test_status_and_transfer_apply_per_country_and_verify_replays_the_rules(pool
     assert table.index("EP2345678B1 today") < table.index("EP2345678B1: history")
     assert "counting_today" in table and "transferred B -> C" in table
     rows = pool.run("patent", "show", "EP2345678B1", "-f", "csv").stdout.splitlines()
-    assert rows[0] == "seq,time,country,event" and len(rows) == 1 + len(shown["history"])
+    assert rows[0] == "seq,time,country,event,void" and len(rows) == 1 + len(shown["history"])
     ledger_seqs = {
         e["seq"]
         for kind in ("patent.add", "patent.transfer", "patent.status")
@@ -620,7 +620,7 @@ def populated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 READS: dict[str, tuple[tuple[str, ...], list[str], tuple[str, str], str, int]] = {
     "member-list": (
         ("member", "list"),
-        ["id", "name", "role", "seq"],
+        ["id", "name", "role", "seq", "retired"],
         ("name", "Lattice Wearables"),
         "Lattice",
         5,
@@ -653,7 +653,7 @@ READS: dict[str, tuple[tuple[str, ...], list[str], tuple[str, str], str, int]] =
     ),
     "patent-show": (
         ("patent", "show", "CN205123456U"),
-        ["seq", "time", "country", "event"],
+        ["seq", "time", "country", "event", "void"],
         ("event", "open licence taken by L1 (notice 2025-01-15)"),
         "CN205123456U",
         4,

@@ -1,0 +1,349 @@
+"""Allocation parts (spec section 8a, policy v2): an allocation as one entry per party and a summary.
+
+`allocation.allocate` computes an allocation as one body holding every party's figures. No entry may hold two
+parties' figures, so the ledger records it as one `allocation.part` per member with a share and one per
+licensee, then an `allocation.run` (or `allocation.adjust`) summary that lists the parts and holds no totals.
+This module is the one home of that split: the allocation, `verify` and the bundles all call it, and
+`assemble` puts the parts back together for the administrator's reports.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+from ledger import merkle
+from ledger.entry import canonical
+from licenses.money import format_cents, format_money, to_cents
+from patentpool import allocation
+from patentpool.allocation import read_weight, spell_weight
+
+PART = "allocation.part"
+MEMBER_FIGURES = ("gross", "admin_fee", "net")
+LICENSEE_FIGURES = ("royalty", "credit", "due")
+# Part keys that say how a part came to be, not what it holds: left out when parts are compared.
+HISTORY_KEYS = ("deltas", "supersedes")
+
+
+class Party(NamedTuple):
+    kind: str  # member | licensee
+    name: str
+
+
+def party_of(body: Mapping[str, Any]) -> Party:
+    if "member" in body:
+        return Party("member", str(body["member"]))
+    return Party("licensee", str(body["licensee"]))
+
+
+def _rows(body: Mapping[str, Any]) -> list[list[Any]]:
+    shares = body["shares"]
+    return list(shares)
+
+
+def country_weight(holdings: Mapping[str, Mapping[str, Any]]) -> Fraction:
+    """The total weight of a country's counting patents (the credit bucket's included): every holding's."""
+    return sum((read_weight(h["weight"]) for h in holdings.values()), Fraction(0))
+
+
+def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each member's part of a computed allocation: its rows (one per licensee and allocation country), its
+    holdings, its per-patent figures (rule 6b), its gross, fee and net, and the memo lines on its patents."""
+    royalty_there: dict[tuple[str, str], int] = defaultdict(int)
+    lines_there: dict[tuple[str, str], int] = defaultdict(int)
+    for licensee, info in body["licensees"].items():
+        for line in info["lines"]:
+            royalty_there[(licensee, line[5])] += to_cents(Decimal(line[4]))
+            lines_there[(licensee, line[5])] += 1
+    totals = {c: country_weight(owners) for c, owners in body["countries"].items()}
+    by_member: dict[str, list[list[Any]]] = defaultdict(list)
+    for licensee, country, member, amount in _rows(body):
+        holding = body["countries"][country][member]
+        credited = set(body["licensees"][licensee]["credited"].get(country, []))
+        own_credited = sorted(n for n in holding["patents"] if n in credited)
+        weight = sum((w for _n, w in allocation.patent_weights(holding, credited)), Fraction(0))
+        by_member[member].append(
+            [
+                licensee,
+                country,
+                lines_there[(licensee, country)],
+                format_cents(royalty_there[(licensee, country)]),
+                spell_weight(weight),
+                spell_weight(totals[country]),
+                amount,
+                own_credited,
+            ]
+        )
+    out = {}
+    for member, rows in sorted(by_member.items()):
+        rows.sort(key=lambda r: (r[0], r[1]))
+        countries = sorted({r[1] for r in rows})
+        part: dict[str, Any] = {
+            "program": body["program"],
+            "period": body["period"],
+            "member": member,
+            "rows": rows,
+            "holdings": {c: body["countries"][c][member] for c in countries},
+            **body["members"][member],
+            "open_license_fees": [f for f in body["open_license_fees"] if f["owner"] == member],
+        }
+        part["patents"] = [p.row() for p in per_patent(part)]
+        out[member] = part
+    return out
+
+
+def licensee_parts(body: Mapping[str, Any], earlier: Mapping[str, list[Any]]) -> dict[str, dict[str, Any]]:
+    """Each licensee's part: its bearing lines with their report seqs, units, royalty, credit and due, the
+    patents credited to it per country, its memo lines, and the earlier summaries its year-to-date units rest
+    on (`earlier`: period -> [seq, h] of that period's summary)."""
+    out = {}
+    memo = list(zip(body["open_license_fees"], body["open_license_refs"], strict=True))
+    for licensee, info in sorted(body["licensees"].items()):
+        mine = [(f, r) for f, r in memo if f["licensee"] == licensee]
+        out[licensee] = {
+            "program": body["program"],
+            "period": body["period"],
+            "licensee": licensee,
+            **info,
+            "earlier_countries": body["earlier"],
+            "earlier": [earlier[label] for label in sorted(earlier)],
+            "open_license_fees": [f for f, _r in mine],
+            "open_license_refs": [r for _f, r in mine],
+        }
+    return out
+
+
+def inputs_tree(inputs: list[list[Any]]) -> dict[str, Any]:
+    """`inputs` of a summary: the RFC 9162 root and size of the sorted [seq, h] list of the entries read
+    (each leaf the JCS bytes of one [seq, h]), so a party can prove an entry was read without the list."""
+    leaves = [merkle.leaf_hash(canonical(pair)) for pair in inputs]
+    return {"root": base64.b64encode(merkle.root_of(leaves)).decode(), "size": len(leaves)}
+
+
+def summary(body: Mapping[str, Any], parts: Mapping[Party, list[Any]]) -> dict[str, Any]:
+    """The `allocation.run` summary: no totals, only what every party may read."""
+    out = {
+        key: body[key]
+        for key in ("program", "period", "currency", "policy", "day", "program_seq", "schedule")
+    }
+    out["countries"] = {c: spell_weight(country_weight(o)) for c, o in sorted(body["countries"].items())}
+    out["parts"] = {
+        "members": {p.name: ref for p, ref in sorted(parts.items()) if p.kind == "member"},
+        "licensees": {p.name: ref for p, ref in sorted(parts.items()) if p.kind == "licensee"},
+    }
+    out["inputs"] = inputs_tree(body["inputs"])
+    return out
+
+
+def digest(part: Mapping[str, Any]) -> str:
+    """What a part holds, to tell whether a re-run changed it (its history keys left out)."""
+    bare = {k: v for k, v in part.items() if k not in HISTORY_KEYS}
+    return hashlib.sha256(canonical(bare)).hexdigest()
+
+
+def figures_of(part: Mapping[str, Any]) -> dict[str, str]:
+    keys = MEMBER_FIGURES if "member" in part else LICENSEE_FIGURES
+    return {k: str(part[k]) for k in keys}
+
+
+class Previous(NamedTuple):
+    """A party's current part in the allocation a re-run adjusts."""
+
+    ref: list[Any]  # [seq, h]
+    digest: str
+    figures: dict[str, str]
+
+
+def plan(
+    body: Mapping[str, Any], earlier: Mapping[str, list[Any]], previous: Mapping[Party, Previous] | None
+) -> tuple[list[dict[str, Any]], dict[Party, list[Any]]]:
+    """The parts to append for a computed allocation, and the refs of the parts kept from `previous` (an
+    adjust appends a part only for a party whose figures changed, with its deltas; a party that dropped out
+    gets a part of zeros). Parts come members first, then licensees, each in id order."""
+    wanted: dict[Party, dict[str, Any]] = {}
+    for name, part in member_parts(body).items():
+        wanted[Party("member", name)] = part
+    for name, part in licensee_parts(body, earlier).items():
+        wanted[Party("licensee", name)] = part
+    kept: dict[Party, list[Any]] = {}
+    new: list[dict[str, Any]] = []
+    if previous is not None:
+        for party in previous:
+            if party not in wanted:
+                wanted[party] = _zero_part(body, party)
+    for party in sorted(wanted):
+        part = wanted[party]
+        before = None if previous is None else previous.get(party)
+        if before is not None and before.digest == digest(part):
+            kept[party] = before.ref
+            continue
+        if before is not None:
+            part = {**part, "supersedes": before.ref[0], "deltas": _deltas(before.figures, figures_of(part))}
+        new.append(part)
+    return new, kept
+
+
+def _zero_part(body: Mapping[str, Any], party: Party) -> dict[str, Any]:
+    if party.kind == "member":
+        return {
+            "program": body["program"],
+            "period": body["period"],
+            "member": party.name,
+            "rows": [],
+            "holdings": {},
+            "gross": "0.00",
+            "admin_fee": "0.00",
+            "net": "0.00",
+            "open_license_fees": [],
+            "patents": [],
+        }
+    return {
+        "program": body["program"],
+        "period": body["period"],
+        "licensee": party.name,
+        "lines": [],
+        "units_before": 0,
+        "units": 0,
+        "royalty": "0.00",
+        "credit": "0.00",
+        "due": "0.00",
+        "grant": None,
+        "credited": {},
+        "credit_refs": {},
+        "reports": [],
+        "earlier_reports": [],
+        "earlier_countries": body["earlier"],
+        "earlier": [],
+        "open_license_fees": [],
+        "open_license_refs": [],
+    }
+
+
+def _deltas(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, str]:
+    return {k: format_money(Decimal(new[k]) - Decimal(old.get(k, "0.00"))) for k in new}
+
+
+# --- a member's figures from its part alone (statements and member bundles) ------------------------------
+class PatentFigures(NamedTuple):
+    """A member's figures on one patent (number, country) for a period (spec 6 rule 6b), in cents."""
+
+    patent: str
+    country: str
+    gross: int
+    admin_fee: int
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.admin_fee
+
+    def json(self) -> dict[str, str]:
+        return {
+            "patent": self.patent,
+            "country": self.country,
+            "gross": format_cents(self.gross),
+            "admin_fee": format_cents(self.admin_fee),
+            "net": format_cents(self.net),
+        }
+
+    def row(self) -> list[Any]:
+        return [
+            self.patent,
+            self.country,
+            format_cents(self.gross),
+            format_cents(self.admin_fee),
+            format_cents(self.net),
+        ]
+
+
+def row_patents(part: Mapping[str, Any], row: list[Any]) -> list[tuple[str, Fraction]]:
+    """Rule 6b: the patents of a member part's row, with the weight each gave it, lower number first."""
+    holding = part["holdings"][row[1]]
+    return allocation.patent_weights(holding, set(row[7]))
+
+
+def per_patent(part: Mapping[str, Any]) -> list[PatentFigures]:
+    """Spec 6 rule 6b from a member's part: each row's amount over the patents that gave it weight there
+    (largest remainder, ties to the lower number); the admin fee over its patents by their gross (largest
+    remainder, ties to the lower (number, country)). Both sum exactly to the member's figures."""
+    from licenses.money import largest_remainder
+    from patentpool.splits import integer_weights
+
+    gross: dict[tuple[str, str], int] = defaultdict(int)
+    for row in part["rows"]:
+        weighted = row_patents(part, row)
+        cents = to_cents(Decimal(row[6]))
+        if not weighted or not cents:
+            continue
+        got = largest_remainder(cents, integer_weights([w for _n, w in weighted]))
+        for (number, _w), c in zip(weighted, got, strict=True):
+            gross[(number, row[1])] += c
+    fee = to_cents(Decimal(part["admin_fee"]))
+    keys = sorted(k for k, v in gross.items() if v)
+    fees = largest_remainder(fee, [gross[k] for k in keys]) if keys and fee else [0] * len(keys)
+    return [PatentFigures(n, c, gross[(n, c)], f) for (n, c), f in zip(keys, fees, strict=True)]
+
+
+def statement_lines(part: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A statement's lines from a member's part: one per licensee and allocation country."""
+    return [
+        {
+            "program": part["program"],
+            "licensee": row[0],
+            "country": row[1],
+            "patents": [n for n in part["holdings"][row[1]]["patents"] if n not in row[7]],
+            "gross": row[6],
+        }
+        for row in part["rows"]
+    ]
+
+
+# --- putting the parts back together (the administrator's reports) --------------------------------------
+def assemble(summary_body: Mapping[str, Any], parts: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """One body in the shape `allocation.allocate` computes (members, invoices, shares, licensees, countries,
+    memo lines and their totals) from a summary and the parts it lists."""
+    members: dict[str, dict[str, str]] = {}
+    invoices: dict[str, dict[str, str]] = {}
+    licensees: dict[str, dict[str, Any]] = {}
+    countries: dict[str, dict[str, Any]] = defaultdict(dict)
+    member_parts_: dict[str, Mapping[str, Any]] = {}
+    shares = []
+    fees: list[dict[str, Any]] = []
+    refs: list[Any] = []
+    for part in parts:
+        if "member" in part:
+            name = part["member"]
+            member_parts_[name] = part
+            members[name] = figures_of(part)
+            for country, holding in part["holdings"].items():
+                countries[country][name] = holding
+            shares += [[row[0], row[1], name, row[6]] for row in part["rows"]]
+        else:
+            name = part["licensee"]
+            invoices[name] = figures_of(part)
+            licensees[name] = dict(part)
+            fees += part["open_license_fees"]
+            refs += part["open_license_refs"]
+    shares.sort(key=lambda r: (r[0], r[1], r[2]))
+    gross = sum(to_cents(Decimal(m["gross"])) for m in members.values())
+    fee = sum(to_cents(Decimal(m["admin_fee"])) for m in members.values())
+    out = dict(summary_body)
+    out.update(
+        {
+            "members": dict(sorted(members.items())),
+            "invoices": dict(sorted(invoices.items())),
+            "admin_fee": format_cents(fee),
+            "total": format_cents(gross),
+            "open_license_fees": fees,
+            "open_license_refs": refs,
+            "licensees": licensees,
+            "countries": {c: dict(sorted(o.items())) for c, o in sorted(countries.items())},
+            "shares": shares,
+            "member_parts": member_parts_,
+        }
+    )
+    return out
