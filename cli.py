@@ -1153,17 +1153,51 @@ def allocate(
 @click.option("--licensee", required=True)
 @click.option("--period", required=True)
 @click.option("--program", "program_", default=None)
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write an invoice bundle that the licensee can verify offline.",
+)
+@click.option(
+    "--since",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --bundle: an older checkpoint file to prove consistency from.",
+)
 @format_option
 @click.pass_context
 def invoice(
-    ctx: click.Context, licensee: str, period: str, program_: str | None, fmt: str | None, output: Path | None
+    ctx: click.Context,
+    licensee: str,
+    period: str,
+    program_: str | None,
+    bundle: Path | None,
+    since: Path | None,
+    fmt: str | None,
+    output: Path | None,
 ) -> None:
     """A licensee's invoice for a period."""
     from patentpool import books, views
 
-    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
+    # A bundle names the credited patents' entries: it reads every fact, not only the books.
+    with reading(ctx, books=bundle is None, period=period_arg(period).label) as (state, reader):
         service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
+        if bundle is not None:
+            from patentpool import bundles
+
+            data["checkpoint"] = reader.checkpoint().note
+            doc = bundles.licensee_bundle(
+                state,
+                reader,
+                data,
+                period_arg(period),
+                program_,
+                since.read_text(encoding="utf-8") if since else None,
+            )
+            bundles.write_bundle(bundle, doc)
+            say(f"wrote invoice bundle {bundle} ({len(doc['entries'])} entries)")
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
 
@@ -1206,7 +1240,7 @@ def statement(
         if bundle is not None:
             from patentpool import bundles
 
-            doc = bundles.make_bundle(
+            doc = bundles.member_bundle(
                 state, reader, data, per, program_, since.read_text(encoding="utf-8") if since else None
             )
             bundles.write_bundle(bundle, doc)
@@ -1670,6 +1704,9 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     default=None,
     help="A checkpoint you kept earlier: the bundle must prove the ledger only grew since.",
 )
+@click.option("--member", default=None, help="The member whose statement this must be.")
+@click.option("--licensee", default=None, help="The licensee whose invoice this must be.")
+@click.option("--period", default=None, help="The period it must be for.")
 @click.option(
     "--witness",
     "witnesses",
@@ -1677,15 +1714,26 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     help="Require a cosignature by this witness (verifier key string or file) of a checkpoint that holds "
     "the allocation; repeat for several.",
 )
-def verify_statement(bundle: Path, vkey: str, since: Path | None, witnesses: tuple[str, ...]) -> None:
-    """Verify a statement bundle offline, with the pool's public key alone."""
+def verify_statement(
+    bundle: Path,
+    vkey: str,
+    since: Path | None,
+    member: str | None,
+    licensee: str | None,
+    period: str | None,
+    witnesses: tuple[str, ...],
+) -> None:
+    """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
+    alone; prints what it checked and what only an auditor can check."""
     from patentpool import bundles
 
     key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    expect = bundles.Expect(member=member, licensee=licensee, period=period)
     verdict = bundles.verify_bundle_file(
         bundle,
         key_text,
         since.read_text(encoding="utf-8") if since else None,
+        expect,
         [_key_text(w) for w in witnesses],
     )
     for line in verdict.lines:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger.keys import SigningKey, save_key
 from ledger.log import Ledger
-from patentpool import allocation, bodies, books, bundles, imports, verification
+from patentpool import bodies, books, bundles, imports, staleness, verification
 from patentpool.periods import Period
 from patentpool.service import PoolService
 
@@ -142,15 +142,13 @@ def run(directory: Path | None) -> int:
 
     period = Period.parse("2025Q1")
     with service.write() as batch:
-        body = allocation.allocate(batch.state, "XR", period)
-        batch.add("allocation.run", body)
-    result = allocation.result_json(body)
+        result = staleness.run(batch.state, "XR", period, batch.add_ref)[0].result
     _print("Allocation XR 2025Q1 (members)", [{"member": m, **f} for m, f in result["members"].items()])
     _print("Invoices", [{"licensee": lic, **f} for lic, f in result["invoices"].items()])
 
     with service.read() as (state, reader):
         statement = books.statement(state, "C", period, None, reader.checkpoint().note)
-        bundle = bundles.make_bundle(state, reader, statement, period, None, None)
+        bundle = bundles.member_bundle(state, reader, statement, period, None, None)
         reconcile = books.reconcile(state, period, None, period.end.replace(month=6, day=30))
     _print("Statement of member C", statement["lines"])
     console.print(

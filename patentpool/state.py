@@ -197,6 +197,10 @@ class PoolState:
         found = record.parts.get(("member", member))
         return None if found is None else self._loader()(found[0])
 
+    def entry_body(self, seq: int) -> dict[str, Any]:
+        """One entry's body, read from the ledger by seq."""
+        return self._loader()(seq)
+
     def _loader(self) -> Callable[[int], dict[str, Any]]:
         if self.load_body is None:
             raise RuntimeError("this state was not replayed from a database: allocation details unavailable")

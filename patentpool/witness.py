@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from ledger import merkle
@@ -31,11 +31,7 @@ from ledger.cosigned import CosignedError, Witnessed, check_items
 from ledger.keys import VerifierKey, VerifierKeyError
 from patentpool.errors import PoolError
 
-if TYPE_CHECKING:
-    from ledger.entry import Entry
-
 STATE_FORMAT = "patentpool-witness-state/v1"
-ALLOCATION_KINDS = ("allocation.run", "allocation.adjust")
 
 
 class WitnessError(PoolError):
@@ -320,13 +316,6 @@ def _b64(raw: bytes) -> str:
 
 
 # --- bundles -----------------------------------------------------------------------------------------------
-def allocation_seq(entries: dict[int, Entry], period: str) -> int:
-    """The seq of the allocation summary a statement rests on (its latest one of the period in the bundle):
-    a cosigned checkpoint at least this large has seen it."""
-    seqs = [s for s, e in entries.items() if e.kind in ALLOCATION_KINDS and e.body.get("period") == period]
-    return max(seqs, default=0)
-
-
 def check_bundle_cosignatures(
     doc: dict[str, Any],
     pool_key: VerifierKey,
