@@ -347,7 +347,8 @@ def check_bundle_cosignatures(
             lines.append(
                 f"witness {key.keyid_string}: cosigned checkpoint {best.size} at {best.time}, which holds "
                 f"the allocation (seq {allocation}) and is consistent with the bundle's checkpoint "
-                f"{checkpoint.size}"
+                f"{checkpoint.size} (a patentpool witness cosigns only once it has replayed the whole ledger "
+                "to that size, the checks only an auditor can make included)"
             )
         elif mine:
             largest = max(w.size for w in mine)

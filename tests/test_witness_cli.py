@@ -145,6 +145,14 @@ def test_cosign_add_and_require_in_a_bundle(allocated: Pool) -> None:
     for w in (w1, w2):
         assert f"witness {w.keyid}: cosigned checkpoint {size_of(note)}" in result.stdout
     assert "VERDICT: statement verified" in result.stdout
+    # A licensee's invoice bundle carries them too.
+    invoice = pool.workdir / "l1.json"
+    pool.run("invoice", "--licensee", "L1", "--period", PERIOD, "--bundle", str(invoice), "-f", "json")
+    assert json.loads(invoice.read_text(encoding="utf-8"))["cosigned"] == doc["cosigned"]
+    result = verify_statement(pool, invoice, w1.vkey)
+    assert result.exit_code == 0, result.output
+    assert f"witness {w1.keyid}: cosigned checkpoint {size_of(note)}" in result.stdout
+    assert "VERDICT: invoice verified" in result.stdout
     # The stored cosignatures pass `verify`.
     assert pool.json("verify")["result"] == "ok"
 
