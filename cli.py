@@ -1745,6 +1745,42 @@ def verify_statement(
 
 
 @main.command()
+@click.argument(
+    "bundles", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--vkey", required=True, help="The pool's verifier key string (or a file holding it).")
+@click.option(
+    "--inventors",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV or .xlsx: patent,country,inventor,share,rate (kept by the member, never sent to the pool).",
+)
+@click.option(
+    "--encoding", default="utf-8", show_default=True, help="Of a CSV inventors file (e.g. gb18030)."
+)
+@format_option
+def awards(
+    bundles: tuple[Path, ...],
+    vkey: str,
+    inventors: Path,
+    encoding: str,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
+    """Inventor awards from statement bundles, offline: each bundle verified first (spec section 11)."""
+    from patentpool import awards as awards_module
+
+    key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    data = awards_module.from_bundles(list(bundles), key_text, inventors, encoding)
+    first = ("Awards per inventor", awards_module.inventor_rows(data))
+    rows = awards_module.patent_rows(data)
+    title = f"Inventor awards {data['member']} {', '.join(data['periods'])}"
+    show(fmt, output, data, rows=rows, columns=awards_module.PATENT_COLUMNS, title=title, first=first)
+    for warning in data["warnings"]:
+        say(f"Warning: {warning}")
+
+
+@main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path | None) -> None:
     """Build a sample pool in a new SQLite file and walk it: allocate, statement, verify."""

@@ -139,6 +139,12 @@ def statement(
 PATENT_KEYS = ("patent", "country", "gross", "admin_fee", "net")
 
 
+def statement_lines(body: dict[str, Any], member: str) -> list[dict[str, Any]]:
+    """A member's statement lines from a computed allocation body, through its part (as the ledger holds)."""
+    part = parts.member_parts(body).get(member)
+    return [] if part is None else parts.statement_lines(part)
+
+
 def check_invariants(body: dict[str, Any]) -> list[str]:
     """Spec section 6's invariants on one allocation; returns what is broken."""
     problems = []

@@ -1,8 +1,9 @@
 """The pool package's root error: every refusal the pool's code raises for the user is a PoolError.
 
 A caller (the CLI) catches this one class to print one `Error:` line; the subclasses (FieldError,
-AllocationError, BooksError, BundleError, ViewError, ImportFailed) say which part refused. `SplitError` is
-deliberately not one: it means a caller passed a split nothing to split over, a bug to be shown as one.
+AllocationError, AwardsError, BooksError, BundleError, ViewError, ImportFailed) say which part refused.
+`SplitError` is deliberately not one: it means a caller passed a split nothing to split over, a bug to be
+shown as one.
 """
 
 from __future__ import annotations

@@ -326,7 +326,7 @@ class MemoryPool:
     Nothing is signed or stored, so rule tests run in milliseconds; a refused entry raises the validator's
     FieldError, exactly what the command would report."""
 
-    TIME = "2025-01-01T00:00:00.000000Z"
+    TIME = "2026-06-30T00:00:00.000000Z"
     SIG = "A" * 86 + "=="
 
     def __init__(self, name: str = "Test Pool", currency: str = "USD", admin_fee: str = "10") -> None:

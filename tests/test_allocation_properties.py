@@ -46,7 +46,8 @@ from patentpool.periods import Period
 from patentpool.state import PoolState
 
 MONEY = re.compile(r"^-?(0|[1-9]\d*)\.\d{2}$")
-TIME = "2025-01-01T00:00:00.000000Z"
+# After every fact the scenarios record (spec 9 refuses a fact dated after its own entry).
+TIME = "2026-06-30T00:00:00.000000Z"
 SIG = "A" * 86 + "=="
 
 OWNERS = ("A", "B", "C10", "C9", "X", "Y")  # X and Y are both licensors and licensees

@@ -123,10 +123,16 @@ def test_void_refuses_what_cannot_be_voided_with_one_line_naming_it(example_pool
         "(sale_country: nothing to correct: CN/CN was never reported)"
     )
     # Allocations and distributions are never voided.
-    assert appended(pool, "allocate", "--program", "XR", "--period", "2025Q1") == [27]
-    assert refused(pool, "void", "27", "--reason", "x") == (
-        "Error: seqs: seq 27 (allocation.run) cannot be voided: allocations are never voided; a void of what "
-        "they read makes them stale, and `allocate` brings them up to date"
+    # One part per member with a share and per licensee, then the summary (spec 8a).
+    allocated = appended(pool, "allocate", "--program", "XR", "--period", "2025Q1")
+    assert allocated == list(range(27, allocated[-1] + 1)) and len(allocated) > 1
+    summary = allocated[-1]
+    assert refused(pool, "void", str(summary), "--reason", "x") == (
+        f"Error: seqs: seq {summary} (allocation.run) cannot be voided: allocations are never voided; a void "
+        "of what they read makes them stale, and `allocate` brings them up to date"
+    )
+    assert refused(pool, "void", "27", "--reason", "x").startswith(
+        "Error: seqs: seq 27 (allocation.part) cannot be voided: allocations are never voided"
     )
     paid = appended(pool, "distribute", "--period", "2025Q1", "--program", "XR", "--date", "2025-06-30")
     assert paid
