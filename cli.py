@@ -120,8 +120,9 @@ def service(ctx: click.Context) -> PoolService:
     return PoolService(settings.db, settings.key)
 
 
-def formats(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """-f/--format table|json|csv and -o FILE, the options of every read command (spec 7)."""
+def formats(default: str, extra: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """-f/--format table|json|csv and -o FILE, the options of every read command (spec 7); `extra` formats
+    for the commands that have them (html and pdf for statements and invoices, spec 10)."""
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         f = click.option(
@@ -134,7 +135,7 @@ def formats(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             "-f",
             "--format",
             "fmt",
-            type=click.Choice(["table", "json", "csv"]),
+            type=click.Choice(["table", "json", "csv", *extra]),
             help=f"Output format (default: {default}).",
         )(f)
 
@@ -142,6 +143,27 @@ def formats(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 format_option = formats("table on a terminal, else json (also with -o)")
+document_option = formats(
+    "table on a terminal, else json; html or pdf for an -o FILE.html or .pdf", ("html", "pdf")
+)
+year_option = click.option(
+    "--year",
+    type=click.IntRange(1900, 9999),
+    default=None,
+    help="Every allocated period of YEAR, instead of --period.",
+)
+
+
+def period_or_year(period: str | None, year: int | None, fmt: str | None, output: Path | None) -> str | None:
+    """Exactly one of --period and --year; the format (-o x.pdf means pdf), and pdf only to a file."""
+    from patentpool.documents import format_for
+
+    if (period is None) == (year is None):
+        raise click.UsageError("give --period P or --year YYYY (one of them)")
+    fmt = format_for(fmt, output)
+    if fmt == "pdf" and output is None:
+        raise click.UsageError("-f pdf writes a file: give -o FILE")
+    return fmt
 
 
 @contextmanager
@@ -622,14 +644,18 @@ def patent_list(
 
 @patent.command("show")
 @click.argument("number")
+@click.option("--on", "on_date", default=None, help="Owners, parts and status on this date (default today).")
 @format_option
 @click.pass_context
-def patent_show(ctx: click.Context, number: str, fmt: str | None, output: Path | None) -> None:
-    """A patent's full history from the ledger, with seqs."""
-    from patentpool import bodies, views
+def patent_show(
+    ctx: click.Context, number: str, on_date: str | None, fmt: str | None, output: Path | None
+) -> None:
+    """A patent's full history from the ledger, with seqs, and its owners with their parts on a date."""
+    from patentpool import bodies, fields, views
 
+    day = fields.parse_date(on_date, "on") if on_date else None
     with reading(ctx) as (state, reader):
-        data = views.patent_history(state, reader, bodies.number(number))
+        data = views.patent_history(state, reader, bodies.number(number), day)
     show(
         fmt,
         output,
@@ -1151,7 +1177,8 @@ def allocate(
 
 @main.command()
 @click.option("--licensee", required=True)
-@click.option("--period", required=True)
+@click.option("--period", default=None, help="A period like 2025Q1 (or give --year).")
+@year_option
 @click.option("--program", "program_", default=None)
 @click.option(
     "--bundle",
@@ -1165,21 +1192,28 @@ def allocate(
     default=None,
     help="With --bundle: an older checkpoint file to prove consistency from.",
 )
-@format_option
+@document_option
 @click.pass_context
 def invoice(
     ctx: click.Context,
     licensee: str,
-    period: str,
+    period: str | None,
+    year: int | None,
     program_: str | None,
     bundle: Path | None,
     since: Path | None,
     fmt: str | None,
     output: Path | None,
 ) -> None:
-    """A licensee's invoice for a period."""
-    from patentpool import books, views
+    """A licensee's invoice for a period (or a year), as data or as a document (-f html|pdf)."""
+    from patentpool import books, documents, views
 
+    fmt = period_or_year(period, year, fmt, output)
+    if year is not None:
+        if bundle is not None:
+            raise click.UsageError("--bundle is for one --period (a bundle proves one allocation)")
+        return documents.year_invoice(service(ctx), licensee, year, program_, fmt, output)
+    assert period is not None
     # A bundle names the credited patents' entries: it reads every fact, not only the books.
     with reading(ctx, books=bundle is None, period=period_arg(period).label) as (state, reader):
         service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
@@ -1198,12 +1232,15 @@ def invoice(
             )
             bundles.write_bundle(bundle, doc)
             say(f"wrote invoice bundle {bundle} ({len(doc['entries'])} entries)")
+        if fmt in documents.DOCUMENT_FORMATS:
+            return documents.invoice_output(state, reader, data, fmt, output, program_, bundle)
     show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
 
 @main.command()
 @click.option("--member", "member_id", required=True)
-@click.option("--period", required=True)
+@click.option("--period", default=None, help="A period like 2025Q1 (or give --year).")
+@year_option
 @click.option("--program", "program_", default=None)
 @click.option(
     "--bundle",
@@ -1217,21 +1254,36 @@ def invoice(
     default=None,
     help="With --bundle: an older checkpoint file to prove consistency from.",
 )
-@format_option
+@click.option(
+    "--by",
+    type=click.Choice(["line", "patent"]),
+    default="line",
+    show_default=True,
+    help="Table and CSV rows: one per licensee and country, or one per patent (rule 6b).",
+)
+@document_option
 @click.pass_context
 def statement(
     ctx: click.Context,
     member_id: str,
-    period: str,
+    period: str | None,
+    year: int | None,
     program_: str | None,
     bundle: Path | None,
     since: Path | None,
+    by: str,
     fmt: str | None,
     output: Path | None,
 ) -> None:
-    """A member's royalty statement for a period."""
-    from patentpool import books, views
+    """A member's royalty statement for a period (or a year), as data or as a document (-f html|pdf)."""
+    from patentpool import books, documents, views
 
+    fmt = period_or_year(period, year, fmt, output)
+    if year is not None:
+        if bundle is not None:
+            raise click.UsageError("--bundle is for one --period (a bundle proves one allocation)")
+        return documents.year_statement(service(ctx), member_id, year, program_, fmt, output)
+    assert period is not None
     per = period_arg(period)
     with service(ctx).read_period(per.label, program_, shares_of=member_id) as (state, reader):
         service(ctx).refuse_stale(reader, state, per.label, program_)
@@ -1245,7 +1297,10 @@ def statement(
             )
             bundles.write_bundle(bundle, doc)
             say(f"wrote statement bundle {bundle} ({len(doc['entries'])} entries)")
-    show(fmt, output, data, rows=views.statement_rows(data), title=f"Statement {member_id} {per}")
+        if fmt in documents.DOCUMENT_FORMATS:
+            return documents.statement_output(state, reader, data, fmt, output, program_, bundle)
+    rows = views.statement_patent_rows(data) if by == "patent" else views.statement_rows(data)
+    show(fmt, output, data, rows=rows, title=f"Statement {member_id} {per}")
 
 
 @main.command()

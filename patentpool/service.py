@@ -41,7 +41,7 @@ def replay_raw(
 ) -> PoolState:
     """Replay (seq, kind, raw, h(raw)) rows into a new state; `bodies`, if given, keeps the whole allocation
     bodies met on the way (for a replay filtered to one period, where they are few and a statement needs
-    them), with only the share rows of member `shares_of` if it is given (`member_view`). `void_entries`
+    them); `shares_of` names the member a statement is read for. `void_entries`
     are every entry.void of the ledger (`void_entries`): the entries they void are skipped, as never made."""
     state = PoolState()
     if void_entries:

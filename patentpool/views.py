@@ -91,7 +91,7 @@ def patent_rows(
     return rows
 
 
-def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, Any]:
+def patent_history(state: PoolState, reader: Reader, number: str, on: date | None = None) -> dict[str, Any]:
     """Every entry that concerns the number, in ledger order, read from the ledger itself (also a patent
     whose entries are all void: its history says so)."""
     countries = state.patents.countries(number)
@@ -149,7 +149,7 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
             )
     if not countries and not any(row["country"] != "*" for row in history):
         raise FieldError("number", f"unknown patent {number}")
-    today = date.today()
+    today = on or date.today()
     return {
         "number": number,
         "countries": [
@@ -157,6 +157,7 @@ def patent_history(state: PoolState, reader: Reader, number: str) -> dict[str, A
                 "country": c,
                 "owner": owners.show(state.patents[(number, c)].owners_on(today)),
                 "expires": state.patents[(number, c)].expires.isoformat(),
+                "on": today.isoformat(),
                 "counting_today": state.patents[(number, c)].counts_on(today),
             }
             for c in countries
@@ -342,6 +343,20 @@ def statement_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return [{k: r.get(k, "") for k in STATEMENT_COLUMNS} for r in rows]
+
+
+STATEMENT_PATENT_COLUMNS = ["patent", "country", "gross", "admin_fee", "net", "currency"]
+
+
+def statement_patent_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A statement by patent (spec 6 rule 6b): what each patent earned, its part of the fee, its net."""
+    return [
+        {
+            **{k: p[k] for k in ("patent", "country", "gross", "admin_fee", "net")},
+            "currency": data["currency"],
+        }
+        for p in data["patents"]
+    ]
 
 
 def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:

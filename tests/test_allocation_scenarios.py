@@ -790,18 +790,23 @@ def test_corrections_append_adjustments_with_deltas(pool: Pool) -> None:
     runs = entries(pool, "allocation.run")
     assert [e["body"]["period"] for e in runs] == ["2025Q1", "2025Q2"]
     assert adjusts[0]["body"]["supersedes"] == runs[0]["seq"]
-    # Deltas new - old: A 266.67 - 450.00 = -183.33, fee 26.67 - 45.00 = -18.33,
-    # net 240.00 - 405.00 = -165.00;
+    # Deltas new - old, in the new parts (spec 8a: a part for each party whose figures changed):
+    # A 266.67 - 450.00 = -183.33, fee 26.67 - 45.00 = -18.33, net 240.00 - 405.00 = -165.00;
     # B -16.67, -1.67, -15.00; L1 royalty and due -200.00, credit unchanged.
-    assert adjusts[0]["body"]["deltas"] == {
-        "members": {"A": m("-183.33", "-18.33", "-165.00"), "B": m("-16.67", "-1.67", "-15.00")},
-        "invoices": {"L1": inv("-200.00", "0.00", "-200.00")},
+    def deltas(period: str) -> dict[str, dict[str, str]]:
+        return {
+            e["body"].get("member") or e["body"]["licensee"]: e["body"]["deltas"]
+            for e in entries(pool, "allocation.part")
+            if e["body"]["period"] == period and "deltas" in e["body"]
+        }
+
+    assert deltas("2025Q1") == {
+        "A": m("-183.33", "-18.33", "-165.00"),
+        "B": m("-16.67", "-1.67", "-15.00"),
+        "L1": inv("-200.00", "0.00", "-200.00"),
     }
-    # Q2: A +100.00, +10.00, +90.00; L1 +100.00.
-    assert adjusts[1]["body"]["deltas"] == {
-        "members": {"A": m("100.00", "10.00", "90.00")},
-        "invoices": {"L1": inv("100.00", "0.00", "100.00")},
-    }
+    # Q2: A +100.00, +10.00, +90.00; L1 +100.00 (its part rests on Q1's new summary too).
+    assert deltas("2025Q2") == {"A": m("100.00", "10.00", "90.00"), "L1": inv("100.00", "0.00", "100.00")}
     # The adjusted figures are what the books read, and a further re-run appends nothing.
     size = pool.size_and_root()
     assert allocate(pool, "2025Q1") == new_q1

@@ -140,7 +140,7 @@ def test_a_correction_makes_later_periods_stale_and_allocate_reruns_them(pool: P
     # Q1: R(3000) = 400.00. Q2: R(6000) - R(3000) = (800.00 + 100.00) - 400.00 = 500.00.
     rerun = pool.run("allocate", "--program", "XR", "--period", "2025Q1", "-f", "json")
     assert "XR 2025Q2: inputs changed since seq" in rerun.stderr
-    assert "allocation.adjust: member A gross -50.00" in rerun.stderr
+    assert "member A gross -50.00, net -45.00" in rerun.stderr
     assert "licensee L1 due -100.00" in rerun.stderr
     assert pool.json("invoice", "--licensee", "L1", "--period", "2025Q1")["due"] == "400.00"
     assert pool.json("invoice", "--licensee", "L1", "--period", "2025Q2")["due"] == "500.00"

@@ -24,7 +24,6 @@ from patentpool.cash import CashError
 from patentpool.errors import PoolError
 from patentpool.fields import FieldError
 from patentpool.imports import ImportFailed
-from patentpool.member_view import ViewError
 from patentpool.owners import OwnersError
 from patentpool.staleness import StaleError
 
@@ -44,7 +43,6 @@ from patentpool.staleness import StaleError
         (AllocationError, PoolError),
         (BooksError, PoolError),
         (BundleError, PoolError),
-        (ViewError, PoolError),
         (ImportFailed, PoolError),
         (OwnersError, PoolError),
         (CashError, PoolError),

@@ -137,3 +137,23 @@ def test_memo_fee_split_by_parts_and_never_owed_to_itself(pool: Pool) -> None:
 def test_data_dir_of_the_first_example_is_unchanged() -> None:
     # The first worked example has no co-owners: its inputs stay single-owner files.
     assert "owners" not in (DATA / "patents.csv").read_text().splitlines()[0]
+
+
+def test_statement_by_patent_and_owners_on_a_date(pool: Pool) -> None:
+    build_example(pool, payments=False)
+    pool.run("patent", "import", str(COOWN / "patents-coowned.csv"))
+    pool.run("patent", "owners", "US11999999B2", "--owners", "A:1,B:3", "--effective", "2025-02-01")
+    pool.run("allocate", "--program", "XR", "--period", "2025Q1")
+    rows = pool.run("statement", "--member", "A", "--period", "2025Q1", "--by", "patent", "-f", "csv").stdout
+    assert rows.splitlines() == [
+        "patent,country,gross,admin_fee,net,currency",
+        "CN102345678B,CN,150.00,15.00,135.00,USD",
+        "US11999999B2,US,26.79,2.68,24.11,USD",
+    ]
+    before = pool.json("patent", "show", "US11999999B2", "--on", "2025-01-31")["countries"][0]
+    after = pool.json("patent", "show", "US11999999B2", "--on", "2025-02-01")["countries"][0]
+    assert (before["owner"], after["owner"]) == ("A:60,B:40", "A:1,B:3")
+    listed = pool.json("patent", "list", "--owner", "B", "--on", "2025-01-31")
+    assert [(p["number"], p["owner"]) for p in listed if p["number"] == "US11999999B2"] == [
+        ("US11999999B2", "A:60,B:40")
+    ]
