@@ -117,6 +117,8 @@ def owners_value(text: str, field: str = "owners") -> owners.Owners:
 
 def owner_fields(text: str, field: str = "owner") -> dict[str, Any]:
     """`{"owner": ID}` for a sole owner, `{"owners": [[ID, PART], ...]}` for co-owners (spec 6a)."""
+    if ":" not in text and "," not in text and ";" not in text:
+        return {"owner": fields.identifier(text, field)}  # the common case, a bulk import's every row
     found = owners_value(text, field)
     if len(found) == 1:
         return {"owner": found[0][0]}

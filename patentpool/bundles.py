@@ -121,9 +121,11 @@ def licensee_bundle(
             seqs.add(part["grant"])
         for refs in part["credit_refs"].values():
             seqs.update(refs)
-        for refs in part["open_license_refs"]:
-            seqs.update(refs)
         day = date.fromisoformat(record.body["day"])
+        for fee, refs in zip(part["open_license_fees"], part["open_license_refs"], strict=True):
+            seqs.update(refs)  # the declaration, its withdrawal, the take; and the patent's own entries
+            for country in state.patents.countries(fee["patent"]):
+                seqs.update(ref[0] for ref in state.patents[(fee["patent"], country)].refs_on(day))
         for country, numbers in part["credited"].items():
             for number in numbers:
                 patent = state.patents.get((number, country))
@@ -270,7 +272,7 @@ def verify_bundle_file(
     try:
         doc = read_bundle(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return Verdict(problems=[f"{path}: not a readable bundle: {exc}"])
+        return Verdict(lines=["VERDICT: NOT VERIFIED"], problems=[f"{path}: not a readable bundle: {exc}"])
     verdict = verify_bundle(doc, vkey_text, since_note, expect, witnesses)
     what = "statement" if isinstance(doc, dict) and doc.get("kind") == "statement" else "invoice"
     verdict.lines.append(f"VERDICT: {what + ' verified' if verdict.ok else 'NOT VERIFIED'}")
@@ -376,6 +378,8 @@ def _check_consistency(
     except ValueError as exc:
         raise BundleError(f"your --since checkpoint does not verify with this key: {exc}") from exc
     consistency = doc.get("consistency") or {}
+    if not isinstance(consistency, dict):
+        raise BundleError("consistency: not an object")
     proof = _b64list(consistency.get("proof", []), "consistency proof")
     if old.size > cp.size:
         raise BundleError(f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size})")
@@ -424,7 +428,8 @@ def _check_entries(
             raise BundleError("entries: each is {seq, entry}")
         raw = item["entry"].encode("utf-8")
         entry = decode(raw)
-        if entry.seq != item["seq"] or entry.seq <= last:
+        # type(): JSON `true` is not seq 1, though True == 1 in Python.
+        if type(item["seq"]) is not int or entry.seq != item["seq"] or entry.seq <= last:
             raise BundleError(f"seq {item['seq']!r}: entries out of order, repeated or misnumbered")
         if entry.seq > cp.size:
             raise BundleError(f"seq {entry.seq}: not in the signed tree of size {cp.size}")
@@ -581,6 +586,8 @@ def _check_statement(
         "patents": sorted(patents, key=lambda p: (p["patent"], p["country"])),
         "distributions": _payouts(entries, member, statement["period"], set(summaries)),
     }
+    if set(statement) != {*want, "member", "period", "currency", "checkpoint"}:
+        raise BundleError(f"statement: keys {sorted(statement)} are not those of a statement")
     for key, value in want.items():
         if statement.get(key) != value:
             raise BundleError(f"{key}: the statement differs from your part of the allocation")
@@ -706,14 +713,26 @@ def _check_invoice(
     hashes: dict[int, str],
     verdict: Verdict,
 ) -> None:
+    from patentpool.cash import due_date
+
     licensee = invoice["licensee"]
+    keys = {"licensee", "period", "currency", "programs", "royalty", "credit", "due", "due_date"}
+    if set(invoice) != keys | {"open_license_fees", "checkpoint"}:
+        raise BundleError(f"invoice: keys {sorted(invoice)} are not those of an invoice")
     totals = {"royalty": 0, "credit": 0, "due": 0}
     memo: list[dict[str, Any]] = []
+    programs: list[str] = []
     for program, summary in sorted(summaries.items()):
         schedule = _program_terms(entries, summary)
         part = _own_part(summary, entries, hashes, "licensee", licensee)
         if part is None:
             continue
+        if summary.body["currency"] != invoice["currency"]:
+            raise BundleError(
+                f"currency: the invoice says {invoice['currency']}, {program} is in "
+                f"{summary.body['currency']}"
+            )
+        programs.append(program)
         body = dict(part.body)
         _check_licensee_part(body, summary, entries, schedule)
         for key in totals:
@@ -732,6 +751,10 @@ def _check_invoice(
             )
     if invoice.get("open_license_fees") != memo:
         raise BundleError("open_license_fees: the invoice's memo lines differ from your part's")
+    if invoice["programs"] != programs:
+        raise BundleError(f"programs: the invoice says {invoice['programs']}, your parts are in {programs}")
+    if invoice["due_date"] != due_date(invoice["period"]).isoformat():
+        raise BundleError(f"due_date: the invoice says {invoice['due_date']}, the payment term gives another")
     verdict.lines.append(
         f"invoice: {licensee} {invoice['period']} royalty {invoice['royalty']}, credit {invoice['credit']}, "
         f"due {invoice['due']} {invoice.get('currency')}"
@@ -740,9 +763,9 @@ def _check_invoice(
 
 def _report_lines(
     entries: dict[int, Entry], seqs: list[int], licensee: str, program: str
-) -> dict[tuple[str, str, str], tuple[int, int]]:
-    """(period, manufacture, sale) -> (seq, units) of the licensee's current report lines in `seqs`."""
-    out: dict[tuple[str, str, str], tuple[int, int]] = {}
+) -> dict[tuple[str, str, str], tuple[int, int, Decimal]]:
+    """(period, manufacture, sale) -> (seq, units, net sales) of the licensee's current report lines."""
+    out: dict[tuple[str, str, str], tuple[int, int, Decimal]] = {}
     for seq in sorted(seqs):
         e = entries.get(seq)
         if e is None or e.kind not in ("report.add", "report.correct"):
@@ -750,7 +773,8 @@ def _report_lines(
         if e.body["licensee"] != licensee or e.body["program"] != program:
             raise BundleError(f"seq {seq}: not your report for {program}")
         for line in e.body["lines"]:
-            out[(e.body["period"], line["manufacture"], line["sale"])] = (seq, int(line["units"]))
+            key = (e.body["period"], line["manufacture"], line["sale"])
+            out[key] = (seq, int(line["units"]), Decimal(line["net_sales"]))
     return out
 
 
@@ -762,7 +786,7 @@ def _check_licensee_part(
     current = _report_lines(entries, part["reports"], licensee, program)
     bearing = sorted(
         (m, s, seq, units)
-        for (per, m, s), (seq, units) in current.items()
+        for (per, m, s), (seq, units, _net) in current.items()
         if per == period and (m in counting or s in counting)
     )
     if [(ln[1], ln[2], ln[0], ln[3]) for ln in part["lines"]] != [(m, s, seq, u) for m, s, seq, u in bearing]:
@@ -776,7 +800,7 @@ def _check_licensee_part(
             raise BundleError(f"{e.body['period']}: the counting countries differ from that period's summary")
     before = sum(
         units
-        for (per, m, s), (_seq, units) in earlier.items()
+        for (per, m, s), (_seq, units, _net) in earlier.items()
         if m in part["earlier_countries"].get(per, []) or s in part["earlier_countries"].get(per, [])
     )
     units = sum(ln[3] for ln in part["lines"])
@@ -815,3 +839,62 @@ def _check_licensee_part(
         raise BundleError(f"credit: {part['credit']} is more than a cent a line from your licences' share")
     if royalty - credit != to_cents(Decimal(part["due"])):
         raise BundleError("due: not royalty minus credit")
+    _check_memo(part, summary, entries, current, facts)
+
+
+def _check_memo(
+    part: dict[str, Any],
+    summary: Entry,
+    entries: dict[int, Entry],
+    current: dict[tuple[str, str, str], tuple[int, int, Decimal]],
+    facts: dict[tuple[str, str], PatentFacts],
+) -> None:
+    """Spec 6 rule 9 from the licensee's own entries: each memo fee from its declaration and take, on all the
+    licensee's lines of the period made or sold in the patent's country, split over the owners on D by parts,
+    never owed to itself."""
+    from licenses.fees import parse_fee
+    from patentpool.allocation import memo_split
+    from patentpool.periods import Period
+
+    period = Period.parse(summary.body["period"])
+    day = period.end
+    expected: list[dict[str, Any]] = []
+    seen: set[tuple[int, int]] = set()
+    for refs in part["open_license_refs"]:
+        found = {entries[seq].kind: entries[seq] for seq in refs if seq in entries}
+        decl, take = found.get("openlicense.declare"), found.get("openlicense.take")
+        if decl is None or take is None:
+            raise BundleError("an open licence's declaration or take entry is missing from the bundle")
+        if (decl.seq, take.seq) in seen:
+            continue
+        seen.add((decl.seq, take.seq))
+        key = (decl.body["number"], decl.body["country"])
+        fact = facts.get(key)
+        if fact is None:
+            raise BundleError(f"open licence {key[0]}: the patent's entries are missing from the bundle")
+        held = date.fromisoformat(take.body["notice_date"]) <= day <= date.fromisoformat(decl.body["to"])
+        if take.body["licensee"] != part["licensee"] or not held or not fact.in_force:
+            raise BundleError(f"open licence {key[0]}: not one you hold on {day} on a patent in force")
+        hit = [
+            (u, n)
+            for (per, m, s), (_seq, u, n) in current.items()
+            if per == period.label and key[1] in (m, s)
+        ]
+        terms = parse_fee(decl.body["fee"])
+        amount = terms.due(sum(u for u, _n in hit), sum((n for _u, n in hit), Decimal(0)), period.months)
+        currency = summary.body["currency"] if terms.kind == "percent" else decl.body["currency"]
+        for owner, cents in memo_split(to_cents(amount), fact.owners):
+            if owner != part["licensee"] and cents:
+                expected.append(
+                    {
+                        "licensee": part["licensee"],
+                        "patent": key[0],
+                        "owner": owner,
+                        "currency": currency,
+                        "amount": format_cents(cents),
+                    }
+                )
+    if sorted(expected, key=json.dumps) != sorted(part["open_license_fees"], key=json.dumps):
+        raise BundleError(
+            "open_license_fees: your memo lines do not follow from your open licences and reports"
+        )

@@ -243,8 +243,9 @@ def replay_voided(
             if what is None or not check:
                 raise
             target = _target_text(*what)
+            them = "it" if target.startswith("seq ") else "them"
             raise FieldError(
-                "seqs", f"{target} cannot be voided: seq {seq} ({kind}) rests on it ({exc})"
+                "seqs", f"{target} cannot be voided: seq {seq} ({kind}) rests on {them} ({exc})"
             ) from exc
     new.replaying = False
     new.size = until

@@ -62,19 +62,31 @@ def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             lines_there[(licensee, line[5])] += 1
     totals = {c: country_weight(owners) for c, owners in body["countries"].items()}
     by_member: dict[str, list[list[Any]]] = defaultdict(list)
+    # A row's weight depends only on the member's holding there and which of its patents the licensee holds
+    # under licence (usually none): computed once per such group, not per row (a large pool has millions).
+    weights: dict[tuple[str, str, tuple[str, ...]], str] = {}
+    spelled_totals = {c: spell_weight(w) for c, w in totals.items()}
     for licensee, country, member, amount in _rows(body):
         holding = body["countries"][country][member]
-        credited = set(body["licensees"][licensee]["credited"].get(country, []))
-        own_credited = sorted(n for n in holding["patents"] if n in credited)
-        weight = sum((w for _n, w in allocation.patent_weights(holding, credited)), Fraction(0))
+        licensed = body["licensees"][licensee]["credited"].get(country)
+        own_credited = sorted(set(holding["patents"]) & set(licensed)) if licensed else []
+        key = (member, country, tuple(own_credited))
+        weight = weights.get(key)
+        if weight is None:
+            if own_credited:
+                pairs = allocation.patent_weights(holding, set(own_credited))
+                weight = spell_weight(sum((w for _n, w in pairs), Fraction(0)))
+            else:
+                weight = holding["weight"]
+            weights[key] = weight
         by_member[member].append(
             [
                 licensee,
                 country,
                 lines_there[(licensee, country)],
                 format_cents(royalty_there[(licensee, country)]),
-                spell_weight(weight),
-                spell_weight(totals[country]),
+                weight,
+                spelled_totals[country],
                 amount,
                 own_credited,
             ]
@@ -271,17 +283,23 @@ def per_patent(part: Mapping[str, Any]) -> list[PatentFigures]:
     (largest remainder, ties to the lower number); the admin fee over its patents by their gross (largest
     remainder, ties to the lower (number, country)). Both sum exactly to the member's figures."""
     from licenses.money import largest_remainder
-    from patentpool.splits import integer_weights
+    from patentpool.splits import integer_weights, split_totals
 
-    gross: dict[tuple[str, str], int] = defaultdict(int)
+    # Rows with the same patents (one country, the same credited ones: usually all of a country's) split over
+    # the same weights: each group is split row by row and summed in one vectorised call.
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
     for row in part["rows"]:
-        weighted = row_patents(part, row)
         cents = to_cents(Decimal(row[6]))
-        if not weighted or not cents:
+        if cents:
+            groups[(row[1], tuple(row[7]))].append(cents)
+    gross: dict[tuple[str, str], int] = defaultdict(int)
+    for (country, credited), totals in groups.items():
+        weighted = allocation.patent_weights(part["holdings"][country], set(credited))
+        if not weighted:
             continue
-        got = largest_remainder(cents, integer_weights([w for _n, w in weighted]))
+        got = split_totals(totals, integer_weights([w for _n, w in weighted]))
         for (number, _w), c in zip(weighted, got, strict=True):
-            gross[(number, row[1])] += c
+            gross[(number, country)] += c
     fee = to_cents(Decimal(part["admin_fee"]))
     keys = sorted(k for k, v in gross.items() if v)
     fees = largest_remainder(fee, [gross[k] for k in keys]) if keys and fee else [0] * len(keys)

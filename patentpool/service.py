@@ -271,6 +271,17 @@ class PoolService:
             )
             state = replay(self.store, appender.conn, appender.signed_rows(), on_progress, void_entries=found)
             state.history = stored_history(self.store, appender.conn, appender.flush)
+            stored = state.load_body
+
+            def load_body(seq: int) -> dict[str, Any]:
+                # An entry of this batch (an allocation's parts, read back to pay them out) may not be
+                # written yet: what is appended is flushed before it is read.
+                if appender.base is None or seq > appender.base.size:
+                    appender.flush()
+                assert stored is not None
+                return stored(seq)
+
+            state.load_body = load_body
             yield Batch(state, appender)
 
     @contextmanager

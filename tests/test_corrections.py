@@ -96,6 +96,9 @@ def test_void_refuses_what_cannot_be_voided_with_one_line_naming_it(example_pool
         "Error: seqs: seq 17 (openlicense.declare) cannot be voided: seq 18 (openlicense.take) rests on it "
         "(number: CN205123456U has no open licence declaration at seq 17)"
     )
+    assert refused(pool, "void", "3", "2", "--reason", "x") == (
+        "Error: seqs: seqs 2-3 cannot be voided: seq 7 (patent.add) rests on them (owner: unknown member 'A')"
+    )
     assert refused(pool, "void", "999", "--reason", "x") == (
         "Error: seqs: seq 999 does not exist (the ledger has 25 entries)"
     )
@@ -706,3 +709,45 @@ def test_patent_show_of_a_voided_patent_shows_its_history_marked_void(pool: Pool
     assert refused(pool, "patent", "amend", "CN102345678B", "--weight", "2", "--reason", "x") == (
         "Error: number: unknown patent CN102345678B"
     )
+
+
+def test_after_a_void_the_allocation_is_the_one_of_a_ledger_that_never_had_the_entries(
+    example_pool: Pool,
+) -> None:
+    pool = example_pool
+    pristine = allocate(pool)
+    # A patent added to the wrong program's owner and a report line for the wrong licence, by mistake.
+    (patent,) = appended(
+        pool,
+        "patent",
+        "add",
+        "US9999999B2",
+        "--owner",
+        "B",
+        "--country",
+        "US",
+        "--type",
+        "invention",
+        "--filed",
+        "2015-01-01",
+        "--granted",
+        "2018-01-01",
+        "--program",
+        "XR",
+    )
+    extra = appended(
+        pool,
+        "report",
+        "import",
+        str(pool.write("kr.csv", REPORT_HEADER + "L1,XR,2025Q1,CN,KR,900,90000.00\n")),
+    )
+    wrong = allocate(pool)
+    assert wrong["members"] != pristine["members"] and wrong["invoices"] != pristine["invoices"]
+    pool.run("void", str(patent), *map(str, extra), "--reason", "entered in the wrong pool")
+    fixed = allocate(pool)
+    assert (fixed["members"], fixed["invoices"], fixed["total"]) == (
+        pristine["members"],
+        pristine["invoices"],
+        pristine["total"],
+    )
+    verify_ok(pool)

@@ -741,7 +741,7 @@ def test_patent_show_lists_owners_and_every_event_with_its_seq(populated: Pool) 
 
 def test_an_empty_list_still_has_its_csv_header(populated: Pool) -> None:
     assert populated.run("member", "list", "-f", "csv").stdout.startswith(
-        "id,name,role,seq\n"
+        "id,name,role,seq,retired\n"
     )  # passes columns
     assert populated.run("patent", "list", "--owner", "nobody", "-f", "csv").stdout.startswith(
         "number,country,"
