@@ -338,7 +338,8 @@ def check_bundle_cosignatures(
     try:
         found = check_items(doc.get("cosigned", []), pool_key, checkpoint, trusted)
     except (CosignedError, ValueError) as exc:
-        return lines, [f"cosignatures: {exc}"]
+        # A bundle that carries a cosignature or cosigned checkpoint that does not check out is not trusted.
+        return lines, [f"bundle rejected: cosigned: {exc}"]
     for key in trusted:
         mine = [w for w in found if w.cosigner == key.keyid_string]
         covering = [w for w in mine if w.size >= allocation]

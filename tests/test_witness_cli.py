@@ -387,3 +387,46 @@ def test_cosign_an_older_checkpoint_from_a_longer_export(pool: Pool) -> None:
     # Only the tree the checkpoint signs is verified (and cosigned).
     assert f"verified {size_of(cp.read_text())} entries" in result.stderr
     assert result.stdout.startswith(cp.read_text())
+
+
+def test_random_edits_of_cosigned_checkpoints_are_refused_or_harmless(allocated: Pool) -> None:
+    """Seeded random edits of a bundle's cosigned checkpoints, verified in memory with the witness required:
+    each is refused (a `bundle rejected:` or `witness` problem) or leaves the witness's cosignature intact."""
+    import copy
+    import random
+
+    from patentpool import bundles
+
+    pool = allocated
+    w1 = Witness(pool, "witness.example/w1")
+    cosigned = pool.write("cp.cosigned", w1.cosign(checkpoint_file(pool, "cp.txt"), "--db", pool.db).stdout)
+    pool.run("checkpoint", "add-cosignature", str(cosigned), "--witness", w1.vkey)
+    pool.run("payment", "add", "--licensee", "L1", "--amount", "10.00", "--date", "2025-04-02", "--ref", "X")
+    _path, honest = bundle(pool, "a.json")
+    vkey = pool.run("key", "show").stdout.strip()
+    assert bundles.verify_bundle(honest, vkey, None, witnesses=[w1.vkey]).ok
+    rng = random.Random(20261207)
+    refused = 0
+    for _trial in range(120):
+        doc = copy.deepcopy(honest)
+        item = doc["cosigned"][0]
+        field = rng.choice(["checkpoint", "witnesses", "consistency"])
+        if field == "checkpoint":
+            text = item["checkpoint"]
+            i = rng.randrange(len(text))
+            item["checkpoint"] = text[:i] + rng.choice("AZaz09+/=\n — ") + text[i + 1 :]
+        else:
+            values = item[field]
+            i = rng.randrange(len(values))
+            text = values[i]
+            j = rng.randrange(len(text))
+            values[i] = text[:j] + rng.choice("AZaz09+/=") + text[j + 1 :]
+        verdict = bundles.verify_bundle(doc, vkey, None, witnesses=[w1.vkey])
+        if verdict.ok:
+            # Accepted: what it found is the honest cosignature of the honest checkpoint.
+            size = size_of(honest["cosigned"][0]["checkpoint"])
+            assert any(f"witness {w1.keyid}: cosigned checkpoint {size} " in line for line in verdict.lines)
+        else:
+            refused += 1
+            assert all(p.startswith(("bundle rejected: ", "witness ")) for p in verdict.problems), verdict
+    assert refused > 90
