@@ -64,23 +64,40 @@ class Main(click.Group):
             sys.exit(1)
 
 
+def printable(text: str) -> str:
+    """`text` with control characters (NUL, ESC, CR, a newline inside a message, C1 and bidi controls) spelled
+    as escapes: an error quotes what the user's file holds, and raw control bytes would reach the terminal
+    (or split one error into several lines)."""
+    import unicodedata
+
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200d":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _print_error(exc: BaseException) -> None:
     from patentpool.imports import ImportFailed
 
     if isinstance(exc, ImportFailed):
         # One `Error:` line per problem (spec 9); the summary is not another problem, so it has no prefix.
         if len(exc.errors) <= 1 and not exc.more:
-            click.echo(f"Error: {exc.errors[0] if exc.errors else exc}; nothing was written", err=True)
+            text = printable(str(exc.errors[0] if exc.errors else exc))
+            click.echo(f"Error: {text}; nothing was written", err=True)
             return
         for error in exc.errors:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {printable(str(error))}", err=True)
         more = " (and more; stopped listing)" if exc.more else ""
         click.echo(f"{len(exc.errors)} problems{more}: nothing was written", err=True)
         return
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, OSError) and exc.filename:
         text = f"{exc.filename}: {exc.strerror}"
-    click.echo(f"Error: {text.splitlines()[0]}", err=True)
+    click.echo(f"Error: {printable(text.splitlines()[0])}", err=True)
 
 
 def fail(message: str) -> NoReturn:
@@ -120,11 +137,56 @@ def service(ctx: click.Context) -> PoolService:
     return PoolService(settings.db, settings.key)
 
 
+def _set_force(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["patentpool.force"] = True
+
+
+def force_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--force: replace an existing output file (never the database or a key file: patentpool.outputs).
+    The command's output files (`output`, `bundle`) are checked before it runs, so a command that appends
+    entries does not append them and then find its output refused."""
+    import functools
+
+    @functools.wraps(f)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        from patentpool.outputs import check_target, use_guard
+
+        guard = output_guard()
+        for name in ("output", "bundle"):
+            if isinstance(kwargs.get(name), Path):
+                check_target(kwargs[name], guard)
+        with use_guard(guard):  # for writers in the pool's code (documents)
+            return f(*args, **kwargs)
+
+    return click.option(
+        "--force",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_force,
+        help="Replace an existing output file (never the database or a key file).",
+    )(checked)
+
+
+def output_guard() -> Any:
+    """What this command's outputs must not overwrite (patentpool.outputs.Guard)."""
+    from patentpool.outputs import guard_for
+
+    ctx = click.get_current_context()
+    settings: Settings = ctx.find_root().obj
+    return guard_for(
+        settings.db,
+        [settings.key, os.environ.get("PATENTPOOL_ROOT_KEY")],
+        bool(ctx.meta.get("patentpool.force")),
+    )
+
+
 def formats(default: str, extra: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """-f/--format table|json|csv and -o FILE, the options of every read command (spec 7); `extra` formats
-    for the commands that have them (html and pdf for statements and invoices, spec 10)."""
+    """-f/--format table|json|csv, -o FILE and --force, the options of every read command (spec 7); `extra`
+    formats for the commands that have them (html and pdf for statements and invoices, spec 10)."""
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = force_option(f)
         f = click.option(
             "-o",
             "--output",
@@ -168,11 +230,13 @@ def period_or_year(period: str | None, year: int | None, fmt: str | None, output
 
 @contextmanager
 def open_output(path: Path | None) -> Iterator[TextIO]:
+    from patentpool import outputs
+
     if path is None:
         yield sys.stdout
         return
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        yield handle
+    with outputs.open_output(path, output_guard()) as handle:
+        yield handle  # type: ignore[misc]  # a text handle (binary=False)
 
 
 def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
@@ -192,6 +256,27 @@ def show_or_raw(fmt: str | None, path: Path | None, raw: str, data: dict[str, An
             out.write(raw)
         return
     show(fmt, path, data, rows=views.field_rows(data), columns=views.FIELD_COLUMNS, title=title)
+
+
+class Count(click.ParamType[int]):
+    """A seq or tree size on the command line: a whole number up to 2^63 - 1, the largest the databases
+    store. A longer number is refused here, with its first digits only, rather than overflow in a query."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value).strip()
+        if text.isascii() and text.isdigit() and len(text) <= 19 and self.minimum <= int(text) < 2**63:
+            return int(text)
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        self.fail(f"{shown!r} is not a whole number from {self.minimum} to 2^63-1", param, ctx)
+
+
+SEQ = Count(1)
+SIZE = Count(0)
 
 
 def say(text: str) -> None:
@@ -1220,6 +1305,7 @@ def invoice(
         data = books.invoice(state, licensee, period_arg(period), program_)
         if bundle is not None:
             from patentpool import bundles
+            from patentpool.inputs import read_text
 
             data["checkpoint"] = reader.checkpoint().note
             doc = bundles.licensee_bundle(
@@ -1228,9 +1314,9 @@ def invoice(
                 data,
                 period_arg(period),
                 program_,
-                since.read_text(encoding="utf-8") if since else None,
+                read_text(since, "--since") if since else None,
             )
-            bundles.write_bundle(bundle, doc)
+            bundles.write_bundle(bundle, doc, output_guard())
             say(f"wrote invoice bundle {bundle} ({len(doc['entries'])} entries)")
         if fmt in documents.DOCUMENT_FORMATS:
             return documents.invoice_output(state, reader, data, fmt, output, program_, bundle)
@@ -1291,11 +1377,12 @@ def statement(
         data = books.statement(state, member_id, per, program_, note)
         if bundle is not None:
             from patentpool import bundles
+            from patentpool.inputs import read_text
 
             doc = bundles.member_bundle(
-                state, reader, data, per, program_, since.read_text(encoding="utf-8") if since else None
+                state, reader, data, per, program_, read_text(since, "--since") if since else None
             )
-            bundles.write_bundle(bundle, doc)
+            bundles.write_bundle(bundle, doc, output_guard())
             say(f"wrote statement bundle {bundle} ({len(doc['entries'])} entries)")
         if fmt in documents.DOCUMENT_FORMATS:
             return documents.statement_output(state, reader, data, fmt, output, program_, bundle)
@@ -1402,7 +1489,7 @@ def _entry_kind(_ctx: click.Context, _param: click.Parameter, value: str | None)
 @click.option(
     "--kind", default=None, callback=_entry_kind, help="Only entries of this kind (e.g. patent.add)."
 )
-@click.option("--since", type=click.IntRange(min=1), default=1, help="From this seq.")
+@click.option("--since", type=SEQ, default=1, help="From this seq.")
 @format_option
 @click.pass_context
 def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, output: Path | None) -> None:
@@ -1442,6 +1529,7 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
 @main.command()
 @click.option("-f", "--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@force_option
 @click.pass_context
 def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
     """Export the ledger: one entry per line, exactly its canonical bytes."""
@@ -1470,11 +1558,12 @@ def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
 def load(ctx: click.Context, file: Path, checkpoint_file: Path) -> None:
     """Restore an exported ledger into an empty database (root key needed to sign its checkpoint)."""
     from ledger.log import Ledger
+    from patentpool.inputs import read_text
     from patentpool.service import load_signing_key
 
     settings: Settings = ctx.find_root().obj
     key = load_signing_key(settings.key)
-    note = checkpoint_file.read_text(encoding="utf-8")
+    note = read_text(checkpoint_file, "--checkpoint")
     with file.open("rb") as handle:
         rows = (line.rstrip(b"\n") for line in handle if line.strip())
         count = Ledger.open(settings.db).restore(rows, key, note)
@@ -1483,19 +1572,16 @@ def load(ctx: click.Context, file: Path, checkpoint_file: Path) -> None:
 
 @contextmanager
 def output_binary(path: Path | None) -> Iterator[Any]:
+    from patentpool import outputs
+
     if path is None:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
     # Written beside the target and renamed only once the whole export was read and checked, so a refused
     # export (a ledger changed outside patentpool) leaves no file that looks like one.
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with partial.open("wb") as handle:
-            yield handle
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with outputs.open_output(path, output_guard(), binary=True) as handle:
+        yield handle
 
 
 @main.command()
@@ -1511,10 +1597,11 @@ def output_binary(path: Path | None) -> Iterator[Any]:
 )
 @click.option(
     "--checkpoint",
-    "checkpoint_file",
+    "checkpoint_files",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With --from-export: the signed checkpoint to check the export against.",
+    multiple=True,
+    help="A checkpoint someone kept (repeatable): the ledger must contain it, else a fork or rollback is "
+    "reported. With --from-export the first is the one the export must match.",
 )
 @format_option
 @click.pass_context
@@ -1522,26 +1609,27 @@ def verify(
     ctx: click.Context,
     jobs: int,
     export_file: Path | None,
-    checkpoint_file: Path | None,
+    checkpoint_files: tuple[Path, ...],
     fmt: str | None,
     output: Path | None,
 ) -> None:
     """Re-check everything: canonical form, chain, signatures, keys, Merkle root, pool rules, allocations."""
     from patentpool import render, verification
+    from patentpool.inputs import read_text
 
     settings: Settings = ctx.find_root().obj
-    if export_file is not None and checkpoint_file is None:
+    if export_file is not None and not checkpoint_files:
         raise click.UsageError(
             "--from-export needs --checkpoint: the signed checkpoint the export must match"
         )
+    kept = [(str(path), read_text(path, "--checkpoint")) for path in checkpoint_files]
     with render.progress("verifying", None) as tick:
-        if export_file is not None and checkpoint_file is not None:
-            note = checkpoint_file.read_text(encoding="utf-8")
+        if export_file is not None:
             data = verification.verify_export(
-                export_file, note, jobs, tick, checkpoint_name=str(checkpoint_file)
+                export_file, kept[0][1], jobs, tick, checkpoint_name=kept[0][0], kept=kept[1:]
             )
         else:
-            data = verification.verify_database(settings.db, jobs, tick)
+            data = verification.verify_database(settings.db, jobs, tick, kept)
     rows = [{"check": k, "result": v} for k, v in data.items() if k != "problems"]
     show(fmt, output, data, rows=rows, columns=["check", "result"], title="Verification")
     for problem in data["problems"]:
@@ -1551,7 +1639,7 @@ def verify(
 
 
 @main.group(invoke_without_command=True)
-@click.option("--size", type=int, default=None, help="The checkpoint of this tree size (default latest).")
+@click.option("--size", type=SEQ, default=None, help="The checkpoint of this tree size (default latest).")
 @click.option(
     "--cosigned", is_flag=True, help="With the witnesses' cosignature lines the pool keeps for it (C2SP)."
 )
@@ -1710,8 +1798,8 @@ def prove() -> None:
 
 
 @prove.command("inclusion")
-@click.argument("seq", type=int)
-@click.option("--size", type=int, default=None, help="Tree size of a signed checkpoint (default latest).")
+@click.argument("seq", type=SIZE)
+@click.option("--size", type=SEQ, default=None, help="Tree size of a signed checkpoint (default latest).")
 @format_option
 @click.pass_context
 def prove_inclusion(
@@ -1730,8 +1818,8 @@ def prove_inclusion(
 
 
 @prove.command("consistency")
-@click.argument("old", type=int)
-@click.argument("new", type=int)
+@click.argument("old", type=SIZE)
+@click.argument("new", type=SIZE)
 @format_option
 @click.pass_context
 def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, output: Path | None) -> None:
@@ -1781,13 +1869,14 @@ def verify_statement(
     """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
     alone; prints what it checked and what only an auditor can check."""
     from patentpool import bundles
+    from patentpool.inputs import read_text
 
-    key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
     expect = bundles.Expect(member=member, licensee=licensee, period=period)
     verdict = bundles.verify_bundle_file(
         bundle,
         key_text,
-        since.read_text(encoding="utf-8") if since else None,
+        read_text(since, "--since") if since else None,
         expect,
         [_key_text(w) for w in witnesses],
     )
@@ -1824,8 +1913,9 @@ def awards(
 ) -> None:
     """Inventor awards from statement bundles, offline: each bundle verified first (spec section 11)."""
     from patentpool import awards as awards_module
+    from patentpool.inputs import read_text
 
-    key_text = Path(vkey).read_text(encoding="utf-8").strip() if Path(vkey).is_file() else vkey.strip()
+    key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
     data = awards_module.from_bundles(list(bundles), key_text, inventors, encoding)
     first = ("Awards per inventor", awards_module.inventor_rows(data))
     rows = awards_module.patent_rows(data)

@@ -33,6 +33,7 @@ from ledger.entry import (
 from ledger.errors import LedgerError as LedgerError  # the package root, raised as such here
 from ledger.keyring import GENESIS, KEY_ADD, KEY_KINDS, KEY_REVOKE, Keyring, KeyringError
 from ledger.keys import SigningKey, VerifierKey
+from ledger.sidetables import Witness, check_side_tables
 from ledger.store import Store, StoredCheckpoint, StoreError
 
 
@@ -145,6 +146,7 @@ def read_signed(
     since: int = 1,
     kinds: Sequence[str] | None = None,
     needles: Mapping[str, bytes] | None = None,
+    witness: Witness | None = None,
 ) -> Iterator[tuple[int, str, bytes, bytes]]:
     """Stream (seq, kind, raw, h(raw)) of the entries the checkpoint covers (or only `kinds`, and of a kind
     in `needles` only the rows whose bytes contain its needle) and, once the rows run out, raise LedgerError
@@ -157,24 +159,27 @@ def read_signed(
     signed root from the leaves read and the stored nodes for the rest (`_included`), which a forged node
     cannot pass either. Callers consume the stream whole before they act on it (a replay; `export -o` writes
     a temporary file), so the final check comes in time."""
-    rows: Iterable[tuple[int, str, bytes]] = store.iter_entries(
-        conn, since=since, until=checkpoint.size, kinds=kinds, needles=needles
+    rows: Iterable[tuple[Any, ...]] = store.iter_entries(
+        conn, since=since, until=checkpoint.size, kinds=kinds, needles=needles, columns=witness is not None
     )
     if needles:
         # The database may have searched already; this makes the filter exact whatever its search does.
         rows = (row for row in rows if row[1] not in needles or needles[row[1]] in row[2])
     if since == 1 and not kinds and not needles:
-        yield from _chained(rows, checkpoint)
-    else:
-        yield from _included(store, conn, rows, checkpoint)
+        yield from _chained(rows, checkpoint, witness)
+        return
+    if witness is not None:
+        raise LedgerError("side tables are checked on a whole read only")
+    yield from _included(store, conn, rows, checkpoint)
 
 
 def _chained(
-    rows: Iterable[tuple[int, str, bytes]], checkpoint: StoredCheckpoint
+    rows: Iterable[tuple[Any, ...]], checkpoint: StoredCheckpoint, witness: Witness | None = None
 ) -> Iterator[tuple[int, str, bytes, bytes]]:
     compact = merkle.CompactRange.empty()
     prev = ZERO_HASH.encode()
-    for seq, kind, raw in rows:
+    for row in rows:
+        seq, kind, raw = row[0], row[1], row[2]
         if seq != compact.size + 1:
             raise LedgerError(f"seq {compact.size + 1}: missing from the stored entries: {TAMPERED}")
         # In canonical bytes the top-level kind and prev are the last `,"kind":"` and `,"prev":"`: only
@@ -190,13 +195,19 @@ def _chained(
         if not _kind_is(raw, kind):
             raise LedgerError(f"seq {seq}: the stored kind column is not the entry's kind: {TAMPERED}")
         h = entry_hash(raw)
-        compact.append(merkle.leaf_hash(raw))
+        made = compact.append(merkle.leaf_hash(raw))
+        if witness is not None:  # a writer's read: the side tables checked too (ledger.sidetables)
+            witness.entry(row, prev, h, made)
+            if seq in witness.sizes:
+                witness.root_at(seq, compact.root())
         yield seq, kind, raw, h
         prev = h.hex().encode()
     if compact.size != checkpoint.size or compact.root() != checkpoint.root:
         raise LedgerError(
             f"the stored entries do not hash to the root of checkpoint {checkpoint.size}: {TAMPERED}"
         )
+    if witness is not None:
+        witness.complete = True
 
 
 def _kind_is(raw: bytes, kind: str) -> bool:
@@ -317,9 +328,14 @@ class Appender:
         frontier_nodes = merkle.root_plan(head.size)
         got = store.nodes(conn).get_nodes(frontier_nodes) if frontier_nodes else {}
         self.compact = merkle.CompactRange(head.size, [got[n] for n in frontier_nodes])
+        if base is not None and (base.size != head.size or self.compact.root() != base.root):
+            # The tree this batch extends is the one the root key signed, from nodes checked against it here.
+            raise LedgerError(f"the stored tree is not the one checkpoint {base.size} signed: {TAMPERED}")
         self.appended: list[Appended] = []
         self._rows: list[tuple[int, bytes, bytes, str, str, str, bytes]] = []
         self._nodes: list[tuple[int, int, bytes]] = []
+        self.flushed = False  # rows of this batch already stored (`flush`)
+        self.side_checked = False  # the tables beside the entries matched a whole read (`signed_rows`)
 
     @property
     def size(self) -> int:
@@ -330,10 +346,17 @@ class Appender:
         return self.ring.origin
 
     def signed_rows(self) -> Iterator[tuple[int, str, bytes, bytes]]:
-        """Every stored entry, checked against the base checkpoint (`read_signed`): what a writer replays."""
+        """Every stored entry, checked against the base checkpoint (`read_signed`): what a writer replays.
+        Once read whole, the index columns, Merkle nodes and checkpoint rows are checked against what the
+        entries make them (`ledger.sidetables`): the root key signs nothing over a damaged copy of them."""
         if self.base is None:
             raise LedgerError("no signed checkpoint to check the stored entries against")
-        return read_signed(self.store, self.conn, self.base)
+        witness = Witness(self.store.checkpoint_sizes(self.conn))
+        yield from read_signed(self.store, self.conn, self.base, witness=witness)
+        check_side_tables(
+            self.store, self.conn, witness, self.ring.root, self.ring.origin, own_rows=self.flushed
+        )
+        self.side_checked = True
 
     def append(self, kind: str, body: Mapping[str, Any]) -> Entry:
         seq = self.compact.size + 1
@@ -389,6 +412,7 @@ class Appender:
         # Rows go to the database in chunks inside the command's one transaction, keeping memory bounded.
         self.store.insert_entries(self.conn, self._rows)
         self.store.insert_nodes(self.conn, self._nodes)
+        self.flushed = self.flushed or bool(self._rows or self._nodes)
         self._rows = []
         self._nodes = []
 
@@ -521,6 +545,9 @@ class Ledger:
             appender = Appender(self.store, conn, ring, author, previous)
             yield appender
             if appender.appended:
+                if not appender.side_checked:  # a caller that appended without replaying
+                    for _row in appender.signed_rows():
+                        pass
                 self._commit(appender, signer, previous)
 
     def _commit(self, appender: Appender, signer: SigningKey, previous: StoredCheckpoint | None) -> None:
@@ -537,7 +564,9 @@ class Ledger:
                     f"new tree is not consistent with checkpoint {previous.size}: {exc}"
                 ) from exc
         note = sign_checkpoint(Checkpoint(appender.origin, size, root), signer)
-        self.store.insert_checkpoint(appender.conn, StoredCheckpoint(size, root, note, utc_now()))
+        # Never before the entries it covers (`verify` checks that of every row), whatever this clock says.
+        created = max(utc_now(), appender.last_time)
+        self.store.insert_checkpoint(appender.conn, StoredCheckpoint(size, root, note, created))
 
     # --- reading ----------------------------------------------------------------------------------------
     @contextmanager

@@ -30,7 +30,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ledger import merkle
@@ -124,7 +124,7 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 return self._revision(conn) is not None
-        except OperationalError as exc:
+        except DatabaseError as exc:  # also SQLite's "file is not a database" (a damaged or foreign file)
             raise StoreError(f"cannot open database {self.display_url}: {exc.orig}") from exc
 
     @property
@@ -177,8 +177,8 @@ class Store:
                 with conn.begin():
                     self.check_schema(conn)
                     yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error on {self.display_url}: {exc.orig}") from exc
+        except DatabaseError as exc:
+            raise StoreError(f"database error on {self.display_url}: {_first_line(exc.orig)}") from exc
 
     @contextmanager
     def writer(self) -> Iterator[Connection]:
@@ -189,8 +189,8 @@ class Store:
                     if self.dialect == "postgresql":
                         conn.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_ID)))
                     yield conn
-        except OperationalError as exc:
-            raise StoreError(f"database error on {self.display_url}: {exc.orig}") from exc
+        except DatabaseError as exc:  # also a refusal by the append-only triggers
+            raise StoreError(f"database error on {self.display_url}: {_first_line(exc.orig)}") from exc
 
     # --- reads ------------------------------------------------------------------------------------------
     def head(self, conn: Connection) -> Head:
@@ -268,16 +268,21 @@ class Store:
         kinds: Sequence[str] | None = None,
         batch: int = 5000,
         needles: Mapping[str, bytes] | None = None,
-    ) -> Iterator[tuple[int, str, bytes]]:
-        """Stream (seq, kind, raw) in seq order by keyset pages. Each page first reads sizes, then the bytes
-        in slices of at most PAGE_BYTES, so a few very large entries (allocations) never fill memory. On
-        PostgreSQL a row of a kind in `needles` is read only if the database finds that kind's needle in its
-        bytes (a skipped allocation body never leaves the server); callers check the needle on the bytes
-        they get either way."""
+        columns: bool = False,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream (seq, kind, raw) in seq order by keyset pages (with `columns`, (seq, kind, raw, prev,
+        hash, author, time): the index columns too, read with the page's sizes at little cost).
+
+        Each page first reads sizes, then the bytes in slices of at most PAGE_BYTES, so a few very large
+        entries (allocations) never fill memory. On PostgreSQL a row of a kind in `needles` is read only if
+        the database finds that kind's needle in its bytes (a skipped allocation body never leaves the
+        server); callers check the needle on the bytes they get either way."""
         after = since - 1
         kind_filter = self._kind_filter(conn, kinds, since, until) if kinds else None
         while True:
             query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw))
+            if columns:
+                query = query.add_columns(entries.c.prev, entries.c.hash, entries.c.author, entries.c.time)
             if after > 0:
                 # Not on the first page: with a kinds filter, PostgreSQL would AND a bitmap of the whole
                 # primary key (`seq > 0`, every row) with the kind index's few rows (cost: bench/README.md).
@@ -287,7 +292,8 @@ class Store:
             if kind_filter is not None:
                 query = query.where(kind_filter)
             heads = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
-            wanted = [(int(s), str(k), int(n)) for s, k, n in heads]
+            wanted = [(int(head[0]), str(head[1]), int(head[2])) for head in heads]
+            extra: dict[int, tuple[Any, ...]] = {int(h[0]): tuple(h[3:]) for h in heads} if columns else {}
             if needles:
                 wanted = self._with_needles(conn, wanted, needles)
             start = 0
@@ -307,7 +313,10 @@ class Store:
                     for s, r in conn.execute(select(entries.c.seq, entries.c.raw).where(where))
                 }
                 for seq, kind, _n in chunk:
-                    yield seq, kind, raws[seq]
+                    if columns:
+                        yield (seq, kind, raws[seq], *extra[seq])
+                    else:
+                        yield seq, kind, raws[seq]
                 start = end
             if len(heads) < batch:
                 return
@@ -360,6 +369,64 @@ class Store:
             if len(rows) < batch:
                 return
             after = rows[-1][0]
+
+    def trigger_problems(self, conn: Connection) -> list[str]:
+        """What is wrong with the append-only triggers (ledger.triggers): missing, disabled or changed.
+        They only stop mistakes, but one gone means someone with database access took it away."""
+        from ledger import triggers
+
+        wanted = triggers.expected(self.dialect)
+        problems = []
+        if self.dialect == "sqlite":
+            rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+            present = {str(name): str(sql) for name, sql in rows}
+            for name, sql in wanted.items():
+                if name not in present:
+                    problems.append(f"the append-only trigger {name} is missing")
+                elif not triggers.same_sql(present[name], sql):
+                    problems.append(f"the append-only trigger {name} was changed")
+        else:
+            query = text(
+                "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
+                "('ledger_entries'::regclass, 'ledger_checkpoints'::regclass, "
+                "'ledger_cosignatures'::regclass)"
+            )
+            present = {str(name): str(enabled) for name, enabled in conn.execute(query)}
+            for name in wanted:
+                if name not in present:
+                    problems.append(f"the append-only trigger {name} is missing")
+                elif present[name] == "D":
+                    problems.append(f"the append-only trigger {name} is disabled")
+        if problems:
+            problems = [
+                f"{'; '.join(problems)}: the ledger's tables accept edits and deletions, so the database was "
+                "changed outside patentpool (restore the triggers with the migrations)"
+            ]
+        return problems
+
+    def checkpoint_sizes(self, conn: Connection) -> list[int]:
+        return [
+            int(size) for (size,) in conn.execute(select(checkpoints.c.size).order_by(checkpoints.c.size))
+        ]
+
+    def iter_nodes(self, conn: Connection, batch: int = 20000) -> Iterator[tuple[int, int, bytes]]:
+        """Stream every stored node (level, idx, hash) in (level, idx) order, a keyset page at a time."""
+        levels = sorted(int(level) for (level,) in conn.execute(select(nodes.c.level).distinct()))
+        for level in levels:
+            after = -1
+            while True:
+                query = (
+                    select(nodes.c.idx, nodes.c.hash)
+                    .where(nodes.c.level == level, nodes.c.idx > after)
+                    .order_by(nodes.c.idx)
+                    .limit(batch)
+                )
+                page = [(int(idx), bytes(h)) for idx, h in conn.execute(query)]
+                for idx, h in page:
+                    yield level, idx, h
+                if len(page) < batch:
+                    break
+                after = page[-1][0]
 
     def node_page(self, conn: Connection, level: int, start: int, count: int) -> dict[int, bytes]:
         """Stored nodes of one level with index in [start, start + count)."""
@@ -467,6 +534,10 @@ class StoredCosignature:
     vkey: str
     line: str
     created: str
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().split("\n", 1)[0]
 
 
 def _checkpoint(row: Any) -> StoredCheckpoint:

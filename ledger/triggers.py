@@ -6,6 +6,8 @@ from the hashes, signatures and checkpoints, which `verify` checks whatever the 
 
 from __future__ import annotations
 
+import re
+
 SQLITE = [
     """CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
        BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only: UPDATE rejected'); END""",
@@ -135,3 +137,20 @@ def create_statements(dialect: str) -> list[str]:
 
 def drop_statements(dialect: str) -> list[str]:
     return POSTGRESQL_DROP if dialect == "postgresql" else SQLITE_DROP
+
+
+_NAME_RE = re.compile(r"CREATE TRIGGER (\w+)")
+
+
+def expected(dialect: str) -> dict[str, str]:
+    """Each append-only trigger's name and its CREATE statement."""
+    found = {}
+    for statement in create_statements(dialect) + cosignature_statements(dialect):
+        match = _NAME_RE.search(statement)
+        if match:
+            found[match.group(1)] = statement
+    return found
+
+
+def same_sql(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())

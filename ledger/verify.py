@@ -8,6 +8,7 @@ key validity) stay in this process, which reads the workers' results in seq orde
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,6 +18,7 @@ from typing import Any, NamedTuple
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger import kept as kept_messages
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.entry import (
@@ -34,7 +36,7 @@ from ledger.entry import (
 from ledger.keyring import GENESIS, KEY_ADD, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from ledger.memory import return_large_blocks, trim_heap
-from ledger.store import Store
+from ledger.store import Store, StoredCheckpoint
 
 CHUNK = 1000
 CHUNK_BYTES = 2 << 20
@@ -59,6 +61,8 @@ class Report:
     root: bytes = merkle.EMPTY_ROOT
     checkpoints: int = 0
     problems: list[Problem] = field(default_factory=list)
+    kept: int = 0  # kept checkpoints (verify --checkpoint) that the ledger contains
+    times: dict[int, str] = field(default_factory=dict)  # entry time at each checked checkpoint size
 
     @property
     def ok(self) -> bool:
@@ -294,10 +298,13 @@ def verify_store(
     jobs: int = 1,
     on_entry: OnEntry | None = None,
     on_progress: Callable[[int], None] | None = None,
+    kept: Sequence[tuple[str, str]] = (),
 ) -> Report:
-    """Verify everything stored. `on_entry` lets the caller replay each valid entry into its own state and
-    return problems it finds (e.g. a domain rule the entry breaks)."""
-    checkpoints = [(cp.size, cp.root, cp.note) for cp in store.all_checkpoints(conn)]
+    """Verify everything stored, and the checkpoints someone kept (`kept`: name and note of each).
+    `on_entry` lets the caller replay each valid entry into its own state and return problems it finds
+    (e.g. a domain rule the entry breaks)."""
+    stored = store.all_checkpoints(conn)
+    checkpoints = [(cp.size, cp.root, cp.note) for cp in stored]
     tree = TreeCheck(store, conn)
     report = verify_rows(
         store.iter_raw(conn),
@@ -308,9 +315,32 @@ def verify_store(
         on_progress=on_progress,
         columns=store.iter_columns(conn),
         tree=tree,
+        kept=kept,
     )
     report.problems.extend(tree.problems(report.size))
+    report.problems.extend(_created_problems(stored, report.times))
+    report.problems.extend(Problem(None, p) for p in store.trigger_problems(conn))
     return report
+
+
+_CREATED_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
+def _created_problems(stored: Sequence[StoredCheckpoint], times: dict[int, str]) -> list[Problem]:
+    """A checkpoint row is written after the entries it covers: its `created` time is a timestamp no
+    earlier than its last entry's time (the only column of the row that no signature covers)."""
+    found = []
+    for cp in stored:
+        last = times.get(cp.size)
+        if not _CREATED_RE.fullmatch(cp.created) or (last is not None and cp.created < last):
+            found.append(
+                Problem(
+                    None,
+                    f"checkpoint {cp.size}: its stored created time {cp.created!r} is not a time after its "
+                    "last entry: the checkpoints table was changed outside patentpool",
+                )
+            )
+    return found
 
 
 def verify_rows(
@@ -322,6 +352,7 @@ def verify_rows(
     on_progress: Callable[[int], None] | None = None,
     columns: Iterable[Columns] | None = None,
     tree: TreeCheck | None = None,
+    kept: Sequence[tuple[str, str]] = (),
 ) -> Report:
     """Verify a ledger given as (position, raw bytes) rows, e.g. a database or an export file, against
     signed checkpoints (size, stored root or None, note); a database's rows also come with their stored
@@ -332,7 +363,7 @@ def verify_rows(
     ring: Keyring | None = None
     compact = merkle.CompactRange.empty()
     roots: dict[int, bytes] = {}
-    stored_sizes = {size for size, _root, _note in checkpoints}
+    stored_sizes = {size for size, _root, _note in checkpoints} | {_claimed_size(n) for _name, n in kept}
     prev_seq = 0
     prev_hash = ZERO_HASH
     prev_time = ""
@@ -352,6 +383,8 @@ def verify_rows(
                 report.problems.append(differ)
         if compact.size in stored_sizes:
             roots[compact.size] = compact.root()
+            if entry is not None:
+                report.times[compact.size] = entry.time
         done += 1
         if on_progress is not None and done % 1000 == 0:
             on_progress(1000)
@@ -394,7 +427,39 @@ def verify_rows(
         report.problems.append(Problem(None, "no valid genesis entry: cannot check keys or checkpoints"))
         return report
     report.checkpoints = _check_checkpoints(checkpoints, ring, roots, report)
+    _check_kept(kept, {size for size, _root, _note in checkpoints}, ring, roots, report)
     return report
+
+
+def _claimed_size(note: str) -> int:
+    """The tree size a note says it signs (its second line), before it is verified; -1 if none."""
+    lines = note.split("\n")
+    text = lines[1] if len(lines) > 1 else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else -1
+
+
+def _check_kept(
+    kept: Sequence[tuple[str, str]],
+    stored_sizes: set[int],
+    ring: Keyring,
+    roots: dict[int, bytes],
+    report: Report,
+) -> None:
+    """Checkpoints someone kept: one the pool's key signed must be in this ledger (see ledger.kept)."""
+    for name, note in kept:
+        try:
+            signed = verify_checkpoint(note, ring.root, ring.origin)
+        except ValueError as exc:
+            report.problems.append(Problem(None, f"{name}: not a checkpoint this pool's key signed ({exc})"))
+            continue
+        if signed.size > report.size:
+            report.problems.append(Problem(None, kept_messages.rollback(name, signed.size, report.size)))
+        elif roots.get(signed.size) != signed.root:
+            report.problems.append(Problem(None, kept_messages.fork(name, signed.size)))
+        elif signed.size not in stored_sizes:
+            report.problems.append(Problem(None, kept_messages.row_missing(name, signed.size)))
+        else:
+            report.kept += 1
 
 
 def _check_one(
@@ -466,7 +531,7 @@ def _check_checkpoints(
                 Problem(
                     report.size + 1,
                     f"checkpoint {signed.size} was signed but the ledger holds only {report.size} entries: "
-                    "the tail was removed",
+                    "the tail was removed: a POSSIBLE ROLLBACK of entries the pool signed",
                 )
             )
         elif roots.get(signed.size) != signed.root:

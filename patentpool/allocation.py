@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any
 
 from ledger.entry import Spelled
 from ledger.memory import paused_gc
@@ -498,28 +498,6 @@ def memo_split(cents: int, found: owners.Owners) -> list[tuple[str, int]]:
     return list(zip(names, got, strict=True))
 
 
-class PatentFigures(NamedTuple):
-    """A member's figures on one patent (number, country) for a period (spec 6 rule 6b), in cents."""
-
-    patent: str
-    country: str
-    gross: int
-    admin_fee: int
-
-    @property
-    def net(self) -> int:
-        return self.gross - self.admin_fee
-
-    def json(self) -> dict[str, str]:
-        return {
-            "patent": self.patent,
-            "country": self.country,
-            "gross": format_cents(self.gross),
-            "admin_fee": format_cents(self.admin_fee),
-            "net": format_cents(self.net),
-        }
-
-
 def patent_weights(holding: dict[str, Any], credited: set[str]) -> list[tuple[str, Fraction]]:
     """The patents that gave a member weight in one country for one licensee's lines, each with the weight it
     gave (w x part / sum of parts), from an allocation body's `countries` entry: those not credited."""
@@ -535,39 +513,6 @@ def patent_weights(holding: dict[str, Any], credited: set[str]) -> list[tuple[st
             weight = weight * Fraction(part) / Fraction(total)
         out.append((number, weight))
     return sorted(out)
-
-
-def row_patents(body: dict[str, Any], licensee: str, country: str, member: str) -> list[tuple[str, Fraction]]:
-    """Rule 6b's patents of one share row, with their weights, in tie order (lower number first)."""
-    holding = body["countries"].get(country, {}).get(member)
-    if holding is None:
-        return []
-    credited = set(body["licensees"].get(licensee, {}).get("credited", {}).get(country, []))
-    return patent_weights(holding, credited)
-
-
-def per_patent(body: dict[str, Any], member: str) -> list[PatentFigures]:
-    """Spec 6 rule 6b: the member's gross, admin fee and net per patent (number, country) in one allocation.
-
-    Each share row's amount is split over the patents that gave the member weight there (largest remainder,
-    ties to the lower number); the member's admin fee over its patents by their gross (largest remainder,
-    ties to the lower (number, country)). Both sum exactly to the member's figures."""
-    gross: dict[tuple[str, str], int] = defaultdict(int)
-    for licensee, country, who, amount in body["shares"]:
-        if who != member:
-            continue
-        weighted = row_patents(body, licensee, country, member)
-        cents = to_cents(Decimal(amount))
-        if not weighted:
-            continue
-        got = largest_remainder(cents, integer_weights([w for _n, w in weighted]))
-        for (number, _w), c in zip(weighted, got, strict=True):
-            gross[(number, country)] += c
-    figures = body["members"].get(member)
-    fee = to_cents(Decimal(figures["admin_fee"])) if figures else 0
-    keys = sorted(k for k, v in gross.items() if v)
-    fees = largest_remainder(fee, [gross[k] for k in keys]) if keys and fee else [0] * len(keys)
-    return [PatentFigures(n, c, gross[(n, c)], f) for (n, c), f in zip(keys, fees, strict=True)]
 
 
 RESULT_KEYS = (

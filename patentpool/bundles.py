@@ -24,6 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger import kept as kept_messages
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.entry import Entry, EntryError, decode, entry_hash, signing_message
@@ -37,6 +38,7 @@ from patentpool.errors import PoolError
 
 if TYPE_CHECKING:
     from ledger.log import Reader
+    from patentpool.outputs import Guard
     from patentpool.periods import Period
     from patentpool.state import AllocationRecord, PoolState
 
@@ -188,26 +190,48 @@ def _bundle(
 
 
 def _consistency_from(reader: Reader, nodes: Any, cp: Any, since_note: str) -> dict[str, Any]:
-    old = _parse_note_unverified(since_note)
+    try:
+        old = verify_checkpoint(since_note, reader.root_key, reader.origin)
+    except ValueError as exc:
+        # Only a checkpoint the pool's key did not sign is the user's mistake.
+        raise BundleError(f"the --since checkpoint is not one this pool's key signed: {exc}") from exc
+    # Signed by the pool's key: if this ledger does not contain it, that is evidence against the ledger
+    # (ledger.kept), not a wrong file.
+    name = "the --since checkpoint"
     if old.size > cp.size:
-        raise BundleError(f"the --since checkpoint (size {old.size}) is newer than the ledger ({cp.size})")
-    stored = reader.store.checkpoint_at(reader.conn, old.size) if old.size else None
-    if old.size and (stored is None or stored.root != old.root or old.origin != reader.origin):
-        raise BundleError(f"the --since checkpoint (size {old.size}) is not one this ledger signed")
-    proof = merkle.consistency_proof(nodes, old.size, cp.size) if old.size else []
+        raise BundleError(kept_messages.rollback(name, old.size, cp.size))
+    try:
+        proof = merkle.consistency_proof(nodes, old.size, cp.size) if 0 < old.size < cp.size else []
+        if old.size == cp.size and old.root != cp.root:
+            raise merkle.ProofError("same size, different roots")
+        if 0 < old.size < cp.size:
+            merkle.verify_consistency(old.size, cp.size, old.root, cp.root, proof)
+    except (merkle.ProofError, LookupError) as exc:
+        raise BundleError(
+            f"{kept_messages.fork(name, old.size)} ({exc}; or the Merkle node table is damaged: run "
+            "`patentpool verify --checkpoint` with it)"
+        ) from exc
     return {"old_checkpoint": since_note, "proof": [base64.b64encode(p).decode() for p in proof]}
 
 
 def _parse_note_unverified(note: str) -> Checkpoint:
     lines = note.split("\n")
-    if len(lines) < 3:
+    # A tree size has at most 19 digits (2^63 - 1): a longer one is refused before int() reads it.
+    if len(lines) < 3 or not lines[1].isdigit() or len(lines[1]) > 19:
         raise BundleError("not a checkpoint note")
-    return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2]))
+    try:
+        return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True))
+    except ValueError as exc:
+        raise BundleError(f"not a checkpoint note: {exc}") from None
 
 
-def write_bundle(path: Path, doc: dict[str, Any]) -> None:
-    text = json.dumps(doc, ensure_ascii=False)
-    with path.open("w", encoding="utf-8") as handle:
+def write_bundle(path: Path, doc: dict[str, Any], guard: Guard | None = None) -> None:
+    """Write the bundle through `patentpool.outputs` (never over an existing file without `guard.force`,
+    never over the database or a key file)."""
+    from patentpool.outputs import Guard, open_output
+
+    text = json.dumps(doc, ensure_ascii=False)  # tens of megabytes: written without another copy
+    with open_output(path, guard or Guard()) as handle:
         handle.write(text)
         handle.write("\n")
 
@@ -289,7 +313,17 @@ def verify_bundle(
     verdict = Verdict()
     try:
         _verify(doc, vkey_text, since_note, expect or Expect(), verdict, witnesses)
-    except (BundleError, EntryError, KeyringError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except (
+        BundleError,
+        EntryError,
+        KeyringError,
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+    ) as exc:
         verdict.problems.append(f"bundle rejected: {exc}")
     return verdict
 
@@ -382,7 +416,10 @@ def _check_consistency(
         raise BundleError("consistency: not an object")
     proof = _b64list(consistency.get("proof", []), "consistency proof")
     if old.size > cp.size:
-        raise BundleError(f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size})")
+        raise BundleError(
+            f"the bundle's checkpoint ({cp.size}) is older than yours ({old.size}): ask for a fresh one; if "
+            "the pool says it is the latest, this is a POSSIBLE ROLLBACK of entries the pool signed"
+        )
     if not doc.get("consistency") and old.size < cp.size:
         raise BundleError(
             f"the bundle carries no consistency proof from your checkpoint (size {old.size}): ask for one "

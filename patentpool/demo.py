@@ -15,6 +15,7 @@ from typing import Any
 from ledger.keys import SigningKey, save_key
 from ledger.log import Ledger
 from patentpool import bodies, books, bundles, imports, staleness, verification
+from patentpool.outputs import check_new_directory
 from patentpool.periods import Period
 from patentpool.service import PoolService
 
@@ -56,28 +57,32 @@ L1,2025-04-28,500.00,USD,L1-2025Q1-a
 def _print(title: str, rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title)
+    table = Table(title=Text(title))
     for column in rows[0] if rows else []:
-        table.add_column(column)
+        table.add_column(Text(column))
     for row in rows:
-        table.add_row(*[", ".join(v) if isinstance(v, list) else str(v) for v in row.values()])
+        table.add_row(*[Text(", ".join(v) if isinstance(v, list) else str(v)) for v in row.values()])
     Console(no_color="NO_COLOR" in os.environ).print(table)
 
 
 def run(directory: Path | None) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
-    console = Console(no_color="NO_COLOR" in os.environ)
+    # Only the title line uses markup: every other line holds paths and ledger text, shown as is.
+    console = Console(no_color="NO_COLOR" in os.environ, markup=False)
     work = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="patentpool-demo-"))
+    # The demo writes its CSVs, database, key and bundle here: a directory with anything in it could be
+    # someone's pool, so only a new or empty one is used.
+    check_new_directory(work)
     work.mkdir(parents=True, exist_ok=True)
     db = work / "demo.db"
     key_path = work / "demo.key"
-    if db.exists() or key_path.exists():
-        console.print(f"Error: {work} already holds a demo; give an empty directory")
-        return 1
     os.environ.setdefault("PATENTPOOL_PASSPHRASE", PASSPHRASE)
-    console.print(f"[bold]patentpool demo[/bold] in {work} (SQLite {db.name}, key {key_path.name})")
+    title = f"[bold]patentpool demo[/bold] in {escape(str(work))} (SQLite demo.db, key demo.key)"
+    console.print(title, markup=True)
     key = SigningKey.generate(ORIGIN)
     save_key(key_path, key, os.environ["PATENTPOOL_PASSPHRASE"])
     url = f"sqlite:///{db}"

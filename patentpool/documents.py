@@ -447,15 +447,20 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def write(doc: Document, party: str, fmt: str, output: Path | None) -> None:
+    from patentpool.outputs import open_output  # never over a kept file, the database or a key file
+
     html = render_html(doc, party)
     if fmt == "pdf":
         if output is None:
             raise DocumentError("-f pdf writes a file: give -o FILE")
-        output.write_bytes(html_to_pdf(html))
+        pdf = html_to_pdf(html)
+        with open_output(output, binary=True) as handle:
+            handle.write(pdf)
     elif output is None:
         sys.stdout.write(html)
     else:
-        output.write_text(html, encoding="utf-8")
+        with open_output(output) as handle:
+            handle.write(html)
 
 
 # --- what the CLI calls ----------------------------------------------------------------------------------
@@ -533,5 +538,7 @@ def _emit(fmt: str | None, output: Path | None, data: Any, rows: list[dict[str, 
     if output is None:
         render.emit(data, chosen, sys.stdout, rows=rows, title=title)
         return
-    with output.open("w", encoding="utf-8", newline="") as out:
-        render.emit(data, chosen, out, rows=rows, title=title)
+    from patentpool.outputs import open_output
+
+    with open_output(output) as out:
+        render.emit(data, chosen, out, rows=rows, title=title)  # type: ignore[arg-type]  # a text handle

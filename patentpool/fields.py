@@ -121,11 +121,28 @@ def currency(value: str, field: str) -> str:
     return code
 
 
+# The most units one licensee may report for one program and period (all its lines together). The
+# allocation records a licensee's units of the year before a period plus the period's (at most five periods'
+# worth) as JSON integers, which the ledger keeps below 2^53 (~9.007e15): 5 x 10^15 stays under it, so an
+# allocation can always run. No real product line comes near a quadrillion units a quarter.
+MAX_PERIOD_UNITS = 10**15
+
+
 def units(value: str, field: str) -> int:
     value = value.strip()
-    if not UNITS_RE.match(value):
-        raise FieldError(field, f"{value!r} is not a whole, non-negative number of units")
+    if not UNITS_RE.match(value) or len(value) > 20:
+        raise FieldError(field, f"{value[:24]!r} is not a whole, non-negative number of units")
     number = int(value)
-    if number >= 2**53:
-        raise FieldError(field, f"{value} is too large")
+    if number > MAX_PERIOD_UNITS:
+        raise FieldError(field, f"{value} is more than {MAX_PERIOD_UNITS:,} units, the most a period holds")
     return number
+
+
+def check_period_units(total: int, what: str) -> None:
+    """Raise FieldError if `total` units of one licensee, program and period pass MAX_PERIOD_UNITS."""
+    if total > MAX_PERIOD_UNITS:
+        raise FieldError(
+            "units",
+            f"{what} would total {total:,} units, more than the {MAX_PERIOD_UNITS:,} a licensee may report "
+            "for one program and period",
+        )

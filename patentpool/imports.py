@@ -294,6 +294,7 @@ def import_reports(batch: Batch, path: Path, correct: bool, tick: Tick = None) -
     errors = _Collector(str(path))
     groups: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
     seen: dict[tuple[str, str, str, str, str], int] = {}
+    totals: dict[tuple[str, str, str], int] = {}  # units of each licensee, program and period after the file
     state = batch.state
     for line, row in _each_row(path, REPORT_COLUMNS, result, errors, tick):
         try:
@@ -311,7 +312,15 @@ def import_reports(batch: Batch, path: Path, correct: bool, tick: Tick = None) -
             seen[key] = line
             rules.report_header(state, {"licensee": licensee, "program": program, "period": period})
             current = state.reports.get(key)
-            bucket = groups.setdefault((licensee, program, period), {"add": [], "correct": []})
+            group = (licensee, program, period)
+            total = totals.get(group)
+            if total is None:
+                total = state.reports.units_total(licensee, program, period)
+            # Bounded here, naming the line that passes the bound, so an allocation can always run.
+            total += item["units"] - (current.units if current is not None else 0)
+            fields.check_period_units(total, f"{licensee}'s {program} {period} reports")
+            totals[group] = total
+            bucket = groups.setdefault(group, {"add": [], "correct": []})
             if current is None:
                 bucket["add"].append(item)
             elif current.units == item["units"] and current.net_sales == Decimal(item["net_sales"]):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +37,33 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# OWASP "CSV Injection": a cell that begins with one of these is read as a formula (or, with a tab or CR,
+# pushes a formula into view) by spreadsheet programs.
+FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+# A plain decimal number (an amount, units, a seq, a percentage): a spreadsheet reads it as that number and
+# it is left as is, so -12.50 stays a number a spreadsheet can add up.
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")
+# The base64 of a SHA-256 hash or an Ed25519 signature (proofs, roots), which may start with + or /: it
+# holds no parenthesis, quote, pipe or bang, so a spreadsheet can make no function call or DDE link of it,
+# and it must stay byte for byte what the JSON output says.
+_DIGEST_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[A-Za-z0-9+/]{86}==")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV or spreadsheet cell that a spreadsheet shows as text rather than runs as a formula: text that
+    starts with =, +, -, @, a tab or a carriage return gets a leading apostrophe (OWASP's advice), unless it
+    is a plain number such as -12.50 or the base64 of a hash or signature. Anything that is not text is
+    returned as is."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_LEAD)
+        and not _NUMBER_RE.fullmatch(value)
+        and not _DIGEST_RE.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
 def to_json(data: Any) -> str:
     # Indented for people when small; compact (the C encoder: indenting goes through pure Python) when large,
     # such as the statement of a member with tens of thousands of lines.
@@ -51,10 +80,15 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def write_csv(out: IO[str], rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    """The one place CSV rows are written: every cell goes through `safe_cell`."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+    # Python's writer quotes a cell holding the line terminator ("\n") but not a bare carriage return,
+    # which readers take as the end of a row: a row with one is written with every cell quoted.
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for cells in itertools.chain(
+        [[safe_cell(c) for c in columns]], ([safe_cell(_cell(row.get(c))) for c in columns] for row in rows)
+    ):
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
 
 
 def write_json_array(out: IO[str], items: Iterable[str]) -> None:
@@ -70,12 +104,15 @@ def write_json_array(out: IO[str], items: Iterable[str]) -> None:
 def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None, color: bool) -> str:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    # Text objects, never strings: rich reads markup in strings, and stored text (a member's name, a
+    # reference) must show as typed: `[link=...]` literally, and `x [/] y` without a MarkupError.
+    table = Table(title=Text(title) if title is not None else None, show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(Text(column), overflow="fold")
     for row in rows:
-        table.add_row(*[_cell(row.get(c)) for c in columns])
+        table.add_row(*[Text(_cell(row.get(c))) for c in columns])
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=_width())
     console.print(table)
@@ -135,7 +172,9 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task(description, total=total)
+        from rich.markup import escape
+
+        task = bar.add_task(escape(description), total=total)
         yield lambda n: bar.advance(task, n)
 
 

@@ -62,6 +62,8 @@ class ReportTable:
         self._ref_hash = bytearray()  # 32 bytes a ref
         self._last_ref: Ref | None = None
         self.superseded: dict[ReportKey, list[ReportLine]] = {}
+        # Current units of each (licensee, program, period), by its packed header: imports bound them.
+        self._totals: dict[int, int] = {}
 
     def _packed(self, key: ReportKey) -> int | None:
         names = (self._licensees, self._programs, self._periods, self._countries, self._countries)
@@ -117,6 +119,7 @@ class ReportTable:
         head = (head << 32 | self._periods.code(period)) << 64
         ref_index = self._ref_index(ref)
         country, rows = self._countries.code, self._rows
+        delta = 0
         for manufacture, sale, units, net_sales, supersedes in lines:
             m, s = country(manufacture), country(sale)
             packed = head | m << 32 | s
@@ -132,10 +135,12 @@ class ReportTable:
                 self._cents.append(0)
                 self._supersedes.append(-1)
                 self._ref.append(ref_index)
+                delta += units
             else:
                 old = self._line(row)
                 self.superseded.setdefault(old.key, []).append(old)
                 self._large_cents.pop(row, None)
+                delta += units - self._units[row]
                 self._units[row] = units
                 self._ref[row] = ref_index
             cents = _cents(net_sales)
@@ -144,6 +149,16 @@ class ReportTable:
             else:
                 self._large_cents[row] = cents
             self._supersedes[row] = -1 if supersedes is None else supersedes
+        self._totals[head >> 64] = self._totals.get(head >> 64, 0) + delta
+
+    def units_total(self, licensee: str, program: str, period: str) -> int:
+        """The current units of all the licensee's lines of `program` in `period`."""
+        lic = self._licensees.codes.get(licensee)
+        prog = self._programs.codes.get(program)
+        per = self._periods.codes.get(period)
+        if lic is None or prog is None or per is None:
+            return 0
+        return self._totals.get((lic << 32 | prog) << 32 | per, 0)
 
     def _ref_index(self, ref: Ref) -> int:
         # The lines of one report entry arrive together: one stored ref serves them all.

@@ -31,7 +31,7 @@ from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
 from patentpool import corrections, owners, staleness
 from patentpool.allocation import CREDIT
-from patentpool.fields import FieldError, country, currency, identifier, parse_date
+from patentpool.fields import FieldError, check_period_units, country, currency, identifier, parse_date
 from patentpool.periods import Period
 from patentpool.state import (
     AllocationRecord,
@@ -631,10 +631,17 @@ def _report_lines(body: Body) -> list[Mapping[str, Any]]:
     return lines
 
 
+def _bounded_units(state: PoolState, licensee: str, program: str, period: str, change: int) -> None:
+    total = state.reports.units_total(licensee, program, period) + change
+    check_period_units(total, f"{licensee}'s {program} {period} reports")
+
+
 def v_report_add(state: PoolState, body: Body) -> None:
     licensee, program, period = report_header(state, body)
+    lines = _report_lines(body)
+    _bounded_units(state, licensee, program.name, period.label, sum(ln["units"] for ln in lines))
     seen: set[tuple[str, str]] = set()
-    for line in _report_lines(body):
+    for line in lines:
         pair = (line["manufacture"], line["sale"])
         if pair in seen:
             raise FieldError("sale_country", f"the line {pair[0]}/{pair[1]} appears twice in one report")
@@ -673,15 +680,18 @@ def _add_lines(state: PoolState, e: Entry, ref: Ref, *, correct: bool) -> None:
 
 def v_report_correct(state: PoolState, body: Body) -> None:
     licensee, program, period = report_header(state, body)
+    change = 0
     for line in _report_lines(body):
         key = (licensee, program.name, period.label, line["manufacture"], line["sale"])
         current = state.reports.get(key)
         if current is None:
             raise FieldError("sale_country", f"nothing to correct: {key[3]}/{key[4]} was never reported")
+        change += line["units"] - current.units
         if line.get("supersedes") != current.ref[0]:
             raise FieldError("supersedes", f"the current line is seq {current.ref[0]}")
         if current.units == line["units"] and current.net_sales == Decimal(line["net_sales"]):
             raise FieldError("units", "the correction changes nothing")
+    _bounded_units(state, licensee, program.name, period.label, change)
 
 
 def a_report_correct(state: PoolState, e: Entry, ref: Ref) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from ledger.checkpoint import verify_checkpoint
 from ledger.cosigned import check_stored
 from ledger.entry import EntryError, decode, entry_hash
+from ledger.errors import LedgerError
 from ledger.keyring import GENESIS, KEY_ADD, Keyring
 from ledger.log import load_keyring
 from ledger.memory import paused_gc
@@ -33,17 +34,29 @@ def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
     }
 
 
-def verify_database(url: str, jobs: int, tick: Callable[[int], None]) -> dict[str, Any]:
+def verify_database(
+    url: str, jobs: int, tick: Callable[[int], None], kept: Sequence[tuple[str, str]] = ()
+) -> dict[str, Any]:
+    """Verify the database; `kept` (name, note) are checkpoints someone kept, which it must contain."""
     store = Store(url)
     # The replay builds a large state and no cycles: collections would walk it again and again.
     with store.reader() as conn, paused_gc():
         checker = PoolChecker(stored_history(store, conn))
-        report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick)
-        if report.ok:  # the witnesses' cosignatures, once the checkpoints they sign are known good
-            report.problems += [
-                Problem(None, p) for p in check_stored(store, conn, load_keyring(store, conn))
-            ]
-    return _summary(report, checker)
+        report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick, kept=kept)
+        report.problems += [Problem(None, p) for p in _cosignature_problems(store, conn)]
+    data = _summary(report, checker)
+    if kept:
+        data["kept_checkpoints_contained"] = report.kept
+    return data
+
+
+def _cosignature_problems(store: Store, conn: Any) -> list[str]:
+    """The witnesses' stored cosignatures, each checked against its checkpoint and key (ledger.cosigned)."""
+    try:
+        ring = load_keyring(store, conn)
+    except LedgerError:
+        return []  # no usable genesis or key entries: verify_store has said so
+    return check_stored(store, conn, ring)
 
 
 def _file_rows(path: Path, kinds: tuple[str, ...] | None = None) -> Iterator[tuple[int, bytes]]:
@@ -79,6 +92,7 @@ def verify_export(
     tick: Callable[[int], None],
     checkpoint_name: str = "checkpoint",
     prefix: bool = False,
+    kept: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Verify an export file against a signed checkpoint, trusting only the root key its genesis names;
     the checkpoint must be signed by that key, so the caller should compare it with the pool's known key.
@@ -112,7 +126,10 @@ def verify_export(
             jobs=jobs,
             on_entry=checker,
             on_progress=tick,
+            kept=kept,
         )
     data = _summary(report, checker)
     data["root_key"] = str(ring.root)
+    if kept:
+        data["kept_checkpoints_contained"] = report.kept
     return data

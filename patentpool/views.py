@@ -401,13 +401,20 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
 LOG_COLUMNS = ["seq", "time", "kind", "author", "summary", "void"]
 
 
+def _spelled(value: str | int) -> str:
+    # As JSON spells it (true/false), not as Python's str() does (True/False).
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def log_row(
     entry: Entry, limit: int | None = None, voided: Mapping[int, int] | None = None
 ) -> dict[str, Any]:
     """One entry of `log` as a row: its top-level text and number fields as the summary, cut to `limit`
     characters (a table) with the cut marked; `void` names the entry.void that voids it (`voided`)."""
     summary = ", ".join(
-        f"{k}={v}" for k, v in entry.body.items() if isinstance(v, str | int) and k != "source"
+        f"{k}={_spelled(v)}" for k, v in entry.body.items() if isinstance(v, str | int) and k != "source"
     )
     if entry.kind == "entry.void" and isinstance(entry.body.get("seqs"), list):
         summary = f"seqs={voids.text(voids.body_ranges(entry.body['seqs']))}, {summary}"

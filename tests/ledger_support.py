@@ -99,6 +99,16 @@ def drop_triggers(url: str) -> None:
         store.close()
 
 
+def create_triggers(url: str) -> None:
+    store = Store(url)
+    try:
+        with store.engine.begin() as conn:
+            for statement in triggers.create_statements(store.dialect):
+                conn.execute(text(statement))
+    finally:
+        store.close()
+
+
 def raw_rows(url: str) -> dict[int, bytes]:
     store = Store(url)
     try:

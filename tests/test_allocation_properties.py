@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger.entry import Entry, canonical
-from patentpool import bodies, rules
+from patentpool import bodies, parts, rules
 from patentpool.allocation import allocate, result_json
 from patentpool.books import check_invariants, statement_lines
 from patentpool.fields import FieldError
@@ -798,6 +798,16 @@ def test_allocation_invariants(sc: dict[str, Any]) -> None:
         k: cents(v["gross"]) for k, v in members.items() if cents(v["gross"])
     }
     assert check_invariants(body) == []
+    # Rule 6b: each member's part splits its rows and fee over its patents, summing exactly to its figures;
+    # and the parts put back together are the allocation (spec 8a).
+    member_parts = parts.member_parts(body)
+    for member, part in member_parts.items():
+        figures = parts.per_patent(part)
+        assert sum(p.gross for p in figures) == cents(part["gross"]), member
+        assert sum(p.admin_fee for p in figures) == cents(part["admin_fee"]), member
+        assert sum(p.net for p in figures) == cents(part["net"]), member
+        assert all(p.gross > 0 for p in figures)
+    assert set(member_parts) == set(members)
     # Every licensee of the period's report lines gets an invoice, and only they.
     assert set(invoices) == {ln.licensee for ln in state.lines_for("P", sc["target"])}
     # Deterministic: the same state gives the same body, key order included; so does a copy of the state.

@@ -790,6 +790,7 @@ def test_corrections_append_adjustments_with_deltas(pool: Pool) -> None:
     runs = entries(pool, "allocation.run")
     assert [e["body"]["period"] for e in runs] == ["2025Q1", "2025Q2"]
     assert adjusts[0]["body"]["supersedes"] == runs[0]["seq"]
+
     # Deltas new - old, in the new parts (spec 8a: a part for each party whose figures changed):
     # A 266.67 - 450.00 = -183.33, fee 26.67 - 45.00 = -18.33, net 240.00 - 405.00 = -165.00;
     # B -16.67, -1.67, -15.00; L1 royalty and due -200.00, credit unchanged.

@@ -157,3 +157,38 @@ def test_statement_by_patent_and_owners_on_a_date(pool: Pool) -> None:
     assert [(p["number"], p["owner"]) for p in listed if p["number"] == "US11999999B2"] == [
         ("US11999999B2", "A:60,B:40")
     ]
+
+
+def test_a_coowner_who_is_the_licensee_is_never_credited_its_patent(pool: Pool) -> None:
+    """US11777777B2 co-owned by B and C (50:50); C, also a licensee, holds a cross-licence with B. On C's US
+    line (618.18): B's own US10123456B2 is credited (the cross-licence), the co-owned patent is not (C co-owns
+    it: rule 6), so the weights are B 0.5, C 1 + 0.5, credit 1 (of 3): B 103.03, C 309.09, credit 206.06."""
+    build_example(pool, payments=False)
+    pool.run(
+        "patent",
+        "add",
+        "US11777777B2",
+        "--owners",
+        "B:50,C:50",
+        "--country",
+        "US",
+        "--type",
+        "invention",
+        "--filed",
+        "2019-01-10",
+        "--granted",
+        "2022-03-01",
+        "--program",
+        "XR",
+    )
+    pool.run("crosslicense", "add", "--members", "B,C", "--from", "2024-01-01")
+    got = pool.json("allocate", "--program", "XR", "--period", "2025Q1")
+    assert got["invoices"]["C"] == {"royalty": "850.00", "credit": "360.61", "due": "489.39"}
+    b = pool.json("statement", "--member", "B", "--period", "2025Q1")
+    assert [(ln["patents"], ln["gross"]) for ln in b["lines"] if ln["licensee"] == "C"] == [
+        (["US11777777B2"], "103.03")
+    ]
+    c = pool.json("statement", "--member", "C", "--period", "2025Q1")
+    assert [
+        (ln["patents"], ln["gross"]) for ln in c["lines"] if (ln["licensee"], ln["country"]) == ("C", "US")
+    ] == [(["US11234567B1", "US11777777B2"], "309.09")]

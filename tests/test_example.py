@@ -81,3 +81,20 @@ def test_run_sh_through_the_installed_cli(tmp_path: Path) -> None:
     assert json.loads(out.stdout[out.stdout.index("{") :]) == EXPECTED
     check = subprocess.run([sys.executable, str(checker)], input=out.stdout, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
+
+
+def test_coowned_run_sh_through_the_installed_cli(tmp_path: Path) -> None:
+    """../shared/examples/pool-2025q1-coown/run.sh (co-owners, a voided payment, cash-basis payouts),
+    checked by its check-example-coown.py against expected.json figure by figure."""
+    coown = EXAMPLE.parent / "pool-2025q1-coown"
+    run_sh = shared_or_skip(coown / "run.sh")
+    checker = shared_or_skip(EXAMPLE.parent.parent / "tools" / "check-example-coown.py")
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    out = subprocess.run(
+        ["bash", str(run_sh), str(tmp_path)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    check = subprocess.run([sys.executable, str(checker)], input=out.stdout, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    assert "co-owned example matches expected.json" in check.stdout
