@@ -1738,6 +1738,7 @@ def _key_text(text: str) -> str:
 @click.option("--vkey", default=None, help="The pool's verifier key you expect (pinned at the first cosign).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--force", is_flag=True, help="Replace an existing output file (never a key or the database).")
 def cosign(
     checkpoint_file: Path,
     witness_key: Path,
@@ -1747,6 +1748,7 @@ def cosign(
     vkey: str | None,
     jobs: int,
     output: Path | None,
+    force: bool,
 ) -> None:
     """As a witness or auditor: verify the ledger up to CHECKPOINT and cosign it (C2SP tlog-cosignature).
 
@@ -1763,6 +1765,12 @@ def cosign(
         raise click.UsageError("give the ledger to verify: --export FILE or --db URL (one of them)")
     if db_url is not None and "://" not in db_url:
         fail(f"--db: {db_url!r} is not a database URL; did you mean sqlite:///{Path(db_url).resolve()}?")
+    from patentpool import outputs
+
+    settings: Settings = click.get_current_context().find_root().obj
+    guard = outputs.guard_for(db_url or settings.db, [witness_key, settings.key], force)
+    if output is not None:  # refused before anything is verified, signed or recorded
+        outputs.check_target(output, guard)
     cosigner = load_cosigner(witness_key, passphrase_from_env_or_prompt(confirm=False))
     state = state_dir or witness.default_state_dir(witness_key)
     note = checkpoint_file.read_text(encoding="utf-8")
@@ -1788,7 +1796,10 @@ def cosign(
         f"verified {result.entries} entries ({result.allocations} allocation(s) recomputed); cosigned "
         f"checkpoint {result.checkpoint.size} as {cosig.keyid_string} at {cosig.time}; state in {state}"
     )
-    with open_output(output) as out:
+    if output is None:
+        sys.stdout.write(result.note)
+        return
+    with outputs.open_output(output, guard) as out:
         out.write(result.note)
 
 

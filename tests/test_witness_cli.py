@@ -442,3 +442,19 @@ def test_random_edits_of_cosigned_checkpoints_are_refused_or_harmless(allocated:
             refused += 1
             assert all(p.startswith(("bundle rejected: ", "witness ")) for p in verdict.problems), verdict
     assert refused > 90
+
+
+def test_cosign_output_file_is_guarded(pool: Pool) -> None:
+    pool.run("member", "add", "A", "--name", "Alpha", "--role", "both")
+    cp = checkpoint_file(pool, "cp.txt")
+    w1 = Witness(pool, "witness.example/w1")
+    taken = pool.write("taken.txt", "keep me\n")
+    # Refused before anything is verified, signed or recorded.
+    result = w1.cosign(cp, "--db", pool.db, "-o", str(taken), expect=1)
+    assert "Error: " in result.stderr and taken.read_text() == "keep me\n"
+    assert not w1.state_file().exists()
+    key_bytes = w1.key.read_bytes()
+    w1.cosign(cp, "--db", pool.db, "-o", str(w1.key), "--force", expect=1)
+    assert w1.key.read_bytes() == key_bytes
+    w1.cosign(cp, "--db", pool.db, "-o", str(taken), "--force")
+    assert taken.read_text().startswith(cp.read_text()) and w1.state_file().exists()
