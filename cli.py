@@ -45,7 +45,26 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return (Fail, LedgerError, LicenseError, PoolError, OSError)
 
 
-class Main(click.Group):
+class HelpGroup(click.Group):
+    """Lists each command with its whole first paragraph, wrapped: click's default cuts it at about 45
+    characters or at the first full stop (as in "art. 50"), mid-sentence."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            text = command.short_help or (command.help or "").split("\n\n")[0]
+            rows.append((name, " ".join(text.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class Main(HelpGroup):
+    group_class = HelpGroup
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -126,7 +145,16 @@ def fail(message: str) -> NoReturn:
 @click.pass_context
 def main(ctx: click.Context, db: str, key_path: Path, verbose: bool) -> None:
     """patentpool: a patent pool's books as a signed, append-only, verifiable ledger."""
-    ctx.obj = Settings(db, key_path, verbose)
+    ctx.obj = Settings(check_db_url(db), key_path, verbose)
+
+
+def check_db_url(db: str) -> str:
+    """A database URL, or the one-line error that says which URL a bare path means (spec 9)."""
+    import re
+
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", db):
+        fail(f"--db: not a database URL; did you mean sqlite:///{db}?")
+    return db
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -182,8 +210,8 @@ def output_guard() -> Any:
 
 
 def formats(default: str, extra: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """-f/--format table|json|csv, -o FILE and --force, the options of every read command (spec 7); `extra`
-    formats for the commands that have them (html and pdf for statements and invoices, spec 10)."""
+    """-f/--format table|json|csv|xlsx, -o FILE and --force, the options of every read command (spec 7, 10);
+    `extra` formats for the commands that have them (html and pdf for statements and invoices, spec 10)."""
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         f = force_option(f)
@@ -197,8 +225,8 @@ def formats(default: str, extra: tuple[str, ...] = ()) -> Callable[[Callable[...
             "-f",
             "--format",
             "fmt",
-            type=click.Choice(["table", "json", "csv", *extra]),
-            help=f"Output format (default: {default}).",
+            type=click.Choice(["table", "json", "csv", "xlsx", *extra]),
+            help=f"Output format (default: {default}); xlsx needs -o FILE.",
         )(f)
 
     return decorate
@@ -242,8 +270,36 @@ def open_output(path: Path | None) -> Iterator[TextIO]:
 def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
     from patentpool import render
 
+    if fmt == "xlsx":
+        try:
+            with xlsx_output(path) as target:
+                render.emit_xlsx(data, target, **kw)
+        except render.TooManyRows as exc:
+            fail(str(exc))
+        return
     with open_output(path) as out:
         render.emit(data, fmt or render.default_format(path is not None), out, **kw)
+
+
+@contextmanager
+def xlsx_output(path: Path | None) -> Iterator[Any]:
+    """Where -f xlsx writes: the -o file, or stdout when it is piped; a workbook is binary, so it is never
+    written to a terminal."""
+    if path is not None:
+        from patentpool import outputs
+
+        # Through the same guard as every output: never over the database or a key, --force to replace.
+        with outputs.open_output(path, output_guard(), binary=True) as handle:
+            yield handle
+        return
+    if sys.stdout.isatty():
+        fail("-f xlsx writes a binary workbook: give -o FILE (or pipe it)")
+    import io
+
+    buffer = io.BytesIO()
+    yield buffer
+    sys.stdout.buffer.write(buffer.getvalue())
+    sys.stdout.buffer.flush()
 
 
 def show_or_raw(fmt: str | None, path: Path | None, raw: str, data: dict[str, Any], title: str) -> None:
@@ -315,12 +371,41 @@ def reading(
         yield state, reader
 
 
-def run_import(ctx: click.Context, file: Path, what: str, importer: Callable[..., Any]) -> None:
-    """One CSV import: validated in full, appended as one batch with a progress bar, summarised."""
-    from patentpool import render
+def import_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--dry-run, --encoding and --sheet: the options of every import (spec 8)."""
+    f = click.option(
+        "--sheet", default=None, help="The sheet of an .xlsx file to read (default: the first)."
+    )(f)
+    f = click.option(
+        "--encoding",
+        default=None,
+        help="The text encoding of a CSV that is not UTF-8, e.g. gb18030 or cp1252.",
+    )(f)
+    return click.option("--dry-run", is_flag=True, help="Check the whole file; append nothing.")(f)
 
-    with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
-        result = importer(batch, file, tick)
+
+def run_import(
+    ctx: click.Context,
+    file: Path,
+    what: str,
+    importer: Callable[..., Any],
+    dry_run: bool = False,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> None:
+    """One import: validated in full, appended as one batch with a progress bar (or, dry, only checked
+    against the ledger as it is), summarised."""
+    from patentpool import render
+    from patentpool.imports import DryRun
+    from patentpool.sheets import ReadOptions, check_encoding
+
+    options = ReadOptions(None if encoding is None else check_encoding(encoding), sheet)
+    if dry_run:
+        with reading(ctx) as (state, _reader), render.progress(f"checking {file.name}", None) as tick:
+            result = importer(DryRun(state), file, tick, options=options)
+    else:
+        with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
+            result = importer(batch, file, tick, options=options)
     say(result.summary(what))
 
 
@@ -331,18 +416,9 @@ def period_arg(value: str) -> Any:
 
 
 def patent_keys(state: PoolState, number: str, country: str | None) -> list[tuple[str, str]]:
-    from patentpool import bodies
+    from patentpool import patent_lookup
 
-    num = bodies.number(number)
-    countries = state.patents.countries(num)
-    if not countries:
-        fail(f"number: unknown patent {num}")
-    if country is None:
-        return [(num, c) for c in countries]
-    code = country.strip().upper()
-    if code not in countries:
-        fail(f"country: {num} is not in the pool for {code} (entered for {', '.join(countries)})")
-    return [(num, code)]
+    return patent_lookup.patent_keys(state, number, country)
 
 
 # --- init and keys ---------------------------------------------------------------------------------------
@@ -527,12 +603,15 @@ def member_retire(ctx: click.Context, member_id: str, effective: str, reason: st
 
 @member.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@import_options
 @click.pass_context
-def member_import(ctx: click.Context, file: Path) -> None:
-    """Import members from CSV (id,name,role)."""
+def member_import(
+    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
+) -> None:
+    """Import members from CSV or xlsx (id,name,role)."""
     from patentpool import imports
 
-    run_import(ctx, file, "member", imports.import_members)
+    run_import(ctx, file, "member", imports.import_members, dry_run, encoding, sheet)
 
 
 @member.command("list")
@@ -697,18 +776,25 @@ def patent_add(
 
 @patent.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@import_options
 @click.pass_context
-def patent_import(ctx: click.Context, file: Path) -> None:
-    """Import patents from CSV (number,owner,country,type,filed,granted,expires,program,title,weight)."""
+def patent_import(
+    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
+) -> None:
+    """Import patents from CSV or xlsx.
+
+    Columns: number,owner (or owners),country,type,filed,granted,expires,program,title,weight.
+    """
     from patentpool import imports
 
-    run_import(ctx, file, "patent", imports.import_patents)
+    run_import(ctx, file, "patent", imports.import_patents, dry_run, encoding, sheet)
 
 
 @patent.command("list")
 @click.option("--program", "program_", default=None)
 @click.option("--owner", default=None)
 @click.option("--on", "on_date", default=None, help="Owner and status on this date (default today).")
+@click.option("--search", default=None, help="Only patents whose title (or number) has every word of TEXT.")
 @format_option
 @click.pass_context
 def patent_list(
@@ -716,14 +802,18 @@ def patent_list(
     program_: str | None,
     owner: str | None,
     on_date: str | None,
+    search: str | None,
     fmt: str | None,
     output: Path | None,
 ) -> None:
-    """List patents with owner and status on a date."""
-    from patentpool import views
+    """List patents with title, owner and status on a date."""
+    from patentpool import patent_lookup, views
 
-    with reading(ctx) as (state, _reader):
-        rows = views.patent_rows(state, program_, owner, on_date)
+    with reading(ctx) as (state, reader):
+        names = patent_lookup.titles(reader, state.voided)
+        rows = views.patent_rows(state, program_, owner, on_date, names)
+    if search is not None:
+        rows = [r for r in rows if patent_lookup.matches(r["title"], r["number"], search)]
     show(fmt, output, rows, columns=views.PATENT_COLUMNS, title="Patents")
 
 
@@ -735,12 +825,17 @@ def patent_list(
 def patent_show(
     ctx: click.Context, number: str, on_date: str | None, fmt: str | None, output: Path | None
 ) -> None:
-    """A patent's full history from the ledger, with seqs, and its owners with their parts on a date."""
-    from patentpool import bodies, fields, views
+    """A patent's title, full history from the ledger, with seqs, and its owners with their parts on a date
+    (the kind code may be left out when one patent of the pool has the number)."""
+    from patentpool import fields, patent_lookup, views
 
     day = fields.parse_date(on_date, "on") if on_date else None
     with reading(ctx) as (state, reader):
-        data = views.patent_history(state, reader, bodies.number(number), day)
+        found = patent_lookup.find_number(state, number)
+        data = views.patent_history(state, reader, found, day)
+        names = patent_lookup.titles(reader, state.voided, found)
+    for row in data["countries"]:
+        row["title"] = names.get((found, row["country"]))
     show(
         fmt,
         output,
@@ -884,17 +979,11 @@ def openlicense_declare(
     country: str | None,
 ) -> None:
     """Publish an open-licence declaration."""
-    from patentpool import bodies, fields
+    from patentpool import bodies
 
-    body = {
-        "fee": bodies.fee(fee),
-        "currency": fields.currency(currency, "currency"),
-        "from": fields.parse_date(start, "from").isoformat(),
-        "to": fields.parse_date(end, "to").isoformat(),
-        "evaluation_report": fields.text(evaluation_report, "evaluation_report")
-        if evaluation_report
-        else None,
-    }
+    # The spelling `openlicense import-declarations` gives a row: blanks (a stray CR of a shell loop over a
+    # CRLF file among them) are no evaluation report, rather than a missing one.
+    body = bodies.declaration(fee, currency, start, end, evaluation_report)
     with writing(ctx) as batch:
         for num, cc in patent_keys(batch.state, number, country):
             batch.add("openlicense.declare", {"number": num, "country": cc, **body})
@@ -1149,12 +1238,18 @@ def report() -> None:
 @report.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--correct", is_flag=True, help="Supersede already reported lines that differ.")
+@import_options
 @click.pass_context
-def report_import(ctx: click.Context, file: Path, correct: bool) -> None:
-    """Import report lines from CSV."""
+def report_import(
+    ctx: click.Context, file: Path, correct: bool, dry_run: bool, encoding: str | None, sheet: str | None
+) -> None:
+    """Import report lines from CSV or xlsx."""
     from patentpool import imports
 
-    run_import(ctx, file, "report", lambda batch, f, tick: imports.import_reports(batch, f, correct, tick))
+    def importer(batch: Any, path: Path, tick: Any, options: Any) -> Any:
+        return imports.import_reports(batch, path, correct, tick, options=options)
+
+    run_import(ctx, file, "report", importer, dry_run, encoding, sheet)
 
 
 @report.command("list")
@@ -1201,12 +1296,15 @@ def payment_add(
 
 @payment.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@import_options
 @click.pass_context
-def payment_import(ctx: click.Context, file: Path) -> None:
-    """Import payments from CSV (licensee,date,amount,currency,reference)."""
+def payment_import(
+    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
+) -> None:
+    """Import payments from CSV or xlsx (licensee,date,amount,currency,reference)."""
     from patentpool import imports
 
-    run_import(ctx, file, "payment", imports.import_payments)
+    run_import(ctx, file, "payment", imports.import_payments, dry_run, encoding, sheet)
 
 
 @payment.command("list")
@@ -1502,6 +1600,14 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
 
     settings: Settings = ctx.find_root().obj
     fmt = fmt or render.default_format(output is not None)
+    if fmt == "xlsx":
+        with Ledger.open(settings.db).reader() as reader:
+            rows = [
+                views.log_row(entry)
+                for _raw, entry in reader.listed(since=since, kinds=[kind] if kind else None)
+            ]
+        show(fmt, output, rows, columns=views.LOG_COLUMNS, title="Ledger")
+        return
     # Entries stream one at a time (a pool's ledger can hold millions, some of tens of megabytes) into a
     # spool that reaches the output only once the read has been checked against the signed root.
     with tempfile.SpooledTemporaryFile(16 << 20, "w+", encoding="utf-8", newline="") as spool:
@@ -1943,6 +2049,53 @@ def demo(directory: Path | None) -> None:
     from patentpool import demo as demo_module
 
     sys.exit(demo_module.run(directory))
+
+
+# --- bulk imports of every other fact (spec 8; columns in docs/imports.md) ---------------------------------
+def _kind_import(group: click.Group, name: str, kind: str, help_text: str) -> None:
+    """Register `GROUP NAME FILE`: one file kind of patentpool.import_kinds, with the import options."""
+
+    def command(ctx: click.Context, file: Path, **opts: Any) -> None:
+        from patentpool import import_kinds
+
+        run_import(ctx, file, import_kinds.KINDS[kind].name, import_kinds.importer(kind), **opts)
+
+    command.__doc__ = help_text
+    file_arg = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    group.command(name)(file_arg(import_options(click.pass_context(command))))
+
+
+_kind_import(
+    openlicense,
+    "import-declarations",
+    "declarations",
+    "Import open-licence declarations (number,country,fee,currency,from,to,evaluation_report).",
+)
+_kind_import(
+    openlicense, "import-takes", "takes", "Import open-licence takes (number,country,licensee,notice_date)."
+)
+_kind_import(license, "import-grants", "grants", "Import pool licences (licensee,program,from).")
+_kind_import(
+    license,
+    "import-direct",
+    "directs",
+    "Import direct licences (number,country,licensee,from,to,exclusive,territory).",
+)
+_kind_import(
+    crosslicense,
+    "import",
+    "crosslicenses",
+    "Import cross-licences (members,patents,territory,from,to,terms).",
+)
+_kind_import(
+    patent, "import-statuses", "statuses", "Import patent statuses (number,country,status,effective)."
+)
+_kind_import(
+    patent, "import-transfers", "transfers", "Import patent transfers (number,country,to,effective)."
+)
+_kind_import(
+    patent, "import-owners", "owners", "Import co-owners and their parts (number,country,owners,effective)."
+)
 
 
 if __name__ == "__main__":

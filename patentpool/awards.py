@@ -26,6 +26,7 @@ from typing import Any
 
 from licenses.errors import TermError
 from licenses.money import (
+    cents_of,
     format_cents,
     format_rate,
     largest_remainder,
@@ -424,7 +425,7 @@ def from_bundles(
         seen[st["period"]] = path
     inventors = read_inventors(inventors_path, encoding)
     incomes = [
-        Income(st["period"], p["patent"], p["country"], to_cents(Decimal(p["net"])))
+        Income(st["period"], p["patent"], p["country"], cents_of(p["net"]))
         for _path, st in statements
         for p in st["patents"]
     ]

@@ -171,3 +171,61 @@ def countries_or_all(value: str | None, field: str) -> str | list[str]:
     if value is None or value.strip().lower() in ("", "all"):
         return "all"
     return fields.countries(value, field)
+
+
+# --- the facts entered in bulk as well as one by one (imports and the CLI share these spellings) -----------
+def optional_text(value: str | None, field: str, max_len: int = 500) -> str | None:
+    """A text cell or option that may be left out: blank (spaces, a stray CR of a line ending) is None."""
+    return None if blank(value) else fields.text(str(value), field, max_len=max_len)
+
+
+def declaration(
+    fee_text: str, currency: str, start: str, end: str, evaluation_report: str | None
+) -> dict[str, Any]:
+    """An open-licence declaration's terms, without the patent (number and country are added per key)."""
+    return {
+        "fee": fee(fee_text),
+        "currency": fields.currency(currency, "currency"),
+        "from": fields.parse_date(start, "from").isoformat(),
+        "to": fields.parse_date(end, "to").isoformat(),
+        "evaluation_report": optional_text(evaluation_report, "evaluation_report"),
+    }
+
+
+def flag(value: str | None, field: str) -> bool:
+    """yes/no, true/false, 1/0, x/blank (blank: no), as spreadsheets spell a tick box."""
+    text = "" if value is None else value.strip().lower()
+    if text in ("", "no", "n", "false", "0"):
+        return False
+    if text in ("yes", "y", "true", "1", "x"):
+        return True
+    raise FieldError(field, f"{value!r} is not yes or no")
+
+
+def split_list(value: str, field: str) -> list[str]:
+    """A list in one cell: items separated by `;` (or `,`, which a CSV cell must quote)."""
+    items = [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
+    if not items:
+        raise FieldError(field, "missing")
+    return items
+
+
+def crosslicense(
+    members: str, patents: str | None, territory: str | None, start: str, end: str | None, terms: str | None
+) -> dict[str, Any]:
+    every = blank(patents) or str(patents).strip().lower() == "all"
+    how = "royalty-free" if blank(terms) else str(terms).strip().lower()
+    if how not in ("royalty-free", "balancing-payment"):
+        raise FieldError("terms", f"{terms!r} is not royalty-free or balancing-payment")
+    return {
+        "members": [fields.identifier(m, "members") for m in split_list(members, "members")],
+        "patents": "all"
+        if every
+        else sorted({number(n, "patents") for n in split_list(str(patents), "patents")}),
+        "territory": countries_or_all(
+            None if blank(territory) else str(territory).replace(";", ","), "territory"
+        ),
+        "from": fields.parse_date(start, "from").isoformat(),
+        "to": None if blank(end) else fields.parse_date(str(end), "to").isoformat(),
+        "terms": how,
+    }

@@ -30,7 +30,7 @@ from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.entry import Entry, EntryError, decode, entry_hash, signing_message
 from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
 from ledger.keys import VerifierKey
-from licenses.money import format_cents, largest_remainder, round_half_up_cents, to_cents
+from licenses.money import cents_of, format_cents, largest_remainder, round_half_up_cents, to_cents
 from licenses.schedule import RoyaltySchedule
 from patentpool import owners, parts, witness
 from patentpool.allocation import POLICY, read_weight
@@ -606,8 +606,8 @@ def _check_statement(
             for r in body["patents"]
         ]
         memo += body["open_license_fees"]
-        gross += to_cents(Decimal(body["gross"]))
-        fee += to_cents(Decimal(body["admin_fee"]))
+        gross += cents_of(body["gross"])
+        fee += cents_of(body["admin_fee"])
         verdict.lines.append(
             f"{program}: your part (seq {part.seq}) is the one the summary lists; its "
             f"{len(body['rows'])} rows, per-patent figures, fee and net add up; each row is within a "
@@ -639,7 +639,7 @@ def _check_member_part(part: dict[str, Any], summary: Entry, entries: dict[int, 
     member = part["member"]
     day = date.fromisoformat(summary.body["day"])
     rate = Fraction(Decimal(summary.body["schedule"]["admin_fee"]))
-    gross = sum(to_cents(Decimal(row[6])) for row in part["rows"])
+    gross = sum(cents_of(row[6]) for row in part["rows"])
     fee = to_cents(round_half_up_cents(Fraction(gross, 100) * rate / 100))
     if (format_cents(gross), format_cents(fee), format_cents(gross - fee)) != (
         part["gross"],
@@ -674,8 +674,8 @@ def _check_member_part(part: dict[str, Any], summary: Entry, entries: dict[int, 
             raise BundleError(
                 f"{licensee} {country}: the row's weight is not that of your uncredited patents"
             )
-        exact = Fraction(to_cents(Decimal(royalty))) * mine / read_weight(total)
-        if abs(to_cents(Decimal(amount)) - exact) > count:
+        exact = Fraction(cents_of(royalty)) * mine / read_weight(total)
+        if abs(cents_of(amount) - exact) > count:
             raise BundleError(
                 f"{licensee} {country}: {amount} is more than {count} cent(s) from royalty {royalty} x "
                 f"{w} / {total}"
@@ -773,7 +773,7 @@ def _check_invoice(
         body = dict(part.body)
         _check_licensee_part(body, summary, entries, schedule)
         for key in totals:
-            totals[key] += to_cents(Decimal(body[key]))
+            totals[key] += cents_of(body[key])
         memo += body["open_license_fees"]
         verdict.lines.append(
             f"{program}: your part (seq {part.seq}) is the one the summary lists; royalty {body['royalty']} "
@@ -857,7 +857,7 @@ def _check_licensee_part(
         _seq, made, sold, _u, amount, country = line
         if country != (sold if sold in counting else made):
             raise BundleError(f"line {made}/{sold}: allocated to {country}, not as rule 5 says")
-        if to_cents(Decimal(amount)) != cents:
+        if cents_of(amount) != cents:
             raise BundleError(
                 f"line {made}/{sold}: {amount}, the spread by units gives {format_cents(cents)}"
             )
@@ -871,10 +871,10 @@ def _check_licensee_part(
                 raise BundleError(f"{number} ({country}): your own patent is never credited")
             weight += fact.weight
         credit_exact += Fraction(cents) * weight / read_weight(summary.body["countries"][country])
-    credit = to_cents(Decimal(part["credit"]))
+    credit = cents_of(part["credit"])
     if abs(credit - credit_exact) > max(1, len(part["lines"])):
         raise BundleError(f"credit: {part['credit']} is more than a cent a line from your licences' share")
-    if royalty - credit != to_cents(Decimal(part["due"])):
+    if royalty - credit != cents_of(part["due"]):
         raise BundleError("due: not royalty minus credit")
     _check_memo(part, summary, entries, current, facts)
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from licenses.money import format_cents, largest_remainder, round_half_up_cents, to_cents
+from licenses.money import cents_of, format_cents, largest_remainder, round_half_up_cents, to_cents
 from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import AllocationRecord, PoolState
@@ -55,7 +55,7 @@ def invoices(state: PoolState) -> list[Invoice]:
                     period,
                     licensee,
                     body["currency"],
-                    to_cents(Decimal(figures["due"])),
+                    cents_of(figures["due"]),
                 )
             )
     return out
@@ -97,7 +97,7 @@ def gross_from(body: dict[str, Any]) -> dict[str, dict[str, int]]:
     """Each licensee's members with their gross from it in one allocation (the sum of their share rows)."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for licensee, _country, member, amount in body["shares"]:
-        out[licensee][member] += to_cents(Decimal(amount))
+        out[licensee][member] += cents_of(amount)
     return out
 
 

@@ -8,6 +8,7 @@ verifies the whole ledger. Nothing here is precomputed: every figure comes from 
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -175,12 +176,18 @@ def run(directory: Path | None) -> int:
         f"verify: {report['entries']} entries, {report['checkpoints']} checkpoints, "
         f"{report['allocations_recomputed']} allocation(s) recomputed: {report['result']}"
     )
+    # Commands to copy: one line each, never wrapped (rich wraps at 80 columns when piped, which cut the
+    # verifier key in two), quoted for the shell.
+    q = shlex.quote
     console.print(
         "\nTry it yourself:\n"
-        f"  export PATENTPOOL_DB=sqlite:///{db} PATENTPOOL_KEY={key_path} "
-        f"PATENTPOOL_PASSPHRASE={os.environ['PATENTPOOL_PASSPHRASE']}\n"
+        f"  export PATENTPOOL_DB={q(f'sqlite:///{db}')} PATENTPOOL_KEY={q(str(key_path))} "
+        f"PATENTPOOL_PASSPHRASE={q(os.environ['PATENTPOOL_PASSPHRASE'])}\n"
         "  patentpool patent show EP2345678B1\n"
         "  patentpool statement --member B --period 2025Q1\n"
-        f"  patentpool verify-statement {bundle_path} --vkey '{key.verifier()}'"
+        f"  patentpool verify-statement {q(str(bundle_path))} --vkey {q(str(key.verifier()))}",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
     )
     return 0 if verdict.ok and not report["problems"] else 1

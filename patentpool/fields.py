@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 
 from patentpool.errors import PoolError
@@ -17,9 +18,16 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UNITS_RE = re.compile(r"^(0|[1-9]\d*)$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
-# ISO 3166-1 alpha-2, so that a typo such as "UK" or "EN" is caught at import rather than silently earning
-# nothing; EP and WO are offices, not countries where a patent is in force.
-COUNTRIES = frozenset(
+# Country and currency codes come from pycountry (ISO 3166-1 and ISO 4217 as its data release has them), so
+# that a typo such as "UK" or "UDS" is caught at entry rather than silently earning nothing, with the code
+# meant when it can be told. EP and WO are offices, not countries where a patent is in force.
+#
+# A ledger is replayed and re-validated for decades, and a later data release may withdraw a code (as HRK
+# went in 2023): `verify` must keep accepting every code a ledger already holds. So the validators of stored
+# bodies (rules.py) use `ledger_country` / `ledger_currency`, which also accept these frozen lists, ISO
+# 3166-1 alpha-2 and ISO 4217 list one as in force in 2026 (funds and precious metals included), and any
+# code pycountry lists as historic. New input (`country`, `currency`) must be a current code.
+LEDGER_COUNTRIES = frozenset(
     """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV
     BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES
@@ -31,13 +39,7 @@ COUNTRIES = frozenset(
     VG VI VN VU WF WS YE YT ZA ZM ZW
     """.split()
 )
-
-
-# ISO 4217 active alphabetic codes (list one of the maintenance agency as in force in 2026, funds and
-# precious metals included), so that a typo such as "UDS" is caught at entry rather than opening a program
-# or recording a payment in a currency nobody pays in. `verify` re-checks every body with this table: a code
-# the agency withdraws later must stay here while any pool's ledger holds it.
-CURRENCIES = frozenset(
+LEDGER_CURRENCIES = frozenset(
     """
     AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF
     CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP
@@ -48,6 +50,87 @@ CURRENCIES = frozenset(
     XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG
     """.split()
 )
+# Spellings people use that ISO data does not hold: UK is reserved by ISO 3166 for the United Kingdom, whose
+# code is GB; the EU writes Greece EL; RMB and yuan are everyday names of the renminbi.
+COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+CURRENCY_ALIASES = {"RMB": "CNY", "YUAN": "CNY", "US$": "USD"}
+
+
+@functools.cache
+def current_countries() -> frozenset[str]:
+    import pycountry
+
+    return frozenset(str(c.alpha_2) for c in pycountry.countries)
+
+
+@functools.cache
+def current_currencies() -> frozenset[str]:
+    import pycountry
+
+    return frozenset(str(c.alpha_3) for c in pycountry.currencies)
+
+
+@functools.cache
+def _historic_countries() -> frozenset[str]:
+    import pycountry
+
+    return frozenset(str(c.alpha_2) for c in pycountry.historic_countries if getattr(c, "alpha_2", None))
+
+
+def suggest_country(text: str) -> list[str]:
+    """The codes a mistyped country probably meant: UK -> GB, DEU -> DE, Germany -> DE, Korea -> KP, KR."""
+    import pycountry
+
+    value = text.strip()
+    code = value.upper()
+    if code in COUNTRY_ALIASES:
+        return [COUNTRY_ALIASES[code]]
+    if len(code) == 2:
+        return []  # any two letters fuzzily match some name: a guess would mislead
+    try:
+        return [str(pycountry.countries.lookup(value).alpha_2)]  # alpha-3, numeric, a name
+    except LookupError:
+        pass
+    if len(value) < 4:
+        return []
+    try:
+        return [str(c.alpha_2) for c in pycountry.countries.search_fuzzy(value)[:2]]
+    except LookupError:
+        return []
+
+
+def suggest_currency(text: str) -> list[str]:
+    """The codes a mistyped currency probably meant: UDS -> USD (swapped), RMB -> CNY, Euro -> EUR."""
+    import pycountry
+
+    value = text.strip()
+    code = value.upper()
+    if code in CURRENCY_ALIASES:
+        return [CURRENCY_ALIASES[code]]
+    try:
+        return [str(pycountry.currencies.lookup(value).alpha_3)]
+    except LookupError:
+        pass
+    if len(code) == 3:  # two neighbouring letters swapped: UDS, USD
+        swaps = {code[1] + code[0] + code[2], code[0] + code[2] + code[1]}
+        return sorted(swaps & current_currencies())
+    return []
+
+
+def did_you_mean(typed: str, known: Iterable[str]) -> str:
+    """`; did you mean X?` for an unknown id that differs from a known one only in case, or (ids of four
+    characters or more, where a near miss is telling) by a character or two (spec 9); else nothing."""
+    import difflib
+
+    names = list(known)
+    same = [n for n in names if n.casefold() == typed.casefold()]
+    if not same and len(typed) >= 4:
+        same = difflib.get_close_matches(typed, names, n=1, cutoff=0.8)
+    return _did_you_mean(same[:1])
+
+
+def _did_you_mean(suggestions: list[str]) -> str:
+    return f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
 
 
 class FieldError(PoolError, ValueError):
@@ -98,10 +181,21 @@ def optional_date(value: str | None, field: str) -> date | None:
 
 
 def country(value: str, field: str) -> str:
+    """A country code as a user typed it (option, cell): a current ISO 3166-1 alpha-2 code."""
     code = value.strip().upper()
-    if code not in COUNTRIES:
-        raise FieldError(field, f"{value!r} is not an ISO 3166 country code")
+    if code not in current_countries():
+        raise FieldError(
+            field, f"{value!r} is not an ISO 3166 country code{_did_you_mean(suggest_country(value))}"
+        )
     return code
+
+
+def ledger_country(value: str, field: str) -> str:
+    """A country code as a stored body holds it: any code a ledger may already hold (see above)."""
+    code = value.strip().upper()
+    if code in LEDGER_COUNTRIES or code in current_countries() or code in _historic_countries():
+        return code
+    return country(value, field)
 
 
 def countries(value: str, field: str) -> list[str]:
@@ -113,12 +207,23 @@ def countries(value: str, field: str) -> list[str]:
 
 
 def currency(value: str, field: str) -> str:
+    """A currency code as a user typed it: a current ISO 4217 code."""
     code = value.strip().upper()
     if not CURRENCY_RE.match(code):
-        raise FieldError(field, f"{value!r} is not a three-letter currency code")
-    if code not in CURRENCIES:
-        raise FieldError(field, f"{value!r} is not an ISO 4217 currency code")
+        hint = _did_you_mean(suggest_currency(value))
+        raise FieldError(field, f"{value!r} is not a three-letter currency code{hint}")
+    if code not in current_currencies():
+        hint = _did_you_mean(suggest_currency(value))
+        raise FieldError(field, f"{value!r} is not an ISO 4217 currency code{hint}")
     return code
+
+
+def ledger_currency(value: str, field: str) -> str:
+    """A currency code as a stored body holds it: any code a ledger may already hold."""
+    code = value.strip().upper()
+    if code in LEDGER_CURRENCIES or code in current_currencies():
+        return code
+    return currency(value, field)
 
 
 # The most units one licensee may report for one program and period (all its lines together). The

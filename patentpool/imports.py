@@ -1,4 +1,5 @@
-"""CSV imports (spec section 8): streamed, validated in full, then appended as one batch, or not at all.
+"""Imports (spec section 8): CSV or xlsx, streamed, validated in full, then appended as one batch, or not
+at all; with `--dry-run` (a `DryRun` sink) checked in full and not appended.
 
 Every row is checked against the state as it would be after the rows before it, so the error list is
 complete (up to MAX_ERRORS) and names file, line and column. Re-importing a file appends nothing; a row
@@ -8,17 +9,22 @@ already recorded with the same facts is skipped; with other facts it is an error
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from patentpool import bodies, fields, rules
+from ledger.entry import Entry, check_value
+from ledger.log import utc_now
+from patentpool import bodies, fields, rules, sheets
 from patentpool.fields import FieldError
-from patentpool.service import Batch, PoolError
+from patentpool.service import PoolError
+from patentpool.sheets import ReadOptions
+from patentpool.state import PoolState
+
+PLAIN = ReadOptions()
 
 MAX_ERRORS = 50
 
@@ -63,6 +69,17 @@ class ImportResult:
     skipped: int = 0
     corrected: int = 0
     already: list[int] = field(default_factory=list)  # seqs, when the whole file was imported before
+    dry_run: bool = False
+    seqs: list[int] = field(default_factory=list)  # of the entries appended (or, dry, that would be)
+
+    def add(self, sink: Sink, kind: str, body: Mapping[str, Any]) -> None:
+        """Append (or check) one entry of this import and count it."""
+        entry = sink.add(kind, body)
+        self.appended += 1
+        if entry is not None:
+            self.seqs.append(entry.seq)
+        elif isinstance(sink, DryRun) and self.dry_run:
+            self.seqs.append(sink.seqs[-1])
 
     def summary(self, what: str) -> str:
         if self.already:
@@ -70,7 +87,12 @@ class ImportResult:
                 f"{self.file} was already imported (seq {self.already[0]}-{self.already[-1]}); "
                 "nothing appended"
             )
-        parts = [f"{self.appended} {what} entr{'y' if self.appended == 1 else 'ies'} appended"]
+        entries = f"{self.appended} {what} entr{'y' if self.appended == 1 else 'ies'}"
+        if self.dry_run:
+            where = f" (seq {self.seqs[0]}-{self.seqs[-1]})" if self.seqs else ""
+            parts = [f"dry run, nothing appended: would append {entries}{where}"]
+        else:
+            parts = [f"{entries} appended"]
         if self.corrected:
             parts.append(f"{self.corrected} line(s) corrected")
         if self.skipped:
@@ -86,81 +108,36 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_rows(
-    path: Path, columns: tuple[tuple[str, ...], tuple[str, ...]]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Stream a CSV's rows as (line number, {column: cell}); header problems raise ImportFailed."""
-    required, optional = columns
-    name = str(path)
-    try:
-        # Undecodable bytes become lone surrogates, so that the row and column holding them can be named.
-        handle = path.open(newline="", encoding="utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise PoolError(f"{name}: cannot read: {exc.strerror}") from exc
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise ImportFailed([RowError(name, 1, None, "empty file: no header row")], False) from None
-        if any(_undecodable(h) for h in header):
-            raise ImportFailed([RowError(name, 1, None, "not UTF-8")], False)
-        if header and header[0].startswith("\ufeff"):
-            header[0] = header[0][1:]
-        errors = [RowError(name, 1, h, "unknown column") for h in header if h not in required + optional]
-        errors += [RowError(name, 1, c, "required column missing") for c in required if c not in header]
-        dupes = {h for h in header if header.count(h) > 1}
-        errors += [RowError(name, 1, h, "column appears twice") for h in sorted(dupes)]
-        if errors:
-            raise ImportFailed(errors, False)
-        end = reader.line_num
-        try:
-            for row in reader:
-                # A quoted cell may span lines: name the line where the row starts.
-                line, end = end + 1, reader.line_num
-                if not "".join(row).strip():
-                    continue
-                if len(row) != len(header):
-                    yield line, {"__error__": f"{len(row)} cells, the header has {len(header)}"}
-                    continue
-                bad = [h for h, cell in zip(header, row, strict=True) if _undecodable(cell)]
-                if bad:
-                    yield line, {"__error__": f"{bad[0]}: not UTF-8"}
-                    continue
-                yield line, dict(zip(header, row, strict=True))
-        except csv.Error as exc:
-            raise ImportFailed(
-                [RowError(name, reader.line_num, None, f"malformed CSV: {exc}")], False
-            ) from None
-
-
-def _undecodable(cell: str) -> bool:
-    # surrogateescape turns each undecodable byte into U+DC80..U+DCFF; an ASCII cell (most) has none.
-    return not cell.isascii() and any("\udc80" <= c <= "\udcff" for c in cell)
-
-
 Tick = Callable[[int], None] | None
 
 
-def _each_row(
+def each_row(
     path: Path,
     columns: tuple[tuple[str, ...], tuple[str, ...]],
     result: ImportResult,
-    errors: _Collector,
+    errors: Collector,
     tick: Tick,
+    options: ReadOptions,
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """The well-formed rows of a file; counts every row and collects the malformed ones as errors."""
-    for line, row in read_rows(path, columns):
-        result.rows += 1
-        if tick:
-            tick(1)
-        if "__error__" in row:
-            errors.add(line, row["__error__"])
-            continue
-        yield line, row
+    """The well-formed rows of a CSV or xlsx file as {column: text}; counts every row and collects the
+    malformed ones as errors. A file that cannot be read as a table raises ImportFailed at once."""
+    name = str(path)
+    try:
+        for line, row in sheets.read_rows(path, columns, options):
+            result.rows += 1
+            if tick:
+                tick(1)
+            if sheets.ROW_ERROR in row:
+                errors.add(line, row[sheets.ROW_ERROR])
+                continue
+            yield line, row
+    except sheets.HeaderProblems as exc:
+        raise ImportFailed([RowError(name, 1, col, msg) for col, msg in exc.problems], False) from None
+    except sheets.BadFile as exc:
+        raise ImportFailed([RowError(name, exc.line, exc.column, exc.message)], False) from None
 
 
-class _Collector:
+class Collector:
     def __init__(self, file: str) -> None:
         self.file = file
         self.errors: list[RowError] = []
@@ -180,21 +157,62 @@ class _Collector:
             raise ImportFailed(self.errors, self.more)
 
 
-def _already(batch: Batch, sha: str, result: ImportResult) -> bool:
-    seqs = batch.state.sources.get(sha)
+class Sink(Protocol):
+    """Where an import's entries go: a real batch (signed and appended) or a dry run."""
+
+    @property
+    def state(self) -> PoolState: ...
+
+    def add(self, kind: str, body: Mapping[str, Any]) -> Any: ...
+
+
+@dataclass
+class DryRun:
+    """A sink that checks each entry as `Batch.add` would (its one validator, the ledger's value rules),
+    and applies it to the state so later rows see it, but signs and appends nothing. `--dry-run` imports
+    into one; a real import turns into one at its first error, to go on listing errors without signing."""
+
+    state: PoolState
+    seqs: list[int] = field(default_factory=list)
+
+    def add(self, kind: str, body: Mapping[str, Any]) -> None:
+        check_value(dict(body))
+        seq = self.state.size + 1
+        # Stamped now, as the appender would: the rules judge "not in the future" by the entry's day.
+        entry = Entry(seq, utc_now(), kind, "", "", body, "")
+        rules.apply(self.state, entry, "0" * 64, check=True)
+        self.seqs.append(seq)
+
+
+def sink_for(batch: Sink, errors: Collector) -> Sink:
+    # After the first error nothing will be written: keep validating, but stop signing entries.
+    return DryRun(batch.state) if errors.errors and not isinstance(batch, DryRun) else batch
+
+
+def begin(
+    batch: Sink, path: Path, options: ReadOptions = PLAIN
+) -> tuple[ImportResult, Collector] | ImportResult:
+    """The import's result and error list, or the result alone if the whole file (for a workbook: the
+    sheet) was imported before."""
+    sheets.check_options(path, options)
+    digest = sheets.source_digest(path, file_sha256(path), options)
+    result = ImportResult(str(path), digest, dry_run=isinstance(batch, DryRun))
+    seqs = batch.state.sources.get(result.sha256)
     if seqs is not None:
         result.already = list(seqs)
-        return True
-    return False
-
-
-def import_members(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
-    result = ImportResult(str(path), file_sha256(path))
-    if _already(batch, result.sha256, result):
         return result
-    errors = _Collector(str(path))
+    return result, Collector(str(path))
+
+
+def import_members(
+    batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
+) -> ImportResult:
+    begun = begin(batch, path, options)
+    if isinstance(begun, ImportResult):
+        return begun
+    result, errors = begun
     seen: set[str] = set()
-    for line, row in _each_row(path, MEMBER_COLUMNS, result, errors, tick):
+    for line, row in each_row(path, MEMBER_COLUMNS, result, errors, tick, options):
         try:
             body = bodies.member(row["id"], row["name"], row["role"])
             existing = batch.state.members.get(body["id"])
@@ -207,11 +225,7 @@ def import_members(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
             if existing is not None:
                 raise FieldError("id", f"member {body['id']!r} exists with other data: use `member update`")
             body["source"] = result.sha256
-            if not errors.errors:
-                batch.add("member.add", body)
-            else:
-                rules.validate(batch.state, "member.add", body)
-            result.appended += 1
+            result.add(sink_for(batch, errors), "member.add", body)
         except FieldError as exc:
             errors.add(line, exc)
     errors.raise_if_any()
@@ -229,13 +243,15 @@ def _owner_cell(row: dict[str, str]) -> str:
     return one or several
 
 
-def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
-    result = ImportResult(str(path), file_sha256(path))
-    if _already(batch, result.sha256, result):
-        return result
-    errors = _Collector(str(path))
+def import_patents(
+    batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
+) -> ImportResult:
+    begun = begin(batch, path, options)
+    if isinstance(begun, ImportResult):
+        return begun
+    result, errors = begun
     seen: dict[tuple[str, str], int] = {}
-    for line, row in _each_row(path, PATENT_COLUMNS, result, errors, tick):
+    for line, row in each_row(path, PATENT_COLUMNS, result, errors, tick, options):
         try:
             body = bodies.patent(
                 row["number"],
@@ -261,42 +277,25 @@ def import_patents(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
                     continue
                 raise FieldError("number", f"{key[0]} is already in the pool for {key[1]} with other data")
             body["source"] = result.sha256
-            _add_or_check(batch, errors, "patent.add", body)
-            result.appended += 1
+            result.add(sink_for(batch, errors), "patent.add", body)
         except FieldError as exc:
             errors.add(line, exc)
     errors.raise_if_any()
     return result
 
 
-def _add_or_check(batch: Batch, errors: _Collector, kind: str, body: dict[str, Any]) -> None:
-    # After the first error nothing will be written: keep validating, but stop signing entries.
-    if errors.errors:
-        rules.validate(batch.state, kind, body)
-        if kind == "patent.add":
-            # Later rows must see this row (duplicates, EP countries), as they would after a real append.
-            rules.KINDS[kind].apply(batch.state, _FakeEntry(body), (0, "0" * 64))  # type: ignore[arg-type]
-    else:
-        batch.add(kind, body)
-
-
-@dataclass(frozen=True)
-class _FakeEntry:
-    body: Mapping[str, Any]
-    seq: int = 0
-    kind: str = "patent.add"
-
-
-def import_reports(batch: Batch, path: Path, correct: bool, tick: Tick = None) -> ImportResult:
-    result = ImportResult(str(path), file_sha256(path))
-    if _already(batch, result.sha256, result):
-        return result
-    errors = _Collector(str(path))
+def import_reports(
+    batch: Sink, path: Path, correct: bool, tick: Tick = None, *, options: ReadOptions = PLAIN
+) -> ImportResult:
+    begun = begin(batch, path, options)
+    if isinstance(begun, ImportResult):
+        return begun
+    result, errors = begun
     groups: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
     seen: dict[tuple[str, str, str, str, str], int] = {}
     totals: dict[tuple[str, str, str], int] = {}  # units of each licensee, program and period after the file
     state = batch.state
-    for line, row in _each_row(path, REPORT_COLUMNS, result, errors, tick):
+    for line, row in each_row(path, REPORT_COLUMNS, result, errors, tick, options):
         try:
             licensee = fields.identifier(row["licensee"], "licensee")
             program = fields.identifier(row["program"], "program")
@@ -339,21 +338,22 @@ def import_reports(batch: Batch, path: Path, correct: bool, tick: Tick = None) -
     for (licensee, program, period), bucket in groups.items():
         header = {"licensee": licensee, "program": program, "period": period}
         if bucket["add"]:
-            batch.add("report.add", {**header, "lines": bucket["add"], "source": result.sha256})
-            result.appended += 1
+            result.add(batch, "report.add", {**header, "lines": bucket["add"], "source": result.sha256})
         if bucket["correct"]:
-            batch.add("report.correct", {**header, "lines": bucket["correct"], "source": result.sha256})
-            result.appended += 1
+            body = {**header, "lines": bucket["correct"], "source": result.sha256}
+            result.add(batch, "report.correct", body)
             result.corrected += len(bucket["correct"])
     return result
 
 
-def import_payments(batch: Batch, path: Path, tick: Tick = None) -> ImportResult:
-    result = ImportResult(str(path), file_sha256(path))
-    if _already(batch, result.sha256, result):
-        return result
-    errors = _Collector(str(path))
-    for line, row in _each_row(path, PAYMENT_COLUMNS, result, errors, tick):
+def import_payments(
+    batch: Sink, path: Path, tick: Tick = None, *, options: ReadOptions = PLAIN
+) -> ImportResult:
+    begun = begin(batch, path, options)
+    if isinstance(begun, ImportResult):
+        return begun
+    result, errors = begun
+    for line, row in each_row(path, PAYMENT_COLUMNS, result, errors, tick, options):
         try:
             body = bodies.payment(
                 row["licensee"], row["date"], row["amount"], row["currency"], row["reference"]
@@ -374,11 +374,7 @@ def import_payments(batch: Batch, path: Path, tick: Tick = None) -> ImportResult
                     f"with other figures (seq {existing.ref[0]})",
                 )
             body["source"] = result.sha256
-            if errors.errors:
-                rules.validate(batch.state, "payment.add", body)
-            else:
-                batch.add("payment.add", body)
-            result.appended += 1
+            result.add(sink_for(batch, errors), "payment.add", body)
         except FieldError as exc:
             errors.add(line, exc)
     errors.raise_if_any()

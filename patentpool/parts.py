@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from ledger import merkle
 from ledger.entry import canonical
-from licenses.money import format_cents, format_money, to_cents
+from licenses.money import cents_of, format_cents, format_money
 from patentpool import allocation
 from patentpool.allocation import read_weight, spell_weight
 
@@ -58,7 +58,7 @@ def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     lines_there: dict[tuple[str, str], int] = defaultdict(int)
     for licensee, info in body["licensees"].items():
         for line in info["lines"]:
-            royalty_there[(licensee, line[5])] += to_cents(Decimal(line[4]))
+            royalty_there[(licensee, line[5])] += cents_of(line[4])
             lines_there[(licensee, line[5])] += 1
     totals = {c: country_weight(owners) for c, owners in body["countries"].items()}
     by_member: dict[str, list[list[Any]]] = defaultdict(list)
@@ -289,7 +289,7 @@ def per_patent(part: Mapping[str, Any]) -> list[PatentFigures]:
     # the same weights: each group is split row by row and summed in one vectorised call.
     groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
     for row in part["rows"]:
-        cents = to_cents(Decimal(row[6]))
+        cents = cents_of(row[6])
         if cents:
             groups[(row[1], tuple(row[7]))].append(cents)
     gross: dict[tuple[str, str], int] = defaultdict(int)
@@ -300,7 +300,7 @@ def per_patent(part: Mapping[str, Any]) -> list[PatentFigures]:
         got = split_totals(totals, integer_weights([w for _n, w in weighted]))
         for (number, _w), c in zip(weighted, got, strict=True):
             gross[(number, country)] += c
-    fee = to_cents(Decimal(part["admin_fee"]))
+    fee = cents_of(part["admin_fee"])
     keys = sorted(k for k, v in gross.items() if v)
     fees = largest_remainder(fee, [gross[k] for k in keys]) if keys and fee else [0] * len(keys)
     return [PatentFigures(n, c, gross[(n, c)], f) for (n, c), f in zip(keys, fees, strict=True)]
@@ -347,8 +347,8 @@ def assemble(summary_body: Mapping[str, Any], parts: list[Mapping[str, Any]]) ->
             fees += part["open_license_fees"]
             refs += part["open_license_refs"]
     shares.sort(key=lambda r: (r[0], r[1], r[2]))
-    gross = sum(to_cents(Decimal(m["gross"])) for m in members.values())
-    fee = sum(to_cents(Decimal(m["admin_fee"])) for m in members.values())
+    gross = sum(cents_of(m["gross"]) for m in members.values())
+    fee = sum(cents_of(m["admin_fee"]) for m in members.values())
     out = dict(summary_body)
     out.update(
         {

@@ -15,7 +15,11 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
 from typing import IO, Any, TextIO
+
+from patentpool.errors import PoolError
 
 
 def default_format(to_file: bool = False) -> str:
@@ -91,6 +95,87 @@ def write_csv(out: IO[str], rows: Iterable[dict[str, Any]], columns: Sequence[st
         (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
 
 
+# An amount or a count as the views spell it: written to a workbook as a number cell.
+_XLSX_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?")
+
+
+# A sheet's rows, header included, as Excel and LibreOffice open them.
+XLSX_MAX_ROWS = 1_048_576
+
+
+class TooManyRows(PoolError):
+    """More rows than a spreadsheet opens: the user should choose CSV or JSON."""
+
+
+def write_xlsx(
+    target: IO[bytes] | Path,
+    sheets: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[str]]],
+) -> None:
+    """A workbook with one sheet per (title, rows, columns): a bold, frozen header row; amounts and counts
+    as numbers (a Decimal is written as its own digits, never through a float); text cells neutralised by
+    `safe_cell`."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    for title, rows, _columns in sheets:
+        if len(rows) >= XLSX_MAX_ROWS:
+            raise TooManyRows(
+                f"-f xlsx: {title} has {len(rows):,} rows, more than a spreadsheet opens "
+                f"({XLSX_MAX_ROWS - 1:,}); use -f csv or -f json"
+            )
+    book = Workbook()
+    first = book.active
+    if first is not None:
+        book.remove(first)
+    used: set[str] = set()
+    for title, rows, columns in sheets:
+        ws = book.create_sheet(_sheet_title(title, used))
+        ws.append(list(columns))
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        ws.freeze_panes = "A2"
+        widths = [len(c) for c in columns]
+        for row in rows:
+            values = [_xlsx_value(row.get(c)) for c in columns]
+            ws.append(values)
+            widths = [
+                max(w, min(len(str(v)) if v is not None else 0, 60))
+                for w, v in zip(widths, values, strict=True)
+            ]
+        for index, width in enumerate(widths, start=1):
+            ws.column_dimensions[_column_letter(index)].width = width + 2
+    book.save(target)
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return _cell(value) or None
+    if isinstance(value, int | Decimal):
+        return value
+    text = _cell(value)
+    if _XLSX_NUMBER.fullmatch(text) and ("." in text or len(text.lstrip("-")) < 16):
+        # An amount ("1445.45") or a count: a number a spreadsheet can sum, spelled exactly.
+        return Decimal(text) if "." in text else int(text)
+    return safe_cell(text) if text else None
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+def _sheet_title(title: str, used: set[str]) -> str:
+    # Excel's rules: at most 31 characters, none of []:*?/\ and unique in the workbook.
+    base = re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:31] or "Sheet"
+    name, n = base, 1
+    while name.lower() in used:
+        n += 1
+        name = f"{base[: 31 - len(str(n)) - 1]} {n}"
+    used.add(name.lower())
+    return name
+
+
 def write_json_array(out: IO[str], items: Iterable[str]) -> None:
     """A JSON array of items already spelled as JSON, one per line, written as they come."""
     first = True
@@ -109,10 +194,13 @@ def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str 
     # Text objects, never strings: rich reads markup in strings, and stored text (a member's name, a
     # reference) must show as typed: `[link=...]` literally, and `x [/] y` without a MarkupError.
     table = Table(title=Text(title) if title is not None else None, show_lines=False)
-    for column in columns:
-        table.add_column(Text(column), overflow="fold")
-    for row in rows:
-        table.add_row(*[Text(_cell(row.get(c))) for c in columns])
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    for index, column in enumerate(columns):
+        # Wrap a long cell at its spaces, never inside a word (a patent number, a date) while it fits.
+        longest = max((len(word) for line in cells for word in line[index].split()), default=0)
+        table.add_column(Text(column), overflow="fold", min_width=min(max(longest, len(column)), 24))
+    for line in cells:
+        table.add_row(*[Text(cell) for cell in line])
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=_width())
     console.print(table)
@@ -123,7 +211,7 @@ def _width() -> int:
     try:
         return max(os.get_terminal_size().columns, 80)
     except OSError:
-        return 120
+        return 160  # a file or a pipe: wide enough for the widest table (patents) without breaking words
 
 
 def use_color(stream: TextIO) -> bool:
@@ -144,14 +232,38 @@ def emit(
     if fmt == "json":
         out.write(to_json(data))
         return
-    table_rows = list(rows if rows is not None else data)
-    cols = list(columns or (table_rows[0].keys() if table_rows else []))
+    table_rows, cols = _rows_and_columns(data, rows, columns)
     if fmt == "csv":
         out.write(to_csv(table_rows, cols))
         return
     if first is not None and first[1]:
         out.write(to_table(first[1], list(first[1][0].keys()), first[0], use_color(out)))
     out.write(to_table(table_rows, cols, title, use_color(out)))
+
+
+def _rows_and_columns(
+    data: Any, rows: Sequence[dict[str, Any]] | None, columns: Sequence[str] | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    table_rows = list(rows if rows is not None else data)
+    return table_rows, list(columns or (table_rows[0].keys() if table_rows else []))
+
+
+def emit_xlsx(
+    data: Any,
+    target: IO[bytes] | Path,
+    rows: Sequence[dict[str, Any]] | None = None,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+    first: tuple[str, Sequence[dict[str, Any]]] | None = None,
+) -> None:
+    """`emit` for -f xlsx: the table's rows in a sheet named by its title, and `first`, if any, in a sheet
+    of its own before it."""
+    table_rows, cols = _rows_and_columns(data, rows, columns)
+    sheets: list[tuple[str, Sequence[dict[str, Any]], Sequence[str]]] = []
+    if first is not None and first[1]:
+        sheets.append((first[0], first[1], list(first[1][0].keys())))
+    sheets.append((title or "Data", table_rows, cols))
+    write_xlsx(target, sheets)
 
 
 @contextmanager

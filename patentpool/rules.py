@@ -25,13 +25,18 @@ from licenses.agreements import (
 )
 from licenses.errors import TermError
 from licenses.fees import parse_fee
-from licenses.money import format_cents, parse_money, parse_rate, to_cents
+from licenses.money import cents_of, format_cents, parse_money, parse_rate
 from licenses.numbers import check_type, normalize_number, office
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
 from patentpool import corrections, owners, staleness
 from patentpool.allocation import CREDIT
-from patentpool.fields import FieldError, check_period_units, country, currency, identifier, parse_date
+from patentpool.fields import FieldError, check_period_units, did_you_mean, identifier, parse_date
+
+# Stored bodies are checked against every code a ledger may hold, so `verify` of an old ledger never fails on
+# a code a later ISO data release withdrew (fields.py).
+from patentpool.fields import ledger_country as country
+from patentpool.fields import ledger_currency as currency
 from patentpool.periods import Period
 from patentpool.state import (
     AllocationRecord,
@@ -105,7 +110,7 @@ def _term(name: str, fn: Callable[[], Any]) -> Any:
 def _member(state: PoolState, member_id: str, name: str, *, role: str | None = None) -> Member:
     member = state.members.get(member_id)
     if member is None:
-        raise FieldError(name, f"unknown member {member_id!r}")
+        raise FieldError(name, f"unknown member {member_id!r}{did_you_mean(member_id, state.members)}")
     if role == "licensor" and member.role not in ("licensor", "both"):
         raise FieldError(name, f"member {member_id!r} is a {member.role}, not a licensor")
     if role == "licensee" and member.role not in ("licensee", "both"):
@@ -116,7 +121,7 @@ def _member(state: PoolState, member_id: str, name: str, *, role: str | None = N
 def _program(state: PoolState, name: str, field: str = "program") -> Program:
     program = state.programs.get(name)
     if program is None:
-        raise FieldError(field, f"unknown program {name!r}")
+        raise FieldError(field, f"unknown program {name!r}{did_you_mean(name, state.programs)}")
     return program
 
 
@@ -787,8 +792,8 @@ def a_allocation(state: PoolState, e: Entry, ref: Ref) -> None:
             (members if kind == "member" else invoices)[name] = info.figures
             if kind == "licensee":
                 memo += info.memo
-    gross = sum(to_cents(Decimal(m["gross"])) for m in members.values())
-    fee = sum(to_cents(Decimal(m["admin_fee"])) for m in members.values())
+    gross = sum(cents_of(m["gross"]) for m in members.values())
+    fee = sum(cents_of(m["admin_fee"]) for m in members.values())
     summary = {k: v for k, v in b.items() if k not in ("parts", "inputs")}
     summary.update(
         members=members,

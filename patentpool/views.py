@@ -19,6 +19,7 @@ PROGRAM_COLUMNS = ["name", "currency", "tiers", "annual_cap", "admin_fee", "peri
 PATENT_COLUMNS = [
     "number",
     "country",
+    "title",
     "owner",
     "type",
     "program",
@@ -56,7 +57,11 @@ REPORT_COLUMNS = [
 
 
 def patent_rows(
-    state: PoolState, program: str | None, owner: str | None, on: str | None
+    state: PoolState,
+    program: str | None,
+    owner: str | None,
+    on: str | None,
+    titles: dict[tuple[str, str], str | None] | None = None,
 ) -> list[dict[str, Any]]:
     day = parse_date(on, "on") if on else date.today()
     rows = []
@@ -77,6 +82,7 @@ def patent_rows(
             {
                 "number": patent.number,
                 "country": patent.country,
+                "title": (titles or {}).get(patent.key),
                 "owner": owners.show(found),
                 "type": patent.type,
                 "program": patent.program,
@@ -276,22 +282,35 @@ def report_rows(state: PoolState, period: str | None, licensee: str | None) -> l
     ]
 
 
+# Tables and CSVs of figures mark each row in a first column `row`: `line` (one party's or one item's
+# figures), `total` (a sum of the lines above it), `memo` (an open-licence fee paid directly, never pool
+# money), `check` (reconcile's invariants). A spreadsheet summing a column filters on row = line, so totals
+# are never counted twice (docs/imports.md).
 def allocation_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [
-        {"party": m, "role": "member", "gross": f["gross"], "admin_fee": f["admin_fee"], "net": f["net"]}
+        {"row": "line", "party": m, "role": "member", **{k: f[k] for k in ("gross", "admin_fee", "net")}}
         for m, f in result["members"].items()
     ]
     rows += [
-        {"party": lic, "role": "licensee", "royalty": f["royalty"], "credit": f["credit"], "due": f["due"]}
+        {"row": "line", "party": lic, "role": "licensee", **{k: f[k] for k in ("royalty", "credit", "due")}}
         for lic, f in result["invoices"].items()
     ]
-    rows.append({"party": "total", "role": "", "gross": result["total"], "admin_fee": result["admin_fee"]})
+    rows.append(
+        {
+            "row": "total",
+            "party": "total",
+            "role": "",
+            "gross": result["total"],
+            "admin_fee": result["admin_fee"],
+        }
+    )
     for row in rows:
         row["currency"] = result["currency"]
     for fee in result["open_license_fees"]:
         # Due from licensee to patentee directly, maybe in another currency: never in the pool's columns.
         rows.append(
             {
+                "row": "memo",
                 "party": fee["licensee"],
                 "role": f"open licence memo: {fee['patent']} -> {fee['owner']}",
                 "memo": fee["amount"],
@@ -302,39 +321,55 @@ def allocation_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 ALLOCATION_COLUMNS = (
-    "party", "role", "royalty", "credit", "due", "gross", "admin_fee", "net", "memo", "currency"
+    "row", "party", "role", "royalty", "credit", "due", "gross", "admin_fee", "net", "memo", "currency"
 )  # fmt: skip
 
 
+INVOICE_COLUMNS = ("row", "item", "amount", "currency", "due_date")
+
+
 def invoice_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [
-        {"item": k, "amount": data[k], "currency": data["currency"]} for k in ("royalty", "credit", "due")
+    rows: list[dict[str, Any]] = [
+        {"row": "line", "item": k, "amount": data[k], "currency": data["currency"]}
+        for k in ("royalty", "credit")
     ]
+    # What is owed, and by when (spec 6 rule 12: 30 days after the period's last day).
+    rows.append(
+        {
+            "row": "total",
+            "item": "due",
+            "amount": data["due"],
+            "currency": data["currency"],
+            "due_date": data.get("due_date", ""),
+        }
+    )
     rows += [
         {
+            "row": "memo",
             "item": f"open licence {f['patent']} (memo, pay {f['owner']} directly)",
             "amount": f["amount"],
             "currency": f["currency"],
         }
         for f in data["open_license_fees"]
     ]
-    return rows
+    return [{k: r.get(k, "") for k in INVOICE_COLUMNS} for r in rows]
 
 
-STATEMENT_COLUMNS = ("program", "licensee", "country", "patents", "gross", "memo", "currency")
+STATEMENT_COLUMNS = ("row", "program", "licensee", "country", "patents", "gross", "memo", "currency")
 
 
 def statement_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [dict(line) for line in data["lines"]]
-    rows.append({"licensee": "gross", "gross": data["gross"]})
-    rows.append({"licensee": "admin fee", "gross": data["admin_fee"]})
-    rows.append({"licensee": "net", "gross": data["net"]})
+    rows = [{"row": "line", **line} for line in data["lines"]]
+    rows.append({"row": "total", "licensee": "gross", "gross": data["gross"]})
+    rows.append({"row": "total", "licensee": "admin fee", "gross": data["admin_fee"]})
+    rows.append({"row": "total", "licensee": "net", "gross": data["net"]})
     for row in rows:
         row["currency"] = data["currency"]
     for fee in data["open_license_fees"]:
         # Paid by the licensee directly, maybe in another currency: never in the pool's gross column.
         rows.append(
             {
+                "row": "memo",
                 "program": "memo",
                 "licensee": fee["licensee"],
                 "patents": f"open licence {fee['patent']}",
@@ -359,9 +394,14 @@ def statement_patent_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+RECONCILE_COLUMNS = ("row", "party", "role", "program", "owed", "settled", "balance", "days_late")
+
+
 def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    # `role` tells the two rows of a member that is also a licensee apart (books.reconcile names it).
     rows = [
         {
+            "row": "line",
             "party": r["licensee"],
             "role": r["role"],
             "program": r["program"],
@@ -374,6 +414,7 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     rows += [
         {
+            "row": "line",
             "party": r["member"],
             "role": r["role"],
             "program": r["program"],
@@ -384,18 +425,8 @@ def reconcile_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for r in data["members"]
     ]
-    rows.append(
-        {
-            "party": "invariants",
-            "role": "",
-            "program": "",
-            "owed": data["invariants"],
-            "settled": "",
-            "balance": "",
-            "days_late": "",
-        }
-    )
-    return rows
+    rows.append({"row": "check", "party": "invariants", "owed": data["invariants"]})
+    return [{k: r.get(k, "") for k in RECONCILE_COLUMNS} for r in rows]
 
 
 LOG_COLUMNS = ["seq", "time", "kind", "author", "summary", "void"]

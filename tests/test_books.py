@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from conftest import Pool
@@ -143,7 +144,11 @@ def test_statements_and_reconcile_of_the_worked_example(example_pool: Pool) -> N
     assert (l1["lines"], l1["gross"], l1["net"]) == ([], "0.00", "0.00")
 
     rows = csv_rows(pool.run("statement", "--member", "A", "--period", "2025Q1", "-f", "csv").stdout)
-    assert list(rows[0]) == ["program", "licensee", "country", "patents", "gross", "memo", "currency"]
+    assert list(rows[0]) == ["row", "program", "licensee", "country", "patents", "gross", "memo", "currency"]
+    # Totals are rows of their own, marked so: summing the `line` rows gives the gross row.
+    assert sum(Decimal(r["gross"]) for r in rows if r["row"] == "line") == Decimal(
+        next(r["gross"] for r in rows if r["row"] == "total" and r["licensee"] == "gross")
+    )
     cells = [(r["licensee"], r["gross"]) for r in rows]
     assert ("L1", "150.00") in cells and ("gross", "150.00") in cells
     assert ("admin fee", "15.00") in cells and ("net", "135.00") in cells

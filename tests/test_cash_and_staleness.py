@@ -180,3 +180,32 @@ def test_year_adds_up_at_sub_cent_rates(pool: Pool, units: int) -> None:
         total += int(Decimal(got["total"]) * 100)
     # The year: R(4 x units) = 0.02 for 4 units, 0.06 for 12 units (half-up of 0.02 and 0.06).
     assert total == {1: 2, 3: 6}[units]
+
+
+def test_a_q1_correction_makes_q2_and_q3_stale_and_one_allocate_brings_the_year_up_to_date(
+    pool: Pool,
+) -> None:
+    # Q1 2,000, Q2 3,000, Q3 4,000 units: R(2000) = 200.00; R(5000) - R(2000) = 800.00 - 200.00 = 600.00;
+    # R(9000) - R(5000) = (800.00 + 4,000 x 0.10) - 800.00 = 400.00.
+    _pool(pool, 2000, 3000)
+    report(pool, "2025Q3", 4000)
+    totals = [
+        pool.json("allocate", "--program", "XR", "--period", p)["total"]
+        for p in ("2025Q1", "2025Q2", "2025Q3")
+    ]
+    assert totals == ["200.00", "600.00", "400.00"]
+    # Q1 corrected down to 500 units: R(500) = 0.00; Q2 R(3500) - R(500) = 500.00; Q3 R(7500) - R(3500) =
+    # (800.00 + 2,500 x 0.10) - 500.00 = 550.00: the tiers moved under both later quarters.
+    report(pool, "2025Q1", 500, correct=True)
+    for period in ("2025Q2", "2025Q3"):
+        assert "is stale" in pool.run("invoice", "--licensee", "L1", "--period", period, expect=1).stderr
+    rerun = pool.run("allocate", "--program", "XR", "--period", "2025Q1", "-f", "json")
+    assert "XR 2025Q2: inputs changed" in rerun.stderr and "XR 2025Q3: inputs changed" in rerun.stderr
+    dues = [
+        pool.json("invoice", "--licensee", "L1", "--period", p)["due"] for p in ("2025Q1", "2025Q2", "2025Q3")
+    ]
+    assert dues == ["0.00", "500.00", "550.00"]
+    # The year adds up: R(7500) = 1,050.00 = 0.00 + 500.00 + 550.00.
+    a = pool.json("statement", "--member", "A", "--period", "2025Q3")
+    assert (a["gross"], a["admin_fee"], a["net"]) == ("275.00", "27.50", "247.50")
+    pool.run("verify")

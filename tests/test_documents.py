@@ -423,7 +423,8 @@ def test_year_reads_one_snapshot_on_each_backend(db_url: str, pool_factory: Any)
 def test_year_csv_rows_carry_their_period(pool: Pool) -> None:
     text = pool.run("statement", "--member", "B", "--year", "2025", "-f", "csv").stdout
     rows = text.splitlines()
-    assert rows[0].startswith("period,program,licensee,country")
+    # Each period's rows, marked line/total/memo as a statement's (docs/imports.md).
+    assert rows[0].startswith("period,row,program,licensee,country")
     assert {row.split(",")[0] for row in rows[1:]} == {"2025Q1", "2025Q2"}
 
 

@@ -283,3 +283,19 @@ def test_largest_remainder_properties(total: int, weights: list[Decimal | int]) 
 def test_largest_remainder_integer_path_equals_the_exact_one(total: int, weights: list[int]) -> None:
     # Integer weights take a divmod path; as Fractions they take the general one: same parts, same ties.
     assert largest_remainder(total, weights) == largest_remainder(total, [Fraction(w) for w in weights])
+
+
+@given(st.integers(-(10**15), 10**15))
+def test_cents_of_reads_the_ledger_spelling_exactly(cents: int) -> None:
+    from licenses.money import cents_of, format_cents
+
+    text = format_cents(cents)
+    assert cents_of(text) == cents == to_cents(Decimal(text))
+
+
+@pytest.mark.parametrize("text", ["1.5", "01.00", "1.000", "+1.00", "1,00", " 1.00", "-0.5", "1e2", ""])
+def test_cents_of_refuses_any_other_spelling(text: str) -> None:
+    from licenses.money import cents_of
+
+    with pytest.raises(TermError):
+        cents_of(text)

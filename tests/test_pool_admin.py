@@ -637,6 +637,7 @@ READS: dict[str, tuple[tuple[str, ...], list[str], tuple[str, str], str, int]] =
         [
             "number",
             "country",
+            "title",
             "owner",
             "type",
             "program",

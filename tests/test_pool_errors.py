@@ -405,8 +405,9 @@ CASES: list[tuple[str, tuple[str, ...], str]] = [
     ),
     (
         "declare-blank-report",
+        # Blanks are no reference (as a blank cell of a declarations file): a utility model needs one.
         declare("CN201234567U", "2025-07-01", "2026-06-30", "--evaluation-report", " "),
-        "evaluation_report: missing",
+        "evaluation_report: a utility needs a patent evaluation report reference",
     ),
     (
         "declare-past-expiry",

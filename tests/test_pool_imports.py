@@ -257,7 +257,12 @@ BAD_FILES: list[tuple[str, str, str | bytes, list[tuple[int, str | None, str]]]]
         "id,name,role,email\nD,D,both,d@example.com\n",
         [(1, "email", "unknown column")],
     ),
-    ("not-utf8-header", "member", b"id,n\xe4me,role\nD,D,both\n", [(1, None, "not UTF-8")]),
+    (
+        "not-utf8-header",
+        "member",
+        b"id,n\xe4me,role\nD,D,both\n",
+        [(1, None, "not UTF-8; try --encoding cp1252")],
+    ),
     # member rows: all errors listed, each with its line and column
     (
         "member-rows",
@@ -277,7 +282,8 @@ BAD_FILES: list[tuple[str, str, str | bytes, list[tuple[int, str | None, str]]]]
         "member-not-utf8-cell",
         "member",
         b"id,name,role\nD,Dynamo,both\nE,Cl\xe9ment,licensee\nF,F,king\n",
-        [(3, None, "name: not UTF-8"), (4, "role", "'king' is not licensor")],
+        # Once, at the first such line, with the encoding to try: the file is wrong as a whole.
+        [(3, "name", "not UTF-8; try --encoding cp1252")],
     ),
     (
         "member-lines-count-physical-lines",
