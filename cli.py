@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 
+from patentpool import values
+
 if TYPE_CHECKING:
     from patentpool.service import Batch, PoolService
     from patentpool.state import PoolState
@@ -546,7 +548,7 @@ def member() -> None:
 @member.command("add")
 @click.argument("member_id")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["licensor", "licensee", "both"]), required=True)
+@click.option("--role", type=click.Choice(values.ROLES), required=True)
 @click.pass_context
 def member_add(ctx: click.Context, member_id: str, name: str, role: str) -> None:
     """Register a member."""
@@ -560,7 +562,7 @@ def member_add(ctx: click.Context, member_id: str, name: str, role: str) -> None
 @member.command("update")
 @click.argument("member_id")
 @click.option("--name", default=None)
-@click.option("--role", type=click.Choice(["licensor", "licensee", "both"]), default=None)
+@click.option("--role", type=click.Choice(values.ROLES), default=None)
 @click.pass_context
 def member_update(ctx: click.Context, member_id: str, name: str | None, role: str | None) -> None:
     """Change a member's name or role."""
@@ -644,7 +646,7 @@ def program() -> None:
 @click.option("--tiers", required=True, help='Marginal tiers, e.g. "1000:0,5000:0.20,*:0.10".')
 @click.option("--annual-cap", default=None, help="Annual cap per licensee.")
 @click.option("--admin-fee", default=None, help="Percent of gross (default: the pool's).")
-@click.option("--period", type=click.Choice(["quarter", "half"]), default="quarter", show_default=True)
+@click.option("--period", type=click.Choice(values.PERIOD_LENGTHS), default="quarter", show_default=True)
 @click.pass_context
 def program_add(
     ctx: click.Context,
@@ -849,7 +851,7 @@ def patent_show(
 
 @patent.command("status")
 @click.argument("number")
-@click.argument("status", type=click.Choice(["invalidated", "withdrawn", "lapsed"]))
+@click.argument("status", type=click.Choice(values.STATUSES))
 @click.option("--effective", required=True)
 @click.option("--country", default=None, help="Only this country (default: every country of the number).")
 @click.pass_context
@@ -1064,7 +1066,7 @@ def crosslicense() -> None:
 @click.option("--to", "end", default=None)
 @click.option(
     "--terms",
-    type=click.Choice(["royalty-free", "balancing-payment"]),
+    type=click.Choice(values.CROSS_LICENSE_TERMS),
     default="royalty-free",
     show_default=True,
 )

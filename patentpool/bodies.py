@@ -19,6 +19,7 @@ from licenses.terms import expiry, parse_patent_type
 from patentpool import fields, owners
 from patentpool.fields import FieldError
 from patentpool.periods import Period
+from patentpool.values import CROSS_LICENSE_TERMS, PERIOD_LENGTHS, ROLES
 
 T = TypeVar("T")
 
@@ -42,7 +43,7 @@ def number(value: str, field: str = "number") -> str:
 
 def member(id: str, name: str, role: str) -> dict[str, Any]:
     role = role.strip().lower()
-    if role not in ("licensor", "licensee", "both"):
+    if role not in ROLES:
         raise FieldError("role", f"{role!r} is not licensor, licensee or both")
     return {"id": fields.identifier(id, "id"), "name": fields.text(name, "name"), "role": role}
 
@@ -58,7 +59,7 @@ def program(
     name: str, currency: str, tiers: str, annual_cap: str | None, admin_fee: str, period: str
 ) -> dict[str, Any]:
     schedule = term("tiers", lambda: RoyaltySchedule.parse(tiers, annual_cap))
-    if period not in ("quarter", "half"):
+    if period not in PERIOD_LENGTHS:
         raise FieldError("period", f"{period!r} is not quarter or half")
     return {
         "name": fields.identifier(name, "name"),
@@ -215,7 +216,7 @@ def crosslicense(
 ) -> dict[str, Any]:
     every = blank(patents) or str(patents).strip().lower() == "all"
     how = "royalty-free" if blank(terms) else str(terms).strip().lower()
-    if how not in ("royalty-free", "balancing-payment"):
+    if how not in CROSS_LICENSE_TERMS:
         raise FieldError("terms", f"{terms!r} is not royalty-free or balancing-payment")
     return {
         "members": [fields.identifier(m, "members") for m in split_list(members, "members")],

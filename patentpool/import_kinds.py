@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from patentpool import bodies, fields, owners, rules
+from patentpool import bodies, fields, owners, values
 from patentpool.fields import FieldError
 from patentpool.imports import PLAIN, ImportResult, Sink, Tick, begin, each_row, sink_for
 from patentpool.patent_lookup import patent_keys
@@ -162,8 +162,8 @@ def _crosslicenses(state: PoolState, row: dict[str, str]) -> Planned:
 # --- patent statuses, transfers, owners ------------------------------------------------------------------
 def _statuses(state: PoolState, row: dict[str, str]) -> Planned:
     status = row["status"].strip().lower()
-    if status not in rules.STATUSES:
-        raise FieldError("status", f"{row['status']!r} is not one of {', '.join(rules.STATUSES)}")
+    if status not in values.STATUSES:
+        raise FieldError("status", f"{row['status']!r} is not one of {', '.join(values.STATUSES)}")
     day = fields.parse_date(row["effective"], "effective")
     planned: Planned = []
     for key in patent_keys(state, row["number"], row.get("country")):

@@ -50,10 +50,9 @@ from patentpool.state import (
     Program,
     Ref,
 )
+from patentpool.values import CROSS_LICENSE_TERMS, PERIOD_LENGTHS, ROLES, STATUSES
 
 Body = Mapping[str, Any]
-ROLES = ("licensor", "licensee", "both")
-STATUSES = ("invalidated", "withdrawn", "lapsed")
 # National numbers are in force in their own office's country; EP and WO publications are entered once per
 # country where they were validated or entered the national phase.
 REGIONAL_OFFICES = ("EP", "WO")
@@ -212,7 +211,7 @@ def v_program_add(state: PoolState, body: Body) -> None:
     _term("admin_fee", lambda: parse_rate(_str(body, "admin_fee"), field="admin_fee", strict=True))
     if Decimal(_str(body, "admin_fee")) > 100:
         raise FieldError("admin_fee", "more than 100%")
-    if _str(body, "period") not in ("quarter", "half"):
+    if _str(body, "period") not in PERIOD_LENGTHS:
         raise FieldError("period", "must be quarter or half")
 
 
@@ -499,7 +498,7 @@ def v_crosslicense_add(state: PoolState, body: Body) -> None:
     end = _opt_date(body, "to")
     if end is not None and end < start:
         raise FieldError("to", f"{end} is before the start {start}")
-    if _str(body, "terms") not in ("royalty-free", "balancing-payment"):
+    if _str(body, "terms") not in CROSS_LICENSE_TERMS:
         raise FieldError("terms", "must be royalty-free or balancing-payment")
 
 
