@@ -473,13 +473,19 @@ def key() -> None:
 @click.pass_context
 def key_show(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """Print the verifier key string of the key file (give it to members)."""
-    from ledger.keys import read_verifier
+    from ledger.cosignature import COSIGNER_PURPOSE, CosignerKey
+    from ledger.keys import read_purpose, read_verifier
     from patentpool import views
 
     settings: Settings = ctx.find_root().obj
     if not settings.key.exists():
         fail(f"no key file at {settings.key}")
     vkey = read_verifier(settings.key)
+    if read_purpose(settings.key) == COSIGNER_PURPOSE:  # a witness's key: its type 0x04 verifier key
+        wkey = CosignerKey.from_public(vkey.name, vkey.public)
+        data = {"name": wkey.name, "key_id": wkey.key_id.hex(), "vkey": str(wkey), "type": "cosigner"}
+        show_or_raw(fmt, output, f"{wkey}\n", data, "Witness key")
+        return
     show_or_raw(fmt, output, f"{vkey}\n", views.key_json(vkey), "Key")
 
 
@@ -506,6 +512,31 @@ def key_revoke(ctx: click.Context, keyid: str, reason: str | None) -> None:
         if reason:
             body["reason"] = reason
         batch.add("key.revoke", body)
+
+
+@key.command("generate-witness")
+@click.argument("name")
+@click.option(
+    "--key",
+    "witness_key",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The new witness key file (refuses to overwrite one).",
+)
+def key_generate_witness(name: str, witness_key: Path) -> None:
+    """Make a witness's (or auditor's) cosigner key NAME, e.g. witness.example/w1; prints its verifier key.
+
+    A cosigner key is not a pool key: it signs C2SP cosignatures of checkpoints it verified (`cosign`).
+    Give its verifier key to the pool and to the members who rely on it."""
+    from ledger.cosignature import Cosigner, save_cosigner
+    from ledger.keys import is_valid_key_name, passphrase_from_env_or_prompt
+
+    if not is_valid_key_name(name):
+        fail(f"name: {name!r} is not a key name (no spaces or '+'), e.g. witness.example/w1")
+    cosigner = Cosigner.generate(name)
+    save_cosigner(witness_key, cosigner, passphrase_from_env_or_prompt(confirm=True))
+    say(f"generated witness key {cosigner.verifier().keyid_string} in {witness_key} (mode 0600)")
+    click.echo(str(cosigner.verifier()))
 
 
 # --- members and programs --------------------------------------------------------------------------------
@@ -1715,12 +1746,19 @@ def verify(
         sys.exit(1)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--size", type=SEQ, default=None, help="The checkpoint of this tree size (default latest).")
+@click.option(
+    "--cosigned", is_flag=True, help="With the witnesses' cosignature lines the pool keeps for it (C2SP)."
+)
 @formats("the signed note")
 @click.pass_context
-def checkpoint(ctx: click.Context, size: int | None, fmt: str | None, output: Path | None) -> None:
+def checkpoint(
+    ctx: click.Context, size: int | None, cosigned: bool, fmt: str | None, output: Path | None
+) -> None:
     """Print the latest signed checkpoint (keep it: it proves what the ledger was)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ledger.log import Ledger
     from patentpool import views
 
@@ -1728,7 +1766,149 @@ def checkpoint(ctx: click.Context, size: int | None, fmt: str | None, output: Pa
     with Ledger.open(settings.db).reader() as reader:
         cp = reader.checkpoint(size)
         data = views.checkpoint_json(reader.origin, cp)
-    show_or_raw(fmt, output, cp.note, data, f"Checkpoint {cp.size}")
+        note = cp.note
+        if cosigned:
+            lines = [
+                c.line for c in reader.store.cosignatures(reader.conn, until=cp.size) if c.size == cp.size
+            ]
+            note += "".join(f"{line}\n" for line in lines)
+            data["note"] = note
+    show_or_raw(fmt, output, note, data, f"Checkpoint {cp.size}")
+
+
+@checkpoint.command("add-cosignature")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    required=True,
+    help="The witness's verifier key string (or a file holding it); repeat for several witnesses.",
+)
+@click.pass_context
+def checkpoint_add_cosignature(ctx: click.Context, file: Path, witnesses: tuple[str, ...]) -> None:
+    """Keep a witness's cosignature of one of the pool's checkpoints (FILE: the note `cosign` printed).
+
+    Bundles then carry it, so that members can require it (`verify-statement --witness`)."""
+    import time
+
+    from ledger.cosignature import CosignerKey
+    from ledger.cosigned import add_cosignatures
+    from ledger.store import Store
+
+    settings: Settings = ctx.find_root().obj
+    keys = [CosignerKey.parse(_key_text(text)) for text in witnesses]
+    note = file.read_text(encoding="utf-8")
+    signed, added, ignored = add_cosignatures(Store(settings.db), note, keys, int(time.time()))
+    for item in added:
+        c = item.cosignature
+        state = "stored" if item.new else "already stored"
+        say(f"{state}: cosignature by {c.keyid_string} of checkpoint {signed.size} at {c.time}")
+    if ignored:
+        say(f"ignored {ignored} signature line(s) by keys not given with --witness")
+
+
+def _key_text(text: str) -> str:
+    """A verifier key string, or the name of a file holding one."""
+    path = Path(text)
+    return path.read_text(encoding="utf-8").strip() if "+" not in text and path.is_file() else text.strip()
+
+
+@main.command()
+@click.argument(
+    "checkpoint_file", metavar="CHECKPOINT", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--key",
+    "witness_key",
+    envvar="PATENTPOOL_WITNESS_KEY",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The witness's cosigner key file (`key generate-witness`). Env: PATENTPOOL_WITNESS_KEY.",
+)
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The pool's export (`export -o FILE`) to verify up to CHECKPOINT.",
+)
+@click.option(
+    "--db", "db_url", default=None, help="Or a database to verify (e.g. a copy loaded from an export)."
+)
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The witness's state directory (default: beside the key file, KEY.state).",
+)
+@click.option("--vkey", default=None, help="The pool's verifier key you expect (pinned at the first cosign).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--force", is_flag=True, help="Replace an existing output file (never a key or the database).")
+def cosign(
+    checkpoint_file: Path,
+    witness_key: Path,
+    export_file: Path | None,
+    db_url: str | None,
+    state_dir: Path | None,
+    vkey: str | None,
+    jobs: int,
+    output: Path | None,
+    force: bool,
+) -> None:
+    """As a witness or auditor: verify the ledger up to CHECKPOINT and cosign it (C2SP tlog-cosignature).
+
+    The whole ledger is replayed (signatures, chain, Merkle root, pool rules, allocations); CHECKPOINT must
+    extend the last checkpoint this witness cosigned for the pool. Prints the checkpoint with the cosignature
+    added, for the pool's `checkpoint add-cosignature`."""
+    import time
+
+    from ledger.cosignature import load_cosigner
+    from ledger.keys import passphrase_from_env_or_prompt
+    from patentpool import render, witness
+
+    if (export_file is None) == (db_url is None):
+        raise click.UsageError("give the ledger to verify: --export FILE or --db URL (one of them)")
+    if db_url is not None and "://" not in db_url:
+        fail(f"--db: {db_url!r} is not a database URL; did you mean sqlite:///{Path(db_url).resolve()}?")
+    from patentpool import outputs
+
+    settings: Settings = click.get_current_context().find_root().obj
+    guard = outputs.guard_for(db_url or settings.db, [witness_key, settings.key], force)
+    if output is not None:  # refused before anything is verified, signed or recorded
+        outputs.check_target(output, guard)
+    cosigner = load_cosigner(witness_key, passphrase_from_env_or_prompt(confirm=False))
+    state = state_dir or witness.default_state_dir(witness_key)
+    note = checkpoint_file.read_text(encoding="utf-8")
+    with render.progress("verifying", None) as tick:
+        result = witness.cosign_checkpoint(
+            note,
+            cosigner,
+            state,
+            export=export_file,
+            db=db_url,
+            pool_vkey=_key_text(vkey) if vkey else None,
+            jobs=jobs,
+            tick=tick,
+            now=int(time.time()),
+            checkpoint_name=str(checkpoint_file),
+        )
+    if result.previous is None:
+        say(f"first cosignature for {result.checkpoint.origin}: pinned the pool key {result.pool_key}")
+    else:
+        say(f"checkpoint {result.checkpoint.size} extends checkpoint {result.previous}, cosigned before")
+    cosig = result.cosignature
+    say(
+        f"verified {result.entries} entries ({result.allocations} allocation(s) recomputed); cosigned "
+        f"checkpoint {result.checkpoint.size} as {cosig.keyid_string} at {cosig.time}; state in {state}"
+    )
+    if output is None:
+        sys.stdout.write(result.note)
+        return
+    with outputs.open_output(output, guard) as out:
+        out.write(result.note)
 
 
 @main.group()
@@ -1789,6 +1969,13 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
 @click.option("--member", default=None, help="The member whose statement this must be.")
 @click.option("--licensee", default=None, help="The licensee whose invoice this must be.")
 @click.option("--period", default=None, help="The period it must be for.")
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    help="Require a cosignature by this witness (verifier key string or file) of a checkpoint that holds "
+    "the allocation; repeat for several.",
+)
 def verify_statement(
     bundle: Path,
     vkey: str,
@@ -1796,6 +1983,7 @@ def verify_statement(
     member: str | None,
     licensee: str | None,
     period: str | None,
+    witnesses: tuple[str, ...],
 ) -> None:
     """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
     alone; prints what it checked and what only an auditor can check."""
@@ -1805,7 +1993,11 @@ def verify_statement(
     key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
     expect = bundles.Expect(member=member, licensee=licensee, period=period)
     verdict = bundles.verify_bundle_file(
-        bundle, key_text, read_text(since, "--since") if since else None, expect
+        bundle,
+        key_text,
+        read_text(since, "--since") if since else None,
+        expect,
+        [_key_text(w) for w in witnesses],
     )
     for line in verdict.lines:
         click.echo(line)

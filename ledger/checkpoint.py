@@ -37,10 +37,12 @@ __all__ = [
     "CheckpointError",
     "MalformedNoteError",
     "NoteError",
+    "NoteSignature",
     "UnsignedNoteError",
     "parse_checkpoint",
     "sign_checkpoint",
     "sign_note",
+    "split_note",
     "verify_checkpoint",
     "verify_note",
 ]
@@ -129,12 +131,24 @@ def sign_note(body: bytes, key: SigningKey) -> str:
     return f"{text}\n{_SIG_PREFIX}{key.name} {sig}\n"
 
 
-def verify_note(text: str, vkey: VerifierKey) -> bytes:
-    """Verify a C2SP signed note against ``vkey`` and return its text (the signed body).
+@dataclass(frozen=True)
+class NoteSignature:
+    """One signature line of a signed note: the key name and the decoded bytes (4-byte key id first)."""
 
-    The note is accepted if at least one signature line carries ``vkey``'s name and key id and
-    every such line verifies. Signature lines by other keys are ignored (but must be well formed).
-    Raises ``MalformedNoteError``, ``UnsignedNoteError`` or ``BadSignatureError`` (all ``NoteError``).
+    name: str
+    raw: bytes
+    line: str  # the line as written, without its newline
+
+    @property
+    def key_id(self) -> bytes:
+        return self.raw[:KEY_ID_SIZE]
+
+
+def split_note(text: str) -> tuple[bytes, list[NoteSignature]]:
+    """Split a C2SP signed note into its text (the signed body, ending in a newline) and its signature lines,
+    checking the form only: no signature is verified here.
+
+    Raises ``MalformedNoteError``.
     """
     try:
         msg = text.encode("utf-8")
@@ -153,7 +167,7 @@ def verify_note(text: str, vkey: VerifierKey) -> bytes:
     lines = sig_block[:-1].decode("utf-8").split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise MalformedNoteError(f"note has {len(lines)} signatures, more than the limit {MAX_SIGNATURES}")
-    matched = 0
+    signatures = []
     for number, line in enumerate(lines, start=1):
         if not line.startswith(_SIG_PREFIX):
             raise MalformedNoteError(
@@ -168,9 +182,23 @@ def verify_note(text: str, vkey: VerifierKey) -> bytes:
             raise MalformedNoteError(f"signature line {number}: signature is {exc}") from None
         if len(raw) < KEY_ID_SIZE + 1:
             raise MalformedNoteError(f"signature line {number}: signature is too short")
-        if name != vkey.name or raw[:KEY_ID_SIZE] != vkey.key_id:
+        signatures.append(NoteSignature(name, raw, line))
+    return body, signatures
+
+
+def verify_note(text: str, vkey: VerifierKey) -> bytes:
+    """Verify a C2SP signed note against ``vkey`` and return its text (the signed body).
+
+    The note is accepted if at least one signature line carries ``vkey``'s name and key id and
+    every such line verifies. Signature lines by other keys are ignored (but must be well formed).
+    Raises ``MalformedNoteError``, ``UnsignedNoteError`` or ``BadSignatureError`` (all ``NoteError``).
+    """
+    body, signatures = split_note(text)
+    matched = 0
+    for signature in signatures:
+        if signature.name != vkey.name or signature.key_id != vkey.key_id:
             continue  # another key's signature (e.g. a witness): ignored, as C2SP requires
-        sig = raw[KEY_ID_SIZE:]
+        sig = signature.raw[KEY_ID_SIZE:]
         if len(sig) != SIGNATURE_SIZE or not vkey.verify(sig, body):
             raise BadSignatureError(f"signature by key {vkey.keyid_string} is invalid")
         matched += 1

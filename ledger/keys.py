@@ -13,7 +13,9 @@ Private keys live in a small JSON file (``patentpool-key/v1``): the raw 32-byte 
 encrypted with AES-256-GCM under a key derived from the passphrase by scrypt (N=2^17, r=8, p=1,
 16-byte random salt); the key name and public key are bound as associated data. The file is created
 with mode 0600, written atomically and never overwritten; a file readable by group or others is
-refused when loading.
+refused when loading. A key made for another purpose than a pool key (a witness's cosigner key,
+`ledger.cosignature`) carries a ``purpose`` field, bound as associated data too, so that neither kind of
+key file is ever loaded as the other.
 
 This module knows nothing about what the keys sign: domain separation is the caller's job.
 """
@@ -48,6 +50,7 @@ __all__ = [
     "ED25519_TYPE",
     "KEY_FILE_FORMAT",
     "PASSPHRASE_ENV",
+    "POOL_KEY",
     "SCRYPT_N",
     "SCRYPT_P",
     "SCRYPT_R",
@@ -61,6 +64,7 @@ __all__ = [
     "load_key",
     "passphrase_from_env_or_prompt",
     "read_key_name",
+    "read_purpose",
     "read_verifier",
     "save_key",
     "split_keyid_string",
@@ -72,6 +76,8 @@ SIGNATURE_SIZE = 64
 KEY_ID_SIZE = 4
 
 KEY_FILE_FORMAT = "patentpool-key/v1"
+# The purpose of a key file without a `purpose` field (every file written before there were others).
+POOL_KEY = "pool"
 PASSPHRASE_ENV = "PATENTPOOL_PASSPHRASE"
 NO_PASSPHRASE = f"no passphrase: set {PASSPHRASE_ENV} or run on a terminal"
 CIPHER_NAME = "AES-256-GCM"
@@ -284,8 +290,10 @@ class SigningKey:
 # --- encrypted key files -----------------------------------------------------------------------------
 
 
-def _aad(name: str, public: bytes) -> bytes:
-    return KEY_FILE_FORMAT.encode("ascii") + b"\n" + name.encode("utf-8") + b"\n" + public
+def _aad(name: str, public: bytes, purpose: str = POOL_KEY) -> bytes:
+    aad = KEY_FILE_FORMAT.encode("ascii") + b"\n" + name.encode("utf-8") + b"\n" + public
+    # A pool key's associated data is what it always was, so existing key files still open.
+    return aad if purpose == POOL_KEY else aad + b"\npurpose " + purpose.encode("ascii")
 
 
 def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -293,12 +301,13 @@ def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret)
 
 
-def save_key(path: str | os.PathLike[str], key: SigningKey, passphrase: str) -> None:
+def save_key(path: str | os.PathLike[str], key: SigningKey, passphrase: str, purpose: str = POOL_KEY) -> None:
     """Encrypt ``key`` under ``passphrase`` and write it to ``path`` (mode 0600, atomically).
 
-    Refuses to overwrite an existing file.
+    Refuses to overwrite an existing file. ``purpose`` other than a pool key is recorded in the file.
     """
     target = Path(path)
+    _checked_purpose(purpose)
     if not passphrase:
         raise KeyFileError("refusing to encrypt a key file with an empty passphrase")
     if os.path.lexists(target):
@@ -307,9 +316,10 @@ def save_key(path: str | os.PathLike[str], key: SigningKey, passphrase: str) -> 
     salt = secrets.token_bytes(SALT_SIZE)
     nonce = secrets.token_bytes(NONCE_SIZE)
     kek = _derive(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    ciphertext = AESGCM(kek).encrypt(nonce, key.private_bytes(), _aad(key.name, public))
-    doc = {
+    ciphertext = AESGCM(kek).encrypt(nonce, key.private_bytes(), _aad(key.name, public, purpose))
+    doc: dict[str, Any] = {
         "format": KEY_FILE_FORMAT,
+        **({} if purpose == POOL_KEY else {"purpose": purpose}),
         "name": key.name,
         "public": _b64(public),
         "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
@@ -401,7 +411,29 @@ def _read_key_doc(path: Path, check_mode: bool) -> dict[str, Any]:
     name = doc.get("name")
     if not isinstance(name, str) or not is_valid_key_name(name):
         raise KeyFileError(f"malformed key file {path}: invalid key name")
+    purpose = doc.get("purpose", POOL_KEY)
+    if (
+        not isinstance(purpose, str)
+        or not _PURPOSE_RE.fullmatch(purpose)
+        or ("purpose" in doc and purpose == POOL_KEY)
+    ):
+        raise KeyFileError(f"malformed key file {path}: invalid purpose")
     return doc
+
+
+_PURPOSE_RE = re.compile(r"[a-z]{1,32}")
+
+
+def _checked_purpose(purpose: str) -> str:
+    if not _PURPOSE_RE.fullmatch(purpose):
+        raise KeyFileError(f"invalid key purpose {purpose!r}")
+    return purpose
+
+
+def read_purpose(path: str | os.PathLike[str]) -> str:
+    """What the key file is for (``POOL_KEY``, or e.g. ``"cosigner"``), without the passphrase."""
+    purpose: str = _read_key_doc(Path(path), check_mode=False).get("purpose", POOL_KEY)
+    return purpose
 
 
 def _field_b64(doc: dict[str, Any], key: str, path: Path, size: int | None = None) -> bytes:
@@ -443,15 +475,19 @@ def read_verifier(path: str | os.PathLike[str]) -> VerifierKey:
     return VerifierKey.from_public(doc["name"], public)
 
 
-def load_key(path: str | os.PathLike[str], passphrase: str) -> SigningKey:
-    """Decrypt the key file at ``path``.
+def load_key(path: str | os.PathLike[str], passphrase: str, purpose: str = POOL_KEY) -> SigningKey:
+    """Decrypt the key file at ``path``, which must be a key for ``purpose`` (a pool key by default).
 
-    Refuses a file readable or writable by group or others; a wrong passphrase (or a modified
-    file) raises ``KeyFileError("wrong passphrase or corrupted key file <path>")``.
+    Refuses a file readable or writable by group or others, or made for another purpose; a wrong
+    passphrase (or a modified file) raises ``KeyFileError("wrong passphrase or corrupted key file <path>")``.
     """
     p = Path(path)
     doc = _read_key_doc(p, check_mode=True)
     name: str = doc["name"]
+    found = doc.get("purpose", POOL_KEY)
+    if found != purpose:
+        kinds = _PURPOSE_NAMES.get(found, found), _PURPOSE_NAMES.get(purpose, purpose)
+        raise KeyFileError(f"key file {p} is a {kinds[0]}, not a {kinds[1]}")
     public = _field_b64(doc, "public", p, PUBLIC_KEY_SIZE)
     kdf = doc.get("kdf")
     if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
@@ -470,13 +506,16 @@ def load_key(path: str | os.PathLike[str], passphrase: str) -> SigningKey:
     ciphertext = _field_b64(doc, "ciphertext", p, 32 + TAG_SIZE)
     kek = _derive(passphrase, salt, n, r, p_)
     try:
-        raw = AESGCM(kek).decrypt(nonce, ciphertext, _aad(name, public))
+        raw = AESGCM(kek).decrypt(nonce, ciphertext, _aad(name, public, purpose))
     except InvalidTag:
         raise KeyFileError(f"wrong passphrase or corrupted key file {p}") from None
     key = SigningKey.from_private_bytes(name, raw)
     if key.public_bytes != public:
         raise KeyFileError(f"corrupted key file {p}: private key does not match its public key")
     return key
+
+
+_PURPOSE_NAMES = {POOL_KEY: "pool key", "cosigner": "witness (cosigner) key"}
 
 
 def passphrase_from_env_or_prompt(confirm: bool, prompt: str = "Key passphrase: ") -> str:

@@ -1,8 +1,19 @@
-"""The ledger's tables. Entries and checkpoints are append-only (see triggers.py); nodes are derived data."""
+"""The ledger's tables. Entries, checkpoints and cosignatures are append-only (see triggers.py); nodes are
+derived data."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, SmallInteger, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -38,5 +49,19 @@ checkpoints = Table(
     Column("created", String(27), nullable=False),
 )
 
+# Witnesses' cosignatures (C2SP tlog-cosignature) of signed checkpoints, kept apart so that a checkpoint row
+# is never updated: one row per signature line, checked against the checkpoint and the cosigner key before
+# it is stored. `vkey` is the cosigner's verifier key string as the administrator gave it.
+cosignatures = Table(
+    "ledger_cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("cosigner", String(200), primary_key=True),  # <name>+<8 hex key id>
+    Column("timestamp", BigInteger, primary_key=True, autoincrement=False),
+    Column("vkey", Text, nullable=False),
+    Column("line", Text, nullable=False),
+    Column("created", String(27), nullable=False),
+)
+
 # Current Alembic head: every command refuses a database at another schema version.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"

@@ -35,7 +35,7 @@ from sqlalchemy.pool import NullPool
 
 from ledger import merkle
 from ledger.errors import LedgerError
-from ledger.schema import SCHEMA_REVISION, checkpoints, entries, nodes
+from ledger.schema import SCHEMA_REVISION, checkpoints, cosignatures, entries, nodes
 
 # Any constant works: it only has to be the same for every writer of one database.
 ADVISORY_LOCK_ID = 0x7061_7465_6E74  # "patent"
@@ -394,7 +394,8 @@ class Store:
         else:
             query = text(
                 "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
-                "('ledger_entries'::regclass, 'ledger_checkpoints'::regclass)"
+                "('ledger_entries'::regclass, 'ledger_checkpoints'::regclass, "
+                "'ledger_cosignatures'::regclass)"
             )
             present = {str(name): str(enabled) for name, enabled in conn.execute(query)}
             for name in wanted:
@@ -509,6 +510,36 @@ class Store:
 
     def insert_checkpoint(self, conn: Connection, cp: StoredCheckpoint) -> None:
         conn.execute(insert(checkpoints).values(size=cp.size, root=cp.root, note=cp.note, created=cp.created))
+
+    # --- cosignatures -----------------------------------------------------------------------------------
+    def insert_cosignature(self, conn: Connection, cosig: StoredCosignature) -> None:
+        values = {f: getattr(cosig, f) for f in ("size", "cosigner", "timestamp", "vkey", "line", "created")}
+        conn.execute(insert(cosignatures).values(**values))
+
+    def cosignatures(self, conn: Connection, until: int | None = None) -> list[StoredCosignature]:
+        """Stored cosignatures (of checkpoints up to size `until`), by size, cosigner and time."""
+        query = select(cosignatures)
+        if until is not None:
+            query = query.where(cosignatures.c.size <= until)
+        order = (cosignatures.c.size, cosignatures.c.cosigner, cosignatures.c.timestamp)
+        return [
+            StoredCosignature(
+                int(r.size), str(r.cosigner), int(r.timestamp), str(r.vkey), str(r.line), str(r.created)
+            )
+            for r in conn.execute(query.order_by(*order))
+        ]
+
+
+@dataclass(frozen=True)
+class StoredCosignature:
+    """A witness's cosignature line of the checkpoint of `size`, as stored (checked before it was)."""
+
+    size: int
+    cosigner: str  # <name>+<8 hex key id>
+    timestamp: int
+    vkey: str
+    line: str
+    created: str
 
 
 def _first_line(error: BaseException | None) -> str:

@@ -1,4 +1,4 @@
-"""Triggers that make the entries and checkpoints tables append-only on both backends.
+"""Triggers that make the entries, checkpoints and cosignatures tables append-only on both backends.
 
 They stop mistakes (an UPDATE, a DELETE, an INSERT OR REPLACE, an out-of-order insert); tamper evidence comes
 from the hashes, signatures and checkpoints, which `verify` checks whatever the triggers say.
@@ -82,6 +82,55 @@ POSTGRESQL_DROP = [
 ]
 
 
+# Revision 0002: witnesses' cosignatures, append-only like the checkpoints they sign, each beside a stored
+# checkpoint (a trigger, not a foreign key, so that the checkpoints table's own TRUNCATE rule still speaks
+# first); a cosignature's signature is checked before it is stored, and again by `verify`.
+COSIGNATURES_SQLITE = [
+    """CREATE TRIGGER ledger_cosignatures_no_update BEFORE UPDATE ON ledger_cosignatures
+       BEGIN SELECT RAISE(ABORT, 'ledger_cosignatures is append-only: UPDATE rejected'); END""",
+    """CREATE TRIGGER ledger_cosignatures_no_delete BEFORE DELETE ON ledger_cosignatures
+       BEGIN SELECT RAISE(ABORT, 'ledger_cosignatures is append-only: DELETE rejected'); END""",
+    """CREATE TRIGGER ledger_cosignatures_append BEFORE INSERT ON ledger_cosignatures
+       WHEN NOT EXISTS (SELECT 1 FROM ledger_checkpoints WHERE size = NEW.size)
+       BEGIN SELECT RAISE(ABORT, 'ledger_cosignatures: no stored checkpoint of that size'); END""",
+]
+COSIGNATURES_SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_no_update",
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_no_delete",
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_append",
+]
+COSIGNATURES_POSTGRESQL = [
+    # ledger_reject_change() comes from revision 0001; re-created here so this revision stands alone.
+    POSTGRESQL[0],
+    """CREATE OR REPLACE FUNCTION ledger_cosignatures_check_append() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NOT EXISTS (SELECT 1 FROM ledger_checkpoints WHERE size = NEW.size) THEN
+           RAISE EXCEPTION 'ledger_cosignatures: no stored checkpoint of that size';
+         END IF;
+         RETURN NEW;
+       END $$""",
+    """CREATE TRIGGER ledger_cosignatures_no_change BEFORE UPDATE OR DELETE ON ledger_cosignatures
+       FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()""",
+    """CREATE TRIGGER ledger_cosignatures_no_truncate BEFORE TRUNCATE ON ledger_cosignatures
+       FOR EACH STATEMENT EXECUTE FUNCTION ledger_reject_change()""",
+    """CREATE TRIGGER ledger_cosignatures_append BEFORE INSERT ON ledger_cosignatures
+       FOR EACH ROW EXECUTE FUNCTION ledger_cosignatures_check_append()""",
+]
+COSIGNATURES_POSTGRESQL_DROP = [
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_no_change ON ledger_cosignatures",
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_no_truncate ON ledger_cosignatures",
+    "DROP TRIGGER IF EXISTS ledger_cosignatures_append ON ledger_cosignatures",
+]
+
+
+def cosignature_statements(dialect: str) -> list[str]:
+    return COSIGNATURES_POSTGRESQL if dialect == "postgresql" else COSIGNATURES_SQLITE
+
+
+def cosignature_drop_statements(dialect: str) -> list[str]:
+    return COSIGNATURES_POSTGRESQL_DROP if dialect == "postgresql" else COSIGNATURES_SQLITE_DROP
+
+
 def create_statements(dialect: str) -> list[str]:
     return POSTGRESQL if dialect == "postgresql" else SQLITE
 
@@ -96,7 +145,7 @@ _NAME_RE = re.compile(r"CREATE TRIGGER (\w+)")
 def expected(dialect: str) -> dict[str, str]:
     """Each append-only trigger's name and its CREATE statement."""
     found = {}
-    for statement in create_statements(dialect):
+    for statement in create_statements(dialect) + cosignature_statements(dialect):
         match = _NAME_RE.search(statement)
         if match:
             found[match.group(1)] = statement

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -31,7 +32,7 @@ from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from licenses.money import cents_of, format_cents, largest_remainder, round_half_up_cents, to_cents
 from licenses.schedule import RoyaltySchedule
-from patentpool import owners, parts
+from patentpool import owners, parts, witness
 from patentpool.allocation import POLICY, read_weight
 from patentpool.errors import PoolError
 
@@ -180,6 +181,8 @@ def _bundle(
         "entries": [{"seq": seq, "entry": raws[seq].decode("utf-8")} for seq in wanted],
         "inclusion": [base64.b64encode(h).decode() for h in proof],
         "consistency": None,
+        # Witnesses' cosigned checkpoints with proofs to this one (spec 8a, Cosignatures).
+        "cosigned": witness.bundle_cosigned(reader, cp.size),
     }
     if since_note is not None:
         doc["consistency"] = _consistency_from(reader, nodes, cp, since_note)
@@ -284,22 +287,32 @@ def read_bundle(text: str) -> Any:
 
 
 def verify_bundle_file(
-    path: Path, vkey_text: str, since_note: str | None, expect: Expect | None = None
+    path: Path,
+    vkey_text: str,
+    since_note: str | None,
+    expect: Expect | None = None,
+    witnesses: Sequence[str] = (),
 ) -> Verdict:
     try:
         doc = read_bundle(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return Verdict(lines=["VERDICT: NOT VERIFIED"], problems=[f"{path}: not a readable bundle: {exc}"])
-    verdict = verify_bundle(doc, vkey_text, since_note, expect)
+    verdict = verify_bundle(doc, vkey_text, since_note, expect, witnesses)
     what = "statement" if isinstance(doc, dict) and doc.get("kind") == "statement" else "invoice"
     verdict.lines.append(f"VERDICT: {what + ' verified' if verdict.ok else 'NOT VERIFIED'}")
     return verdict
 
 
-def verify_bundle(doc: Any, vkey_text: str, since_note: str | None, expect: Expect | None = None) -> Verdict:
+def verify_bundle(
+    doc: Any,
+    vkey_text: str,
+    since_note: str | None,
+    expect: Expect | None = None,
+    witnesses: Sequence[str] = (),
+) -> Verdict:
     verdict = Verdict()
     try:
-        _verify(doc, vkey_text, since_note, expect or Expect(), verdict)
+        _verify(doc, vkey_text, since_note, expect or Expect(), verdict, witnesses)
     except (
         BundleError,
         EntryError,
@@ -326,8 +339,11 @@ def _check_shape(doc: Any, expect: Expect) -> str:
     kind = doc.get("kind")
     if kind not in ("statement", "invoice"):
         raise BundleError("kind: must be statement or invoice")
-    if set(doc) != _DOC_KEYS | {kind}:
-        raise BundleError(f"keys {sorted(set(doc) ^ (_DOC_KEYS | {kind}))}: not those of a v2 bundle")
+    # `cosigned` (witnesses' cosigned checkpoints) is checked by patentpool.witness; bundles made before
+    # there were cosignatures have none.
+    keys = _DOC_KEYS | {kind} | ({"cosigned"} & set(doc))
+    if set(doc) != keys:
+        raise BundleError(f"keys {sorted(set(doc) ^ keys)}: not those of a v2 bundle")
     party, document = doc["party"], doc[kind]
     role = "member" if kind == "statement" else "licensee"
     if not isinstance(party, dict) or set(party) != {role} or not isinstance(document, dict):
@@ -348,7 +364,14 @@ def _check_shape(doc: Any, expect: Expect) -> str:
     return str(kind)
 
 
-def _verify(doc: Any, vkey_text: str, since: str | None, expect: Expect, verdict: Verdict) -> None:
+def _verify(
+    doc: Any,
+    vkey_text: str,
+    since: str | None,
+    expect: Expect,
+    verdict: Verdict,
+    witnesses: Sequence[str] = (),
+) -> None:
     kind = _check_shape(doc, expect)
     vkey = VerifierKey.parse(vkey_text)
     try:
@@ -368,6 +391,11 @@ def _verify(doc: Any, vkey_text: str, since: str | None, expect: Expect, verdict
     else:
         _check_invoice(document, summaries, entries, hashes, verdict)
         verdict.auditor_only = AUDITOR_ONLY_LICENSEE
+    # Witnesses: cosigned checkpoints that hold the allocation the bundle rests on, consistent with its own.
+    allocation = max(entry.seq for entry in summaries.values())
+    lines, problems = witness.check_bundle_cosignatures(doc, vkey, cp, allocation, witnesses)
+    verdict.lines += lines
+    verdict.problems += problems
     verdict.lines += [
         f"only an auditor (who replays the whole ledger) can check {what}" for what in verdict.auditor_only
     ]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
 from ledger.checkpoint import verify_checkpoint
+from ledger.cosigned import check_stored
 from ledger.entry import EntryError, decode, entry_hash
+from ledger.errors import LedgerError
 from ledger.keyring import GENESIS, KEY_ADD, Keyring
+from ledger.log import load_keyring
 from ledger.memory import paused_gc
 from ledger.store import Store
-from ledger.verify import Report, verify_rows, verify_store
+from ledger.verify import Problem, Report, verify_rows, verify_store
 from patentpool.audit import PoolChecker
 from patentpool.service import PoolError, stored_history
 
@@ -39,10 +43,20 @@ def verify_database(
     with store.reader() as conn, paused_gc():
         checker = PoolChecker(stored_history(store, conn))
         report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick, kept=kept)
+        report.problems += [Problem(None, p) for p in _cosignature_problems(store, conn)]
     data = _summary(report, checker)
     if kept:
         data["kept_checkpoints_contained"] = report.kept
     return data
+
+
+def _cosignature_problems(store: Store, conn: Any) -> list[str]:
+    """The witnesses' stored cosignatures, each checked against its checkpoint and key (ledger.cosigned)."""
+    try:
+        ring = load_keyring(store, conn)
+    except LedgerError:
+        return []  # no usable genesis or key entries: verify_store has said so
+    return check_stored(store, conn, ring)
 
 
 def _file_rows(path: Path, kinds: tuple[str, ...] | None = None) -> Iterator[tuple[int, bytes]]:
@@ -77,11 +91,14 @@ def verify_export(
     jobs: int,
     tick: Callable[[int], None],
     checkpoint_name: str = "checkpoint",
+    prefix: bool = False,
     kept: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Verify an export file against a signed checkpoint, trusting only the root key its genesis names;
     the checkpoint must be signed by that key, so the caller should compare it with the pool's known key.
-    `checkpoint_name` (the checkpoint's file) is named in errors about the checkpoint."""
+    `checkpoint_name` (the checkpoint's file) is named in errors about the checkpoint. With `prefix` (a
+    witness cosigning an older checkpoint than the export's) only the tree the checkpoint signs is verified,
+    and entries past it are not read."""
     first = next(_file_rows(path), None)
     if first is None:
         raise PoolError(f"{path}: empty export")
@@ -96,10 +113,15 @@ def verify_export(
         # checkpoint the user gave that does not fit.
         raise PoolError(f"{checkpoint_name}: {exc}") from exc
     checker = PoolChecker(_file_history(path))
+    rows: Iterator[tuple[int, bytes]] = _file_rows(path)
+    key_rows: Iterator[tuple[int, bytes]] = _file_rows(path, (GENESIS, KEY_ADD))
+    if prefix:
+        rows = islice(rows, signed.size)
+        key_rows = takewhile(lambda row: row[0] <= signed.size, key_rows)
     with paused_gc():
         report = verify_rows(
-            _file_rows(path),
-            _file_rows(path, (GENESIS, KEY_ADD)),
+            rows,
+            key_rows,
             [(signed.size, None, checkpoint_note)],
             jobs=jobs,
             on_entry=checker,
