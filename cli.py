@@ -2045,6 +2045,20 @@ def awards(
 
 
 @main.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Upgrade an existing ledger's schema to this version's (Alembic migrations; entries are untouched)."""
+    from ledger.store import Store
+
+    settings: Settings = ctx.find_root().obj
+    store = Store(settings.db)
+    if not store.exists():
+        fail(f"no pool ledger in {store.display_url}: run `patentpool init` first")
+    store.migrate()
+    say(f"{store.display_url}: schema at the current revision")
+
+
+@main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path | None) -> None:
     """Build a sample pool in a new SQLite file and walk it: allocate, statement, verify."""

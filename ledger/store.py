@@ -167,7 +167,7 @@ class Store:
         if revision != SCHEMA_REVISION:
             raise StoreError(
                 f"database schema is at revision {revision}, this version of patentpool needs "
-                f"{SCHEMA_REVISION}"
+                f"{SCHEMA_REVISION}: run `patentpool upgrade` (entries are untouched)"
             )
 
     # --- transactions -----------------------------------------------------------------------------------
