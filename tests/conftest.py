@@ -54,6 +54,7 @@ SLOW_MODULES = frozenset(
         "test_pool_imports",
         "test_statement_read",
         "test_verify_recompute",
+        "test_upgrade",
     }
 )
 
