@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -498,7 +498,7 @@ def memo_split(cents: int, found: owners.Owners) -> list[tuple[str, int]]:
     return list(zip(names, got, strict=True))
 
 
-def patent_weights(holding: dict[str, Any], credited: set[str]) -> list[tuple[str, Fraction]]:
+def patent_weights(holding: Mapping[str, Any], credited: set[str]) -> list[tuple[str, Fraction]]:
     """The patents that gave a member weight in one country for one licensee's lines, each with the weight it
     gave (w x part / sum of parts), from an allocation body's `countries` entry: those not credited."""
     parts = holding.get("parts", {})

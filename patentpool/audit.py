@@ -60,9 +60,9 @@ class PoolChecker:
             return [f"{entry.kind}: cannot recompute: {exc}"]
         self.allocations += 1
         stored = [dict(e.body) for e, _h in self.pending]
-        if len(stored) != len(now.new) or any(
-            canonical(a) != canonical(b) for a, b in zip(stored, now.new, strict=True)
-        ):
+        # Strictly decoded JSON (no floats, one spelling of each value) compares as values: equal dicts are
+        # equal canonical bytes, without encoding a million share rows twice.
+        if len(stored) != len(now.new) or any(a != b for a, b in zip(stored, now.new, strict=True)):
             return [f"{entry.kind}: the recorded parts differ from policy {POLICY} recomputed on the ledger"]
         refs: dict[parts.Party, list[Any]] = dict(now.kept)
         for e, h in self.pending:

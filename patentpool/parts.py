@@ -53,58 +53,63 @@ def country_weight(holdings: Mapping[str, Mapping[str, Any]]) -> Fraction:
 
 def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Each member's part of a computed allocation: its rows (one per licensee and allocation country), its
-    holdings, its per-patent figures (rule 6b), its gross, fee and net, and the memo lines on its patents."""
-    royalty_there: dict[tuple[str, str], int] = defaultdict(int)
-    lines_there: dict[tuple[str, str], int] = defaultdict(int)
-    for licensee, info in body["licensees"].items():
+    holdings, its per-patent figures (rule 6b), its gross, fee and net, and the memo lines on its patents.
+
+    A large pool has about a million share rows: each is read once, and what depends only on a member's
+    holding in a country and which of its patents the licensee holds under licence (usually none) is
+    computed once per such group."""
+    licensees = body["licensees"]
+    there: dict[tuple[str, str], tuple[int, str]] = {}  # (licensee, country) -> (lines, royalty there)
+    for licensee, info in licensees.items():
+        acc: dict[str, list[int]] = {}
         for line in info["lines"]:
-            royalty_there[(licensee, line[5])] += cents_of(line[4])
-            lines_there[(licensee, line[5])] += 1
-    totals = {c: country_weight(owners) for c, owners in body["countries"].items()}
+            got = acc.setdefault(line[5], [0, 0])
+            got[0] += 1
+            got[1] += cents_of(line[4])
+        for country, (count, cents) in acc.items():
+            there[(licensee, country)] = (count, format_cents(cents))
+    countries = body["countries"]
+    totals = {c: spell_weight(country_weight(owners)) for c, owners in countries.items()}
     by_member: dict[str, list[list[Any]]] = defaultdict(list)
-    # A row's weight depends only on the member's holding there and which of its patents the licensee holds
-    # under licence (usually none): computed once per such group, not per row (a large pool has millions).
+    groups: dict[str, dict[tuple[str, tuple[str, ...]], list[int]]] = defaultdict(lambda: defaultdict(list))
     weights: dict[tuple[str, str, tuple[str, ...]], str] = {}
-    spelled_totals = {c: spell_weight(w) for c, w in totals.items()}
     for licensee, country, member, amount in _rows(body):
-        holding = body["countries"][country][member]
-        licensed = body["licensees"][licensee]["credited"].get(country)
-        own_credited = sorted(set(holding["patents"]) & set(licensed)) if licensed else []
-        key = (member, country, tuple(own_credited))
+        licensed = licensees[licensee]["credited"].get(country)
+        own: tuple[str, ...] = ()
+        if licensed:
+            own = tuple(sorted(set(countries[country][member]["patents"]).intersection(licensed)))
+        key = (member, country, own)
         weight = weights.get(key)
         if weight is None:
-            if own_credited:
-                pairs = allocation.patent_weights(holding, set(own_credited))
+            holding = countries[country][member]
+            if own:
+                pairs = allocation.patent_weights(holding, set(own))
                 weight = spell_weight(sum((w for _n, w in pairs), Fraction(0)))
             else:
                 weight = holding["weight"]
             weights[key] = weight
+        count, royalty = there[(licensee, country)]
         by_member[member].append(
-            [
-                licensee,
-                country,
-                lines_there[(licensee, country)],
-                format_cents(royalty_there[(licensee, country)]),
-                weight,
-                spelled_totals[country],
-                amount,
-                own_credited,
-            ]
+            [licensee, country, count, royalty, weight, totals[country], amount, list(own)]
         )
+        # Our own allocation spelled the amount (`-?digits.dd`): its cents without a parse.
+        groups[member][(country, own)].append(int(amount.replace(".", "", 1)))
     out = {}
     for member, rows in sorted(by_member.items()):
-        rows.sort(key=lambda r: (r[0], r[1]))
-        countries = sorted({r[1] for r in rows})
+        rows.sort(key=lambda r: (r[0], r[1]))  # already in this order: a check that costs one pass
+        holdings = {c: countries[c][member] for c in sorted({r[1] for r in rows})}
+        figures = body["members"][member]
         part: dict[str, Any] = {
             "program": body["program"],
             "period": body["period"],
             "member": member,
             "rows": rows,
-            "holdings": {c: body["countries"][c][member] for c in countries},
-            **body["members"][member],
+            "holdings": holdings,
+            **figures,
             "open_license_fees": [f for f in body["open_license_fees"] if f["owner"] == member],
         }
-        part["patents"] = [p.row() for p in per_patent(part)]
+        patents = _patent_figures(holdings, groups[member], cents_of(figures["admin_fee"]))
+        part["patents"] = [p.row() for p in patents]
         out[member] = part
     return out
 
@@ -294,25 +299,31 @@ def per_patent(part: Mapping[str, Any]) -> list[PatentFigures]:
     """Spec 6 rule 6b from a member's part: each row's amount over the patents that gave it weight there
     (largest remainder, ties to the lower number); the admin fee over its patents by their gross (largest
     remainder, ties to the lower (number, country)). Both sum exactly to the member's figures."""
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
+    for row in part["rows"]:
+        groups[(row[1], tuple(row[7]))].append(cents_of(row[6]))
+    return _patent_figures(part["holdings"], groups, cents_of(part["admin_fee"]))
+
+
+def _patent_figures(
+    holdings: Mapping[str, Mapping[str, Any]],
+    groups: Mapping[tuple[str, tuple[str, ...]], list[int]],
+    fee: int,
+) -> list[PatentFigures]:
+    """Rule 6b over rows grouped by country and credited patents (a group's rows share their weights: each
+    is split row by row, largest remainder, and the group summed in one vectorised call)."""
     from licenses.money import largest_remainder
     from patentpool.splits import integer_weights, split_totals
 
-    # Rows with the same patents (one country, the same credited ones: usually all of a country's) split over
-    # the same weights: each group is split row by row and summed in one vectorised call.
-    groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
-    for row in part["rows"]:
-        cents = cents_of(row[6])
-        if cents:
-            groups[(row[1], tuple(row[7]))].append(cents)
     gross: dict[tuple[str, str], int] = defaultdict(int)
     for (country, credited), totals in groups.items():
-        weighted = allocation.patent_weights(part["holdings"][country], set(credited))
-        if not weighted:
+        totals = [t for t in totals if t]
+        weighted = allocation.patent_weights(holdings[country], set(credited))
+        if not weighted or not totals:
             continue
         got = split_totals(totals, integer_weights([w for _n, w in weighted]))
         for (number, _w), c in zip(weighted, got, strict=True):
             gross[(number, country)] += c
-    fee = cents_of(part["admin_fee"])
     keys = sorted(k for k, v in gross.items() if v)
     fees = largest_remainder(fee, [gross[k] for k in keys]) if keys and fee else [0] * len(keys)
     return [PatentFigures(n, c, gross[(n, c)], f) for (n, c), f in zip(keys, fees, strict=True)]

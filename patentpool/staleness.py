@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ledger.entry import decode_trusted
 from patentpool import allocation, parts
 from patentpool.errors import PoolError
 from patentpool.periods import Period
@@ -79,8 +80,21 @@ def previous_parts(
     out = {}
     for (kind, name), (seq, h) in record.parts.items():
         info = state.part_info[seq]
+        if info.digest is None:
+            info = state.part_info[seq] = info._replace(digest=parts.digest(_part_body(state, seq)))
+        assert info.digest is not None
         out[parts.Party(kind, name)] = parts.Previous([seq, h], info.digest, info.figures)
     return out
+
+
+def _part_body(state: PoolState, seq: int) -> dict[str, Any]:
+    """A recorded part's body: from the ledger (a command's state) or the entries verify has checked."""
+    if state.load_body is not None:
+        return state.entry_body(seq)
+    if state.history is not None:
+        for _seq, _kind, raw, _h in state.history(seq, seq):
+            return dict(decode_trusted(raw).body)
+    raise RuntimeError(f"seq {seq}: no way to read the part this re-run compares with")
 
 
 def _summary_fields(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -118,7 +118,7 @@ class PartInfo(NamedTuple):
     kind: str  # member | licensee
     name: str
     hash: str
-    digest: str
+    digest: str | None  # computed when a re-run compares parts (parts.digest): replay needs none
     figures: dict[str, str]
     memo: tuple[dict[str, str], ...]
 
