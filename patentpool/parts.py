@@ -96,7 +96,8 @@ def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         groups[member][(country, own)].append(int(amount.replace(".", "", 1)))
     out = {}
     for member, rows in sorted(by_member.items()):
-        rows.sort(key=lambda r: (r[0], r[1]))  # already in this order: a check that costs one pass
+        # The allocation lists share rows licensee by licensee, country by country: each member's rows come in
+        # (licensee, country) order already.
         holdings = {c: countries[c][member] for c in sorted({r[1] for r in rows})}
         figures = body["members"][member]
         part: dict[str, Any] = {
