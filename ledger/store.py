@@ -468,6 +468,29 @@ class Store:
                 found.update(int(seq) for (seq,) in conn.execute(query))
         return [row for row in rows if row[1] not in needles or row[0] in found]
 
+    def seqs_after(
+        self,
+        conn: Connection,
+        since: int,
+        kinds: Sequence[str],
+        needle: bytes | None = None,
+        limit: int | None = None,
+    ) -> list[int]:
+        """Seqs after `since` of `kinds` (whose bytes hold `needle`, if given), found by the database from the
+        kind index: a caller asking whether anything of a kind was appended reads no entry's bytes."""
+        query = select(entries.c.seq).where(entries.c.seq > since, entries.c.kind.in_(list(kinds)))
+        if needle is not None:
+            found = (
+                func.instr(entries.c.raw, literal(needle, LargeBinary))
+                if self.dialect == "sqlite"
+                else func.position(literal(needle, LargeBinary).op("IN")(entries.c.raw))
+            )
+            query = query.where(found > 0)
+        query = query.order_by(entries.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return [int(seq) for (seq,) in conn.execute(query)]
+
     def nodes(self, conn: Connection) -> DbNodes:
         return DbNodes(conn)
 

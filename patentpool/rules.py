@@ -771,9 +771,7 @@ def a_allocation_part(state: PoolState, e: Entry, ref: Ref) -> None:
 
     party = parts.party_of(e.body)
     memo = tuple(e.body.get("open_license_fees", ()))
-    state.part_info[e.seq] = PartInfo(
-        party.kind, party.name, ref[1], None, parts.figures_of(e.body), memo
-    )
+    state.part_info[e.seq] = PartInfo(party.kind, party.name, ref[1], None, parts.figures_of(e.body), memo)
 
 
 def a_allocation(state: PoolState, e: Entry, ref: Ref) -> None:

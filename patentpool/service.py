@@ -182,16 +182,26 @@ def allocation_program(raw: bytes, period: str) -> str | None:
 
 
 def _changed_after(reader: Reader, seq: int, program: str, period: Any) -> bool:
-    """Whether an entry after `seq` could change the allocation of `program` and `period` (staleness.py)."""
+    """Whether an entry after `seq` could change the allocation of `program` and `period` (staleness.py),
+    asked of the database: a pool whose register grows after an allocation (patents of other programs) or
+    whose next quarters' reports come in is not read entry by entry. True is only a reason to recompute."""
     from patentpool import staleness
 
-    kinds = sorted(set(rules.KINDS) - staleness.NEUTRAL_KINDS)
+    store, conn = reader.store, reader.conn
+    # The body's bytes are JCS: `"program":"XR"` exactly as this spells it.
+    spelled = json.dumps({"program": program}, ensure_ascii=False, separators=(",", ":"))
+    program_needle = spelled[1:-1].encode()
+    # A patent added to another program (or to none) never counts for this one.
+    other = sorted(set(rules.KINDS) - staleness.NEUTRAL_KINDS - staleness.REPORT_KINDS - {"patent.add"})
+    if store.seqs_after(conn, seq, other, limit=1):
+        return True
+    if store.seqs_after(conn, seq, ["patent.add"], program_needle, limit=1):
+        return True
     inputs = {period.label, *(p.label for p in period.earlier_in_year())}
-    for _seq, raw in reader.raw_entries(since=seq + 1, kinds=kinds):
-        entry = decode_trusted(raw)
-        if entry.kind not in staleness.REPORT_KINDS:
-            return True
-        if entry.body["program"] == program and entry.body["period"] in inputs:
+    reports = store.seqs_after(conn, seq, sorted(staleness.REPORT_KINDS), program_needle)
+    for _seq, raw in store.raw_entries(conn, reports).items():
+        body = decode_trusted(raw).body
+        if body["program"] == program and body["period"] in inputs:
             return True
     return False
 
