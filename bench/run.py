@@ -554,6 +554,7 @@ def _bench_invoice(backend: str, scale: gen.Scale, url: str, size: int, period: 
             period,
             "--bundle",
             str(bundle),
+            "--force",
             "-f",
             "json",
         ]
@@ -604,6 +605,7 @@ def _bench_statement(
             period,
             "--bundle",
             str(bundle),
+            "--force",
             "-f",
             "json",
         ],

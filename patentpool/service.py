@@ -192,10 +192,14 @@ def _changed_after(reader: Reader, seq: int, program: str, period: Any) -> bool:
     spelled = json.dumps({"program": program}, ensure_ascii=False, separators=(",", ":"))
     program_needle = spelled[1:-1].encode()
     # A patent added to another program (or to none) never counts for this one.
-    other = sorted(set(rules.KINDS) - staleness.NEUTRAL_KINDS - staleness.REPORT_KINDS - {"patent.add"})
+    by_program = {
+        "patent.add": program_needle,
+        "program.amend": program_needle.replace(b"program", b"name", 1),
+    }
+    other = sorted(set(rules.KINDS) - staleness.NEUTRAL_KINDS - staleness.REPORT_KINDS - set(by_program))
     if store.seqs_after(conn, seq, other, limit=1):
         return True
-    if store.seqs_after(conn, seq, ["patent.add"], program_needle, limit=1):
+    if any(store.seqs_after(conn, seq, [kind], needle, limit=1) for kind, needle in by_program.items()):
         return True
     inputs = {period.label, *(p.label for p in period.earlier_in_year())}
     reports = store.seqs_after(conn, seq, sorted(staleness.REPORT_KINDS), program_needle)

@@ -26,6 +26,7 @@ NEUTRAL_KINDS = frozenset(
         "key.revoke",
         "member.add",
         "member.update",
+        "program.add",  # a new program changes no other program's allocation
         "payment.add",
         "allocation.part",
         "allocation.run",
