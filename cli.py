@@ -1399,8 +1399,7 @@ def invoice(
             raise click.UsageError("--bundle is for one --period (a bundle proves one allocation)")
         return documents.year_invoice(service(ctx), licensee, year, program_, fmt, output)
     assert period is not None
-    # A bundle names the credited patents' entries: it reads every fact, not only the books.
-    with reading(ctx, books=bundle is None, period=period_arg(period).label) as (state, reader):
+    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
         service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
         if bundle is not None:

@@ -382,6 +382,7 @@ def _licensee(
     credit_cents = 0
     credited: dict[str, list[str]] = {}
     credit_refs: dict[str, list[int]] = {}
+    credited_entries: dict[str, list[int]] = {}
     held_in = {key[1] for key in held}
     for country in sorted(by_country):
         group = [line_cents[i] for i in by_country[country]]
@@ -393,6 +394,11 @@ def _licensee(
         if CREDIT in numbers:
             credited[country] = numbers[CREDIT]
             credit_refs[country] = refs
+            # The credited patents' own entries (add, amend, status, owners): a licensee bundle carries them.
+            by_number = {p.number: p for h in countries[country].values() for p in h.patents}
+            credited_entries[country] = sorted(
+                {ref[0] for n in numbers[CREDIT] for ref in by_number[n].refs_on(period.end)}
+            )
         got = split_totals(group, integer_weights(weights))
         if names and names[-1] == CREDIT:
             credit_cents += got[-1]
@@ -407,6 +413,7 @@ def _licensee(
         "grant": None if grant is None else grant.seq,
         "credited": credited,
         "credit_refs": credit_refs,
+        "credited_entries": credited_entries,
         "reports": sorted({line.ref[0] for line in lines}),
         "earlier_reports": sorted(earlier_reports),
         "lines": out_lines,
@@ -471,6 +478,9 @@ def open_license_fees(
         currency = program.currency if decl.fee.kind == "percent" else decl.currency
         used = state.declaration_refs[decl.seq] + [state.take_refs[take.seq]]
         inputs.update(used)
+        used = used + patent.refs_on(
+            day
+        )  # the patent's own entries decide its owners: the memo rests on them
         for owner, cents in memo_split(to_cents(amount), patent.owners_on(day)):
             if owner == take.licensee or cents == 0:
                 continue  # never owed to itself; no 0.00 memo lines

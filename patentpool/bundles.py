@@ -123,16 +123,10 @@ def licensee_bundle(
             seqs.add(part["grant"])
         for refs in part["credit_refs"].values():
             seqs.update(refs)
-        day = date.fromisoformat(record.body["day"])
-        for fee, refs in zip(part["open_license_fees"], part["open_license_refs"], strict=True):
-            seqs.update(refs)  # the declaration, its withdrawal, the take; and the patent's own entries
-            for country in state.patents.countries(fee["patent"]):
-                seqs.update(ref[0] for ref in state.patents[(fee["patent"], country)].refs_on(day))
-        for country, numbers in part["credited"].items():
-            for number in numbers:
-                patent = state.patents.get((number, country))
-                if patent is not None:
-                    seqs.update(ref[0] for ref in patent.refs_on(day))
+        for refs in part["open_license_refs"]:
+            seqs.update(refs)  # the declaration, its withdrawal, the take, and the patent's own entries
+        for refs in part["credited_entries"].values():
+            seqs.update(refs)
     seqs |= {p.ref[0] for p in state.payments if p.licensee == licensee}
     return _bundle(reader, "invoice", {"licensee": licensee}, period, invoice, seqs, since_note)
 

@@ -161,7 +161,7 @@ def summary(body: Mapping[str, Any], parts: Mapping[Party, list[Any]]) -> dict[s
 # Which entries a part rests on, not what it says: a re-run that reads another entry (a title amended, a
 # report re-imported) but gives the party the same figures keeps its part (spec 6 rule 13: stale means other
 # figures).
-REF_KEYS = ("reports", "earlier_reports", "credit_refs", "grant", "open_license_refs")
+REF_KEYS = ("reports", "earlier_reports", "credit_refs", "credited_entries", "grant", "open_license_refs")
 
 
 def digest(part: Mapping[str, Any]) -> str:
@@ -245,6 +245,7 @@ def _zero_part(body: Mapping[str, Any], party: Party) -> dict[str, Any]:
         "grant": None,
         "credited": {},
         "credit_refs": {},
+        "credited_entries": {},
         "reports": [],
         "earlier_reports": [],
         "earlier_countries": body["earlier"],

@@ -108,6 +108,8 @@ BOOK_KINDS = (
     "pool.genesis",
     "member.add",
     "member.update",
+    "program.add",
+    "program.amend",
     "payment.add",
     "distribution.add",
     "allocation.part",
