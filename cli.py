@@ -2020,7 +2020,7 @@ def verify_statement(
 @click.option(
     "--encoding", default="utf-8", show_default=True, help="Of a CSV inventors file (e.g. gb18030)."
 )
-@format_option
+@document_option
 def awards(
     bundles: tuple[Path, ...],
     vkey: str,
@@ -2031,6 +2031,7 @@ def awards(
 ) -> None:
     """Inventor awards from statement bundles, offline: each bundle verified first (spec section 11)."""
     from patentpool import awards as awards_module
+    from patentpool import awards_document, documents
     from patentpool.inputs import read_text
 
     key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
@@ -2038,7 +2039,11 @@ def awards(
     first = ("Awards per inventor", awards_module.inventor_rows(data))
     rows = awards_module.patent_rows(data)
     title = f"Inventor awards {data['member']} {', '.join(data['periods'])}"
-    show(fmt, output, data, rows=rows, columns=awards_module.PATENT_COLUMNS, title=title, first=first)
+    fmt = documents.format_for(fmt, output)
+    if fmt in documents.DOCUMENT_FORMATS:
+        documents.write_html(awards_document.render_html(data), fmt, output)
+    else:
+        show(fmt, output, data, rows=rows, columns=awards_module.PATENT_COLUMNS, title=title, first=first)
     for warning in data["warnings"]:
         say(f"Warning: {warning}")
 

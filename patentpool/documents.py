@@ -447,9 +447,13 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def write(doc: Document, party: str, fmt: str, output: Path | None) -> None:
+    write_html(render_html(doc, party), fmt, output)
+
+
+def write_html(html: str, fmt: str, output: Path | None) -> None:
+    """A rendered page as HTML (to stdout or -o) or as PDF (to -o only)."""
     from patentpool.outputs import open_output  # never over a kept file, the database or a key file
 
-    html = render_html(doc, party)
     if fmt == "pdf":
         if output is None:
             raise DocumentError("-f pdf writes a file: give -o FILE")

@@ -6,6 +6,7 @@ EP2345678B1 (DE) 115.71 in 2025Q1)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -456,3 +457,20 @@ def test_awards_refuses_an_inventors_file_with_two_rates(bundles: dict[str, Any]
         f"Error: {bad}:3: rate: 75% for US10123456B2 (US), but line 2 gives 70%: one patent has one rate\n"
     )
     assert result.stdout == ""
+
+
+def test_awards_as_html_and_pdf(bundles: dict[str, Any], tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    page = _awards(bundles, str(bundles["B-2025Q1"]), "-f", "html").stdout
+    assert page.startswith("<!doctype html>") and "Chen Jie" in page and "197.32" in page and "65.78" in page
+    assert "http://" not in page and "https://" not in page  # nothing fetched to view it
+    pdf = tmp_path / "awards.pdf"
+    _awards(bundles, str(bundles["B-2025Q1"]), "-o", str(pdf))
+    assert pdf.read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftotext") is None:
+        assert not os.environ.get("CI"), "pdftotext is missing under CI"
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "197.32" in text and "Chen Jie" in text and "77.34" in text
