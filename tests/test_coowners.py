@@ -192,3 +192,41 @@ def test_a_coowner_who_is_the_licensee_is_never_credited_its_patent(pool: Pool) 
     assert [
         (ln["patents"], ln["gross"]) for ln in c["lines"] if (ln["licensee"], ln["country"]) == ("C", "US")
     ] == [(["US11234567B1", "US11777777B2"], "309.09")]
+
+
+def test_coowners_of_a_patent_in_several_countries(pool: Pool) -> None:
+    """EP2345678B1 is in force in DE (the example) and FR; `patent owners` without --country gives both A
+    and B half from 2025-01-01. L1's DE line (128.57, B's alone before) splits 6,428.5 cents each: the tied
+    cent goes to the lower member id, A 64.29, B 64.28."""
+    build_example(pool, payments=False)
+    pool.run(
+        "patent",
+        "add",
+        "EP2345678B1",
+        "--owner",
+        "B",
+        "--country",
+        "FR",
+        "--type",
+        "invention",
+        "--filed",
+        "2009-09-15",
+        "--granted",
+        "2014-03-05",
+        "--program",
+        "XR",
+    )
+    pool.run("patent", "owners", "EP2345678B1", "--owners", "A:50,B:50", "--effective", "2025-01-01")
+    shown = pool.json("patent", "show", "EP2345678B1", "--on", "2025-03-31")
+    assert {(c["country"], c["owner"]) for c in shown["countries"]} == {
+        ("DE", "A:50,B:50"),
+        ("FR", "A:50,B:50"),
+    }
+    pool.run("allocate", "--program", "XR", "--period", "2025Q1")
+    for member, amount in (("A", "64.29"), ("B", "64.28")):
+        st = pool.json("statement", "--member", member, "--period", "2025Q1")
+        assert [ln["gross"] for ln in st["lines"] if (ln["licensee"], ln["country"]) == ("L1", "DE")] == [
+            amount
+        ]
+        de = [p for p in st["patents"] if (p["patent"], p["country"]) == ("EP2345678B1", "DE")]
+        assert de[0]["gross"] == amount
