@@ -6,11 +6,9 @@ Each raises FieldError naming the CSV column / CLI option.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from licenses.errors import TermError
 from licenses.fees import parse_fee
 from licenses.money import format_money, format_rate, parse_money_input, parse_rate
 from licenses.numbers import normalize_number
@@ -19,18 +17,10 @@ from licenses.terms import expiry, parse_patent_type
 from patentpool import fields, owners
 from patentpool.fields import FieldError
 from patentpool.periods import Period
+from patentpool.readers import term
 from patentpool.values import CROSS_LICENSE_TERMS, PERIOD_LENGTHS, ROLES
 
 T = TypeVar("T")
-
-
-def term(field: str, fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except TermError as exc:
-        message = str(exc)
-        prefix = f"{field}: "
-        raise FieldError(field, message[len(prefix) :] if message.startswith(prefix) else message) from exc
 
 
 def blank(value: str | None) -> bool:

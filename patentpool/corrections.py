@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.entry import Entry
-from licenses.errors import TermError
 from licenses.money import parse_money, parse_rate
 from licenses.numbers import check_type
 from licenses.schedule import RoyaltySchedule
@@ -24,6 +23,10 @@ from licenses.terms import expiry, parse_patent_type
 from patentpool import owners, voids
 from patentpool.fields import FieldError, parse_date
 from patentpool.periods import Period
+from patentpool.readers import day as _date
+from patentpool.readers import get as _get
+from patentpool.readers import term as _term
+from patentpool.readers import text as _str
 from patentpool.state import Member, Patent, PoolState, Program, ProgramTerms, Ref
 
 Body = Mapping[str, Any]
@@ -41,39 +44,13 @@ UNVOIDABLE = {
 NOT_RECHECKED = ("allocation.", "distribution.", "entry.void")
 
 
-# --- small body readers (the validators' spelling of rules.py) ---------------------------------------------
-def _get(body: Body, name: str) -> Any:
-    if name not in body:
-        raise FieldError(name, "missing")
-    return body[name]
-
-
-def _str(body: Body, name: str) -> str:
-    value = _get(body, name)
-    if not isinstance(value, str):
-        raise FieldError(name, "must be text")
-    return value
-
-
-def _date(body: Body, name: str) -> date:
-    return parse_date(_str(body, name), name)
-
-
+# --- small body readers (patentpool/readers.py holds the shared ones) -----------------------------------
 def _reason(body: Body, *, required: bool) -> None:
     value = body.get("reason")
     if value is None and not required:
         return
     if not isinstance(value, str) or not value.strip():
         raise FieldError("reason", "missing: say why (--reason TEXT); the ledger keeps it with the entry")
-
-
-def _term(name: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except TermError as exc:
-        message = str(exc)
-        prefix = f"{name}: "
-        raise FieldError(name, message[len(prefix) :] if message.startswith(prefix) else message) from exc
 
 
 def _member(state: PoolState, member_id: str, name: str) -> Member:

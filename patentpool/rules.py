@@ -23,7 +23,6 @@ from licenses.agreements import (
     PatentKey,
     PoolLicense,
 )
-from licenses.errors import TermError
 from licenses.fees import parse_fee
 from licenses.money import cents_of, format_cents, parse_money, parse_rate
 from licenses.numbers import check_type, normalize_number, office
@@ -38,6 +37,10 @@ from patentpool.fields import FieldError, check_period_units, did_you_mean, iden
 from patentpool.fields import ledger_country as country
 from patentpool.fields import ledger_currency as currency
 from patentpool.periods import Period
+from patentpool.readers import day as _date
+from patentpool.readers import get as _get
+from patentpool.readers import term as _term
+from patentpool.readers import text as _str
 from patentpool.state import (
     AllocationRecord,
     Distribution,
@@ -58,19 +61,6 @@ Body = Mapping[str, Any]
 REGIONAL_OFFICES = ("EP", "WO")
 
 
-def _get(body: Body, name: str) -> Any:
-    if name not in body:
-        raise FieldError(name, "missing")
-    return body[name]
-
-
-def _str(body: Body, name: str) -> str:
-    value = _get(body, name)
-    if not isinstance(value, str):
-        raise FieldError(name, "must be text")
-    return value
-
-
 def _ident(body: Body, name: str) -> str:
     """An identifier as the ledger spells it: exactly, with no space to strip (the CLI strips the user's)."""
     value = _str(body, name)
@@ -88,22 +78,9 @@ def _opt_str(body: Body, name: str) -> str | None:
     return value
 
 
-def _date(body: Body, name: str) -> date:
-    return parse_date(_str(body, name), name)
-
-
 def _opt_date(body: Body, name: str) -> date | None:
     value = _opt_str(body, name)
     return None if value is None else parse_date(value, name)
-
-
-def _term(name: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except TermError as exc:
-        message = str(exc)
-        prefix = f"{name}: "
-        raise FieldError(name, message[len(prefix) :] if message.startswith(prefix) else message) from exc
 
 
 def _member(state: PoolState, member_id: str, name: str, *, role: str | None = None) -> Member:
