@@ -434,8 +434,8 @@ def init(ctx: click.Context, name: str, origin: str, currency: str, admin_fee: s
     """Create the database and the genesis entry (generating the key file if there is none)."""
     from ledger.checkpoint import ORIGIN_RE
     from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt, read_key_name, save_key
-    from ledger.log import Ledger
     from patentpool import bodies, fields
+    from patentpool.service import open_ledger
 
     settings: Settings = ctx.obj
     if not ORIGIN_RE.match(origin):
@@ -445,7 +445,7 @@ def init(ctx: click.Context, name: str, origin: str, currency: str, admin_fee: s
         "currency": fields.currency(currency, "currency"),
         "admin_fee": bodies.percent(admin_fee, "admin_fee"),
     }
-    ledger = Ledger.open(settings.db)
+    ledger = open_ledger(settings.db)
     if ledger.store.exists():
         fail(f"{ledger.store.display_url} already holds a pool ledger; refusing to re-initialise")
     if settings.key.exists():
@@ -1664,16 +1664,15 @@ def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
 @click.pass_context
 def load(ctx: click.Context, file: Path, checkpoint_file: Path) -> None:
     """Restore an exported ledger into an empty database (root key needed to sign its checkpoint)."""
-    from ledger.log import Ledger
     from patentpool.inputs import read_text
-    from patentpool.service import load_signing_key
+    from patentpool.service import load_signing_key, open_ledger
 
     settings: Settings = ctx.find_root().obj
     key = load_signing_key(settings.key)
     note = read_text(checkpoint_file, "--checkpoint")
     with file.open("rb") as handle:
         rows = (line.rstrip(b"\n") for line in handle if line.strip())
-        count = Ledger.open(settings.db).restore(rows, key, note)
+        count = open_ledger(settings.db).restore(rows, key, note)
     say(f"restored {count} entries from {file}, the tree of checkpoint {count}; checkpoint signed")
 
 
