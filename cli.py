@@ -1974,6 +1974,14 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     help="Require a cosignature by this witness (verifier key string or file) of a checkpoint that holds "
     "the allocation; repeat for several.",
 )
+@click.option(
+    "--document",
+    "document_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the verified statement or invoice as JSON (a statement's lines recomputed from your "
+    "part), only if it verified.",
+)
 def verify_statement(
     bundle: Path,
     vkey: str,
@@ -1982,6 +1990,7 @@ def verify_statement(
     licensee: str | None,
     period: str | None,
     witnesses: tuple[str, ...],
+    document_path: Path | None,
 ) -> None:
     """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
     alone; prints what it checked and what only an auditor can check."""
@@ -2003,6 +2012,8 @@ def verify_statement(
         for problem in verdict.problems:
             click.echo(f"Error: {problem}", err=True)
         sys.exit(1)
+    if document_path is not None:
+        show("json", document_path, verdict.document)
 
 
 @main.command()
