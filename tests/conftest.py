@@ -377,16 +377,18 @@ def build_pool(
     licensees: tuple[str, ...] = ("L1",),
     fee: str = "10",
     cap: str | None = None,
+    start: str = "2025-01-01",
 ) -> Pool:
     """The small pool CLI tests start from, built in this order: the members (as `members` takes them),
-    program XR (tiers, admin fee, annual cap), the patents (rows in PATENT_HEADER's columns), and a pool
-    licence of XR from 2025-01-01 for each licensee. By default licensors A (Aurora) and B (Beacon) with one
+    program XR (tiers, admin fee, annual cap), the patents (rows in PATENT_HEADER's columns, if any), and a
+    pool licence of XR from `start` for each licensee. By default licensors A (Aurora) and B (Beacon) with one
     counting CN invention each (weights 1:1) and licensee L1 (Lumen); tiers 1000:0,5000:0.20,*:0.10, fee
     10%."""
     members(pool, *members_)
     program(pool, tiers, cap=cap, fee=fee)
-    patents(pool, *patents_)
-    grant(pool, *licensees)
+    if patents_:
+        patents(pool, *patents_)
+    grant(pool, *licensees, start=start)
     return pool
 
 
