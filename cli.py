@@ -434,8 +434,8 @@ def init(ctx: click.Context, name: str, origin: str, currency: str, admin_fee: s
     """Create the database and the genesis entry (generating the key file if there is none)."""
     from ledger.checkpoint import ORIGIN_RE
     from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt, read_key_name, save_key
-    from ledger.log import Ledger
     from patentpool import bodies, fields
+    from patentpool.service import open_ledger
 
     settings: Settings = ctx.obj
     if not ORIGIN_RE.match(origin):
@@ -445,7 +445,7 @@ def init(ctx: click.Context, name: str, origin: str, currency: str, admin_fee: s
         "currency": fields.currency(currency, "currency"),
         "admin_fee": bodies.percent(admin_fee, "admin_fee"),
     }
-    ledger = Ledger.open(settings.db)
+    ledger = open_ledger(settings.db)
     if ledger.store.exists():
         fail(f"{ledger.store.display_url} already holds a pool ledger; refusing to re-initialise")
     if settings.key.exists():
@@ -1664,16 +1664,15 @@ def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
 @click.pass_context
 def load(ctx: click.Context, file: Path, checkpoint_file: Path) -> None:
     """Restore an exported ledger into an empty database (root key needed to sign its checkpoint)."""
-    from ledger.log import Ledger
     from patentpool.inputs import read_text
-    from patentpool.service import load_signing_key
+    from patentpool.service import load_signing_key, open_ledger
 
     settings: Settings = ctx.find_root().obj
     key = load_signing_key(settings.key)
     note = read_text(checkpoint_file, "--checkpoint")
     with file.open("rb") as handle:
         rows = (line.rstrip(b"\n") for line in handle if line.strip())
-        count = Ledger.open(settings.db).restore(rows, key, note)
+        count = open_ledger(settings.db).restore(rows, key, note)
     say(f"restored {count} entries from {file}, the tree of checkpoint {count}; checkpoint signed")
 
 
@@ -1975,6 +1974,14 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     help="Require a cosignature by this witness (verifier key string or file) of a checkpoint that holds "
     "the allocation; repeat for several.",
 )
+@click.option(
+    "--document",
+    "document_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the verified statement or invoice as JSON (a statement's lines recomputed from your "
+    "part), only if it verified.",
+)
 def verify_statement(
     bundle: Path,
     vkey: str,
@@ -1983,6 +1990,7 @@ def verify_statement(
     licensee: str | None,
     period: str | None,
     witnesses: tuple[str, ...],
+    document_path: Path | None,
 ) -> None:
     """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
     alone; prints what it checked and what only an auditor can check."""
@@ -2004,6 +2012,8 @@ def verify_statement(
         for problem in verdict.problems:
             click.echo(f"Error: {problem}", err=True)
         sys.exit(1)
+    if document_path is not None:
+        show("json", document_path, verdict.document)
 
 
 @main.command()
