@@ -359,16 +359,18 @@ def writing(ctx: click.Context, what: str = "replaying ledger") -> Iterator[Batc
 
 @contextmanager
 def reading(
-    ctx: click.Context, books: bool = False, period: str | None = None
+    ctx: click.Context, books: bool = False, period: str | None = None, licensee: str | None = None
 ) -> Iterator[tuple[PoolState, Any]]:
     """The replayed state; `books=True` replays only what invoices, statements and reconciliation read,
-    and `period` of the allocations only that period's."""
+    `period` of the allocations only that period's, and `licensee` of their parts only that licensee's."""
     from patentpool import render
-    from patentpool.service import BOOK_KINDS, only_period
+    from patentpool.service import BOOK_KINDS, licensee_period, only_period
 
     svc = service(ctx)
     kinds = BOOK_KINDS if books else None
-    needles = only_period(period) if period else None
+    needles = None
+    if period is not None:
+        needles = only_period(period) if licensee is None else licensee_period(period, licensee)
     with render.progress("replaying ledger", None) as tick, svc.read(tick, kinds, needles) as (state, reader):
         yield state, reader
 
@@ -1399,8 +1401,9 @@ def invoice(
             raise click.UsageError("--bundle is for one --period (a bundle proves one allocation)")
         return documents.year_invoice(service(ctx), licensee, year, program_, fmt, output)
     assert period is not None
-    with reading(ctx, books=True, period=period_arg(period).label) as (state, reader):
-        service(ctx).refuse_stale(reader, state, period_arg(period).label, program_)
+    label = period_arg(period).label
+    with reading(ctx, books=True, period=label, licensee=licensee) as (state, reader):
+        service(ctx).refuse_stale(reader, state, label, program_)
         data = books.invoice(state, licensee, period_arg(period), program_)
         if bundle is not None:
             from patentpool import bundles

@@ -161,6 +161,14 @@ def part_marker(period: str) -> bytes:
     return f'"period":"{period}","program":'.encode()
 
 
+def licensee_period(period: str, licensee: str) -> dict[str, bytes]:
+    """`only_period`, keeping of the parts only `licensee`'s own (of any period: a few a year): an invoice
+    reads its figures and memo lines from them, never a member's part. JCS sorts a licensee part's keys
+    "licensee" just before "lines"; a member part has no top-level "licensee"."""
+    spelled = json.dumps({"licensee": licensee}, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    return {**only_period(period), "allocation.part": f'{spelled},"lines":'.encode()}
+
+
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
 STATEMENT_KINDS = (
     "pool.genesis",
