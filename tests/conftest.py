@@ -31,8 +31,9 @@ ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # `pytest -m "not slow"` (CONTRIBUTING.md) leaves out, by these rules rather than by hand in each file:
 # - every test on PostgreSQL (also marked `postgres`): a test that takes a `postgresql` parameter (the
 #   `db_url` fixture, or a module's shared pool) or needs `postgres_available`;
-# - the modules that run whole commands end to end through the CLI against a database (each writing command
-#   unlocks the scrypt-protected key, about 0.4 s), build very large entries, or race processes.
+# - every test that takes the `pool` fixture (commands run end to end through the CLI against a database: each
+#   writing command unlocks the scrypt-protected key), and the modules in SLOW_MODULES (such pools shared by a
+#   module, very large entries, racing processes).
 # What stays is every rule test in memory, the ledger's and the licences' unit tests, and the SQLite halves of
 # the storage and tamper tests.
 SLOW_MODULES = frozenset(
@@ -69,7 +70,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         ):
             item.add_marker(pytest.mark.postgres)
             item.add_marker(pytest.mark.slow)
-        elif item.module is not None and item.module.__name__ in SLOW_MODULES:
+        elif (item.module is not None and item.module.__name__ in SLOW_MODULES) or "pool" in getattr(
+            item, "fixturenames", ()
+        ):
             item.add_marker(pytest.mark.slow)
 
 
