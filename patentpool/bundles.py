@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -264,6 +265,10 @@ class Expect:
     period: str | None = None
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def read_bundle(text: str) -> Any:
     """The bundle's JSON, strictly: a duplicate key (two figures for one name) is refused, not last-wins."""
 
@@ -275,20 +280,16 @@ def read_bundle(text: str) -> Any:
             out[key] = value
         return out
 
-    depth = max_depth = 0
-    in_string = escaped = False
-    for ch in text:  # refuse a deeply nested file before the parser's recursion does
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            max_depth = max(max_depth, depth)
-            if max_depth > MAX_DEPTH:
-                raise BundleError(f"nested more than {MAX_DEPTH} levels deep: not a bundle")
-        elif ch in "]}":
-            depth -= 1
+    # Refuse a deeply nested file before the parser's recursion does: count brackets outside strings (an
+    # unterminated string runs to the end, as the parser reads it).
+    structure = _STRING.sub("", text)
+    if (cut := structure.find('"')) >= 0:
+        structure = structure[:cut]
+    depth = 0
+    for bracket in _BRACKETS.findall(structure):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise BundleError(f"nested more than {MAX_DEPTH} levels deep: not a bundle")
     return json.loads(text, object_pairs_hook=no_duplicates)
 
 
@@ -672,17 +673,38 @@ def _check_member_part(part: dict[str, Any], summary: Entry, entries: dict[int, 
             weight += fact.weight * share
         if weight != read_weight(holding["weight"]):
             raise BundleError(f"{country}: your holding's weight is not the sum of your patents' weights")
+    _check_rows(part, countries)
+
+
+def _check_rows(part: dict[str, Any], countries: Mapping[str, str]) -> None:
+    """Each row's total weight is the summary's, its weight that of the member's uncredited patents there,
+    and its amount within a cent a line of royalty x weight / total weight. Rows of one country and the same
+    credited patents share their weight, and weights are spelled alike: each is computed once."""
+    weights: dict[tuple[str, tuple[str, ...]], Fraction] = {}
+    read: dict[str, Fraction] = {}
+
+    def weight_of(text: str) -> Fraction:
+        found = read.get(text)
+        if found is None:
+            found = read[text] = read_weight(text)
+        return found
+
     for row in part["rows"]:
-        licensee, country, count, royalty, w, total, amount, _credited = row
-        if country not in countries or read_weight(countries[country]) != read_weight(total):
+        licensee, country, count, royalty, w, total, amount, credited = row
+        if country not in countries or weight_of(countries[country]) != weight_of(total):
             raise BundleError(f"{licensee} {country}: the row's total weight is not the summary's")
-        mine = sum((pw for _n, pw in parts.row_patents(part, row)), Fraction(0))
-        if mine != read_weight(w):
+        key = (country, tuple(credited))
+        mine = weights.get(key)
+        if mine is None:
+            mine = weights[key] = sum((pw for _n, pw in parts.row_patents(part, row)), Fraction(0))
+        if mine != weight_of(w):
             raise BundleError(
                 f"{licensee} {country}: the row's weight is not that of your uncredited patents"
             )
-        exact = Fraction(cents_of(royalty)) * mine / read_weight(total)
-        if abs(cents_of(amount) - exact) > count:
+        # |amount - royalty x mine / total| <= count, in integers: mine = a/b, total = c/d.
+        whole = weight_of(total)
+        a, b, c, d = mine.numerator, mine.denominator, whole.numerator, whole.denominator
+        if abs(cents_of(amount) * b * c - cents_of(royalty) * a * d) > count * b * c:
             raise BundleError(
                 f"{licensee} {country}: {amount} is more than {count} cent(s) from royalty {royalty} x "
                 f"{w} / {total}"
