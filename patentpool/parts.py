@@ -345,16 +345,23 @@ def _patent_figures(
 
 def statement_lines(part: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A statement's lines from a member's part: one per licensee and allocation country."""
-    return [
-        {
-            "program": part["program"],
-            "licensee": row[0],
-            "country": row[1],
-            "patents": [n for n in part["holdings"][row[1]]["patents"] if n not in row[7]],
-            "gross": row[6],
-        }
-        for row in part["rows"]
-    ]
+    named: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # rows of one country and credit name alike
+    lines = []
+    for row in part["rows"]:
+        key = (row[1], tuple(row[7]))
+        patents = named.get(key)
+        if patents is None:
+            patents = named[key] = [n for n in part["holdings"][row[1]]["patents"] if n not in row[7]]
+        lines.append(
+            {
+                "program": part["program"],
+                "licensee": row[0],
+                "country": row[1],
+                "patents": list(patents),
+                "gross": row[6],
+            }
+        )
+    return lines
 
 
 # --- putting the parts back together (the administrator's reports) --------------------------------------
