@@ -164,7 +164,7 @@ def check_invariants(body: dict[str, Any]) -> list[str]:
     if _m(body["total"]) != gross or _m(body["admin_fee"]) != fees:
         problems.append(f"{name}: total/admin_fee do not match the member figures")
     for licensee, info in body["licensees"].items():
-        lines = sum((_m(line[4]) for line in info["lines"]), Decimal(0))
+        lines = sum((_m(line.amount) for line in parts.licensee_lines(info["lines"])), Decimal(0))
         if info["lines"] and lines != _m(info["royalty"]):
             problems.append(f"{name}: {licensee}'s lines sum to {lines}, not its royalty {info['royalty']}")
     shares: dict[str, Decimal] = defaultdict(Decimal)

@@ -647,7 +647,7 @@ def _check_member_part(part: dict[str, Any], summary: Entry, entries: dict[int, 
     member = part["member"]
     day = date.fromisoformat(summary.body["day"])
     rate = Fraction(Decimal(summary.body["schedule"]["admin_fee"]))
-    gross = sum(cents_of(row[6]) for row in part["rows"])
+    gross = sum(cents_of(row.amount) for row in parts.member_rows(part))
     fee = to_cents(round_half_up_cents(Fraction(gross, 100) * rate / 100))
     if (format_cents(gross), format_cents(fee), format_cents(gross - fee)) != (
         part["gross"],
@@ -689,7 +689,7 @@ def _check_rows(part: dict[str, Any], countries: Mapping[str, str]) -> None:
             found = read[text] = read_weight(text)
         return found
 
-    for row in part["rows"]:
+    for row in parts.member_rows(part):
         licensee, country, count, royalty, w, total, amount, credited = row
         if country not in countries or weight_of(countries[country]) != weight_of(total):
             raise BundleError(f"{licensee} {country}: the row's total weight is not the summary's")
@@ -855,7 +855,8 @@ def _check_licensee_part(
         for (per, m, s), (seq, units, _net) in current.items()
         if per == period and (m in counting or s in counting)
     )
-    if [(ln[1], ln[2], ln[0], ln[3]) for ln in part["lines"]] != [(m, s, seq, u) for m, s, seq, u in bearing]:
+    lines = parts.licensee_lines(part["lines"])
+    if [(ln.manufacture, ln.sale, ln.report, ln.units) for ln in lines] != bearing:
         raise BundleError("your part's lines are not the bearing lines of your reports")
     earlier = _report_lines(entries, part["earlier_reports"], licensee, program)
     for ref in part["earlier"]:
@@ -869,21 +870,17 @@ def _check_licensee_part(
         for (per, m, s), (_seq, units, _net) in earlier.items()
         if m in part["earlier_countries"].get(per, []) or s in part["earlier_countries"].get(per, [])
     )
-    units = sum(ln[3] for ln in part["lines"])
+    units = sum(ln.units for ln in lines)
     if (before, units) != (part["units_before"], part["units"]):
         raise BundleError(f"units: your reports give {before} before and {units} in the period")
     royalty = to_cents(schedule.period_royalty(before, before + units))
     if format_cents(royalty) != part["royalty"]:
         raise BundleError(f"royalty: rule 3 gives {format_cents(royalty)}, your part says {part['royalty']}")
-    spread = (
-        largest_remainder(royalty, [ln[3] for ln in part["lines"]])
-        if units and royalty
-        else [0] * len(part["lines"])
-    )
+    spread = largest_remainder(royalty, [ln.units for ln in lines]) if units and royalty else [0] * len(lines)
     credit_exact = Fraction(0)
     facts = patent_facts(entries, date.fromisoformat(summary.body["day"]))
-    for line, cents in zip(part["lines"], spread, strict=True):
-        _seq, made, sold, _u, amount, country = line
+    for line, cents in zip(lines, spread, strict=True):
+        made, sold, amount, country = line.manufacture, line.sale, line.amount, line.country
         if country != (sold if sold in counting else made):
             raise BundleError(f"line {made}/{sold}: allocated to {country}, not as rule 5 says")
         if cents_of(amount) != cents:

@@ -35,6 +35,38 @@ class Party(NamedTuple):
     name: str
 
 
+class MemberRow(NamedTuple):
+    """A member part's row (a JSON array in the ledger): one licensee and allocation country."""
+
+    licensee: str
+    country: str
+    lines: int  # the licensee's report lines there (the cents the amount may be off by)
+    royalty: str  # the royalty attributed there
+    weight: str  # the member's weight there (its patents not credited to the licensee)
+    total: str  # the country's total weight
+    amount: str  # the member's share
+    credited: list[str]  # the member's patents there credited to the licensee (usually none)
+
+
+class LicenseeLine(NamedTuple):
+    """A licensee part's bearing line (a JSON array in the ledger)."""
+
+    report: int  # the seq of the report or correction entry
+    manufacture: str
+    sale: str
+    units: int
+    amount: str  # the royalty spread onto the line
+    country: str  # the allocation country
+
+
+def member_rows(part: Mapping[str, Any]) -> list[MemberRow]:
+    return [MemberRow(*row) for row in part["rows"]]
+
+
+def licensee_lines(lines: list[list[Any]]) -> list[LicenseeLine]:
+    return [LicenseeLine(*line) for line in lines]
+
+
 def party_of(body: Mapping[str, Any]) -> Party:
     if "member" in body:
         return Party("member", str(body["member"]))
@@ -78,10 +110,10 @@ def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     there: dict[tuple[str, str], tuple[int, str]] = {}  # (licensee, country) -> (lines, royalty there)
     for licensee, info in licensees.items():
         acc: dict[str, list[int]] = {}
-        for line in info["lines"]:
-            got = acc.setdefault(line[5], [0, 0])
+        for line in licensee_lines(info["lines"]):
+            got = acc.setdefault(line.country, [0, 0])
             got[0] += 1
-            got[1] += cents_of(line[4])
+            got[1] += cents_of(line.amount)
         for country, (count, cents) in acc.items():
             there[(licensee, country)] = (count, format_cents(cents))
     countries = body["countries"]
@@ -303,10 +335,10 @@ class PatentFigures(NamedTuple):
         ]
 
 
-def row_patents(part: Mapping[str, Any], row: list[Any]) -> list[tuple[str, Fraction]]:
+def row_patents(part: Mapping[str, Any], row: MemberRow) -> list[tuple[str, Fraction]]:
     """Rule 6b: the patents of a member part's row, with the weight each gave it, lower number first."""
-    holding = part["holdings"][row[1]]
-    return allocation.patent_weights(holding, set(row[7]))
+    holding = part["holdings"][row.country]
+    return allocation.patent_weights(holding, set(row.credited))
 
 
 def per_patent(part: Mapping[str, Any]) -> list[PatentFigures]:
@@ -314,8 +346,8 @@ def per_patent(part: Mapping[str, Any]) -> list[PatentFigures]:
     (largest remainder, ties to the lower number); the admin fee over its patents by their gross (largest
     remainder, ties to the lower (number, country)). Both sum exactly to the member's figures."""
     groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
-    for row in part["rows"]:
-        groups[(row[1], tuple(row[7]))].append(cents_of(row[6]))
+    for row in member_rows(part):
+        groups[(row.country, tuple(row.credited))].append(cents_of(row.amount))
     return _patent_figures(part["holdings"], groups, cents_of(part["admin_fee"]))
 
 
@@ -347,18 +379,19 @@ def statement_lines(part: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A statement's lines from a member's part: one per licensee and allocation country."""
     named: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # rows of one country and credit name alike
     lines = []
-    for row in part["rows"]:
-        key = (row[1], tuple(row[7]))
+    for row in member_rows(part):
+        key = (row.country, tuple(row.credited))
         patents = named.get(key)
         if patents is None:
-            patents = named[key] = [n for n in part["holdings"][row[1]]["patents"] if n not in row[7]]
+            holding = part["holdings"][row.country]
+            patents = named[key] = [n for n in holding["patents"] if n not in row.credited]
         lines.append(
             {
                 "program": part["program"],
-                "licensee": row[0],
-                "country": row[1],
+                "licensee": row.licensee,
+                "country": row.country,
                 "patents": list(patents),
-                "gross": row[6],
+                "gross": row.amount,
             }
         )
     return lines
@@ -383,7 +416,7 @@ def assemble(summary_body: Mapping[str, Any], parts: list[Mapping[str, Any]]) ->
             members[name] = figures_of(part)
             for country, holding in part["holdings"].items():
                 countries[country][name] = holding
-            shares += [[row[0], row[1], name, row[6]] for row in part["rows"]]
+            shares += [[row.licensee, row.country, name, row.amount] for row in member_rows(part)]
         else:
             name = part["licensee"]
             invoices[name] = figures_of(part)
