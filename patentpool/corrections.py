@@ -488,6 +488,16 @@ def _none_or(value: str, parse: Callable[[str], Any]) -> Any:
     return None if value.strip().lower() in ("none", "-") else parse(value)
 
 
+def amended_facts(options: Mapping[str, str | None]) -> Mapping[str, str | None]:
+    """`patent amend`'s options (filed, granted, expires, type, title, weight, program), refused if none is
+    given."""
+    if all(value is None for value in options.values()):
+        raise FieldError(
+            "number", "nothing to amend: give --filed, --granted, --expires, --type, --title, --weight..."
+        )
+    return options
+
+
 def patent_amend_body(
     state: PoolState, key: tuple[str, str], options: Mapping[str, str | None], reason: str
 ) -> dict[str, Any]:
