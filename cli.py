@@ -446,6 +446,26 @@ def period_arg(value: str) -> Any:
     return Period.parse(value)
 
 
+def _kind_import(group: click.Group, name: str, kind: str, help_text: str) -> None:
+    """Register `GROUP NAME FILE`: one file kind of patentpool.import_kinds, with the import options."""
+
+    def command(ctx: click.Context, file: Path, **opts: Any) -> None:
+        from patentpool import import_kinds
+
+        what, importer = import_kinds.named_importer(kind)
+        run_import(ctx, file, what, importer, **opts)
+
+    command.__doc__ = help_text
+    file_arg = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    group.command(name)(file_arg(import_options(click.pass_context(command))))
+
+
+def append(ctx: click.Context, kind: str, body: dict[str, Any]) -> None:
+    """Append one entry, signed, and say so."""
+    with writing(ctx) as batch:
+        batch.add(kind, body)
+
+
 def add_per_patent(
     ctx: click.Context,
     number: str,
@@ -514,8 +534,9 @@ def key_show(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
 @click.pass_context
 def key_add(ctx: click.Context, vkey: str, role: str) -> None:
     """Authorise another key (root key only)."""
-    with writing(ctx) as batch:
-        batch.add("key.add", {"vkey": vkey.strip(), "role": role})
+    from patentpool import bodies
+
+    append(ctx, "key.add", bodies.key_add(vkey, role))
 
 
 @key.command("revoke")
@@ -572,8 +593,7 @@ def member_add(ctx: click.Context, member_id: str, name: str, role: str) -> None
     from patentpool import bodies
 
     body = bodies.member(member_id, name, role)
-    with writing(ctx) as batch:
-        batch.add("member.add", body)
+    append(ctx, "member.add", body)
 
 
 @member.command("update")
@@ -601,21 +621,10 @@ def member_retire(ctx: click.Context, member_id: str, effective: str, reason: st
     from patentpool import bodies
 
     body = bodies.member_retire(member_id, effective, reason)
-    with writing(ctx) as batch:
-        batch.add("member.retire", body)
+    append(ctx, "member.retire", body)
 
 
-@member.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@import_options
-@click.pass_context
-def member_import(
-    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
-) -> None:
-    """Import members from CSV or xlsx (id,name,role)."""
-    from patentpool import imports
-
-    run_import(ctx, file, "member", imports.import_members, dry_run, encoding, sheet)
+_kind_import(member, "import", "members", "Import members from CSV or xlsx (id,name,role).")
 
 
 _list_command(member, "List members.", "member_rows", "MEMBER_COLUMNS", "Members")
@@ -734,24 +743,16 @@ def patent_add(
         title,
         weight,
     )
-    with writing(ctx) as batch:
-        batch.add("patent.add", body)
+    append(ctx, "patent.add", body)
 
 
-@patent.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@import_options
-@click.pass_context
-def patent_import(
-    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
-) -> None:
-    """Import patents from CSV or xlsx.
-
-    Columns: number,owner (or owners),country,type,filed,granted,expires,program,title,weight.
-    """
-    from patentpool import imports
-
-    run_import(ctx, file, "patent", imports.import_patents, dry_run, encoding, sheet)
+_kind_import(
+    patent,
+    "import",
+    "patents",
+    "Import patents from CSV or xlsx.\n\n"
+    "Columns: number,owner (or owners),country,type,filed,granted,expires,program,title,weight.",
+)
 
 
 @patent.command("list")
@@ -1003,8 +1004,7 @@ def crosslicense_add(
     from patentpool import bodies
 
     body = bodies.crosslicense_options(members, patents, territory, start, end, terms)
-    with writing(ctx) as batch:
-        batch.add("crosslicense.add", body)
+    append(ctx, "crosslicense.add", body)
 
 
 @crosslicense.command("end")
@@ -1017,8 +1017,7 @@ def crosslicense_end(ctx: click.Context, seq: int, end: str, reason: str | None)
     from patentpool import bodies
 
     body = bodies.crosslicense_end(seq, end, reason)
-    with writing(ctx) as batch:
-        batch.add("crosslicense.end", body)
+    append(ctx, "crosslicense.end", body)
 
 
 _list_command(
@@ -1041,8 +1040,7 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
     from patentpool import bodies
 
     body = bodies.license_grant(licensee, program_, start)
-    with writing(ctx) as batch:
-        batch.add("license.grant", body)
+    append(ctx, "license.grant", body)
 
 
 @license.command("end")
@@ -1056,8 +1054,7 @@ def license_end(ctx: click.Context, licensee: str, program_: str, end: str, reas
     from patentpool import bodies
 
     body = bodies.license_end(licensee, program_, end, reason)
-    with writing(ctx) as batch:
-        batch.add("license.end", body)
+    append(ctx, "license.end", body)
 
 
 @license.command("direct")
@@ -1155,17 +1152,12 @@ def payment_add(
         batch.add("payment.add", bodies.payment(licensee, day, amount, money, reference))
 
 
-@payment.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@import_options
-@click.pass_context
-def payment_import(
-    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
-) -> None:
-    """Import payments from CSV or xlsx (licensee,date,amount,currency,reference)."""
-    from patentpool import imports
-
-    run_import(ctx, file, "payment", imports.import_payments, dry_run, encoding, sheet)
+_kind_import(
+    payment,
+    "import",
+    "payments",
+    "Import payments from CSV or xlsx (licensee,date,amount,currency,reference).",
+)
 
 
 _list_command(payment, "List payments.", "payment_rows", "PAYMENT_COLUMNS", "Payments")
@@ -1361,8 +1353,7 @@ def void(ctx: click.Context, seqs: tuple[str, ...], reason: str | None) -> None:
 
     why = corrections.reason_text(reason, required=True)
     ranges = voids.parse_args(seqs)
-    with writing(ctx, "replaying ledger") as batch:
-        batch.add("entry.void", {"seqs": voids.spelled(ranges), "reason": why})
+    append(ctx, "entry.void", voids.body(ranges, why))
     say(f"voided {voids.text(ranges)}")
 
 
@@ -1833,19 +1824,6 @@ def demo(directory: Path | None) -> None:
 
 
 # --- bulk imports of every other fact (spec 8; columns in docs/imports.md) ---------------------------------
-def _kind_import(group: click.Group, name: str, kind: str, help_text: str) -> None:
-    """Register `GROUP NAME FILE`: one file kind of patentpool.import_kinds, with the import options."""
-
-    def command(ctx: click.Context, file: Path, **opts: Any) -> None:
-        from patentpool import import_kinds
-
-        run_import(ctx, file, import_kinds.KINDS[kind].name, import_kinds.importer(kind), **opts)
-
-    command.__doc__ = help_text
-    file_arg = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    group.command(name)(file_arg(import_options(click.pass_context(command))))
-
-
 _kind_import(
     openlicense,
     "import-declarations",

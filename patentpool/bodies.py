@@ -242,6 +242,10 @@ def genesis(name: str, currency: str, admin_fee: str) -> dict[str, Any]:
     }
 
 
+def key_add(vkey: str, role: str) -> dict[str, Any]:
+    return {"vkey": vkey.strip(), "role": role}
+
+
 def key_revoke(key: str, reason: str | None) -> dict[str, Any]:
     """A key.revoke body; `key` as keyring.key_ref spells it, `reason` only when given."""
     return {"key": key, "reason": reason} if reason else {"key": key}
