@@ -387,18 +387,12 @@ def writing(ctx: click.Context, what: str = "replaying ledger") -> Iterator[Batc
 
 
 @contextmanager
-def reading(
-    ctx: click.Context, books: bool = False, period: str | None = None
-) -> Iterator[tuple[PoolState, Any]]:
-    """The replayed state; `books=True` replays only what invoices, statements and reconciliation read,
-    and `period` of the allocations only that period's."""
+def reading(ctx: click.Context) -> Iterator[tuple[PoolState, Any]]:
+    """The state of the whole ledger, replayed, and its reader (statements and invoices read only what they
+    need: patentpool.documents)."""
     from patentpool import render
-    from patentpool.service import BOOK_KINDS, only_period
 
-    svc = service(ctx)
-    kinds = BOOK_KINDS if books else None
-    needles = only_period(period) if period else None
-    with render.progress("replaying ledger", None) as tick, svc.read(tick, kinds, needles) as (state, reader):
+    with render.progress("replaying ledger", None) as tick, service(ctx).read(tick) as (state, reader):
         yield state, reader
 
 
@@ -1429,16 +1423,15 @@ def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
 @click.pass_context
 def load(ctx: click.Context, file: Path, checkpoint_file: Path) -> None:
     """Restore an exported ledger into an empty database (root key needed to sign its checkpoint)."""
-    from ledger.log import Ledger
     from patentpool.inputs import read_text
-    from patentpool.service import load_signing_key
+    from patentpool.service import load_signing_key, open_ledger
 
     settings: Settings = ctx.find_root().obj
     key = load_signing_key(settings.key)
     note = read_text(checkpoint_file, "--checkpoint")
     with file.open("rb") as handle:
         rows = (line.rstrip(b"\n") for line in handle if line.strip())
-        count = Ledger.open(settings.db).restore(rows, key, note)
+        count = open_ledger(settings.db).restore(rows, key, note)
     say(f"restored {count} entries from {file}, the tree of checkpoint {count}; checkpoint signed")
 
 
@@ -1728,6 +1721,14 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
     help="Require a cosignature by this witness (verifier key string or file) of a checkpoint that holds "
     "the allocation; repeat for several.",
 )
+@click.option(
+    "--document",
+    "document_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the verified statement or invoice as JSON (a statement's lines recomputed from your "
+    "part), only if it verified.",
+)
 def verify_statement(
     bundle: Path,
     vkey: str,
@@ -1736,6 +1737,7 @@ def verify_statement(
     licensee: str | None,
     period: str | None,
     witnesses: tuple[str, ...],
+    document_path: Path | None,
 ) -> None:
     """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
     alone; prints what it checked and what only an auditor can check."""
@@ -1757,6 +1759,8 @@ def verify_statement(
         for problem in verdict.problems:
             click.echo(f"Error: {problem}", err=True)
         sys.exit(1)
+    if document_path is not None:
+        show("json", document_path, verdict.document)
 
 
 @main.command()

@@ -392,6 +392,7 @@ def pg_list(prefix: str = "bench_") -> list[str]:
 FORMAT_FILES = (
     "ledger/entry.py",
     "ledger/log.py",
+    "ledger/schema.py",
     "patentpool/rules.py",
     "patentpool/bodies.py",
     "patentpool/allocation.py",

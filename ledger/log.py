@@ -36,6 +36,9 @@ from ledger.keys import SigningKey, VerifierKey
 from ledger.sidetables import Witness, check_side_tables
 from ledger.store import Store, StoredCheckpoint, StoreError
 
+# The application's name for an entry's subject (kind, body) -> subject or None (see `Ledger`).
+SubjectOf = Callable[[str, Mapping[str, Any]], "str | None"]
+
 
 def utc_now() -> str:
     # isoformat is several times faster than strftime("%Y-%m-%dT%H:%M:%S.%fZ") and spells the same text
@@ -314,8 +317,10 @@ class Appender:
         ring: Keyring,
         author: SigningKey,
         base: StoredCheckpoint | None = None,
+        subject_of: SubjectOf | None = None,
     ) -> None:
         self.store = store
+        self.subject_of = subject_of
         self.conn = conn
         self.ring = ring
         self.author = author
@@ -332,7 +337,7 @@ class Appender:
             # The tree this batch extends is the one the root key signed, from nodes checked against it here.
             raise LedgerError(f"the stored tree is not the one checkpoint {base.size} signed: {TAMPERED}")
         self.appended: list[Appended] = []
-        self._rows: list[tuple[int, bytes, bytes, str, str, str, bytes]] = []
+        self._rows: list[tuple[int, bytes, bytes, str, str, str, bytes, str | None]] = []
         self._nodes: list[tuple[int, int, bytes]] = []
         self.flushed = False  # rows of this batch already stored (`flush`)
         self.side_checked = False  # the tables beside the entries matched a whole read (`signed_rows`)
@@ -399,8 +404,9 @@ class Appender:
     def store_raw(self, entry: Entry, raw: bytes) -> None:
         h = entry_hash(raw)
         self._nodes.extend(self.compact.append(merkle.leaf_hash(raw)))
+        subject = None if self.subject_of is None else self.subject_of(entry.kind, entry.body)
         self._rows.append(
-            (entry.seq, bytes.fromhex(entry.prev), h, entry.kind, entry.author, entry.time, raw)
+            (entry.seq, bytes.fromhex(entry.prev), h, entry.kind, entry.author, entry.time, raw, subject)
         )
         self.appended.append(Appended(entry, raw, h))
         self.prev = h.hex()
@@ -418,12 +424,16 @@ class Appender:
 
 
 class Ledger:
-    def __init__(self, store: Store) -> None:
+    """A signed log in a store. `subject_of` names each appended entry's subject (the index key stored
+    beside its kind, `Store.seqs_after`), or None; without it every entry is stored with no subject."""
+
+    def __init__(self, store: Store, subject_of: SubjectOf | None = None) -> None:
         self.store = store
+        self.subject_of = subject_of
 
     @classmethod
-    def open(cls, url: str) -> Ledger:
-        return cls(Store(url))
+    def open(cls, url: str, subject_of: SubjectOf | None = None) -> Ledger:
+        return cls(Store(url), subject_of)
 
     def create(self, key: SigningKey, genesis: Mapping[str, Any]) -> Entry:
         """Create the schema and append the genesis entry, signed by the root key it names."""
@@ -440,7 +450,7 @@ class Ledger:
             self.store.check_schema(conn)
             if self.store.head(conn).size:
                 raise LedgerError("the ledger already has a genesis entry")
-            appender = Appender(self.store, conn, ring, key)
+            appender = Appender(self.store, conn, ring, key, subject_of=self.subject_of)
             entry = appender.append(GENESIS, body)
             self._commit(appender, key, None)
         return entry
@@ -522,7 +532,9 @@ class Ledger:
             raise LedgerError(f"the export's entries are not the tree checkpoint {signed.size} signs")
         self.store.migrate()
         with self.store.writer() as conn:
-            appender = Appender(self.store, conn, Keyring.from_genesis(genesis.body), key)
+            appender = Appender(
+                self.store, conn, Keyring.from_genesis(genesis.body), key, subject_of=self.subject_of
+            )
             for entry, raw in entries:
                 appender.store_raw(entry, raw)
             self._commit(appender, key, None)
@@ -542,7 +554,7 @@ class Ledger:
             signer = checkpoint_key or author
             if signer.verifier().keyid_string != ring.root.keyid_string:
                 raise LedgerError("checkpoints are signed by the pool's root key: give the root key file")
-            appender = Appender(self.store, conn, ring, author, previous)
+            appender = Appender(self.store, conn, ring, author, previous, self.subject_of)
             yield appender
             if appender.appended:
                 if not appender.side_checked:  # a caller that appended without replaying

@@ -28,8 +28,13 @@ entries = Table(
     Column("author", String(200), nullable=False),
     Column("time", String(27), nullable=False),
     Column("raw", LargeBinary, nullable=False),
+    # The application's index key for the entry (e.g. the program a fact belongs to), named when it is
+    # appended: readers find "facts of this subject after seq N" without reading other entries' bytes.
+    # NULL where it is not known (entries stored before revision 0003); readers treat NULL as "maybe".
+    Column("subject", String(200), nullable=True),
 )
 Index("ix_ledger_entries_kind", entries.c.kind)
+Index("ix_ledger_entries_kind_subject", entries.c.kind, entries.c.subject, entries.c.seq)
 
 # Hash of every perfect Merkle subtree (level, index): proofs and appends read O(log n) of these.
 nodes = Table(
@@ -64,4 +69,4 @@ cosignatures = Table(
 )
 
 # Current Alembic head: every command refuses a database at another schema version.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"

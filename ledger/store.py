@@ -475,31 +475,54 @@ class Store:
         kinds: Sequence[str],
         needle: bytes | None = None,
         limit: int | None = None,
+        subjects: Sequence[str] | None = None,
     ) -> list[int]:
         """Seqs after `since` of `kinds` (whose bytes hold `needle`, if given), found by the database from the
-        kind index: a caller asking whether anything of a kind was appended reads no entry's bytes."""
+        kind index: a caller asking whether anything of a kind was appended reads no entry's bytes. With
+        `subjects`, only entries of those subjects, or of no known subject whose bytes hold `needle`: the
+        (kind, subject, seq) index answers for every entry stored with its subject."""
         query = select(entries.c.seq).where(entries.c.seq > since, entries.c.kind.in_(list(kinds)))
+        if subjects is None:
+            if needle is not None:
+                query = query.where(self._holds(needle))
+            return self._seqs(conn, query, limit)
+        named = self._seqs(conn, query.where(entries.c.subject.in_(list(subjects))), limit)
+        unknown = query.where(entries.c.subject.is_(None))
         if needle is not None:
-            found = (
-                func.instr(entries.c.raw, literal(needle, LargeBinary))
-                if self.dialect == "sqlite"
-                else func.position(literal(needle, LargeBinary).op("IN")(entries.c.raw))
-            )
-            query = query.where(found > 0)
+            unknown = unknown.where(self._holds(needle))
+        return sorted({*named, *self._seqs(conn, unknown, limit)})[:limit]
+
+    def _holds(self, needle: bytes) -> Any:
+        found = (
+            func.instr(entries.c.raw, literal(needle, LargeBinary))
+            if self.dialect == "sqlite"
+            else func.position(literal(needle, LargeBinary).op("IN")(entries.c.raw))
+        )
+        return found > 0
+
+    @staticmethod
+    def _seqs(conn: Connection, query: Any, limit: int | None) -> list[int]:
         query = query.order_by(entries.c.seq)
         if limit is not None:
             query = query.limit(limit)
         return [int(seq) for (seq,) in conn.execute(query)]
+
+    def subjects(self, conn: Connection) -> Iterator[tuple[int, str]]:
+        """(seq, subject) of every entry stored with a subject, in seq order (for `verify`)."""
+        query = select(entries.c.seq, entries.c.subject).where(entries.c.subject.is_not(None))
+        for seq, subject in conn.execution_options(yield_per=10_000).execute(query.order_by(entries.c.seq)):
+            yield int(seq), str(subject)
 
     def nodes(self, conn: Connection) -> DbNodes:
         return DbNodes(conn)
 
     # --- writes -----------------------------------------------------------------------------------------
     def insert_entries(
-        self, conn: Connection, rows: Sequence[tuple[int, bytes, bytes, str, str, str, bytes]]
+        self, conn: Connection, rows: Sequence[tuple[int, bytes, bytes, str, str, str, bytes, str | None]]
     ) -> None:
-        """Rows of (seq, prev, hash, kind, author, time, raw), in seq order."""
-        self._executemany(conn, entries, ("seq", "prev", "hash", "kind", "author", "time", "raw"), rows, 2000)
+        """Rows of (seq, prev, hash, kind, author, time, raw, subject), in seq order."""
+        columns = ("seq", "prev", "hash", "kind", "author", "time", "raw", "subject")
+        self._executemany(conn, entries, columns, rows, 2000)
 
     def insert_nodes(self, conn: Connection, new: Sequence[tuple[int, int, bytes]]) -> None:
         """Rows of (level, idx, hash)."""

@@ -65,6 +65,16 @@ class BundleError(PoolError, ValueError):
     pass
 
 
+# A statement's lines and per-patent figures follow from the member's parts (rule 6b), which the bundle
+# carries: they are left out of the bundle's statement and `verify-statement` shows them as it recomputes
+# them. Carrying them made the top member's bundle several times the size of its part.
+RECOMPUTED = ("lines", "patents")
+
+
+def bundled_statement(statement: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in statement.items() if k not in RECOMPUTED}
+
+
 # --- making a bundle (administrator side) -------------------------------------------------------------------
 def member_bundle(
     state: PoolState,
@@ -91,7 +101,9 @@ def member_bundle(
         for holding in part["holdings"].values():
             seqs.update(holding["refs"])
     seqs |= {d.ref[0] for d in state.distributions if d.member == member and d.period == period.label}
-    return _bundle(reader, "statement", {"member": member}, period, statement, seqs, since_note)
+    return _bundle(
+        reader, "statement", {"member": member}, period, bundled_statement(statement), seqs, since_note
+    )
 
 
 def licensee_bundle(
@@ -373,7 +385,7 @@ def _verify(
     except ValueError as exc:
         raise BundleError(f"checkpoint is not signed by {vkey.keyid_string}: {exc}") from exc
     verdict.lines.append(f"checkpoint: tree size {cp.size}, signed by {vkey.keyid_string}")
-    document = doc[kind]
+    document = dict(doc[kind])  # a statement gets its recomputed lines back: the caller's doc is kept
     if document.get("checkpoint", doc["checkpoint"]) != doc["checkpoint"]:
         raise BundleError(f"the {kind} cites another checkpoint than the one the bundle is proven against")
     _check_consistency(doc, vkey, cp, since, verdict)
@@ -617,11 +629,12 @@ def _check_statement(
         "patents": sorted(patents, key=lambda p: (p["patent"], p["country"])),
         "distributions": _payouts(entries, member, statement["period"], set(summaries)),
     }
-    if set(statement) != {*want, "member", "period", "currency", "checkpoint"}:
+    if set(statement) != {*want, "member", "period", "currency", "checkpoint"} - set(RECOMPUTED):
         raise BundleError(f"statement: keys {sorted(statement)} are not those of a statement")
     for key, value in want.items():
-        if statement.get(key) != value:
+        if key not in RECOMPUTED and statement.get(key) != value:
             raise BundleError(f"{key}: the statement differs from your part of the allocation")
+    statement.update({key: want[key] for key in RECOMPUTED})
     verdict.lines.append(
         f"statement: {member} {statement['period']} gross {want['gross']}, admin fee "
         f"{want['admin_fee']}, net {want['net']} {statement['currency']}; "

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ledger.keys import SigningKey, save_key
-from ledger.log import Ledger
 from patentpool import bodies, books, bundles, imports, staleness, verification
 from patentpool.outputs import check_new_directory
 from patentpool.periods import Period
-from patentpool.service import PoolService
+from patentpool.service import PoolService, open_ledger
 
 PASSPHRASE = "demo-only-passphrase"
 ORIGIN = "demo.patentpool.example/xr"
@@ -87,7 +86,7 @@ def run(directory: Path | None) -> int:
     key = SigningKey.generate(ORIGIN)
     save_key(key_path, key, os.environ["PATENTPOOL_PASSPHRASE"])
     url = f"sqlite:///{db}"
-    Ledger.open(url).create(key, {"name": "XR Demo Pool", "currency": "USD", "admin_fee": "10"})
+    open_ledger(url).create(key, {"name": "XR Demo Pool", "currency": "USD", "admin_fee": "10"})
     for name, text in (
         ("members.csv", MEMBERS),
         ("patents.csv", PATENTS),

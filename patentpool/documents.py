@@ -598,15 +598,13 @@ def _statement_data(state: PoolState, reader: Reader, request: Request, period: 
 
 
 @contextmanager
-def _invoice_read(svc: PoolService, _request: Request, period: Period) -> Iterator[tuple[PoolState, Reader]]:
-    """Only what invoices read, and of the allocations only the period's."""
+def _invoice_read(svc: PoolService, request: Request, period: Period) -> Iterator[tuple[PoolState, Reader]]:
+    """Only what invoices read: of the allocations only the period's, of their parts only the licensee's."""
     from patentpool import render
-    from patentpool.service import BOOK_KINDS, only_period
+    from patentpool.service import BOOK_KINDS, licensee_period
 
-    with (
-        render.progress("replaying ledger", None) as tick,
-        svc.read(tick, BOOK_KINDS, only_period(period.label)) as opened,
-    ):
+    needles = licensee_period(period.label, request.party)
+    with render.progress("replaying ledger", None) as tick, svc.read(tick, BOOK_KINDS, needles) as opened:
         yield opened
 
 

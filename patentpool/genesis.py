@@ -15,7 +15,6 @@ from ledger.keys import (
     read_key_name,
     save_key,
 )
-from ledger.log import Ledger
 from patentpool import bodies
 from patentpool.errors import PoolError
 
@@ -42,8 +41,10 @@ def create_pool(
     key's verifier key, for the members."""
     if not ORIGIN_RE.match(origin):
         raise PoolError(f"origin: {origin!r} must look like example.org/pool (lower-case host, then path)")
+    from patentpool.service import open_ledger
+
     body = bodies.genesis(name, currency, admin_fee)
-    ledger = Ledger.open(db)
+    ledger = open_ledger(db)
     if ledger.store.exists():
         raise PoolError(f"{ledger.store.display_url} already holds a pool ledger; refusing to re-initialise")
     key = root_key(key_path, origin, say)

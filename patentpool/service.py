@@ -161,6 +161,14 @@ def part_marker(period: str) -> bytes:
     return f'"period":"{period}","program":'.encode()
 
 
+def licensee_period(period: str, licensee: str) -> dict[str, bytes]:
+    """`only_period`, keeping of the parts only `licensee`'s own (of any period: a few a year): an invoice
+    reads its figures and memo lines from them, never a member's part. JCS sorts a licensee part's keys
+    "licensee" just before "lines"; a member part has no top-level "licensee"."""
+    spelled = json.dumps({"licensee": licensee}, ensure_ascii=False, separators=(",", ":"))[1:-1]
+    return {**only_period(period), "allocation.part": f'{spelled},"lines":'.encode()}
+
+
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
 STATEMENT_KINDS = (
     "pool.genesis",
@@ -183,28 +191,31 @@ def allocation_program(raw: bytes, period: str) -> str | None:
     return None if found is None else str(json.loads(b'"' + found.group(1) + b'"'))
 
 
-def _changed_after(reader: Reader, seq: int, program: str, period: Any) -> bool:
+def changed_after(reader: Reader, seq: int, program: str, period: Any) -> bool:
     """Whether an entry after `seq` could change the allocation of `program` and `period` (staleness.py),
-    asked of the database: a pool whose register grows after an allocation (patents of other programs) or
-    whose next quarters' reports come in is not read entry by entry. True is only a reason to recompute."""
+    asked of the database's (kind, subject) index: a pool whose register grows after an allocation (patents
+    of other programs) or whose next quarters' reports come in is not read entry by entry. Entries stored
+    with no subject (before schema 0003) are searched by their bytes. True is only a reason to recompute."""
     from patentpool import staleness
 
     store, conn = reader.store, reader.conn
     # The body's bytes are JCS: `"program":"XR"` exactly as this spells it.
     spelled = json.dumps({"program": program}, ensure_ascii=False, separators=(",", ":"))
     program_needle = spelled[1:-1].encode()
-    # A patent added to another program (or to none) never counts for this one.
     by_program = {
         "patent.add": program_needle,
         "program.amend": program_needle.replace(b"program", b"name", 1),
     }
+    assert set(by_program) == set(staleness.PROGRAM_KINDS)
     other = sorted(set(rules.KINDS) - staleness.NEUTRAL_KINDS - staleness.REPORT_KINDS - set(by_program))
     if store.seqs_after(conn, seq, other, limit=1):
         return True
-    if any(store.seqs_after(conn, seq, [kind], needle, limit=1) for kind, needle in by_program.items()):
-        return True
+    for kind, needle in by_program.items():
+        if store.seqs_after(conn, seq, [kind], needle, limit=1, subjects=[program]):
+            return True
     inputs = {period.label, *(p.label for p in period.earlier_in_year())}
-    reports = store.seqs_after(conn, seq, sorted(staleness.REPORT_KINDS), program_needle)
+    subjects = [staleness.report_subject(program, label) for label in sorted(inputs)]
+    reports = store.seqs_after(conn, seq, sorted(staleness.REPORT_KINDS), program_needle, subjects=subjects)
     for _seq, raw in store.raw_entries(conn, reports).items():
         body = decode_trusted(raw).body
         if body["program"] == program and body["period"] in inputs:
@@ -255,11 +266,18 @@ def load_signing_key(path: Path) -> SigningKey:
     return key
 
 
+def open_ledger(db_url: str) -> Ledger:
+    """The pool's ledger: each entry appended is stored with its subject (`staleness.subject_of`)."""
+    from patentpool import staleness
+
+    return Ledger.open(db_url, staleness.subject_of)
+
+
 class PoolService:
     def __init__(self, db_url: str, key_path: Path) -> None:
         self.db_url = db_url
         self.key_path = key_path
-        self.ledger = Ledger.open(db_url)
+        self.ledger = open_ledger(db_url)
         self._key: SigningKey | None = None
 
     @property
@@ -327,7 +345,7 @@ class PoolService:
         for (prog, label), records in sorted(state.allocations.items()):
             if label != per.label or (program is not None and prog != program):
                 continue
-            if _changed_after(reader, records[-1].ref[0], prog, per):
+            if changed_after(reader, records[-1].ref[0], prog, per):
                 found = void_entries(reader.signed_rows(kinds=VOID_KINDS))
                 full = replay(self.store, reader.conn, reader.signed_rows(), void_entries=found)
                 staleness.refuse_stale(full, per, prog)

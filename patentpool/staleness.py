@@ -35,6 +35,25 @@ NEUTRAL_KINDS = frozenset(
     }
 )
 REPORT_KINDS = frozenset({"report.add", "report.correct"})
+# Facts that change only their own program's allocations: stored with the program as their subject.
+PROGRAM_KINDS = {"patent.add": "program", "program.amend": "name"}
+
+
+def subject_of(kind: str, body: Mapping[str, Any]) -> str | None:
+    """The subject stored beside an entry (`ledger.store`'s index key): the program of a patent or a
+    program amendment ("" for a patent of no program), "PROGRAM PERIOD" of a report; None for other kinds.
+    `changed_after` finds the entries that could change one allocation by it."""
+    if kind in REPORT_KINDS:
+        return report_subject(str(body.get("program")), str(body.get("period")))
+    field = PROGRAM_KINDS.get(kind)
+    if field is None:
+        return None
+    value = body.get(field)
+    return value if isinstance(value, str) else ""
+
+
+def report_subject(program: str, period: str) -> str:
+    return f"{program} {period}"
 
 
 class StaleError(PoolError, ValueError):

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Sequence
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
 from ledger.checkpoint import verify_checkpoint
 from ledger.cosigned import check_stored
-from ledger.entry import EntryError, decode, entry_hash
+from ledger.entry import Entry, EntryError, decode, entry_hash
 from ledger.errors import LedgerError
 from ledger.keyring import GENESIS, KEY_ADD, Keyring
 from ledger.log import load_keyring
 from ledger.memory import paused_gc
 from ledger.store import Store
 from ledger.verify import Problem, Report, verify_rows, verify_store
+from patentpool import staleness
 from patentpool.audit import PoolChecker
 from patentpool.service import PoolError, stored_history
 
@@ -34,6 +37,38 @@ def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
     }
 
 
+class SubjectCheck:
+    """The subjects stored beside the entries (schema 0003) against what each entry's kind and body make them
+    (`staleness.subject_of`): a wrong subject would hide a fact from the staleness check. Entries stored
+    with no subject are read by their bytes, so NULL is never wrong. Kept as arrays: O(entries) small ints."""
+
+    def __init__(self) -> None:
+        self.seqs = array("q")
+        self.ids = array("l")  # index into names, -1 for no subject
+        self.names: dict[str, int] = {}
+
+    def __call__(self, entry: Entry, _hash: bytes) -> Iterable[str]:
+        subject = staleness.subject_of(entry.kind, entry.body)
+        self.seqs.append(entry.seq)
+        self.ids.append(-1 if subject is None else self.names.setdefault(subject, len(self.names)))
+        return ()
+
+    def problems(self, stored: Iterable[tuple[int, str]], limit: int = 20) -> list[Problem]:
+        by_id = list(self.names)
+        found: list[Problem] = []
+        at = 0
+        for seq, subject in stored:
+            at = bisect_left(self.seqs, seq, at)
+            if at == len(self.seqs) or self.seqs[at] != seq:
+                continue  # an entry the checks refused: its problem is reported already
+            made = None if self.ids[at] < 0 else by_id[self.ids[at]]
+            if subject != made:
+                found.append(Problem(seq, f"stored subject {subject!r} is not the entry's ({made!r})"))
+                if len(found) == limit:
+                    break
+        return found
+
+
 def verify_database(
     url: str, jobs: int, tick: Callable[[int], None], kept: Sequence[tuple[str, str]] = ()
 ) -> dict[str, Any]:
@@ -42,7 +77,14 @@ def verify_database(
     # The replay builds a large state and no cycles: collections would walk it again and again.
     with store.reader() as conn, paused_gc():
         checker = PoolChecker(stored_history(store, conn))
-        report = verify_store(store, conn, jobs=jobs, on_entry=checker, on_progress=tick, kept=kept)
+        subjects = SubjectCheck()
+
+        def on_entry(entry: Entry, entry_hash: bytes) -> Iterable[str]:
+            subjects(entry, entry_hash)
+            return checker(entry, entry_hash)
+
+        report = verify_store(store, conn, jobs=jobs, on_entry=on_entry, on_progress=tick, kept=kept)
+        report.problems += subjects.problems(store.subjects(conn))
         report.problems += [Problem(None, p) for p in _cosignature_problems(store, conn)]
     data = _summary(report, checker)
     if kept:

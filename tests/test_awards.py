@@ -416,10 +416,14 @@ def test_awards_csv_and_table(bundles: dict[str, Any], tmp_path: Path) -> None:
 def test_tampered_bundle_is_refused(bundles: dict[str, Any], tmp_path: Path) -> None:
     text = bundles["B-2025Q1"].read_text(encoding="utf-8")
     doc = json.loads(text)
-    # One byte of an amount in the statement: 281.88 -> 281.89.
-    assert '"net": "281.88"' in text
+    # One cent of the statement's net (its per-patent figures are recomputed from the part, never carried).
+    net = doc["statement"]["net"]
+    assert text.index(f'"net": "{net}"') < text.index('"entries"')  # the statement's, the first one
+    cents = int(net.replace(".", "")) + 1
     forged = tmp_path / "forged.json"
-    forged.write_text(text.replace('"net": "281.88"', '"net": "281.89"', 1), encoding="utf-8")
+    forged.write_text(
+        text.replace(f'"net": "{net}"', f'"net": "{cents // 100}.{cents % 100:02d}"', 1), encoding="utf-8"
+    )
     out = tmp_path / "awards.json"
     result = _awards(bundles, str(bundles["B-2025Q2"]), str(forged), "-o", str(out), expect=1)
     assert not out.exists()  # nothing written, not even the honest quarter's awards

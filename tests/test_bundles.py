@@ -284,13 +284,6 @@ def item(doc: dict[str, Any], seq: int) -> dict[str, Any]:
     return found
 
 
-def line(doc: dict[str, Any], licensee: str, country: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(
-        ln for ln in doc["statement"]["lines"] if (ln["licensee"], ln["country"]) == (licensee, country)
-    )
-    return found
-
-
 def keyid(vkey: str) -> str:
     return VerifierKey.parse(vkey).keyid_string
 
@@ -396,8 +389,6 @@ def refigure(part: dict[str, Any]) -> None:
 
 def _restate(part: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     def edit(statement: dict[str, Any]) -> None:
-        statement["lines"] = parts.statement_lines(part)
-        statement["patents"] = [p.json() for p in parts.per_patent(part)]
         statement.update({k: part[k] for k in ("gross", "admin_fee", "net", "open_license_fees")})
 
     return edit
@@ -421,7 +412,7 @@ INVOICES = {"L1": ("900.00", "150.00", "750.00"), "C": ("850.00", "154.55", "695
 def test_honest_member_bundle_verifies(books: Books, member: str) -> None:
     doc = books.load(member)
     assert doc["bundle_v"] == 2 and doc["kind"] == "statement" and doc["party"] == {"member": member}
-    assert doc["statement"] == books.documents[member]
+    assert doc["statement"] == bundles.bundled_statement(books.documents[member])
     assert doc["checkpoint"] == books.old_cp.read_text(encoding="utf-8")
     assert doc["consistency"] is None
     kinds = {json.loads(i["entry"])["kind"] for i in doc["entries"]}
@@ -461,7 +452,7 @@ def test_honest_licensee_bundle_verifies(books: Books, licensee: str) -> None:
 
 @pytest.mark.parametrize(("member", "countries"), [("B", {"US", "DE"}), ("C", {"CN", "US"})])
 def test_member_with_rows_in_several_countries(books: Books, member: str, countries: set[str]) -> None:
-    lines = books.load(member)["statement"]["lines"]
+    lines = books.documents[member]["lines"]
     assert {ln["country"] for ln in lines} == countries
     result = verify(books.bundles[member], books.vkey)
     verified(result)
@@ -652,16 +643,17 @@ def test_a_member_bundle_holds_one_part(books: Books) -> None:
 
 
 # --- the statement or invoice edited ------------------------------------------------------------------------
-def test_edited_line_amount(books: Books, tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", bundles.RECOMPUTED)
+def test_a_statement_carrying_lines_or_per_patent_figures_is_refused(
+    books: Books, tmp_path: Path, key: str
+) -> None:
+    """A member's lines and per-patent figures are recomputed from its part, never read from the bundle: a
+    bundle whose statement carries them (true or edited) is not one this tool makes."""
     doc = books.load("C")
-    line(doc, "L1", "US")["gross"] = "160.72"
-    refused(books, tmp_path, doc, "lines: the statement differs from your part of the allocation")
-
-
-def test_edited_line_patents(books: Books, tmp_path: Path) -> None:
-    doc = books.load("C")
-    line(doc, "L1", "US")["patents"] = ["US11234567B1", "US10123456B2"]
-    refused(books, tmp_path, doc, "lines: the statement differs from your part of the allocation")
+    doc["statement"][key] = books.documents["C"][key]
+    refused(books, tmp_path, doc, "statement: keys")
+    doc["statement"][key] = []
+    refused(books, tmp_path, doc, "are not those of a statement")
 
 
 @pytest.mark.parametrize(("name", "value"), [("gross", "697.08"), ("admin_fee", "69.70"), ("net", "627.37")])
@@ -671,31 +663,35 @@ def test_edited_total(books: Books, tmp_path: Path, name: str, value: str) -> No
     refused(books, tmp_path, doc, f"{name}: the statement differs from your part of the allocation")
 
 
-def test_edited_total_in_step_with_an_edited_line(books: Books, tmp_path: Path) -> None:
+def test_edited_totals_in_step(books: Books, tmp_path: Path) -> None:
     doc = books.load("C")
-    line(doc, "C", "US")["gross"] = "409.09"
     doc["statement"].update(gross="797.07", admin_fee="79.71", net="717.36")
-    refused(books, tmp_path, doc, "lines: the statement differs from your part of the allocation")
+    refused(books, tmp_path, doc, "gross: the statement differs from your part of the allocation")
 
 
-def test_edited_per_patent_figure(books: Books, tmp_path: Path) -> None:
+def test_verified_statement_shows_the_lines_recomputed_from_the_part(books: Books) -> None:
     doc = books.load("C")
-    doc["statement"]["patents"][0]["net"] = "204.55"
-    refused(books, tmp_path, doc, "patents: the statement differs from your part of the allocation")
+    assert not set(bundles.RECOMPUTED) & set(doc["statement"])
+    verdict = bundles.verify_bundle(doc, books.vkey, None)
+    assert verdict.ok, verdict.problems
+    assert verdict.document == books.documents["C"]
+    assert "lines" not in doc["statement"]  # the caller's document is left as it was
 
 
-@pytest.mark.parametrize("how", ["dropped", "added", "repeated"])
-def test_statement_lines_dropped_added_or_repeated(books: Books, tmp_path: Path, how: str) -> None:
-    doc = books.load("C")
-    lines = doc["statement"]["lines"]
-    if how == "dropped":
-        lines.remove(line(doc, "L1", "CN"))
-        doc["statement"].update(gross="547.07", admin_fee="54.71", net="492.36")
-    elif how == "added":
-        lines.append({"program": "XR", "licensee": "L1", "country": "DE", "patents": [], "gross": "10.00"})
-    else:
-        lines.append(dict(line(doc, "L1", "CN")))
-    refused(books, tmp_path, doc, "lines: the statement differs from your part of the allocation")
+def test_verify_statement_writes_the_verified_statement(books: Books, tmp_path: Path) -> None:
+    out = tmp_path / "statement-C.json"
+    verified(verify(books.bundles["C"], books.vkey, None, "--document", str(out)))
+    assert json.loads(out.read_text(encoding="utf-8")) == books.documents["C"]
+    # An existing file is never replaced without --force; a bundle that does not verify writes nothing.
+    again = verify(books.bundles["C"], books.vkey, None, "--document", str(out))
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    forged = books.load("C")
+    forged["statement"]["net"] = "0.01"
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    missing = tmp_path / "never.json"
+    assert verify(path, books.vkey, None, "--document", str(missing)).exit_code == 1
+    assert not missing.exists()
 
 
 def test_edited_open_licence_memo(books: Books, tmp_path: Path) -> None:

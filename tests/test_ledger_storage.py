@@ -220,7 +220,7 @@ def test_the_bulk_insert_path_is_checked_by_the_triggers_too(built: Built) -> No
         bad = _row(built, built.head + 3, first["hash"])
         columns = ("seq", "prev", "hash", "kind", "author", "time", "raw")
         with pytest.raises((StoreError, sa_exc.DBAPIError)) as info, store.engine.begin() as conn:
-            store.insert_entries(conn, [tuple(row[c] for c in columns) for row in (first, bad)])
+            store.insert_entries(conn, [(*(row[c] for c in columns), None) for row in (first, bad)])
         assert CHAIN in str(info.value)
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT MAX(seq) FROM ledger_entries")).scalar_one() == built.head

@@ -1,0 +1,36 @@
+"""`invoice` reads the books of its period with only the licensee's own parts (`licensee_period`): it must
+give what a read of every part gives, and hold no member's part."""
+
+from __future__ import annotations
+
+from conftest import Pool
+
+from patentpool import books
+from patentpool.periods import Period
+from patentpool.service import BOOK_KINDS, PoolService, licensee_period, only_period
+
+PERIOD = "2025Q1"
+
+
+def test_an_invoice_reads_only_its_licensees_parts(example_pool: Pool) -> None:
+    pool = example_pool
+    pool.run("allocate", "--program", "XR", "--period", PERIOD)
+    corrected = pool.write(
+        "corrected.csv",
+        "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
+        "L1,XR,2025Q1,CN,US,2400,504000.00\n",
+    )
+    pool.run("report", "import", "--correct", str(corrected))
+    pool.run("allocate", "--program", "XR", "--period", PERIOD)  # an adjustment: new parts for some parties
+    svc = PoolService(pool.db, pool.key)
+    per = Period.parse(PERIOD)
+    for licensee in ("L1", "C"):  # C is a member too: its member part is not read
+        with svc.read(kinds=BOOK_KINDS, needles=licensee_period(PERIOD, licensee)) as (state, _reader):
+            narrow = books.invoice(state, licensee, per, None)
+            assert {(i.kind, i.name) for i in state.part_info.values()} == {("licensee", licensee)}
+        with svc.read(kinds=BOOK_KINDS, needles=only_period(PERIOD)) as (state, _reader):
+            wide = books.invoice(state, licensee, per, None)
+            assert ("member", "A") in {(i.kind, i.name) for i in state.part_info.values()}
+        assert narrow == wide
+        assert pool.json("invoice", "--licensee", licensee, "--period", PERIOD) == wide
+    svc.store.close()
