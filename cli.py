@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from patentpool.documents import Request
     from patentpool.service import Batch, PoolService
     from patentpool.state import PoolState
+    from patentpool.witness import CosignResult
 
 VERSION = "0.1.0"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -1644,6 +1645,16 @@ def cosign(
             now=int(time.time()),
             checkpoint_name=str(checkpoint_file),
         )
+    _say_cosigned(result, state)
+    if output is None:
+        sys.stdout.write(result.note)
+        return
+    with outputs.open_output(output, guard) as out:
+        out.write(result.note)
+
+
+def _say_cosigned(result: CosignResult, state: Path) -> None:
+    """What `cosign` did, on stderr."""
     if result.previous is None:
         say(f"first cosignature for {result.checkpoint.origin}: pinned the pool key {result.pool_key}")
     else:
@@ -1653,11 +1664,6 @@ def cosign(
         f"verified {result.entries} entries ({result.allocations} allocation(s) recomputed); cosigned "
         f"checkpoint {result.checkpoint.size} as {cosig.keyid_string} at {cosig.time}; state in {state}"
     )
-    if output is None:
-        sys.stdout.write(result.note)
-        return
-    with outputs.open_output(output, guard) as out:
-        out.write(result.note)
 
 
 @main.group()
