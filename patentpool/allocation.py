@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.entry import Spelled
 from ledger.memory import paused_gc
@@ -36,6 +36,8 @@ from patentpool.splits import integer_weights, split_group_totals, split_rows, s
 from patentpool.state import Patent, PoolState, Program, Ref, ReportLine
 
 POLICY = "v2"
+# The computed body's share rows in groups (`ShareGroup`), beside `shares`: never part of an entry.
+SHARE_GROUPS = "share_groups"
 CREDIT = "credit"
 
 
@@ -190,8 +192,18 @@ def _allocate(state: PoolState, program_name: str, period: Period, spelled: bool
         "licensees": licensees,
         # Licensee by licensee, country by country, member by member, all in sorted order.
         "shares": shares.spelled_rows() if spelled else shares.rows(),
+        SHARE_GROUPS: shares.in_groups(),  # not recorded: the parts are built from it (parts.member_parts)
         "inputs": [[seq, h] for seq, h in sorted(inputs)],
     }
+
+
+class ShareGroup(NamedTuple):
+    """The share rows of one licensee and allocation country: each member with a share there, its cents."""
+
+    licensee: str
+    country: str
+    members: list[str]
+    cents: list[int]
 
 
 @dataclass
@@ -207,6 +219,7 @@ class _Shares:
     order: list[tuple[str, str]] = field(default_factory=list)
     done: dict[tuple[str, str], list[list[str]]] = field(default_factory=dict)
     texts: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    groups: dict[tuple[str, str], tuple[list[str], list[int]]] = field(default_factory=dict)
     quoted: dict[str, str] = field(default_factory=dict)
     plain: dict[str, list[tuple[str, list[int]]]] = field(default_factory=lambda: defaultdict(list))
     spell: Callable[[int], str] = field(default_factory=cents_speller)
@@ -238,6 +251,7 @@ class _Shares:
         spell = self.spell
         for name, c in zip(names, cents, strict=True):
             members[name] += c
+        self.groups[(licensee, country)] = (names, cents)
         if self.spelled:
             q = self._quoted
             start = f"[{q(licensee)},{q(country)},"
@@ -257,6 +271,10 @@ class _Shares:
 
     def rows(self) -> list[list[str]]:
         return [row for key in self.order for row in self.done[key]]
+
+    def in_groups(self) -> list[ShareGroup]:
+        """The rows as groups of one licensee and country, members and cents: what parts are built from."""
+        return [ShareGroup(*key, *self.groups[key]) for key in self.order]
 
     def spelled_rows(self) -> Spelled:
         """The rows of `rows()` as the canonical JSON bytes of that list, made with one copy of them."""
@@ -544,7 +562,8 @@ def result_json(body: dict[str, Any]) -> dict[str, Any]:
 
 def figures(body: dict[str, Any]) -> dict[str, Any]:
     """What a re-run compares: everything computed, not which entries were read."""
-    return {k: v for k, v in body.items() if k not in ("inputs", "supersedes", "deltas", "inputs_digest")}
+    left_out = ("inputs", "supersedes", "deltas", "inputs_digest", SHARE_GROUPS)
+    return {k: v for k, v in body.items() if k not in left_out}
 
 
 def deltas(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

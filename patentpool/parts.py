@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from ledger import merkle
 from ledger.entry import canonical
-from licenses.money import cents_of, format_cents, format_money
+from licenses.money import cents_of, cents_speller, format_cents, format_money
 from patentpool import allocation
 from patentpool.allocation import read_weight, spell_weight
 
@@ -41,9 +41,25 @@ def party_of(body: Mapping[str, Any]) -> Party:
     return Party("licensee", str(body["licensee"]))
 
 
-def _rows(body: Mapping[str, Any]) -> list[list[Any]]:
-    shares = body["shares"]
-    return list(shares)
+def _groups(body: Mapping[str, Any]) -> list[allocation.ShareGroup]:
+    """The share rows by licensee and country (computed with the allocation, or regrouped from `shares`)."""
+    found = body.get(allocation.SHARE_GROUPS)
+    if found is not None:
+        return list(found)
+    out: dict[tuple[str, str], allocation.ShareGroup] = {}
+    for licensee, country, member, amount in body["shares"]:
+        group = out.setdefault((licensee, country), allocation.ShareGroup(licensee, country, [], []))
+        group.members.append(member)
+        group.cents.append(cents_of(amount))
+    return list(out.values())
+
+
+def _weight(holding: Mapping[str, Any], own: tuple[str, ...]) -> str:
+    """A member's weight in a row: its holding's, or that of its patents the licensee does not hold."""
+    if not own:
+        return str(holding["weight"])
+    pairs = allocation.patent_weights(holding, set(own))
+    return spell_weight(sum((w for _n, w in pairs), Fraction(0)))
 
 
 def country_weight(holdings: Mapping[str, Mapping[str, Any]]) -> Fraction:
@@ -70,30 +86,26 @@ def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             there[(licensee, country)] = (count, format_cents(cents))
     countries = body["countries"]
     totals = {c: spell_weight(country_weight(owners)) for c, owners in countries.items()}
+    spell = cents_speller()
     by_member: dict[str, list[list[Any]]] = defaultdict(list)
     groups: dict[str, dict[tuple[str, tuple[str, ...]], list[int]]] = defaultdict(lambda: defaultdict(list))
     weights: dict[tuple[str, str, tuple[str, ...]], str] = {}
-    for licensee, country, member, amount in _rows(body):
+    for licensee, country, names, amounts in _groups(body):
         licensed = licensees[licensee]["credited"].get(country)
-        own: tuple[str, ...] = ()
-        if licensed:
-            own = tuple(sorted(set(countries[country][member]["patents"]).intersection(licensed)))
-        key = (member, country, own)
-        weight = weights.get(key)
-        if weight is None:
-            holding = countries[country][member]
-            if own:
-                pairs = allocation.patent_weights(holding, set(own))
-                weight = spell_weight(sum((w for _n, w in pairs), Fraction(0)))
-            else:
-                weight = holding["weight"]
-            weights[key] = weight
         count, royalty = there[(licensee, country)]
-        by_member[member].append(
-            [licensee, country, count, royalty, weight, totals[country], amount, list(own)]
-        )
-        # Our own allocation spelled the amount (`-?digits.dd`): its cents without a parse.
-        groups[member][(country, own)].append(int(amount.replace(".", "", 1)))
+        total, holdings = totals[country], countries[country]
+        for member, amount in zip(names, amounts, strict=True):
+            own: tuple[str, ...] = ()
+            if licensed:
+                own = tuple(sorted(set(holdings[member]["patents"]).intersection(licensed)))
+            key = (member, country, own)
+            weight = weights.get(key)
+            if weight is None:
+                weight = weights[key] = _weight(holdings[member], own)
+            by_member[member].append(
+                [licensee, country, count, royalty, weight, total, spell(amount), list(own)]
+            )
+            groups[member][(country, own)].append(amount)
     out = {}
     for member, rows in sorted(by_member.items()):
         # The allocation lists share rows licensee by licensee, country by country: each member's rows come in

@@ -7,6 +7,7 @@ under CI (CI=true), where a missing server is a failure.
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,8 +31,9 @@ ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # `pytest -m "not slow"` (CONTRIBUTING.md) leaves out, by these rules rather than by hand in each file:
 # - every test on PostgreSQL (also marked `postgres`): a test that takes a `postgresql` parameter (the
 #   `db_url` fixture, or a module's shared pool) or needs `postgres_available`;
-# - the modules that run whole commands end to end through the CLI against a database (each writing command
-#   unlocks the scrypt-protected key, about 0.4 s), build very large entries, or race processes.
+# - every test that takes the `pool` fixture (commands run end to end through the CLI against a database: each
+#   writing command unlocks the scrypt-protected key), and the modules in SLOW_MODULES (such pools shared by a
+#   module, very large entries, racing processes).
 # What stays is every rule test in memory, the ledger's and the licences' unit tests, and the SQLite halves of
 # the storage and tamper tests.
 SLOW_MODULES = frozenset(
@@ -40,21 +42,21 @@ SLOW_MODULES = frozenset(
         "test_books",
         "test_bundles",
         "test_cash_and_staleness",
-        "test_cli_contract",
+        "test_cli_admin",
+        "test_cli_edges",
+        "test_cli_errors",
+        "test_cli_formats",
+        "test_cli_ledger",
         "test_coowners",
         "test_example",
-        "test_frictions",
         "test_import_kinds",
+        "test_imports",
         "test_imports_xlsx",
         "test_large_entries",
-        "test_ledger_cli",
         "test_ledger_concurrency",
-        "test_pool_admin",
-        "test_pool_errors",
-        "test_pool_imports",
-        "test_statement_read",
-        "test_verify_recompute",
+        "test_statement_reads",
         "test_upgrade",
+        "test_verify_recompute",
     }
 )
 
@@ -68,7 +70,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         ):
             item.add_marker(pytest.mark.postgres)
             item.add_marker(pytest.mark.slow)
-        elif item.module is not None and item.module.__name__ in SLOW_MODULES:
+        elif (item.module is not None and item.module.__name__ in SLOW_MODULES) or "pool" in getattr(
+            item, "fixturenames", ()
+        ):
             item.add_marker(pytest.mark.slow)
 
 
@@ -305,6 +309,92 @@ def build_example(pool: Pool, data: Path = DATA, payments: bool = True) -> None:
         pool.run("payment", "import", str(data / "payments.csv"))
 
 
+# --- pools built piece by piece through the CLI, as a user would: a CSV import or one command a piece -------
+# Patent numbers the pools use (all valid and normalised): CN inventions, a CN utility model, US, EP-in-DE.
+CN_A, CN_B, CN_C = "CN102345678B", "CN103456789B", "CN110123456B"
+CN_UM = "CN205123456U"
+US_A, US_B = "US10123456B2", "US11234567B1"
+EP_DE = "EP2345678B1"
+
+PATENT_HEADER = "number,owner,country,type,filed,granted,expires,program,title,weight"
+REPORT_HEADER = "licensee,program,period,manufacture_country,sale_country,units,net_sales"
+_csv_files = itertools.count(1)
+
+
+def csv_import(pool: Pool, what: str, header: str, rows: list[str], *extra: str, expect: int = 0) -> Result:
+    """Write `rows` under `header` to a new CSV beside the pool and run `WHAT import` on it."""
+    path = pool.write(f"{what}-{next(_csv_files)}.csv", header + "\n" + "\n".join(rows) + "\n")
+    return pool.run(what, "import", str(path), *extra, expect=expect)
+
+
+def members(pool: Pool, *rows: str) -> None:
+    """Rows "ID,ROLE" (named "ID Co.") or "ID,NAME,ROLE"."""
+    lines = []
+    for row in rows:
+        cells = row.split(",")
+        lines.append(row if len(cells) == 3 else f"{cells[0]},{cells[0]} Co.,{cells[1]}")
+    csv_import(pool, "member", "id,name,role", lines)
+
+
+def patents(pool: Pool, *rows: str) -> None:
+    """Rows in PATENT_HEADER's columns."""
+    csv_import(pool, "patent", PATENT_HEADER, list(rows))
+
+
+def reports(pool: Pool, *rows: str, correct: bool = False, expect: int = 0) -> Result:
+    """Rows in REPORT_HEADER's columns; `correct` imports them with --correct."""
+    return csv_import(
+        pool, "report", REPORT_HEADER, list(rows), *(["--correct"] if correct else []), expect=expect
+    )
+
+
+def program(
+    pool: Pool,
+    tiers: str,
+    cap: str | None = None,
+    fee: str = "10",
+    period: str = "quarter",
+    name: str = "XR",
+    currency: str = "USD",
+) -> None:
+    args = ["program", "add", name, "--currency", currency, "--tiers", tiers, "--admin-fee", fee]
+    args += ["--period", period]
+    if cap is not None:
+        args += ["--annual-cap", cap]
+    pool.run(*args)
+
+
+def grant(pool: Pool, *licensees: str, program_name: str = "XR", start: str = "2025-01-01") -> None:
+    for licensee in licensees:
+        pool.run("license", "grant", "--licensee", licensee, "--program", program_name, "--from", start)
+
+
+def build_pool(
+    pool: Pool,
+    members_: tuple[str, ...] = ("A,Aurora,licensor", "B,Beacon,licensor", "L1,Lumen,licensee"),
+    tiers: str = "1000:0,5000:0.20,*:0.10",
+    patents_: tuple[str, ...] = (
+        f"{CN_A},A,CN,invention,2015-06-01,2019-09-10,,XR,,",
+        f"{CN_C},B,CN,invention,2015-06-01,2019-09-10,,XR,,",
+    ),
+    licensees: tuple[str, ...] = ("L1",),
+    fee: str = "10",
+    cap: str | None = None,
+    start: str = "2025-01-01",
+) -> Pool:
+    """The small pool CLI tests start from, built in this order: the members (as `members` takes them),
+    program XR (tiers, admin fee, annual cap), the patents (rows in PATENT_HEADER's columns, if any), and a
+    pool licence of XR from `start` for each licensee. By default licensors A (Aurora) and B (Beacon) with one
+    counting CN invention each (weights 1:1) and licensee L1 (Lumen); tiers 1000:0,5000:0.20,*:0.10, fee
+    10%."""
+    members(pool, *members_)
+    program(pool, tiers, cap=cap, fee=fee)
+    if patents_:
+        patents(pool, *patents_)
+    grant(pool, *licensees, start=start)
+    return pool
+
+
 @pytest.fixture
 def example_pool(pool: Pool) -> Pool:
     build_example(pool)
@@ -330,17 +420,23 @@ class MemoryPool:
     Nothing is signed or stored, so rule tests run in milliseconds; a refused entry raises the validator's
     FieldError, exactly what the command would report."""
 
-    TIME = "2026-06-30T00:00:00.000000Z"
+    TIME = "2026-06-30T00:00:00.000000Z"  # after every fact the tests record (spec 9 refuses a later one)
     SIG = "A" * 86 + "=="
 
-    def __init__(self, name: str = "Test Pool", currency: str = "USD", admin_fee: str = "10") -> None:
+    def __init__(
+        self,
+        name: str = "Test Pool",
+        currency: str = "USD",
+        admin_fee: str = "10",
+        origin: str = "pool.example/test",
+    ) -> None:
         from patentpool.state import PoolState
 
         self.state = PoolState()
         self.seq = 0
+        self.author = f"{origin}+00000000"
         self.add(
-            "pool.genesis",
-            {"name": name, "origin": "pool.example/test", "currency": currency, "admin_fee": admin_fee},
+            "pool.genesis", {"name": name, "origin": origin, "currency": currency, "admin_fee": admin_fee}
         )
 
     def add(self, kind: str, body: dict[str, Any]) -> int:
@@ -349,10 +445,19 @@ class MemoryPool:
         from patentpool import rules
 
         seq = self.seq + 1
-        entry = Entry(seq, self.TIME, kind, "pool.example/test+00000000", f"{self.seq:064x}", body, self.SIG)
+        entry = Entry(seq, self.TIME, kind, self.author, f"{self.seq:064x}", body, self.SIG)
         rules.apply(self.state, entry, f"{seq:064x}")
         self.seq = seq
         return seq
+
+    def try_add(self, kind: str, body: dict[str, Any]) -> int | None:
+        """`add`, but an entry the validator refuses is left out (None), as the CLI would refuse it."""
+        from patentpool.fields import FieldError
+
+        try:
+            return self.add(kind, body)
+        except FieldError:
+            return None
 
     # The CSV files of an import, row by row, through the same body builders the imports use.
     def members(self, path: Path) -> None:

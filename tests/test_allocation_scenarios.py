@@ -8,75 +8,24 @@ D is the period's last day; "x / y" splits are by the largest-remainder method i
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-from conftest import Pool
-
-_files = itertools.count(1)
-
-
-# --- helpers: each writes a CSV beside the pool and imports it ----------------------------------------------
-def csv_import(pool: Pool, what: str, header: str, rows: list[str], *extra: str, expect: int = 0) -> Any:
-    path = pool.write(f"{what}-{next(_files)}.csv", header + "\n" + "\n".join(rows) + "\n")
-    return pool.run(what, "import", str(path), *extra, expect=expect)
-
-
-def members(pool: Pool, *rows: str) -> None:
-    csv_import(
-        pool,
-        "member",
-        "id,name,role",
-        [f"{r.split(',')[0]},{r.split(',')[0]} Co.,{r.split(',')[1]}" for r in rows],
-    )
-
-
-PATENT_HEADER = "number,owner,country,type,filed,granted,expires,program,title,weight"
-
-
-def patents(pool: Pool, *rows: str) -> None:
-    csv_import(pool, "patent", PATENT_HEADER, list(rows))
-
-
-REPORT_HEADER = "licensee,program,period,manufacture_country,sale_country,units,net_sales"
-
-
-def reports(pool: Pool, *rows: str, correct: bool = False, expect: int = 0) -> Any:
-    return csv_import(
-        pool, "report", REPORT_HEADER, list(rows), *(["--correct"] if correct else []), expect=expect
-    )
-
-
-def program(
-    pool: Pool,
-    tiers: str,
-    cap: str | None = None,
-    fee: str = "10",
-    period: str = "quarter",
-    name: str = "XR",
-    currency: str = "USD",
-) -> None:
-    args = [
-        "program",
-        "add",
-        name,
-        "--currency",
-        currency,
-        "--tiers",
-        tiers,
-        "--admin-fee",
-        fee,
-        "--period",
-        period,
-    ]
-    if cap is not None:
-        args += ["--annual-cap", cap]
-    pool.run(*args)
-
-
-def grant(pool: Pool, *licensees: str, program_name: str = "XR", start: str = "2025-01-01") -> None:
-    for licensee in licensees:
-        pool.run("license", "grant", "--licensee", licensee, "--program", program_name, "--from", start)
+from conftest import (
+    CN_A,
+    CN_B,
+    CN_C,
+    CN_UM,
+    EP_DE,
+    US_A,
+    US_B,
+    Pool,
+    build_pool,
+    grant,
+    members,
+    patents,
+    program,
+    reports,
+)
 
 
 def allocate(pool: Pool, period: str, program_name: str = "XR") -> Any:
@@ -121,13 +70,6 @@ def statement_lines(pool: Pool, member: str, period: str) -> dict[tuple[str, str
 def entries(pool: Pool, kind: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = pool.json("log", "--kind", kind)
     return found
-
-
-# Patent numbers used below (all valid and normalised): CN inventions, a CN utility model, US, EP-in-DE.
-CN_A, CN_B, CN_C = "CN102345678B", "CN103456789B", "CN110123456B"
-CN_UM = "CN205123456U"
-US_A, US_B = "US10123456B2", "US11234567B1"
-EP_DE = "EP2345678B1"
 
 
 # --- 1. tiers and the annual cap across quarters ------------------------------------------------------------
@@ -574,10 +516,12 @@ def test_half_cent_ties(pool: Pool) -> None:
 
 # --- 8. lines whose countries have no counting patent -------------------------------------------------------
 def test_line_without_patent_bears_nothing_and_is_left_out_of_tiers(pool: Pool) -> None:
-    members(pool, "A,licensor", "L1,licensee")
-    program(pool, "1000:0,*:0.10", fee="10")
-    patents(pool, f"{CN_A},A,CN,invention,2010-03-01,2013-05-08,,XR,,")
-    grant(pool, "L1")
+    build_pool(
+        pool,
+        members_=("A,licensor", "L1,licensee"),
+        tiers="1000:0,*:0.10",
+        patents_=(f"{CN_A},A,CN,invention,2010-03-01,2013-05-08,,XR,,",),
+    )
     reports(
         pool,
         "L1,XR,2025Q1,BR,BR,5000,1.00",  # no patent in BR: recorded, ignored (also for tiers)
@@ -716,14 +660,14 @@ def test_direct_license_credit(pool: Pool) -> None:
 
 # --- 11. corrections and re-runs ----------------------------------------------------------------------------
 def test_corrections_append_adjustments_with_deltas(pool: Pool) -> None:
-    members(pool, "A,licensor", "B,licensor", "L1,licensee")
-    program(pool, "1000:0,5000:0.20,*:0.10", fee="10")
-    patents(
+    build_pool(
         pool,
-        f"{CN_A},A,CN,invention,2010-03-01,2013-05-08,,XR,,",
-        f"{US_A},B,US,invention,2011-06-01,2018-11-13,,XR,,",
+        members_=("A,licensor", "B,licensor", "L1,licensee"),
+        patents_=(
+            f"{CN_A},A,CN,invention,2010-03-01,2013-05-08,,XR,,",
+            f"{US_A},B,US,invention,2011-06-01,2018-11-13,,XR,,",
+        ),
     )
-    grant(pool, "L1")
     reports(
         pool, "L1,XR,2025Q1,CN,CN,3000,1.00", "L1,XR,2025Q1,US,US,1000,1.00", "L1,XR,2025Q2,CN,CN,2000,1.00"
     )

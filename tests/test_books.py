@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from conftest import Pool
-from test_allocation_scenarios import CN_A, US_A, csv_import, grant, members, patents, program, reports
+from conftest import CN_A, US_A, Pool, build_pool, csv_import, reports
 
 from patentpool.books import PAYMENT_TERM_DAYS
 from patentpool.service import BOOK_KINDS, PoolService, only_period
@@ -184,14 +183,16 @@ def test_statements_and_reconcile_of_the_worked_example(example_pool: Pool) -> N
 
 # --- a small pool with late and partial payments ------------------------------------------------------------
 def build_books_pool(pool: Pool) -> None:
-    members(pool, "A,licensor", "B,licensor", "L1,licensee", "L2,licensee", "L3,licensee")
-    program(pool, "*:0.10", fee="10")
-    patents(
+    build_pool(
         pool,
-        f"{CN_A},A,CN,invention,2010-03-01,2013-05-08,,XR,,",
-        f"{US_A},B,US,invention,2011-06-01,2018-11-13,,XR,,",
+        members_=("A,licensor", "B,licensor", "L1,licensee", "L2,licensee", "L3,licensee"),
+        tiers="*:0.10",
+        patents_=(
+            f"{CN_A},A,CN,invention,2010-03-01,2013-05-08,,XR,,",
+            f"{US_A},B,US,invention,2011-06-01,2018-11-13,,XR,,",
+        ),
+        licensees=("L1", "L2", "L3"),
     )
-    grant(pool, "L1", "L2", "L3")
     reports(
         pool, "L1,XR,2025Q1,CN,CN,1000,1.00", "L2,XR,2025Q1,US,US,500,1.00", "L3,XR,2025Q1,CN,CN,200,1.00"
     )

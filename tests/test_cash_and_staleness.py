@@ -10,47 +10,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import Pool
+from conftest import CN_A, Pool, build_pool, reports
 
 
 def _pool(pool: Pool, q1_units: int, q2_units: int | None = None) -> None:
-    pool.write("members.csv", "id,name,role\nA,Aurora,licensor\nB,Beacon,licensor\nL1,Lumen,licensee\n")
-    pool.run("member", "import", str(pool.workdir / "members.csv"))
-    pool.run(
-        "program", "add", "XR", "--currency", "USD", "--tiers", "1000:0,5000:0.20,*:0.10", "--admin-fee", "10"
-    )
-    for number, owner in (("CN102345678B", "A"), ("CN110123456B", "B")):
-        pool.run(
-            "patent",
-            "add",
-            number,
-            "--owner",
-            owner,
-            "--country",
-            "CN",
-            "--type",
-            "invention",
-            "--filed",
-            "2015-06-01",
-            "--granted",
-            "2019-09-10",
-            "--program",
-            "XR",
-        )
-    pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
+    build_pool(pool)
     report(pool, "2025Q1", q1_units)
     if q2_units is not None:
         report(pool, "2025Q2", q2_units)
 
 
 def report(pool: Pool, period: str, units: int, correct: bool = False) -> None:
-    name = f"r-{period}-{units}.csv"
-    pool.write(
-        name,
-        "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
-        f"L1,XR,{period},CN,CN,{units},{units * 100}.00\n",
-    )
-    pool.run("report", "import", str(pool.workdir / name), *(["--correct"] if correct else []))
+    reports(pool, f"L1,XR,{period},CN,CN,{units},{units * 100}.00", correct=correct)
 
 
 def pay(pool: Pool, amount: str, day: str, ref: str) -> None:
@@ -152,27 +123,13 @@ def test_a_correction_makes_later_periods_stale_and_allocate_reruns_them(pool: P
 @pytest.mark.parametrize("units", [1, 3])
 def test_year_adds_up_at_sub_cent_rates(pool: Pool, units: int) -> None:
     # Rule 3: at 0.005 a unit, R rounds each cumulative figure, so four quarters add up to the year's R.
-    pool.write("members.csv", "id,name,role\nA,Aurora,licensor\nL1,Lumen,licensee\n")
-    pool.run("member", "import", str(pool.workdir / "members.csv"))
-    pool.run("program", "add", "XR", "--currency", "USD", "--tiers", "*:0.005", "--admin-fee", "0")
-    pool.run(
-        "patent",
-        "add",
-        "CN102345678B",
-        "--owner",
-        "A",
-        "--country",
-        "CN",
-        "--type",
-        "invention",
-        "--filed",
-        "2015-06-01",
-        "--granted",
-        "2019-09-10",
-        "--program",
-        "XR",
+    build_pool(
+        pool,
+        members_=("A,Aurora,licensor", "L1,Lumen,licensee"),
+        tiers="*:0.005",
+        patents_=(f"{CN_A},A,CN,invention,2015-06-01,2019-09-10,,XR,,",),
+        fee="0",
     )
-    pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
     total = 0
     for q in range(1, 5):
         report(pool, f"2025Q{q}", units)

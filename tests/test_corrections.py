@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from conftest import PASSPHRASE, Pool
+from conftest import PASSPHRASE, PATENT_HEADER, Pool, members, program
 from ledger_support import seeded_key
 
 from ledger.keys import load_key
@@ -204,10 +204,10 @@ def test_void_replays_as_never_made_and_a_void_of_the_void_undoes_it(example_poo
 
 
 def test_a_whole_import_is_voided_as_one_entry_and_can_be_imported_again(pool: Pool) -> None:
-    pool.run("member", "add", "A", "--name", "Aurora", "--role", "licensor")
-    pool.run("program", "add", "XR", "--currency", "USD", "--tiers", "1000:0,*:0.10")
+    members(pool, "A,Aurora,licensor")
+    program(pool, "1000:0,*:0.10")
     text = (
-        "number,owner,country,type,filed,granted,expires,program,title,weight\n"
+        f"{PATENT_HEADER}\n"
         "CN102345678B,A,CN,invention,2012-03-01,2013-05-08,,XR,Waveguide,\n"
         "CN110123456B,A,CN,invention,2015-06-01,2019-09-10,,XR,Audio,\n"
         "CN103456789B,A,CN,invention,2013-04-01,2016-08-17,,XR,Eye tracking,\n"
@@ -303,7 +303,7 @@ def test_patent_amend_corrects_facts_for_every_date_and_the_allocation_follows(e
 
 
 def test_patent_amend_keeps_a_given_expiry_and_is_voidable(pool: Pool) -> None:
-    pool.run("member", "add", "A", "--name", "Aurora", "--role", "licensor")
+    members(pool, "A,Aurora,licensor")
     pool.run(
         "patent",
         "add",
@@ -686,7 +686,7 @@ def test_a_correction_makes_the_allocation_stale_and_bundles_verify_the_correcte
 
 
 def test_patent_show_of_a_voided_patent_shows_its_history_marked_void(pool: Pool) -> None:
-    pool.run("member", "add", "A", "--name", "Aurora", "--role", "licensor")
+    members(pool, "A,Aurora,licensor")
     (added,) = appended(
         pool,
         "patent",

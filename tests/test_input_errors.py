@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from conftest import Pool
+from conftest import CN_A, Pool, build_pool
 
 from patentpool.fields import MAX_PERIOD_UNITS
 
@@ -82,17 +82,18 @@ def test_control_bytes_in_an_import_are_escaped_in_errors(pool: Pool) -> None:
 
 
 # --- units bounded so that an allocation can always run ---------------------------------------------------
-PATENTS = "number,owner,country,type,filed,granted,expires,program,title,weight\n"
-PATENTS += "CN102345678B,A,CN,invention,2010-03-01,2013-05-08,,XR,Waveguide,\n"
 HEADER = "licensee,program,period,manufacture_country,sale_country,units,net_sales\n"
 
 
 def licensed_pool(pool: Pool) -> None:
-    pool.run("member", "add", "A", "--name", "Aurora", "--role", "licensor")
-    pool.run("member", "add", "L", "--name", "Lumen", "--role", "licensee")
-    pool.run("program", "add", "XR", "--currency", "USD", "--tiers", "*:0.01", "--period", "quarter")
-    pool.run("patent", "import", str(pool.write("patents.csv", PATENTS)))
-    pool.run("license", "grant", "--licensee", "L", "--program", "XR", "--from", "2024-01-01")
+    build_pool(
+        pool,
+        members_=("A,Aurora,licensor", "L,Lumen,licensee"),
+        tiers="*:0.01",
+        patents_=(f"{CN_A},A,CN,invention,2010-03-01,2013-05-08,,XR,Waveguide,",),
+        licensees=("L",),
+        start="2024-01-01",
+    )
 
 
 def test_units_past_the_bound_are_refused_at_import(pool: Pool) -> None:

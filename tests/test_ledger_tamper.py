@@ -129,7 +129,7 @@ def verify_fails(pool: Pool, *, first: int, also: tuple[str, ...] = ()) -> list[
     assert seqs and seqs[0] == first, errors
     for text in also:
         assert any(text in line for line in errors), (text, errors)
-    # The fixture dropped the append-only triggers to tamper, and verify says so too (test_tamper_append).
+    # The fixture dropped the append-only triggers to tamper; verify says so too (test_ledger_tamper_append).
     assert any("append-only trigger" in line for line in errors), errors
     return [line for line in errors if "append-only trigger" not in line]
 
@@ -147,7 +147,7 @@ def append_refused(pool: Pool, *, mentions: str) -> None:
 
 # --- an untouched copy ---------------------------------------------------------------------------------
 def test_untouched_ledger_verifies_clean_and_appends(pool: Pool) -> None:
-    create_triggers(pool.db)  # the fixture dropped them; verify reports that (test_tamper_append)
+    create_triggers(pool.db)  # the fixture dropped them; verify reports that (test_ledger_tamper_append)
     result = pool.run("verify")
     data = json.loads(result.stdout)
     assert data["result"] == "ok" and data["problems"] == [] and data["entries"] == HEAD
@@ -477,7 +477,7 @@ def verify_problems(pool: Pool) -> list[str]:
     result = pool.run("verify", expect=1)
     data = json.loads(result.stdout)
     assert [f"Error: {p}" for p in data["problems"]] == result.stderr.strip().splitlines()
-    # The fixture dropped the append-only triggers to tamper, and verify says so too (test_tamper_append).
+    # The fixture dropped the append-only triggers to tamper; verify says so too (test_ledger_tamper_append).
     assert any("append-only trigger" in p for p in data["problems"])
     return [p for p in data["problems"] if "append-only trigger" not in p]
 

@@ -1,4 +1,4 @@
-"""Issue 19's smaller frictions, each fixed as a user meets it, and -f xlsx on the read commands (spec 7, 9,
+"""The CLI's edges a user meets (issue 19's smaller frictions), and -f xlsx on the read commands (spec 7, 9,
 10): a number without its kind code, title search, reconcile's role column, the invoice's due date, a bare
 --db path, "did you mean" for countries and currencies (and verify keeping old codes), the demo's commands
 and the top-level help whole, spreadsheets out with formulas neutralised and totals marked.

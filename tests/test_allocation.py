@@ -1,8 +1,18 @@
-"""Issue 4 (royalties): properties of the pure allocate() (spec section 6), on random pool states.
+"""Allocation policy v1 (docs/policy.md, spec section 6): patentpool.allocation.allocate on pool states built
+in memory, no CLI and no database. Two parts:
 
-States are built the way replay builds them: entry bodies (in their ledger spelling, from patentpool.bodies
-where a CLI command would use it) applied one by one through patentpool.rules.apply, so every state is one a
-real ledger can reach; an action the validators refuse is simply left out, as the CLI would refuse it.
+1. Properties of the pure allocate() on random pool states, checked against a reference computed from the
+   text of spec section 6.
+2. The policy rule by rule on small pools (conftest.MemoryPool), every expected figure worked by hand in the
+   comment above it.
+
+The same rules are exercised end to end through the CLI in test_allocation_scenarios.py (slow); the exact
+`Error:` lines are tested there and in test_cli_errors.py.
+
+Part 1's states are built the way replay builds them: entry bodies (in their ledger spelling, from
+patentpool.bodies where a CLI command would use it) applied one by one through patentpool.rules.apply, so
+every state is one a real ledger can reach; an action the validators refuse is simply left out, as the CLI
+would refuse it.
 
 Alongside, the generator records the accepted facts in its own plain model, and `reference_allocate` below
 recomputes the allocation from that model with Fractions, straight from the text of spec section 6. It does
@@ -34,21 +44,22 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import pytest
+from conftest import MemoryPool, build_example_state
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from test_example import EXPECTED
 
-from ledger.entry import Entry, canonical
-from patentpool import bodies, parts, rules
+from ledger.entry import canonical
+from patentpool import bodies, parts
 from patentpool.allocation import allocate, result_json
 from patentpool.books import check_invariants, statement_lines
 from patentpool.fields import FieldError
 from patentpool.periods import Period
 from patentpool.state import PoolState
 
+# === 1. properties on random pool states ====================================================================
 MONEY = re.compile(r"^-?(0|[1-9]\d*)\.\d{2}$")
-# After every fact the scenarios record (spec 9 refuses a fact dated after its own entry).
-TIME = "2026-06-30T00:00:00.000000Z"
-SIG = "A" * 86 + "=="
 
 OWNERS = ("A", "B", "C10", "C9", "X", "Y")  # X and Y are both licensors and licensees
 LICENSEES = ("L1", "L2", "X", "Y")
@@ -159,24 +170,6 @@ class Model:
         field(default_factory=list)
     )
     reports: dict[tuple[str, str, str, str, str], tuple[int, Fraction, int]] = field(default_factory=dict)
-
-
-class Builder:
-    """Applies entries through the pool's validators, as replay does; refused entries are dropped."""
-
-    def __init__(self) -> None:
-        self.state = PoolState()
-        self.seq = 0
-
-    def add(self, kind: str, body: dict[str, Any]) -> int | None:
-        seq = self.seq + 1
-        entry = Entry(seq, TIME, kind, "pool.example/p+00000000", f"{self.seq:064x}", body, SIG)
-        try:
-            rules.apply(self.state, entry, f"{seq:064x}")
-        except FieldError:
-            return None
-        self.seq = seq
-        return seq
 
 
 # --- strategies ---------------------------------------------------------------------------------------------
@@ -350,15 +343,12 @@ def money_text(cents: int) -> str:
 
 def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
     """Apply the scenario's entries; return the state and the model of what was accepted."""
-    b = Builder()
+    b = MemoryPool(name="Prop", origin="pool.example/p", admin_fee="10")
     model = Model(period_kind=sc["kind"])
-    assert b.add(
-        "pool.genesis", {"name": "Prop", "origin": "pool.example/p", "currency": "USD", "admin_fee": "10"}
-    )
     for member, role in ROLES.items():
-        assert b.add("member.add", bodies.member(member, f"{member} Co.", role))
-    assert b.add("program.add", bodies.program("P", "USD", sc["tiers"], sc["cap"], sc["fee"], sc["kind"]))
-    assert b.add("program.add", bodies.program("Q", "USD", "*:0.1", None, "10", sc["kind"]))
+        assert b.try_add("member.add", bodies.member(member, f"{member} Co.", role))
+    assert b.try_add("program.add", bodies.program("P", "USD", sc["tiers"], sc["cap"], sc["fee"], sc["kind"]))
+    assert b.try_add("program.add", bodies.program("Q", "USD", "*:0.1", None, "10", sc["kind"]))
     model.fee_pct = Fraction(sc["fee"])
     model.cap = None if sc["cap"] is None else Fraction(sc["cap"])
     for part in sc["tiers"].split(","):
@@ -380,7 +370,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
             None,
             p["weight"],
         )
-        if b.add("patent.add", body) is None:
+        if b.try_add("patent.add", body) is None:
             continue
         mp = MPatent(
             number, p["country"], p["owner"], p["granted"], p["expires"], Fraction(p["weight"]), p["program"]
@@ -388,7 +378,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
         model.patents[(number, p["country"])] = mp
         if p["status"] is not None:
             status, effective = p["status"]
-            if b.add(
+            if b.try_add(
                 "patent.status",
                 {
                     "number": number,
@@ -406,7 +396,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
                 "to": to,
                 "effective": effective.isoformat(),
             }
-            if b.add("patent.transfer", body):
+            if b.try_add("patent.transfer", body):
                 mp.transfers.append((effective, to))
     keys = list(model.patents)
 
@@ -427,7 +417,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
                 "to": None if end is None else end.isoformat(),
                 "terms": "royalty-free",
             }
-            if b.add("crosslicense.add", body):
+            if b.try_add("crosslicense.add", body):
                 model.crosses.append(
                     (
                         frozenset(names),
@@ -453,7 +443,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
                 "to": end.isoformat(),
                 "evaluation_report": None,
             }
-            seq = b.add("openlicense.declare", body)
+            seq = b.try_add("openlicense.declare", body)
             if not seq:
                 continue
             decl = MDecl(key, fee, currency, start, end, seq)
@@ -461,7 +451,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
             for position in range(len(takes) + 1):
                 if withdrawal is not None and withdrawal[0] == position:
                     body = {**base, "effective": withdrawal[1].isoformat(), "declaration": seq}
-                    if b.add("openlicense.withdraw", body):
+                    if b.try_add("openlicense.withdraw", body):
                         decl.withdrawn = withdrawal[1]
                 if position < len(takes):
                     licensee, notice = takes[position]
@@ -471,7 +461,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
                         "notice_date": notice.isoformat(),
                         "declaration": seq,
                     }
-                    if b.add("openlicense.take", body):
+                    if b.try_add("openlicense.take", body):
                         model.takes.append((seq, key, licensee, notice))
         elif what == "direct":
             _, _, licensee, start, end, exclusive, territory = action
@@ -484,7 +474,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
                 "exclusive": exclusive,
                 "territory": territory,
             }
-            if b.add("license.direct", body):
+            if b.try_add("license.direct", body):
                 model.directs.append(
                     (key, licensee, start, end, None if territory == "all" else frozenset(territory))
                 )
@@ -492,7 +482,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
     # Pool licences, reports and corrections.
     for licensee in LICENSEES:
         for prog in ("P", "Q"):
-            assert b.add("license.grant", {"licensee": licensee, "program": prog, "from": "2024-01-01"})
+            assert b.try_add("license.grant", {"licensee": licensee, "program": prog, "from": "2024-01-01"})
     added: list[tuple[str, str, str, str, str]] = []
     for licensee, prog, label, lines in sc["reports"]:
         pairs = {(ln[0], ln[1]): ln for ln in reversed(lines)}  # one line per (manufacture, sale): the first
@@ -512,7 +502,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
                 for mc, sc_, units, net in fresh
             ],
         }
-        seq = b.add("report.add", body)
+        seq = b.try_add("report.add", body)
         assert seq, body
         for mc, sc_, units, net in fresh:
             model.reports[(licensee, prog, label, mc, sc_)] = (units, Fraction(net, 100), seq)
@@ -536,7 +526,7 @@ def build(sc: dict[str, Any]) -> tuple[PoolState, Model]:
                 }
             ],
         }
-        seq = b.add("report.correct", body)
+        seq = b.try_add("report.correct", body)
         if seq:
             model.reports[key5] = (units, Fraction(net, 100), seq)
         else:
@@ -863,13 +853,12 @@ def small_state(
     units: int = 10,
     tiers: str = "*:0.1",
 ) -> PoolState:
-    b = Builder()
-    b.add("pool.genesis", {"name": "T", "origin": "pool.example/p", "currency": "USD", "admin_fee": "0"})
+    b = MemoryPool(name="T", origin="pool.example/p", admin_fee="0")
     for member, role in (("A", "licensor"), ("B", "licensor"), ("L1", "licensee")):
-        assert b.add("member.add", bodies.member(member, member, role))
-    assert b.add("program.add", bodies.program("P", "USD", tiers, None, fee, "quarter"))
+        assert b.try_add("member.add", bodies.member(member, member, role))
+    assert b.try_add("program.add", bodies.program("P", "USD", tiers, None, fee, "quarter"))
     for n, (owner, weight) in enumerate(weights):
-        assert b.add(
+        assert b.try_add(
             "patent.add",
             bodies.patent(
                 number_for("CN", n),
@@ -884,8 +873,8 @@ def small_state(
                 weight,
             ),
         )
-    assert b.add("license.grant", {"licensee": "L1", "program": "P", "from": "2025-01-01"})
-    assert b.add(
+    assert b.try_add("license.grant", {"licensee": "L1", "program": "P", "from": "2025-01-01"})
+    assert b.try_add(
         "report.add",
         {
             "licensee": "L1",
@@ -927,3 +916,170 @@ def test_check_invariants_reports_broken_bodies() -> None:
     broken = copy.deepcopy(body)
     broken["total"] = "2.00"
     assert check_invariants(broken)
+
+
+# === 2. the policy rule by rule, on small pools in memory ===================================================
+CN_A = "CN102345678B"  # an invention in CN, granted 2013
+CN_B = "CN110123456B"  # another, granted 2019
+US_B = "US10123456B2"  # an invention in US, granted 2018
+
+
+def small_pool(tiers: str = "*:0.10", cap: str | None = None, cn_b: bool = False) -> MemoryPool:
+    """A licensor A with a CN patent, a licensor B with a US patent (and, with `cn_b`, a CN one), and a
+    licensee L1 holding an XR pool licence from 2025-01-01."""
+    pool = MemoryPool()
+    for member, role in (("A", "licensor"), ("B", "licensor"), ("L1", "licensee")):
+        pool.add("member.add", {"id": member, "name": f"{member} Co.", "role": role})
+    pool.program("XR", tiers, cap=cap, fee="10")
+    patent(pool, CN_A, "A", "CN", "2010-03-01", "2013-05-08")
+    patent(pool, US_B, "B", "US", "2011-06-01", "2018-11-13")
+    if cn_b:
+        patent(pool, CN_B, "B", "CN", "2015-06-01", "2019-09-10")
+    pool.grant("L1")
+    return pool
+
+
+def patent(pool: MemoryPool, number: str, owner: str, country: str, filed: str, granted: str | None) -> None:
+    from patentpool import bodies
+
+    body = bodies.patent(number, owner, country, "invention", filed, granted, None, "XR", None, None)
+    pool.add("patent.add", body)
+
+
+def report(pool: MemoryPool, period: str, *lines: tuple[str, str, int]) -> None:
+    rows = [{"manufacture": m, "sale": s, "units": u, "net_sales": "1.00"} for m, s, u in lines]
+    pool.add("report.add", {"licensee": "L1", "program": "XR", "period": period, "lines": rows})
+
+
+def gross(body: dict[str, Any]) -> dict[str, str]:
+    """Member -> gross, leaving out members whose every figure is zero."""
+    return {m: f["gross"] for m, f in body["members"].items() if f["gross"] != "0.00"}
+
+
+def invoice(body: dict[str, Any], licensee: str = "L1") -> tuple[str, str, str]:
+    figures = body["invoices"][licensee]
+    return figures["royalty"], figures["credit"], figures["due"]
+
+
+# --- the worked example -------------------------------------------------------------------------------------
+def test_worked_example_in_memory_to_the_cent() -> None:
+    # The same facts as conftest.build_example, so the same figures as ../shared/examples/pool-2025q1.
+    body = build_example_state().allocate("XR", "2025Q1")
+    assert result_json(body) == EXPECTED
+    assert check_invariants(body) == []
+    lines = {
+        (ln["licensee"], ln["country"]): (ln["patents"], ln["gross"]) for ln in statement_lines(body, "C")
+    }
+    assert lines == {
+        ("C", "CN"): (["CN110123456B"], "77.27"),
+        ("C", "US"): (["US11234567B1"], "309.09"),
+        ("L1", "CN"): (["CN110123456B"], "150.00"),
+        ("L1", "US"): (["US11234567B1"], "160.71"),
+    }
+
+
+# --- steps 1-2: counting patents and bearing lines ----------------------------------------------------------
+def test_lines_go_to_the_owner_of_the_counting_patent_in_their_country() -> None:
+    pool = small_pool()
+    report(pool, "2025Q1", ("CN", "CN", 1000), ("US", "US", 500))
+    body = pool.allocate("XR", "2025Q1")
+    # T(1500) at 0.10 = 150.00; spread by units: CN 100.00 (-> A), US 50.00 (-> B).
+    # Fees 10%: A 10.00, B 5.00.
+    assert body["members"]["A"] == {"gross": "100.00", "admin_fee": "10.00", "net": "90.00"}
+    assert body["members"]["B"] == {"gross": "50.00", "admin_fee": "5.00", "net": "45.00"}
+    assert invoice(body) == ("150.00", "0.00", "150.00")
+    assert check_invariants(body) == []
+
+
+@pytest.mark.parametrize(("effective", "counts"), [("2025-03-31", False), ("2025-04-01", True)])
+def test_an_invalidation_on_the_last_day_stops_the_patent_counting(effective: str, counts: bool) -> None:
+    pool = small_pool()
+    pool.add(
+        "patent.status", {"number": US_B, "country": "US", "status": "invalidated", "effective": effective}
+    )
+    report(pool, "2025Q1", ("CN", "CN", 1000), ("US", "US", 500))
+    body = pool.allocate("XR", "2025Q1")
+    if counts:  # effective after D = 2025-03-31: as if nothing happened
+        assert gross(body) == {"A": "100.00", "B": "50.00"}
+    else:
+        # The US line has no counting patent: it bears nothing and is left out of the tiers, T(1000) = 100.00.
+        assert gross(body) == {"A": "100.00"}
+        assert invoice(body) == ("100.00", "0.00", "100.00")
+
+
+def test_a_patent_without_a_grant_date_does_not_count() -> None:
+    pool = small_pool()
+    patent(pool, "CN110123457B", "B", "CN", "2015-06-01", None)  # pending: no grant date
+    report(pool, "2025Q1", ("CN", "CN", 1000))
+    assert gross(pool.allocate("XR", "2025Q1")) == {"A": "100.00"}
+
+
+# --- step 3: tiers and the annual cap -----------------------------------------------------------------------
+def test_tiers_and_cap_run_over_the_year_to_date() -> None:
+    pool = small_pool(tiers="1000:0,*:1", cap="900.00")
+    report(pool, "2025Q1", ("CN", "CN", 1500))
+    report(pool, "2025Q2", ("CN", "CN", 600))
+    # Q1: min(T(1500), 900) - 0 = 500.00. Q2: min(T(2100), 900) - min(T(1500), 900) = 900 - 500 = 400.00.
+    assert invoice(pool.allocate("XR", "2025Q1")) == ("500.00", "0.00", "500.00")
+    assert invoice(pool.allocate("XR", "2025Q2")) == ("400.00", "0.00", "400.00")
+
+
+# --- step 5: allocation country -----------------------------------------------------------------------------
+def test_a_line_goes_to_its_sale_country_if_it_has_a_counting_patent_else_its_manufacture_country() -> None:
+    pool = small_pool()
+    report(pool, "2025Q1", ("CN", "US", 100), ("CN", "JP", 100))
+    body = pool.allocate("XR", "2025Q1")
+    # CN->US: the US has B's patent, so B (10.00); CN->JP: JP has none, so the manufacture country CN, A.
+    assert gross(body) == {"A": "10.00", "B": "10.00"}
+
+
+# --- step 6: weights and the credit bucket ------------------------------------------------------------------
+def test_a_direct_licence_moves_the_patent_to_the_credit_bucket() -> None:
+    pool = small_pool()
+    pool.add(
+        "license.direct",
+        {
+            "number": CN_A,
+            "country": "CN",
+            "licensee": "L1",
+            "licensor": "A",
+            "from": "2025-01-01",
+            "to": None,
+            "exclusive": False,
+            "territory": "all",
+        },
+    )
+    report(pool, "2025Q1", ("CN", "CN", 1000), ("US", "US", 500))
+    body = pool.allocate("XR", "2025Q1")
+    # The CN line's 100.00 goes to the credit bucket: invoice 150.00 - 100.00; A is paid nothing.
+    assert invoice(body) == ("150.00", "100.00", "50.00")
+    assert gross(body) == {"B": "50.00"}
+    assert check_invariants(body) == []
+
+
+def test_weights_split_a_line_by_largest_remainder() -> None:
+    pool = small_pool(cn_b=True)
+    report(pool, "2025Q1", ("CN", "CN", 1000))
+    assert gross(pool.allocate("XR", "2025Q1")) == {"A": "50.00", "B": "50.00"}
+
+
+def test_a_half_cent_tie_goes_to_the_lower_member_id() -> None:
+    pool = small_pool(tiers="*:0.01", cn_b=True)
+    report(pool, "2025Q1", ("CN", "CN", 1))
+    # 0.01 over two equal weights: 0.005 each; the tie goes to A, the lower id.
+    assert gross(pool.allocate("XR", "2025Q1")) == {"A": "0.01"}
+
+
+# --- the validators refuse what the commands refuse ---------------------------------------------------------
+def test_a_report_for_a_period_before_the_licence_is_refused() -> None:
+    pool = small_pool()
+    with pytest.raises(FieldError) as refused:
+        report(pool, "2024Q4", ("CN", "CN", 10))
+    assert refused.value.field == "period" and "before L1's licence starts" in str(refused.value)
+
+
+def test_a_line_reported_twice_needs_a_correction() -> None:
+    pool = small_pool()
+    report(pool, "2025Q1", ("CN", "CN", 10))
+    with pytest.raises(FieldError, match="already reported: correct it with --correct"):
+        report(pool, "2025Q1", ("CN", "CN", 11))

@@ -159,7 +159,7 @@ def test_members_and_programs_are_added_updated_and_listed(pool: Pool) -> None:
         {"id": "A", "name": "Aurora Optics Co.", "role": None},
         {"id": "L1", "name": None, "role": "both"},
     ]
-    # A member that owns no patent may become a licensee; one that owns patents may not (see test_pool_errors).
+    # A member that owns no patent may become a licensee; one that owns patents may not (see test_cli_errors).
     pool.run("member", "update", "N", "--role", "licensee")
     assert pool.json("member", "list")[2]["role"] == "licensee"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Pool, shared_pool
+from conftest import Pool, build_pool, shared_pool
 from ledger_support import seeded_key
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -30,13 +30,12 @@ from ledger.keys import VerifierKey
 from patentpool import fields
 
 ORIGIN = "pool.example/test"
-MEMBERS = "id,name,role\nA,Aurora Optics Co.,licensor\nL1,Lumen Headsets Co.,licensee\n"
 
 
 def build(pool: Pool) -> None:
-    pool.run("member", "import", str(pool.write("members.csv", MEMBERS)))  # seq 2-3: size 2 is never signed
-    pool.run("program", "add", "XR", "--currency", "USD", "--tiers", "1000:0,*:0.1")
-    pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
+    # Members seq 2-3 (size 2 is never signed), program XR 4, L1's licence 5.
+    members_ = ("A,Aurora Optics Co.,licensor", "L1,Lumen Headsets Co.,licensee")
+    build_pool(pool, members_=members_, tiers="1000:0,*:0.1", patents_=())
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
