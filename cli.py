@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -19,8 +20,10 @@ import click
 from patentpool import values
 
 if TYPE_CHECKING:
+    from patentpool.documents import Request
     from patentpool.service import Batch, PoolService
     from patentpool.state import PoolState
+    from patentpool.witness import CosignResult
 
 VERSION = "0.1.0"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -258,6 +261,33 @@ def period_or_year(period: str | None, year: int | None, fmt: str | None, output
     return fmt
 
 
+def document_request(
+    party: str,
+    period: str | None,
+    year: int | None,
+    program: str | None,
+    bundle: Path | None,
+    since: Path | None,
+    fmt: str | None,
+    output: Path | None,
+) -> Request:
+    """`statement` and `invoice` options, checked."""
+    from patentpool.documents import Request
+
+    fmt = period_or_year(period, year, fmt, output)
+    if year is not None and bundle is not None:
+        raise click.UsageError("--bundle is for one --period (a bundle proves one allocation)")
+    per = period_arg(period) if year is None and period is not None else None
+    return Request(party, per, year, program, bundle, since, fmt, output)
+
+
+def period_document(ctx: click.Context, word: str, asked: Request) -> dict[str, Any] | None:
+    """A statement or invoice (`word`): written here as a document, or its data for `show`."""
+    from patentpool.documents import period_document as document
+
+    return document(service(ctx), word, asked, output_guard(), say)
+
+
 @contextmanager
 def open_output(path: Path | None) -> Iterator[TextIO]:
     from patentpool import outputs
@@ -358,20 +388,12 @@ def writing(ctx: click.Context, what: str = "replaying ledger") -> Iterator[Batc
 
 
 @contextmanager
-def reading(
-    ctx: click.Context, books: bool = False, period: str | None = None, licensee: str | None = None
-) -> Iterator[tuple[PoolState, Any]]:
-    """The replayed state; `books=True` replays only what invoices, statements and reconciliation read,
-    `period` of the allocations only that period's, and `licensee` of their parts only that licensee's."""
+def reading(ctx: click.Context) -> Iterator[tuple[PoolState, Any]]:
+    """The state of the whole ledger, replayed, and its reader (statements and invoices read only what they
+    need: patentpool.documents)."""
     from patentpool import render
-    from patentpool.service import BOOK_KINDS, licensee_period, only_period
 
-    svc = service(ctx)
-    kinds = BOOK_KINDS if books else None
-    needles = None
-    if period is not None:
-        needles = only_period(period) if licensee is None else licensee_period(period, licensee)
-    with render.progress("replaying ledger", None) as tick, svc.read(tick, kinds, needles) as (state, reader):
+    with render.progress("replaying ledger", None) as tick, service(ctx).read(tick) as (state, reader):
         yield state, reader
 
 
@@ -419,10 +441,55 @@ def period_arg(value: str) -> Any:
     return Period.parse(value)
 
 
-def patent_keys(state: PoolState, number: str, country: str | None) -> list[tuple[str, str]]:
-    from patentpool import patent_lookup
+def _kind_import(group: click.Group, name: str, kind: str, help_text: str) -> None:
+    """Register `GROUP NAME FILE`: one file kind of patentpool.import_kinds, with the import options."""
 
-    return patent_lookup.patent_keys(state, number, country)
+    def command(ctx: click.Context, file: Path, **opts: Any) -> None:
+        from patentpool import import_kinds
+
+        what, importer = import_kinds.named_importer(kind)
+        run_import(ctx, file, what, importer, **opts)
+
+    command.__doc__ = help_text
+    file_arg = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    group.command(name)(file_arg(import_options(click.pass_context(command))))
+
+
+def append(ctx: click.Context, kind: str, body: dict[str, Any]) -> None:
+    """Append one entry, signed, and say so."""
+    with writing(ctx) as batch:
+        batch.add(kind, body)
+
+
+def add_per_patent(
+    ctx: click.Context,
+    number: str,
+    country: str | None,
+    kind: str,
+    body: Callable[[PoolState, tuple[str, str]], dict[str, Any]],
+) -> None:
+    """Append one `kind` entry per patent the number names: in `country`, or in every country it is entered
+    for (`body`: of the state and the patent's (number, country))."""
+    from patentpool.patent_lookup import patent_keys
+
+    with writing(ctx) as batch:
+        for key in patent_keys(batch.state, number, country):
+            batch.add(kind, body(batch.state, key))
+
+
+def _list_command(group: click.Group, help_text: str, rows: str, columns: str, title: str) -> None:
+    """Register `GROUP list`: the rows `patentpool.views.<rows>` makes of the replayed state, with the
+    columns `views.<columns>` (named, so that views is imported only when the command runs)."""
+
+    def command(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
+        from patentpool import views
+
+        with reading(ctx) as (state, _reader):
+            found = getattr(views, rows)(state)
+        show(fmt, output, found, columns=getattr(views, columns), title=title)
+
+    command.__doc__ = help_text
+    group.command("list")(format_option(click.pass_context(command)))
 
 
 # --- init and keys ---------------------------------------------------------------------------------------
@@ -434,35 +501,10 @@ def patent_keys(state: PoolState, number: str, country: str | None) -> list[tupl
 @click.pass_context
 def init(ctx: click.Context, name: str, origin: str, currency: str, admin_fee: str) -> None:
     """Create the database and the genesis entry (generating the key file if there is none)."""
-    from ledger.checkpoint import ORIGIN_RE
-    from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt, read_key_name, save_key
-    from patentpool import bodies, fields
-    from patentpool.service import open_ledger
+    from patentpool.genesis import create_pool
 
     settings: Settings = ctx.obj
-    if not ORIGIN_RE.match(origin):
-        fail(f"origin: {origin!r} must look like example.org/pool (lower-case host, then path)")
-    genesis = {
-        "name": fields.text(name, "name"),
-        "currency": fields.currency(currency, "currency"),
-        "admin_fee": bodies.percent(admin_fee, "admin_fee"),
-    }
-    ledger = open_ledger(settings.db)
-    if ledger.store.exists():
-        fail(f"{ledger.store.display_url} already holds a pool ledger; refusing to re-initialise")
-    if settings.key.exists():
-        used_for = read_key_name(settings.key)
-        if used_for != origin:
-            fail(f"key file {settings.key} belongs to origin {used_for!r}, not {origin!r}; use another --key")
-        key = load_key(settings.key, passphrase_from_env_or_prompt(confirm=False))
-        say(f"using key {key.verifier().keyid_string} from {settings.key}")
-    else:
-        key = SigningKey.generate(origin)
-        save_key(settings.key, key, passphrase_from_env_or_prompt(confirm=True))
-        say(f"generated key {key.verifier().keyid_string} in {settings.key} (mode 0600)")
-    entry = ledger.create(key, genesis)
-    say(f"initialised {ledger.store.display_url}: genesis seq {entry.seq}, origin {origin}")
-    click.echo(str(key.verifier()))
+    click.echo(str(create_pool(settings.db, settings.key, origin, name, currency, admin_fee, say)))
 
 
 @main.group()
@@ -475,20 +517,10 @@ def key() -> None:
 @click.pass_context
 def key_show(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
     """Print the verifier key string of the key file (give it to members)."""
-    from ledger.cosignature import COSIGNER_PURPOSE, CosignerKey
-    from ledger.keys import read_purpose, read_verifier
     from patentpool import views
 
     settings: Settings = ctx.find_root().obj
-    if not settings.key.exists():
-        fail(f"no key file at {settings.key}")
-    vkey = read_verifier(settings.key)
-    if read_purpose(settings.key) == COSIGNER_PURPOSE:  # a witness's key: its type 0x04 verifier key
-        wkey = CosignerKey.from_public(vkey.name, vkey.public)
-        data = {"name": wkey.name, "key_id": wkey.key_id.hex(), "vkey": str(wkey), "type": "cosigner"}
-        show_or_raw(fmt, output, f"{wkey}\n", data, "Witness key")
-        return
-    show_or_raw(fmt, output, f"{vkey}\n", views.key_json(vkey), "Key")
+    show_or_raw(fmt, output, *views.key_file_view(settings.key))
 
 
 @key.command("add")
@@ -497,8 +529,9 @@ def key_show(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
 @click.pass_context
 def key_add(ctx: click.Context, vkey: str, role: str) -> None:
     """Authorise another key (root key only)."""
-    with writing(ctx) as batch:
-        batch.add("key.add", {"vkey": vkey.strip(), "role": role})
+    from patentpool import bodies
+
+    append(ctx, "key.add", bodies.key_add(vkey, role))
 
 
 @key.command("revoke")
@@ -508,12 +541,10 @@ def key_add(ctx: click.Context, vkey: str, role: str) -> None:
 def key_revoke(ctx: click.Context, keyid: str, reason: str | None) -> None:
     """Revoke a key from the next entry on (root key only); KEYID is origin+id or the bare 8-hex id."""
     from ledger.keyring import key_ref
+    from patentpool import bodies
 
     with writing(ctx) as batch:
-        body: dict[str, Any] = {"key": key_ref(batch.appender.ring.keys, keyid)}
-        if reason:
-            body["reason"] = reason
-        batch.add("key.revoke", body)
+        batch.add("key.revoke", bodies.key_revoke(key_ref(batch.appender.ring.keys, keyid), reason))
 
 
 @key.command("generate-witness")
@@ -557,8 +588,7 @@ def member_add(ctx: click.Context, member_id: str, name: str, role: str) -> None
     from patentpool import bodies
 
     body = bodies.member(member_id, name, role)
-    with writing(ctx) as batch:
-        batch.add("member.add", body)
+    append(ctx, "member.add", body)
 
 
 @member.command("update")
@@ -568,22 +598,11 @@ def member_add(ctx: click.Context, member_id: str, name: str, role: str) -> None
 @click.pass_context
 def member_update(ctx: click.Context, member_id: str, name: str | None, role: str | None) -> None:
     """Change a member's name or role."""
-    from patentpool import fields
+    from patentpool import bodies
 
-    body: dict[str, Any] = {
-        "id": member_id,
-        "name": fields.text(name, "name") if name else None,
-        "role": role,
-    }
+    body = bodies.member_update(member_id, name, role)
     with writing(ctx) as batch:
-        current = batch.state.members.get(member_id)
-        if (
-            current is not None
-            and (name or role)
-            and body["name"] in (None, current.name)
-            and role in (None, current.role)
-        ):
-            fail(f"member {member_id} already has that name and role: nothing to update")
+        bodies.check_member_changes(batch.state, body)
         batch.add("member.update", body)
 
 
@@ -594,47 +613,16 @@ def member_update(ctx: click.Context, member_id: str, name: str | None, role: st
 @click.pass_context
 def member_retire(ctx: click.Context, member_id: str, effective: str, reason: str | None) -> None:
     """Record that a member leaves the pool (once it owns no patent and holds no running licence)."""
-    from patentpool import corrections, fields
+    from patentpool import bodies
 
-    body = {
-        "id": fields.identifier(member_id, "id"),
-        "effective": fields.parse_date(effective, "effective").isoformat(),
-        "reason": corrections.reason_text(reason, required=False),
-    }
-    with writing(ctx) as batch:
-        batch.add("member.retire", body)
+    body = bodies.member_retire(member_id, effective, reason)
+    append(ctx, "member.retire", body)
 
 
-@member.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@import_options
-@click.pass_context
-def member_import(
-    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
-) -> None:
-    """Import members from CSV or xlsx (id,name,role)."""
-    from patentpool import imports
-
-    run_import(ctx, file, "member", imports.import_members, dry_run, encoding, sheet)
+_kind_import(member, "import", "members", "Import members from CSV or xlsx (id,name,role).")
 
 
-@member.command("list")
-@format_option
-@click.pass_context
-def member_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
-    """List members."""
-    with reading(ctx) as (state, _reader):
-        rows = [
-            {
-                "id": m.id,
-                "name": m.name,
-                "role": m.role,
-                "seq": m.ref[0],
-                "retired": state.retired[m.id][0].isoformat() if m.id in state.retired else None,
-            }
-            for m in state.members.values()
-        ]
-    show(fmt, output, rows, columns=["id", "name", "role", "seq", "retired"], title="Members")
+_list_command(member, "List members.", "member_rows", "MEMBER_COLUMNS", "Members")
 
 
 @main.group()
@@ -660,14 +648,10 @@ def program_add(
     period: str,
 ) -> None:
     """Add a licensing program."""
-    from decimal import Decimal
-
-    from licenses.money import format_rate
     from patentpool import bodies
 
     with writing(ctx) as batch:
-        pool = batch.state.pool
-        fee = admin_fee if admin_fee is not None else format_rate(pool.admin_fee if pool else Decimal(0))
+        fee = bodies.program_admin_fee(batch.state, admin_fee)
         batch.add("program.add", bodies.program(name, currency, tiers, annual_cap, fee, period))
 
 
@@ -699,27 +683,7 @@ def program_amend(
         batch.add("program.amend", body)
 
 
-@program.command("list")
-@format_option
-@click.pass_context
-def program_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
-    """List programs."""
-    from patentpool import views
-
-    with reading(ctx) as (state, _reader):
-        rows = [
-            {
-                "name": p.name,
-                "currency": p.currency,
-                "tiers": p.schedule.tiers.canonical(),
-                "annual_cap": p.schedule.cap_text(),
-                "admin_fee": str(p.admin_fee),
-                "period": p.period,
-                "seq": p.ref[0],
-            }
-            for p in state.programs.values()
-        ]
-    show(fmt, output, rows, columns=views.PROGRAM_COLUMNS, title="Programs")
+_list_command(program, "List programs.", "program_rows", "PROGRAM_COLUMNS", "Programs")
 
 
 # --- patents ---------------------------------------------------------------------------------------------
@@ -774,24 +738,16 @@ def patent_add(
         title,
         weight,
     )
-    with writing(ctx) as batch:
-        batch.add("patent.add", body)
+    append(ctx, "patent.add", body)
 
 
-@patent.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@import_options
-@click.pass_context
-def patent_import(
-    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
-) -> None:
-    """Import patents from CSV or xlsx.
-
-    Columns: number,owner (or owners),country,type,filed,granted,expires,program,title,weight.
-    """
-    from patentpool import imports
-
-    run_import(ctx, file, "patent", imports.import_patents, dry_run, encoding, sheet)
+_kind_import(
+    patent,
+    "import",
+    "patents",
+    "Import patents from CSV or xlsx.\n\n"
+    "Columns: number,owner (or owners),country,type,filed,granted,expires,program,title,weight.",
+)
 
 
 @patent.command("list")
@@ -816,8 +772,7 @@ def patent_list(
     with reading(ctx) as (state, reader):
         names = patent_lookup.titles(reader, state.voided)
         rows = views.patent_rows(state, program_, owner, on_date, names)
-    if search is not None:
-        rows = [r for r in rows if patent_lookup.matches(r["title"], r["number"], search)]
+    rows = views.search_patents(rows, search)
     show(fmt, output, rows, columns=views.PATENT_COLUMNS, title="Patents")
 
 
@@ -836,16 +791,17 @@ def patent_show(
     day = fields.parse_date(on_date, "on") if on_date else None
     with reading(ctx) as (state, reader):
         found = patent_lookup.find_number(state, number)
-        data = views.patent_history(state, reader, found, day)
-        names = patent_lookup.titles(reader, state.voided, found)
-    for row in data["countries"]:
-        row["title"] = names.get((found, row["country"]))
+        data = views.titled(
+            views.patent_history(state, reader, found, day),
+            found,
+            patent_lookup.titles(reader, state.voided, found),
+        )
     show(
         fmt,
         output,
         data,
         rows=data["history"],
-        columns=["seq", "time", "country", "event", "void"],
+        columns=views.PATENT_HISTORY_COLUMNS,
         title=f"{data['number']}: history",
         first=(f"{data['number']} today", data["countries"]),
     )
@@ -859,12 +815,12 @@ def patent_show(
 @click.pass_context
 def patent_status(ctx: click.Context, number: str, status: str, effective: str, country: str | None) -> None:
     """Record that a patent stopped counting."""
-    from patentpool import fields
+    from patentpool import bodies, fields
 
     day = fields.parse_date(effective, "effective").isoformat()
-    with writing(ctx) as batch:
-        for num, cc in patent_keys(batch.state, number, country):
-            batch.add("patent.status", {"number": num, "country": cc, "status": status, "effective": day})
+    add_per_patent(
+        ctx, number, country, "patent.status", lambda _s, key: bodies.patent_status(key, status, day)
+    )
 
 
 @patent.command("transfer")
@@ -875,16 +831,10 @@ def patent_status(ctx: click.Context, number: str, status: str, effective: str, 
 @click.pass_context
 def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, country: str | None) -> None:
     """Record a change of owner."""
-    from patentpool import fields
+    from patentpool import bodies, fields
 
     day = fields.parse_date(effective, "effective")
-    with writing(ctx) as batch:
-        for key in patent_keys(batch.state, number, country):
-            owner = batch.state.patents[key].owner_on(day)
-            batch.add(
-                "patent.transfer",
-                {"number": key[0], "country": key[1], "from": owner, "to": to, "effective": day.isoformat()},
-            )
+    add_per_patent(ctx, number, country, "patent.transfer", partial(bodies.patent_transfer, to=to, day=day))
 
 
 @patent.command("amend")
@@ -917,20 +867,19 @@ def patent_amend(
 
     why = corrections.reason_text(reason, required=True)
     assert why is not None
-    options = {
-        "filed": filed,
-        "granted": granted,
-        "expires": expires,
-        "type": type_,
-        "title": title,
-        "weight": weight,
-        "program": program_,
-    }
-    if all(value is None for value in options.values()):
-        fail("number: nothing to amend: give --filed, --granted, --expires, --type, --title, --weight...")
-    with writing(ctx) as batch:
-        for key in patent_keys(batch.state, number, country):
-            batch.add("patent.amend", corrections.patent_amend_body(batch.state, key, options, why))
+    options = corrections.amended_facts(
+        {
+            "filed": filed,
+            "granted": granted,
+            "expires": expires,
+            "type": type_,
+            "title": title,
+            "weight": weight,
+            "program": program_,
+        }
+    )
+    amend = partial(corrections.patent_amend_body, options=options, reason=why)
+    add_per_patent(ctx, number, country, "patent.amend", amend)
 
 
 @patent.command("owners")
@@ -945,22 +894,16 @@ def patent_owners(ctx: click.Context, number: str, owners_: str, effective: str,
     """Record the owners of a patent and their parts from a date on (spec 6a)."""
     from patentpool import bodies
 
-    with writing(ctx) as batch:
-        for num, cc in patent_keys(batch.state, number, country):
-            batch.add("patent.owners", bodies.patent_owners(num, cc, owners_, effective))
+    def body(_state: PoolState, key: tuple[str, str]) -> dict[str, Any]:
+        return bodies.patent_owners(key[0], key[1], owners_, effective)
+
+    add_per_patent(ctx, number, country, "patent.owners", body)
 
 
 # --- licences --------------------------------------------------------------------------------------------
 @main.group()
 def openlicense() -> None:
     """Open licences (China Patent Law art. 50-52): declare, take, withdraw."""
-
-
-def _declaration_seq(state: PoolState, key: tuple[str, str]) -> int:
-    decl = state.current_declaration(key)
-    if decl is None:
-        fail(f"number: {key[0]} in {key[1]} has no open licence declaration")
-    return decl.seq
 
 
 @openlicense.command("declare")
@@ -987,10 +930,8 @@ def openlicense_declare(
 
     # The spelling `openlicense import-declarations` gives a row: blanks (a stray CR of a shell loop over a
     # CRLF file among them) are no evaluation report, rather than a missing one.
-    body = bodies.declaration(fee, currency, start, end, evaluation_report)
-    with writing(ctx) as batch:
-        for num, cc in patent_keys(batch.state, number, country):
-            batch.add("openlicense.declare", {"number": num, "country": cc, **body})
+    terms = bodies.declaration(fee, currency, start, end, evaluation_report)
+    add_per_patent(ctx, number, country, "openlicense.declare", lambda _s, key: bodies.on_patent(key, terms))
 
 
 @openlicense.command("take")
@@ -1003,21 +944,11 @@ def openlicense_take(
     ctx: click.Context, number: str, licensee: str, notice_date: str, country: str | None
 ) -> None:
     """Record a licensee taking an open licence by written notice."""
-    from patentpool import fields
+    from patentpool import bodies, fields
 
     day = fields.parse_date(notice_date, "notice_date").isoformat()
-    with writing(ctx) as batch:
-        for key in patent_keys(batch.state, number, country):
-            batch.add(
-                "openlicense.take",
-                {
-                    "number": key[0],
-                    "country": key[1],
-                    "licensee": licensee,
-                    "notice_date": day,
-                    "declaration": _declaration_seq(batch.state, key),
-                },
-            )
+    take = partial(bodies.openlicense_take, licensee=licensee, notice_date=day)
+    add_per_patent(ctx, number, country, "openlicense.take", take)
 
 
 @openlicense.command("withdraw")
@@ -1027,32 +958,20 @@ def openlicense_take(
 @click.pass_context
 def openlicense_withdraw(ctx: click.Context, number: str, effective: str, country: str | None) -> None:
     """Publish a withdrawal (licences already taken continue)."""
-    from patentpool import fields
+    from patentpool import bodies, fields
 
     day = fields.parse_date(effective, "effective").isoformat()
-    with writing(ctx) as batch:
-        for key in patent_keys(batch.state, number, country):
-            batch.add(
-                "openlicense.withdraw",
-                {
-                    "number": key[0],
-                    "country": key[1],
-                    "effective": day,
-                    "declaration": _declaration_seq(batch.state, key),
-                },
-            )
+    withdraw = partial(bodies.openlicense_withdraw, effective=day)
+    add_per_patent(ctx, number, country, "openlicense.withdraw", withdraw)
 
 
-@openlicense.command("list")
-@format_option
-@click.pass_context
-def openlicense_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
-    """List open-licence declarations and takes."""
-    from patentpool import views
-
-    with reading(ctx) as (state, _reader):
-        rows = views.openlicense_rows(state)
-    show(fmt, output, rows, columns=views.OPENLICENSE_COLUMNS, title="Open licences")
+_list_command(
+    openlicense,
+    "List open-licence declarations and takes.",
+    "openlicense_rows",
+    "OPENLICENSE_COLUMNS",
+    "Open licences",
+)
 
 
 @main.group()
@@ -1077,20 +996,10 @@ def crosslicense_add(
     ctx: click.Context, members: str, patents: str, territory: str, start: str, end: str | None, terms: str
 ) -> None:
     """Record a cross-licence."""
-    from patentpool import bodies, fields
+    from patentpool import bodies
 
-    body = {
-        "members": [fields.identifier(m, "members") for m in members.split(",") if m.strip()],
-        "patents": "all"
-        if patents.strip().lower() == "all"
-        else sorted({bodies.number(n, "patents") for n in patents.split(",") if n.strip()}),
-        "territory": bodies.countries_or_all(territory, "territory"),
-        "from": fields.parse_date(start, "from").isoformat(),
-        "to": None if end is None else fields.parse_date(end, "to").isoformat(),
-        "terms": terms,
-    }
-    with writing(ctx) as batch:
-        batch.add("crosslicense.add", body)
+    body = bodies.crosslicense_options(members, patents, territory, start, end, terms)
+    append(ctx, "crosslicense.add", body)
 
 
 @crosslicense.command("end")
@@ -1100,42 +1009,15 @@ def crosslicense_add(
 @click.pass_context
 def crosslicense_end(ctx: click.Context, seq: int, end: str, reason: str | None) -> None:
     """End the cross-licence recorded at SEQ."""
-    from patentpool import corrections, fields
+    from patentpool import bodies
 
-    body = {
-        "seq": seq,
-        "to": fields.parse_date(end, "to").isoformat(),
-        "reason": corrections.reason_text(reason, required=False),
-    }
-    with writing(ctx) as batch:
-        batch.add("crosslicense.end", body)
+    body = bodies.crosslicense_end(seq, end, reason)
+    append(ctx, "crosslicense.end", body)
 
 
-@crosslicense.command("list")
-@format_option
-@click.pass_context
-def crosslicense_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
-    """List cross-licences."""
-    with reading(ctx) as (state, _reader):
-        rows = [
-            {
-                "seq": c.seq,
-                "members": sorted(c.members),
-                "patents": "all" if c.patents is None else sorted(c.patents),
-                "territory": "all" if c.territory is None else sorted(c.territory),
-                "from": c.start.isoformat(),
-                "to": c.end.isoformat() if c.end else None,
-                "terms": c.terms,
-            }
-            for c in state.crosslicenses
-        ]
-    show(
-        fmt,
-        output,
-        rows,
-        columns=["seq", "members", "patents", "territory", "from", "to", "terms"],
-        title="Cross-licences",
-    )
+_list_command(
+    crosslicense, "List cross-licences.", "crosslicense_rows", "CROSSLICENSE_COLUMNS", "Cross-licences"
+)
 
 
 @main.group()
@@ -1150,11 +1032,10 @@ def license() -> None:
 @click.pass_context
 def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) -> None:
     """Grant a pool licence of a program to a licensee."""
-    from patentpool import fields
+    from patentpool import bodies
 
-    body = {"licensee": licensee, "program": program_, "from": fields.parse_date(start, "from").isoformat()}
-    with writing(ctx) as batch:
-        batch.add("license.grant", body)
+    body = bodies.license_grant(licensee, program_, start)
+    append(ctx, "license.grant", body)
 
 
 @license.command("end")
@@ -1165,16 +1046,10 @@ def license_grant(ctx: click.Context, licensee: str, program_: str, start: str) 
 @click.pass_context
 def license_end(ctx: click.Context, licensee: str, program_: str, end: str, reason: str | None) -> None:
     """End a pool licence: reports for periods starting after the end are refused."""
-    from patentpool import corrections, fields
+    from patentpool import bodies
 
-    body = {
-        "licensee": fields.identifier(licensee, "licensee"),
-        "program": fields.identifier(program_, "program"),
-        "to": fields.parse_date(end, "to").isoformat(),
-        "reason": corrections.reason_text(reason, required=False),
-    }
-    with writing(ctx) as batch:
-        batch.add("license.end", body)
+    body = bodies.license_end(licensee, program_, end, reason)
+    append(ctx, "license.end", body)
 
 
 @license.command("direct")
@@ -1199,38 +1074,15 @@ def license_direct(
     licensor: str | None,
 ) -> None:
     """Record a bilateral licence of one patent from its owner (so the pool does not charge twice)."""
-    from patentpool import bodies, fields, owners
+    from patentpool import bodies, fields
 
-    day = fields.parse_date(start, "from")
-    with writing(ctx) as batch:
-        for key in patent_keys(batch.state, number, country):
-            batch.add(
-                "license.direct",
-                {
-                    "number": key[0],
-                    "country": key[1],
-                    "licensee": licensee,
-                    "licensor": licensor.strip()
-                    if licensor is not None
-                    else owners.sole(batch.state.patents[key].owners_on(day), key[0]),
-                    "from": day.isoformat(),
-                    "to": None if end is None else fields.parse_date(end, "to").isoformat(),
-                    "exclusive": exclusive,
-                    "territory": bodies.countries_or_all(territory, "territory"),
-                },
-            )
+    terms = bodies.DirectTerms(
+        licensee, licensor, fields.parse_date(start, "from"), end, exclusive, territory
+    )
+    add_per_patent(ctx, number, country, "license.direct", partial(bodies.license_direct, terms=terms))
 
 
-@license.command("list")
-@format_option
-@click.pass_context
-def license_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
-    """List pool and direct licences."""
-    from patentpool import views
-
-    with reading(ctx) as (state, _reader):
-        rows = views.license_rows(state)
-    show(fmt, output, rows, columns=views.LICENSE_COLUMNS, title="Licences")
+_list_command(license, "List pool and direct licences.", "license_rows", "LICENSE_COLUMNS", "Licences")
 
 
 # --- reports, payments -----------------------------------------------------------------------------------
@@ -1291,50 +1143,19 @@ def payment_add(
     from patentpool import bodies
 
     with writing(ctx) as batch:
-        state = batch.state
-        if currency is None:
-            currencies = sorted({state.programs[p].currency for (lic, p) in state.grants if lic == licensee})
-            currency = currencies[0] if len(currencies) == 1 else (state.pool.currency if state.pool else "")
-        batch.add("payment.add", bodies.payment(licensee, day, amount, currency, reference))
+        money = bodies.payment_currency(batch.state, licensee, currency)
+        batch.add("payment.add", bodies.payment(licensee, day, amount, money, reference))
 
 
-@payment.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@import_options
-@click.pass_context
-def payment_import(
-    ctx: click.Context, file: Path, dry_run: bool, encoding: str | None, sheet: str | None
-) -> None:
-    """Import payments from CSV or xlsx (licensee,date,amount,currency,reference)."""
-    from patentpool import imports
-
-    run_import(ctx, file, "payment", imports.import_payments, dry_run, encoding, sheet)
+_kind_import(
+    payment,
+    "import",
+    "payments",
+    "Import payments from CSV or xlsx (licensee,date,amount,currency,reference).",
+)
 
 
-@payment.command("list")
-@format_option
-@click.pass_context
-def payment_list(ctx: click.Context, fmt: str | None, output: Path | None) -> None:
-    """List payments."""
-    with reading(ctx) as (state, _reader):
-        rows = [
-            {
-                "seq": p.ref[0],
-                "licensee": p.licensee,
-                "date": p.date.isoformat(),
-                "amount": str(p.amount),
-                "currency": p.currency,
-                "reference": p.reference,
-            }
-            for p in state.payments
-        ]
-    show(
-        fmt,
-        output,
-        rows,
-        columns=["seq", "licensee", "date", "amount", "currency", "reference"],
-        title="Payments",
-    )
+_list_command(payment, "List payments.", "payment_rows", "PAYMENT_COLUMNS", "Payments")
 
 
 # --- allocation and books --------------------------------------------------------------------------------
@@ -1393,36 +1214,12 @@ def invoice(
     output: Path | None,
 ) -> None:
     """A licensee's invoice for a period (or a year), as data or as a document (-f html|pdf)."""
-    from patentpool import books, documents, views
+    from patentpool import views
 
-    fmt = period_or_year(period, year, fmt, output)
-    if year is not None:
-        if bundle is not None:
-            raise click.UsageError("--bundle is for one --period (a bundle proves one allocation)")
-        return documents.year_invoice(service(ctx), licensee, year, program_, fmt, output)
-    assert period is not None
-    label = period_arg(period).label
-    with reading(ctx, books=True, period=label, licensee=licensee) as (state, reader):
-        service(ctx).refuse_stale(reader, state, label, program_)
-        data = books.invoice(state, licensee, period_arg(period), program_)
-        if bundle is not None:
-            from patentpool import bundles
-            from patentpool.inputs import read_text
-
-            data["checkpoint"] = reader.checkpoint().note
-            doc = bundles.licensee_bundle(
-                state,
-                reader,
-                data,
-                period_arg(period),
-                program_,
-                read_text(since, "--since") if since else None,
-            )
-            bundles.write_bundle(bundle, doc, output_guard())
-            say(f"wrote invoice bundle {bundle} ({len(doc['entries'])} entries)")
-        if fmt in documents.DOCUMENT_FORMATS:
-            return documents.invoice_output(state, reader, data, fmt, output, program_, bundle)
-    show(fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
+    asked = document_request(licensee, period, year, program_, bundle, since, fmt, output)
+    data = period_document(ctx, "invoice", asked)
+    if data is not None:
+        show(asked.fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
 
 
 @main.command()
@@ -1464,32 +1261,13 @@ def statement(
     output: Path | None,
 ) -> None:
     """A member's royalty statement for a period (or a year), as data or as a document (-f html|pdf)."""
-    from patentpool import books, documents, views
+    from patentpool import views
 
-    fmt = period_or_year(period, year, fmt, output)
-    if year is not None:
-        if bundle is not None:
-            raise click.UsageError("--bundle is for one --period (a bundle proves one allocation)")
-        return documents.year_statement(service(ctx), member_id, year, program_, fmt, output)
-    assert period is not None
-    per = period_arg(period)
-    with service(ctx).read_period(per.label, program_, shares_of=member_id) as (state, reader):
-        service(ctx).refuse_stale(reader, state, per.label, program_)
-        note = reader.checkpoint().note
-        data = books.statement(state, member_id, per, program_, note)
-        if bundle is not None:
-            from patentpool import bundles
-            from patentpool.inputs import read_text
-
-            doc = bundles.member_bundle(
-                state, reader, data, per, program_, read_text(since, "--since") if since else None
-            )
-            bundles.write_bundle(bundle, doc, output_guard())
-            say(f"wrote statement bundle {bundle} ({len(doc['entries'])} entries)")
-        if fmt in documents.DOCUMENT_FORMATS:
-            return documents.statement_output(state, reader, data, fmt, output, program_, bundle)
-    rows = views.statement_patent_rows(data) if by == "patent" else views.statement_rows(data)
-    show(fmt, output, data, rows=rows, title=f"Statement {member_id} {per}")
+    asked = document_request(member_id, period, year, program_, bundle, since, fmt, output)
+    data = period_document(ctx, "statement", asked)
+    if data is not None:
+        rows = views.statement_patent_rows(data) if by == "patent" else views.statement_rows(data)
+        show(asked.fmt, output, data, rows=rows, title=f"Statement {member_id} {asked.period}")
 
 
 @main.command()
@@ -1550,14 +1328,10 @@ def distribute(
     per = period_arg(period)
     with writing(ctx) as batch:
         staleness.refuse_stale(batch.state, per, program_)
-        result = cash.distribution(batch.state, program_, per, when, dry_run)
-        bodies_ = cash.distribution_bodies(batch.state, result)
-        if not dry_run:
-            for body in bodies_:
-                batch.add("distribution.add", body)
+        result, payouts = cash.record_distribution(batch, program_, per, when, dry_run)
     if dry_run:
-        say(f"dry run: {len(bodies_)} payout(s) would be recorded; nothing appended")
-    elif not bodies_:
+        say(f"dry run: {payouts} payout(s) would be recorded; nothing appended")
+    elif not payouts:
         say("nothing to distribute: every member has been paid what was collected")
     show(fmt, output, result, rows=views.distribution_rows(result), title=f"Distribution {per}")
 
@@ -1574,8 +1348,7 @@ def void(ctx: click.Context, seqs: tuple[str, ...], reason: str | None) -> None:
 
     why = corrections.reason_text(reason, required=True)
     ranges = voids.parse_args(seqs)
-    with writing(ctx, "replaying ledger") as batch:
-        batch.add("entry.void", {"seqs": voids.spelled(ranges), "reason": why})
+    append(ctx, "entry.void", voids.body(ranges, why))
     say(f"voided {voids.text(ranges)}")
 
 
@@ -1606,31 +1379,15 @@ def log(ctx: click.Context, kind: str | None, since: int, fmt: str | None, outpu
     fmt = fmt or render.default_format(output is not None)
     if fmt == "xlsx":
         with Ledger.open(settings.db).reader() as reader:
-            rows = [
-                views.log_row(entry)
-                for _raw, entry in reader.listed(since=since, kinds=[kind] if kind else None)
-            ]
+            rows = views.log_rows(reader, since, kind)
         show(fmt, output, rows, columns=views.LOG_COLUMNS, title="Ledger")
         return
     # Entries stream one at a time (a pool's ledger can hold millions, some of tens of megabytes) into a
     # spool that reaches the output only once the read has been checked against the signed root.
+    color = output is None and render.use_color(sys.stdout)
     with tempfile.SpooledTemporaryFile(16 << 20, "w+", encoding="utf-8", newline="") as spool:
         with Ledger.open(settings.db).reader() as reader:
-            from patentpool import voids
-            from patentpool.service import VOID_KINDS, void_entries
-
-            voided = voids.effective(void_entries(reader.signed_rows(kinds=VOID_KINDS)))
-            listed = reader.listed(since=since, kinds=[kind] if kind else None)
-            if fmt == "json":  # each entry exactly as stored: its canonical JSON
-                render.write_json_array(spool, (raw.decode("utf-8") for raw, _entry in listed))
-            elif fmt == "csv":
-                render.write_csv(
-                    spool, (views.log_row(entry, voided=voided) for _raw, entry in listed), views.LOG_COLUMNS
-                )
-            else:
-                rows = [views.log_row(entry, limit=100, voided=voided) for _raw, entry in listed]
-                color = output is None and render.use_color(sys.stdout)
-                spool.write(render.to_table(rows, views.LOG_COLUMNS, "Ledger", color))
+            views.write_log(reader, spool, fmt, since, kind, color)  # type: ignore[arg-type]  # a text spool
         spool.seek(0)
         with open_output(output) as out:
             shutil.copyfileobj(spool, out)
@@ -1723,7 +1480,7 @@ def verify(
     output: Path | None,
 ) -> None:
     """Re-check everything: canonical form, chain, signatures, keys, Merkle root, pool rules, allocations."""
-    from patentpool import render, verification
+    from patentpool import render, verification, views
     from patentpool.inputs import read_text
 
     settings: Settings = ctx.find_root().obj
@@ -1739,8 +1496,8 @@ def verify(
             )
         else:
             data = verification.verify_database(settings.db, jobs, tick, kept)
-    rows = [{"check": k, "result": v} for k, v in data.items() if k != "problems"]
-    show(fmt, output, data, rows=rows, columns=["check", "result"], title="Verification")
+    rows = views.verification_rows(data)
+    show(fmt, output, data, rows=rows, columns=views.VERIFY_COLUMNS, title="Verification")
     for problem in data["problems"]:
         say(f"Error: {problem}")
     if data["problems"]:
@@ -1765,16 +1522,8 @@ def checkpoint(
 
     settings: Settings = ctx.find_root().obj
     with Ledger.open(settings.db).reader() as reader:
-        cp = reader.checkpoint(size)
-        data = views.checkpoint_json(reader.origin, cp)
-        note = cp.note
-        if cosigned:
-            lines = [
-                c.line for c in reader.store.cosignatures(reader.conn, until=cp.size) if c.size == cp.size
-            ]
-            note += "".join(f"{line}\n" for line in lines)
-            data["note"] = note
-    show_or_raw(fmt, output, note, data, f"Checkpoint {cp.size}")
+        note, data, tree_size = views.checkpoint_view(reader, size, cosigned)
+    show_or_raw(fmt, output, note, data, f"Checkpoint {tree_size}")
 
 
 @checkpoint.command("add-cosignature")
@@ -1896,6 +1645,16 @@ def cosign(
             now=int(time.time()),
             checkpoint_name=str(checkpoint_file),
         )
+    _say_cosigned(result, state)
+    if output is None:
+        sys.stdout.write(result.note)
+        return
+    with outputs.open_output(output, guard) as out:
+        out.write(result.note)
+
+
+def _say_cosigned(result: CosignResult, state: Path) -> None:
+    """What `cosign` did, on stderr."""
     if result.previous is None:
         say(f"first cosignature for {result.checkpoint.origin}: pinned the pool key {result.pool_key}")
     else:
@@ -1905,11 +1664,6 @@ def cosign(
         f"verified {result.entries} entries ({result.allocations} allocation(s) recomputed); cosigned "
         f"checkpoint {result.checkpoint.size} as {cosig.keyid_string} at {cosig.time}; state in {state}"
     )
-    if output is None:
-        sys.stdout.write(result.note)
-        return
-    with outputs.open_output(output, guard) as out:
-        out.write(result.note)
 
 
 @main.group()
@@ -1949,11 +1703,7 @@ def prove_consistency(ctx: click.Context, old: int, new: int, fmt: str | None, o
 
     settings: Settings = ctx.find_root().obj
     with Ledger.open(settings.db).reader() as reader:
-        # As for inclusion: a proof from a size the pool never signed proves nothing to a member, who holds
-        # only signed checkpoints. Size 0 is never signed, and ledger.merkle.verify_consistency (like the
-        # RFC 9162 reference verifier) rejects a proof from the empty tree anyway.
-        reader.checkpoint(old)
-        data = reader.consistency(old, new)
+        data = views.consistency(reader, old, new)
     title = f"Consistency {old} to {new}"
     show(fmt, output, data, rows=views.field_rows(data), columns=views.FIELD_COLUMNS, title=title)
 
@@ -1997,10 +1747,10 @@ def verify_statement(
 ) -> None:
     """Verify a member's statement bundle or a licensee's invoice bundle offline, with the pool's public key
     alone; prints what it checked and what only an auditor can check."""
-    from patentpool import bundles
+    from patentpool import bundles, inputs
     from patentpool.inputs import read_text
 
-    key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
+    key_text = inputs.key_text(vkey, "--vkey")
     expect = bundles.Expect(member=member, licensee=licensee, period=period)
     verdict = bundles.verify_bundle_file(
         bundle,
@@ -2044,10 +1794,9 @@ def awards(
 ) -> None:
     """Inventor awards from statement bundles, offline: each bundle verified first (spec section 11)."""
     from patentpool import awards as awards_module
-    from patentpool import awards_document, documents
-    from patentpool.inputs import read_text
+    from patentpool import awards_document, documents, inputs
 
-    key_text = read_text(Path(vkey), "--vkey").strip() if Path(vkey).is_file() else vkey.strip()
+    key_text = inputs.key_text(vkey, "--vkey")
     data = awards_module.from_bundles(list(bundles), key_text, inventors, encoding)
     first = ("Awards per inventor", awards_module.inventor_rows(data))
     rows = awards_module.patent_rows(data)
@@ -2085,19 +1834,6 @@ def demo(directory: Path | None) -> None:
 
 
 # --- bulk imports of every other fact (spec 8; columns in docs/imports.md) ---------------------------------
-def _kind_import(group: click.Group, name: str, kind: str, help_text: str) -> None:
-    """Register `GROUP NAME FILE`: one file kind of patentpool.import_kinds, with the import options."""
-
-    def command(ctx: click.Context, file: Path, **opts: Any) -> None:
-        from patentpool import import_kinds
-
-        run_import(ctx, file, import_kinds.KINDS[kind].name, import_kinds.importer(kind), **opts)
-
-    command.__doc__ = help_text
-    file_arg = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    group.command(name)(file_arg(import_options(click.pass_context(command))))
-
-
 _kind_import(
     openlicense,
     "import-declarations",

@@ -24,7 +24,6 @@ This module knows nothing of what the log holds.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,8 +38,9 @@ from ledger.keys import (
     SIGNATURE_SIZE,
     SigningKey,
     VerifierKeyError,
-    b64decode_strict,
+    compute_key_id,
     is_valid_key_name,
+    key_string_parts,
     load_key,
     save_key,
 )
@@ -76,9 +76,7 @@ class BadCosignatureError(NoteError):
 
 def cosigner_key_id(name: str, public: bytes) -> bytes:
     """First 4 bytes of SHA-256(name || "\\n" || 0x04 || public key)."""
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([COSIGNATURE_TYPE]) + public).digest()[
-        :KEY_ID_SIZE
-    ]
+    return compute_key_id(name, public, COSIGNATURE_TYPE)
 
 
 def _b64(raw: bytes) -> str:
@@ -108,27 +106,9 @@ class CosignerKey:
     @classmethod
     def parse(cls, text: str) -> CosignerKey:
         """Parse ``<name>+<hex key id>+<base64(0x04 || public key)>`` strictly (split at the first two +)."""
-        parts = text.split("+", 2)
-        if len(parts) != 3:
-            raise VerifierKeyError(
-                f"malformed witness key {text!r}: expected <name>+<8 hex key id>+<base64 key>"
-            )
-        name, hex_id, key_b64 = parts
-        if not is_valid_key_name(name):
-            raise VerifierKeyError(f"malformed witness key: invalid name {name!r}")
-        if len(hex_id) != 8 or any(c not in "0123456789abcdef" for c in hex_id):
-            raise VerifierKeyError(
-                f"malformed witness key: key id {hex_id!r} must be exactly 8 lower-case hex digits"
-            )
-        try:
-            raw = b64decode_strict(key_b64)
-        except ValueError as exc:
-            raise VerifierKeyError(f"malformed witness key: key part is {exc}") from None
-        if len(raw) != 1 + PUBLIC_KEY_SIZE:
-            raise VerifierKeyError(
-                f"malformed witness key: key part decodes to {len(raw)} bytes, expected "
-                f"{1 + PUBLIC_KEY_SIZE} (type byte 0x04 and a 32-byte Ed25519 key)"
-            )
+        name, hex_id, raw = key_string_parts(
+            text, "witness key", lambda name: f"invalid name {name!r}", COSIGNATURE_TYPE
+        )
         if raw[0] != COSIGNATURE_TYPE:
             hint = " (a pool key, 0x01, is not a witness key)" if raw[0] == 0x01 else ""
             raise VerifierKeyError(

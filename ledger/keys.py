@@ -34,6 +34,7 @@ import secrets
 import stat
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,11 +138,37 @@ def is_valid_key_name(name: str) -> bool:
     return True
 
 
-def compute_key_id(name: str, public: bytes) -> bytes:
-    """First 4 bytes of SHA-256(name || "\\n" || 0x01 || public key)."""
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ED25519_TYPE]) + public).digest()[
-        :KEY_ID_SIZE
-    ]
+def compute_key_id(name: str, public: bytes, key_type: int = ED25519_TYPE) -> bytes:
+    """First 4 bytes of SHA-256(name || "\\n" || type || public key); type 0x01 for a pool (note) key, 0x04
+    for a cosigner's (ledger.cosignature)."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([key_type]) + public).digest()[:KEY_ID_SIZE]
+
+
+def key_string_parts(
+    text: str, noun: str, invalid_name: Callable[[str], str], key_type: int
+) -> tuple[str, str, bytes]:
+    """``<name>+<hex key id>+<base64(type || public key)>`` split at its first two '+' (base64 may contain
+    '+'), strictly: (name, hex key id, the decoded type byte and key). The errors name the key as `noun`
+    ("verifier key", "witness key"); `invalid_name` words the one for a bad name; the length error names
+    `key_type`, which the caller checks."""
+    parts = text.split("+", 2)
+    if len(parts) != 3:
+        raise VerifierKeyError(f"malformed {noun} {text!r}: expected <name>+<8 hex key id>+<base64 key>")
+    name, hex_id, key_b64 = parts
+    if not is_valid_key_name(name):
+        raise VerifierKeyError(f"malformed {noun}: {invalid_name(name)}")
+    if not _HEX8_RE.fullmatch(hex_id):
+        raise VerifierKeyError(f"malformed {noun}: key id {hex_id!r} must be exactly 8 lower-case hex digits")
+    try:
+        raw = b64decode_strict(key_b64)
+    except ValueError as exc:
+        raise VerifierKeyError(f"malformed {noun}: key part is {exc}") from None
+    if len(raw) != 1 + PUBLIC_KEY_SIZE:
+        raise VerifierKeyError(
+            f"malformed {noun}: key part decodes to {len(raw)} bytes, "
+            f"expected {1 + PUBLIC_KEY_SIZE} (type byte 0x{key_type:02x} and a 32-byte Ed25519 key)"
+        )
+    return name, hex_id, raw
 
 
 def split_keyid_string(text: str) -> tuple[str, bytes]:
@@ -190,27 +217,9 @@ class VerifierKey:
 
         The string is split at its first two '+' only (base64 may contain '+').
         """
-        parts = text.split("+", 2)
-        if len(parts) != 3:
-            raise VerifierKeyError(
-                f"malformed verifier key {text!r}: expected <name>+<8 hex key id>+<base64 key>"
-            )
-        name, hex_id, key_b64 = parts
-        if not is_valid_key_name(name):
-            raise VerifierKeyError(f"malformed verifier key: invalid key name {name!r} ({_NAME_RULE})")
-        if not _HEX8_RE.fullmatch(hex_id):
-            raise VerifierKeyError(
-                f"malformed verifier key: key id {hex_id!r} must be exactly 8 lower-case hex digits"
-            )
-        try:
-            raw = b64decode_strict(key_b64)
-        except ValueError as exc:
-            raise VerifierKeyError(f"malformed verifier key: key part is {exc}") from None
-        if len(raw) != 1 + PUBLIC_KEY_SIZE:
-            raise VerifierKeyError(
-                f"malformed verifier key: key part decodes to {len(raw)} bytes, "
-                f"expected {1 + PUBLIC_KEY_SIZE} (type byte 0x01 and a 32-byte Ed25519 key)"
-            )
+        name, hex_id, raw = key_string_parts(
+            text, "verifier key", lambda name: f"invalid key name {name!r} ({_NAME_RULE})", ED25519_TYPE
+        )
         if raw[0] != ED25519_TYPE:
             raise VerifierKeyError(
                 f"unsupported verifier key type 0x{raw[0]:02x}: only Ed25519 (0x01) is supported"

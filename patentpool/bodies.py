@@ -6,18 +6,24 @@ Each raises FieldError naming the CSV column / CLI option.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from licenses.agreements import PatentKey
 from licenses.fees import parse_fee
 from licenses.money import format_money, format_rate, parse_money_input, parse_rate
 from licenses.numbers import normalize_number
 from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
 from patentpool import fields, owners
+from patentpool.corrections import reason_text
+from patentpool.errors import PoolError
 from patentpool.fields import FieldError
 from patentpool.periods import Period
 from patentpool.readers import term
+from patentpool.state import PoolState
 from patentpool.values import CROSS_LICENSE_TERMS, PERIOD_LENGTHS, ROLES
 
 T = TypeVar("T")
@@ -183,6 +189,11 @@ def declaration(
     }
 
 
+def on_patent(key: PatentKey, terms: dict[str, Any]) -> dict[str, Any]:
+    """A body about one patent: its number and country, then `terms`."""
+    return {"number": key[0], "country": key[1], **terms}
+
+
 def flag(value: str | None, field: str) -> bool:
     """yes/no, true/false, 1/0, x/blank (blank: no), as spreadsheets spell a tick box."""
     text = "" if value is None else value.strip().lower()
@@ -220,3 +231,159 @@ def crosslicense(
         "to": None if blank(end) else fields.parse_date(str(end), "to").isoformat(),
         "terms": how,
     }
+
+
+# --- the bodies of the single commands (cli.py) ------------------------------------------------------------
+def genesis(name: str, currency: str, admin_fee: str) -> dict[str, Any]:
+    return {
+        "name": fields.text(name, "name"),
+        "currency": fields.currency(currency, "currency"),
+        "admin_fee": percent(admin_fee, "admin_fee"),
+    }
+
+
+def key_add(vkey: str, role: str) -> dict[str, Any]:
+    return {"vkey": vkey.strip(), "role": role}
+
+
+def key_revoke(key: str, reason: str | None) -> dict[str, Any]:
+    """A key.revoke body; `key` as keyring.key_ref spells it, `reason` only when given."""
+    return {"key": key, "reason": reason} if reason else {"key": key}
+
+
+def member_update(member_id: str, name: str | None, role: str | None) -> dict[str, Any]:
+    return {"id": member_id, "name": fields.text(name, "name") if name else None, "role": role}
+
+
+def check_member_changes(state: PoolState, body: dict[str, Any]) -> None:
+    """Refuse a `member update` that gives only the name and role the member already has."""
+    current = state.members.get(body["id"])
+    if current is None or (body["name"] is None and body["role"] is None):
+        return
+    if body["name"] in (None, current.name) and body["role"] in (None, current.role):
+        raise PoolError(f"member {body['id']} already has that name and role: nothing to update")
+
+
+def member_retire(member_id: str, effective: str, reason: str | None) -> dict[str, Any]:
+    return {
+        "id": fields.identifier(member_id, "id"),
+        "effective": fields.parse_date(effective, "effective").isoformat(),
+        "reason": reason_text(reason, required=False),
+    }
+
+
+def program_admin_fee(state: PoolState, admin_fee: str | None) -> str:
+    """A new program's admin fee: the one given, else the pool's default."""
+    if admin_fee is not None:
+        return admin_fee
+    return format_rate(state.pool.admin_fee if state.pool else Decimal(0))
+
+
+def patent_status(key: PatentKey, status: str, effective: str) -> dict[str, Any]:
+    return {"number": key[0], "country": key[1], "status": status, "effective": effective}
+
+
+def patent_transfer(state: PoolState, key: PatentKey, to: str, day: date) -> dict[str, Any]:
+    """A patent.transfer body: from the owner on `day`."""
+    owner = state.patents[key].owner_on(day)
+    return {"number": key[0], "country": key[1], "from": owner, "to": to, "effective": day.isoformat()}
+
+
+def declaration_seq(state: PoolState, key: PatentKey) -> int:
+    """The seq of the open-licence declaration in force for a patent, which a take or withdrawal names."""
+    decl = state.current_declaration(key)
+    if decl is None:
+        raise FieldError("number", f"{key[0]} in {key[1]} has no open licence declaration")
+    return decl.seq
+
+
+def openlicense_take(state: PoolState, key: PatentKey, licensee: str, notice_date: str) -> dict[str, Any]:
+    return {
+        "number": key[0],
+        "country": key[1],
+        "licensee": licensee,
+        "notice_date": notice_date,
+        "declaration": declaration_seq(state, key),
+    }
+
+
+def openlicense_withdraw(state: PoolState, key: PatentKey, effective: str) -> dict[str, Any]:
+    return {
+        "number": key[0],
+        "country": key[1],
+        "effective": effective,
+        "declaration": declaration_seq(state, key),
+    }
+
+
+def crosslicense_options(
+    members: str, patents: str, territory: str, start: str, end: str | None, terms: str
+) -> dict[str, Any]:
+    """A crosslicense.add body from `crosslicense add` options (lists separated by commas)."""
+    return {
+        "members": [fields.identifier(m, "members") for m in members.split(",") if m.strip()],
+        "patents": "all"
+        if patents.strip().lower() == "all"
+        else sorted({number(n, "patents") for n in patents.split(",") if n.strip()}),
+        "territory": countries_or_all(territory, "territory"),
+        "from": fields.parse_date(start, "from").isoformat(),
+        "to": None if end is None else fields.parse_date(end, "to").isoformat(),
+        "terms": terms,
+    }
+
+
+def crosslicense_end(seq: int, end: str, reason: str | None) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "to": fields.parse_date(end, "to").isoformat(),
+        "reason": reason_text(reason, required=False),
+    }
+
+
+def license_grant(licensee: str, program: str, start: str) -> dict[str, Any]:
+    return {"licensee": licensee, "program": program, "from": fields.parse_date(start, "from").isoformat()}
+
+
+def license_end(licensee: str, program: str, end: str, reason: str | None) -> dict[str, Any]:
+    return {
+        "licensee": fields.identifier(licensee, "licensee"),
+        "program": fields.identifier(program, "program"),
+        "to": fields.parse_date(end, "to").isoformat(),
+        "reason": reason_text(reason, required=False),
+    }
+
+
+@dataclass(frozen=True)
+class DirectTerms:
+    """What `license direct` says of every patent key it records a bilateral licence for."""
+
+    licensee: str
+    licensor: str | None  # of a co-owned patent: the co-owner granting it; None: the sole owner
+    start: date
+    end: str | None
+    exclusive: bool
+    territory: str | None
+
+
+def license_direct(state: PoolState, key: PatentKey, terms: DirectTerms) -> dict[str, Any]:
+    licensor = terms.licensor
+    return {
+        "number": key[0],
+        "country": key[1],
+        "licensee": terms.licensee,
+        "licensor": licensor.strip()
+        if licensor is not None
+        else owners.sole(state.patents[key].owners_on(terms.start), key[0]),
+        "from": terms.start.isoformat(),
+        "to": None if terms.end is None else fields.parse_date(terms.end, "to").isoformat(),
+        "exclusive": terms.exclusive,
+        "territory": countries_or_all(terms.territory, "territory"),
+    }
+
+
+def payment_currency(state: PoolState, licensee: str, currency: str | None) -> str:
+    """A payment's currency: the one given; else the licensee's programs' one currency, else the pool's."""
+    if currency is not None:
+        return currency
+    currencies = sorted({state.programs[p].currency for (lic, p) in state.grants if lic == licensee})
+    return currencies[0] if len(currencies) == 1 else (state.pool.currency if state.pool else "")

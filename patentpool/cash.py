@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from licenses.money import cents_of, format_cents, largest_remainder, round_half_up_cents, to_cents
 from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import AllocationRecord, PoolState
+
+if TYPE_CHECKING:
+    from patentpool.imports import Sink
 
 # Royalties are due this many days after the period ends (spec 6 rule 12).
 PAYMENT_TERM_DAYS = 30
@@ -275,3 +278,15 @@ def settled_on(state: PoolState, licensee: str, program: str, period: str, as_of
         if apply_payments(state, day).to_invoice.get((licensee, program, period), 0) >= inv.due:
             return day
     return None
+
+
+def record_distribution(
+    batch: Sink, program: str | None, period: Period, day: date, dry_run: bool
+) -> tuple[dict[str, Any], int]:
+    """`distribute`: the distribution and how many payouts it records (appended to `batch` unless dry)."""
+    result = distribution(batch.state, program, period, day, dry_run)
+    payouts = distribution_bodies(batch.state, result)
+    if not dry_run:
+        for body in payouts:
+            batch.add("distribution.add", body)
+    return result, len(payouts)

@@ -25,9 +25,12 @@ from patentpool.fields import FieldError, parse_date
 from patentpool.periods import Period
 from patentpool.readers import day as _date
 from patentpool.readers import get as _get
+from patentpool.readers import member as _member
+from patentpool.readers import patent as _patent
+from patentpool.readers import program as _program
 from patentpool.readers import term as _term
 from patentpool.readers import text as _str
-from patentpool.state import Member, Patent, PoolState, Program, ProgramTerms, Ref
+from patentpool.state import PoolState, ProgramTerms, Ref
 
 Body = Mapping[str, Any]
 
@@ -51,28 +54,6 @@ def _reason(body: Body, *, required: bool) -> None:
         return
     if not isinstance(value, str) or not value.strip():
         raise FieldError("reason", "missing: say why (--reason TEXT); the ledger keeps it with the entry")
-
-
-def _member(state: PoolState, member_id: str, name: str) -> Member:
-    member = state.members.get(member_id)
-    if member is None:
-        raise FieldError(name, f"unknown member {member_id!r}")
-    return member
-
-
-def _program(state: PoolState, name: str, field: str = "name") -> Program:
-    program = state.programs.get(name)
-    if program is None:
-        raise FieldError(field, f"unknown program {name!r}")
-    return program
-
-
-def _patent(state: PoolState, body: Body) -> Patent:
-    number = _str(body, "number")
-    patent = state.patents.get((number, _str(body, "country")))
-    if patent is None:
-        raise FieldError("number", f"unknown patent {number} in {body.get('country')}")
-    return patent
 
 
 def today(state: PoolState) -> date:
@@ -448,7 +429,7 @@ def _terms(body: Body) -> tuple[RoyaltySchedule, Decimal]:
 
 
 def v_program_amend(state: PoolState, body: Body) -> None:
-    program = _program(state, _str(body, "name"))
+    program = _program(state, _str(body, "name"), "name")
     period = Period.parse(_str(body, "from_period"), "from_period")
     if not period.matches(program.period):
         raise FieldError("from_period", f"program {program.name} runs by {program.period}, not {period}")
@@ -507,6 +488,16 @@ def _none_or(value: str, parse: Callable[[str], Any]) -> Any:
     return None if value.strip().lower() in ("none", "-") else parse(value)
 
 
+def amended_facts(options: Mapping[str, str | None]) -> Mapping[str, str | None]:
+    """`patent amend`'s options (filed, granted, expires, type, title, weight, program), refused if none is
+    given."""
+    if all(value is None for value in options.values()):
+        raise FieldError(
+            "number", "nothing to amend: give --filed, --granted, --expires, --type, --title, --weight..."
+        )
+    return options
+
+
 def patent_amend_body(
     state: PoolState, key: tuple[str, str], options: Mapping[str, str | None], reason: str
 ) -> dict[str, Any]:
@@ -555,7 +546,7 @@ def program_amend_body(
     force for that period (`--annual-cap none` removes the cap)."""
     from patentpool import bodies, fields
 
-    program = _program(state, fields.identifier(name, "name"))
+    program = _program(state, fields.identifier(name, "name"), "name")
     period = Period.parse(from_period, "from_period")
     if tiers is None and annual_cap is None and admin_fee is None:
         raise FieldError("tiers", "nothing to amend: give --tiers, --annual-cap or --admin-fee")

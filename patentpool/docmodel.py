@@ -123,18 +123,26 @@ def _one_currency(items: Sequence[Mapping[str, Any]]) -> str:
     return str(currencies.pop())
 
 
-def statement_year(member: str, year: int, periods: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The year's statement: each allocated period's statement and the year's totals (the `--year` JSON)."""
-    if not periods:
-        raise DocumentError(f"{member} has no statement in {year}: no allocated period of {year} names it")
+def _year(
+    party: tuple[str, str], year: int, periods: Sequence[dict[str, Any]], sums: Sequence[str]
+) -> dict[str, Any]:
+    """A year of statements or invoices: the party (field, id), the periods and the sums of `sums`."""
     out: dict[str, Any] = {
-        "member": member,
+        party[0]: party[1],
         "year": year,
         "currency": _one_currency(periods),
         "periods": list(periods),
     }
-    for key in ("gross", "admin_fee", "net"):
+    for key in sums:
         out[key] = format_money(_total(p[key] for p in periods))
+    return out
+
+
+def statement_year(member: str, year: int, periods: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The year's statement: each allocated period's statement and the year's totals (the `--year` JSON)."""
+    if not periods:
+        raise DocumentError(f"{member} has no statement in {year}: no allocated period of {year} names it")
+    out = _year(("member", member), year, periods, ("gross", "admin_fee", "net"))
     if all("distributions" in p for p in periods):
         out["distributed"] = format_money(_total(d["amount"] for p in periods for d in p["distributions"]))
     out["checkpoint"] = periods[-1].get("checkpoint", "")
@@ -145,15 +153,7 @@ def invoice_year(licensee: str, year: int, periods: Sequence[dict[str, Any]]) ->
     """The year's invoices: each allocated period's invoice and the year's totals (the `--year` JSON)."""
     if not periods:
         raise DocumentError(f"{licensee} has no invoice in {year}: no allocated period of {year} bills it")
-    out: dict[str, Any] = {
-        "licensee": licensee,
-        "year": year,
-        "currency": _one_currency(periods),
-        "periods": list(periods),
-    }
-    for key in ("royalty", "credit", "due"):
-        out[key] = format_money(_total(p[key] for p in periods))
-    return out
+    return _year(("licensee", licensee), year, periods, ("royalty", "credit", "due"))
 
 
 # --- statement tables --------------------------------------------------------------------------------------
@@ -169,11 +169,26 @@ def _total_row(label: str, amounts: Sequence[tuple[str, Decimal]], blanks: int) 
     return cells + [Cell(money(v), True, f"total:{k}") for k, v in amounts]
 
 
-def by_licensee(lines: Sequence[Mapping[str, Any]], names: Names, gross: Decimal) -> Table:
-    sums = _grouped(lines, "licensee")
-    countries: dict[str, set[str]] = defaultdict(set)
+def _largest_first(sums: Mapping[str, Decimal]) -> list[tuple[str, Decimal]]:
+    return sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _grouped_with(
+    lines: Sequence[Mapping[str, Any]], key: str, other: str
+) -> tuple[dict[str, Decimal], dict[str, set[str]]]:
+    """Gross per `key`, and the `other` values seen with each (the countries of a licensee, ...)."""
+    seen: dict[str, set[str]] = defaultdict(set)
     for line in lines:
-        countries[line["licensee"]].add(line["country"])
+        seen[line[key]].add(line[other])
+    return _grouped(lines, key), seen
+
+
+def _gross_total(table: str, sums: Mapping[str, Decimal], blanks: int) -> list[Cell]:
+    return [*_total_row("Total", [(table, _total(sums.values()))], blanks), Cell("")]
+
+
+def by_licensee(lines: Sequence[Mapping[str, Any]], names: Names, gross: Decimal) -> Table:
+    sums, countries = _grouped_with(lines, "licensee", "country")
     rows = [
         [
             Cell(lic),
@@ -182,22 +197,19 @@ def by_licensee(lines: Sequence[Mapping[str, Any]], names: Names, gross: Decimal
             Cell(money(amount), True, f"licensee:{lic}"),
             Cell(share(amount, gross), True),
         ]
-        for lic, amount in sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+        for lic, amount in _largest_first(sums)
     ]
     return Table(
         "by-licensee",
         "Royalty by licensee",
         [("Licensee", False), ("Name", False), ("Countries", False), ("Gross", True), ("Share", True)],
         rows,
-        [*_total_row("Total", [("by-licensee", _total(sums.values()))], 2), Cell("")],
+        _gross_total("by-licensee", sums, 2),
     )
 
 
 def by_country(lines: Sequence[Mapping[str, Any]], gross: Decimal) -> Table:
-    sums = _grouped(lines, "country")
-    licensees: dict[str, set[str]] = defaultdict(set)
-    for line in lines:
-        licensees[line["country"]].add(line["licensee"])
+    sums, licensees = _grouped_with(lines, "country", "licensee")
     rows = [
         [
             Cell(country),
@@ -205,14 +217,14 @@ def by_country(lines: Sequence[Mapping[str, Any]], gross: Decimal) -> Table:
             Cell(money(amount), True, f"country:{country}"),
             Cell(share(amount, gross), True),
         ]
-        for country, amount in sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+        for country, amount in _largest_first(sums)
     ]
     return Table(
         "by-country",
         "Royalty by country",
         [("Country", False), ("Licensees", True), ("Gross", True), ("Share", True)],
         rows,
-        [*_total_row("Total", [("by-country", _total(sums.values()))], 1), Cell("")],
+        _gross_total("by-country", sums, 1),
         note="The country a royalty is allocated in: the sale country where a pool patent counts there, "
         "else the manufacture country.",
     )
@@ -456,7 +468,7 @@ def invoice_countries(lines: Sequence[Mapping[str, Any]]) -> Table:
             Cell(money(amount), True, f"country:{country}"),
             Cell(share(amount, whole), True),
         ]
-        for country, amount in sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))
+        for country, amount in _largest_first(sums)
     ]
     return Table(
         "by-country",

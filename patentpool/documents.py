@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import shlex
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,13 +24,22 @@ from patentpool.periods import Period
 
 if TYPE_CHECKING:
     from ledger.log import Reader
+    from patentpool.outputs import Guard
     from patentpool.service import PoolService
     from patentpool.state import PoolState
 
 DOCUMENT_FORMATS = ("html", "pdf")
 SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 
-__all__ = ["DOCUMENT_FORMATS", "DocumentError", "format_for", "invoice_output", "statement_output"]
+__all__ = [
+    "DOCUMENT_FORMATS",
+    "DocumentError",
+    "Request",
+    "format_for",
+    "invoice_output",
+    "period_document",
+    "statement_output",
+]
 
 
 def format_for(fmt: str | None, output: Path | None) -> str | None:
@@ -546,3 +556,121 @@ def _emit(fmt: str | None, output: Path | None, data: Any, rows: list[dict[str, 
 
     with open_output(output) as out:
         render.emit(data, chosen, out, rows=rows, title=title)  # type: ignore[arg-type]  # a text handle
+
+
+# --- one period's statement or invoice: data, bundle, document -------------------------------------------
+@dataclass(frozen=True)
+class Request:
+    """What `statement` or `invoice` was asked for (`period`: one period; else `year`)."""
+
+    party: str  # the member of a statement, the licensee of an invoice
+    period: Period | None
+    year: int | None
+    program: str | None
+    bundle: Path | None
+    since: Path | None
+    fmt: str | None
+    output: Path | None
+
+
+Opened = AbstractContextManager[tuple["PoolState", "Reader"]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a statement and an invoice differ: what is replayed, the data, the bundle, the document."""
+
+    word: str
+    read: Callable[[PoolService, Request, Period], Opened]
+    data: Callable[[PoolState, Reader, Request, Period], dict[str, Any]]
+    bundle: Callable[..., dict[str, Any]]  # bundles.member_bundle or bundles.licensee_bundle
+    output: Callable[..., None]  # statement_output or invoice_output
+    year: Callable[..., None]  # year_statement or year_invoice
+
+
+def _statement_read(svc: PoolService, request: Request, period: Period) -> Opened:
+    return svc.read_period(period.label, request.program, shares_of=request.party)
+
+
+def _statement_data(state: PoolState, reader: Reader, request: Request, period: Period) -> dict[str, Any]:
+    note = reader.checkpoint().note
+    return books.statement(state, request.party, period, request.program, note)
+
+
+@contextmanager
+def _invoice_read(svc: PoolService, request: Request, period: Period) -> Iterator[tuple[PoolState, Reader]]:
+    """Only what invoices read: of the allocations only the period's, of their parts only the licensee's."""
+    from patentpool import render
+    from patentpool.service import BOOK_KINDS, licensee_period
+
+    needles = licensee_period(period.label, request.party)
+    with render.progress("replaying ledger", None) as tick, svc.read(tick, BOOK_KINDS, needles) as opened:
+        yield opened
+
+
+def _invoice_data(state: PoolState, reader: Reader, request: Request, period: Period) -> dict[str, Any]:
+    data = books.invoice(state, request.party, period, request.program)
+    if request.bundle is not None:
+        data["checkpoint"] = reader.checkpoint().note
+    return data
+
+
+def _kinds() -> dict[str, Kind]:
+    from patentpool import bundles
+
+    return {
+        "statement": Kind(
+            "statement",
+            _statement_read,
+            _statement_data,
+            bundles.member_bundle,
+            statement_output,
+            year_statement,
+        ),
+        "invoice": Kind(
+            "invoice", _invoice_read, _invoice_data, bundles.licensee_bundle, invoice_output, year_invoice
+        ),
+    }
+
+
+def period_document(
+    svc: PoolService, word: str, request: Request, guard: Guard, say: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """`statement` or `invoice` (`word`): a year's goes out whole here; one period's is checked fresh (rule
+    13), its bundle written if asked, and it goes out as a document (html, pdf) here or comes back as data
+    for the caller to render (None when written here)."""
+    kind = _kinds()[word]
+    if request.year is not None:
+        kind.year(svc, request.party, request.year, request.program, request.fmt, request.output)
+        return None
+    per = request.period
+    assert per is not None
+    with kind.read(svc, request, per) as (state, reader):
+        svc.refuse_stale(reader, state, per.label, request.program)
+        data = kind.data(state, reader, request, per)
+        if request.bundle is not None:
+            _write_bundle(kind, state, reader, data, request, per, guard, say)
+        if request.fmt in DOCUMENT_FORMATS:
+            kind.output(state, reader, data, request.fmt, request.output, request.program, request.bundle)
+            return None
+    return data
+
+
+def _write_bundle(
+    kind: Kind,
+    state: PoolState,
+    reader: Reader,
+    data: dict[str, Any],
+    request: Request,
+    period: Period,
+    guard: Guard,
+    say: Callable[[str], None],
+) -> None:
+    from patentpool import bundles
+    from patentpool.inputs import read_text
+
+    assert request.bundle is not None
+    since = read_text(request.since, "--since") if request.since else None
+    doc = kind.bundle(state, reader, data, period, request.program, since)
+    bundles.write_bundle(request.bundle, doc, guard)
+    say(f"wrote {kind.word} bundle {request.bundle} ({len(doc['entries'])} entries)")

@@ -237,3 +237,18 @@ def importer(name: str) -> Callable[..., ImportResult]:
         return import_file(kind, batch, path, tick, options=options)
 
     return run
+
+
+def named_importer(kind: str) -> tuple[str, Callable[..., ImportResult]]:
+    """What an import's summary calls a row's fact, and the import function, of every file kind the CLI
+    imports (members, patents and payments have their own modules; report lines take `--correct`)."""
+    from patentpool import imports
+
+    own = {
+        "members": ("member", imports.import_members),
+        "patents": ("patent", imports.import_patents),
+        "payments": ("payment", imports.import_payments),
+    }
+    if kind in own:
+        return own[kind]
+    return KINDS[kind].name, importer(kind)

@@ -28,3 +28,9 @@ def read_text(path: Path, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{what} {path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def key_text(value: str, what: str) -> str:
+    """A verifier key string as given (`--vkey`), or the text of the file it names."""
+    path = Path(value)
+    return read_text(path, what).strip() if path.is_file() else value.strip()

@@ -1,5 +1,6 @@
 """Reading a body's fields in their ledger spelling, for every validator (rules.py, corrections.py) and the
-body builders (bodies.py): one home for what "missing", "must be text" and a term's error look like."""
+body builders (bodies.py): one home for what "missing", "must be text", a term's error and an unknown member,
+program or patent look like."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import date
 from typing import Any, TypeVar
 
 from licenses.errors import TermError
-from patentpool.fields import FieldError, parse_date
+from patentpool.fields import FieldError, did_you_mean, parse_date
+from patentpool.patents import Patent
+from patentpool.state import Member, PoolState, Program
 
 T = TypeVar("T")
 
@@ -38,3 +41,30 @@ def term(field: str, fn: Callable[[], T]) -> T:
         message = str(exc)
         prefix = f"{field}: "
         raise FieldError(field, message[len(prefix) :] if message.startswith(prefix) else message) from exc
+
+
+def member(state: PoolState, member_id: str, field: str, *, role: str | None = None) -> Member:
+    """The member `member_id` names (of `role`, licensor or licensee, when given), or a FieldError."""
+    found = state.members.get(member_id)
+    if found is None:
+        raise FieldError(field, f"unknown member {member_id!r}{did_you_mean(member_id, state.members)}")
+    for wanted in ("licensor", "licensee"):
+        if role == wanted and found.role not in (wanted, "both"):
+            raise FieldError(field, f"member {member_id!r} is a {found.role}, not a {wanted}")
+    return found
+
+
+def program(state: PoolState, name: str, field: str) -> Program:
+    found = state.programs.get(name)
+    if found is None:
+        raise FieldError(field, f"unknown program {name!r}{did_you_mean(name, state.programs)}")
+    return found
+
+
+def patent(state: PoolState, body: Mapping[str, Any]) -> Patent:
+    """The patent a body's `number` and `country` name, or a FieldError on `number`."""
+    number = text(body, "number")
+    found = state.patents.get((number, text(body, "country")))
+    if found is None:
+        raise FieldError("number", f"unknown patent {number} in {body.get('country')}")
+    return found

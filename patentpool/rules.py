@@ -30,7 +30,7 @@ from licenses.schedule import RoyaltySchedule
 from licenses.terms import expiry, parse_patent_type
 from patentpool import corrections, owners, staleness
 from patentpool.allocation import CREDIT
-from patentpool.fields import FieldError, check_period_units, did_you_mean, identifier, parse_date
+from patentpool.fields import FieldError, check_period_units, identifier, parse_date
 
 # Stored bodies are checked against every code a ledger may hold, so `verify` of an old ledger never fails on
 # a code a later ISO data release withdrew (fields.py).
@@ -39,6 +39,9 @@ from patentpool.fields import ledger_currency as currency
 from patentpool.periods import Period
 from patentpool.readers import day as _date
 from patentpool.readers import get as _get
+from patentpool.readers import member as _member
+from patentpool.readers import patent as _patent
+from patentpool.readers import program as _program
 from patentpool.readers import term as _term
 from patentpool.readers import text as _str
 from patentpool.state import (
@@ -46,7 +49,6 @@ from patentpool.state import (
     Distribution,
     Member,
     PartInfo,
-    Patent,
     Payment,
     Pool,
     PoolState,
@@ -81,32 +83,6 @@ def _opt_str(body: Body, name: str) -> str | None:
 def _opt_date(body: Body, name: str) -> date | None:
     value = _opt_str(body, name)
     return None if value is None else parse_date(value, name)
-
-
-def _member(state: PoolState, member_id: str, name: str, *, role: str | None = None) -> Member:
-    member = state.members.get(member_id)
-    if member is None:
-        raise FieldError(name, f"unknown member {member_id!r}{did_you_mean(member_id, state.members)}")
-    if role == "licensor" and member.role not in ("licensor", "both"):
-        raise FieldError(name, f"member {member_id!r} is a {member.role}, not a licensor")
-    if role == "licensee" and member.role not in ("licensee", "both"):
-        raise FieldError(name, f"member {member_id!r} is a {member.role}, not a licensee")
-    return member
-
-
-def _program(state: PoolState, name: str, field: str = "program") -> Program:
-    program = state.programs.get(name)
-    if program is None:
-        raise FieldError(field, f"unknown program {name!r}{did_you_mean(name, state.programs)}")
-    return program
-
-
-def _patent(state: PoolState, body: Body) -> Patent:
-    number = _str(body, "number")
-    patent = state.patents.get((number, _str(body, "country")))
-    if patent is None:
-        raise FieldError("number", f"unknown patent {number} in {body.get('country')}")
-    return patent
 
 
 def _countries(body: Body, name: str) -> frozenset[str] | None:
@@ -231,7 +207,7 @@ def v_patent_add(state: PoolState, body: Body) -> None:
         raise FieldError("expires", f"{expires} is not after the filing date {filed}")
     program = _opt_str(body, "program")
     if program is not None:
-        _program(state, program)
+        _program(state, program, "program")
     _opt_str(body, "title")
     weight = _term("weight", lambda: parse_rate(_str(body, "weight"), field="weight", strict=True))
     if weight <= 0:
@@ -499,7 +475,7 @@ def v_license_grant(state: PoolState, body: Body) -> None:
     licensee = _str(body, "licensee")
     _member(state, licensee, "licensee", role="licensee")
     program = _str(body, "program")
-    _program(state, program)
+    _program(state, program, "program")
     _date(body, "from")
     if (licensee, program) in state.grants:
         existing = state.grants[(licensee, program)]
@@ -583,7 +559,7 @@ def a_license_direct(state: PoolState, e: Entry, ref: Ref) -> None:
 def report_header(state: PoolState, body: Body) -> tuple[str, Program, Period]:
     licensee = _str(body, "licensee")
     _member(state, licensee, "licensee", role="licensee")
-    program = _program(state, _str(body, "program"))
+    program = _program(state, _str(body, "program"), "program")
     period = Period.parse(_str(body, "period"))
     if not period.matches(program.period):
         raise FieldError("period", f"program {program.name} reports by {program.period}, not {period}")
@@ -713,7 +689,7 @@ def a_payment_add(state: PoolState, e: Entry, ref: Ref) -> None:
 def v_allocation(state: PoolState, body: Body) -> None:
     """An allocation summary (spec 8a): of a known program and period, listing parts already recorded;
     `verify` checks every figure by recomputing it (audit.py)."""
-    program = _program(state, _str(body, "program"))
+    program = _program(state, _str(body, "program"), "program")
     period = Period.parse(_str(body, "period"))
     if not period.matches(program.period):
         raise FieldError("period", f"program {program.name} allocates by {program.period}")
@@ -734,7 +710,7 @@ def v_allocation(state: PoolState, body: Body) -> None:
 
 
 def v_allocation_part(state: PoolState, body: Body) -> None:
-    program = _program(state, _str(body, "program"))
+    program = _program(state, _str(body, "program"), "program")
     period = Period.parse(_str(body, "period"))
     if not period.matches(program.period):
         raise FieldError("period", f"program {program.name} allocates by {program.period}")
@@ -785,7 +761,7 @@ def v_distribution_add(state: PoolState, body: Body) -> None:
     member = _str(body, "member")
     _member(state, member, "member")
     program = _str(body, "program")
-    _program(state, program)
+    _program(state, program, "program")
     period = _str(body, "period")
     if state.latest_allocation(program, period) is None:
         raise FieldError("period", f"{program} {period} has not been allocated")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from ledger.entry import Entry
 from ledger.keys import VerifierKey
 from ledger.log import Reader
 from ledger.store import StoredCheckpoint
 from patentpool import owners, voids
+from patentpool.errors import PoolError
 from patentpool.fields import FieldError, parse_date
 from patentpool.state import Patent, PoolState
 
@@ -496,3 +498,157 @@ def distribution_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         {"member": member, **figures, "currency": result["currency"], "date": result["date"]}
         for member, figures in result["members"].items()
     ]
+
+
+# --- the list commands' rows -------------------------------------------------------------------------------
+MEMBER_COLUMNS = ["id", "name", "role", "seq", "retired"]
+
+
+def member_rows(state: PoolState) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": m.id,
+            "name": m.name,
+            "role": m.role,
+            "seq": m.ref[0],
+            "retired": state.retired[m.id][0].isoformat() if m.id in state.retired else None,
+        }
+        for m in state.members.values()
+    ]
+
+
+def program_rows(state: PoolState) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p.name,
+            "currency": p.currency,
+            "tiers": p.schedule.tiers.canonical(),
+            "annual_cap": p.schedule.cap_text(),
+            "admin_fee": str(p.admin_fee),
+            "period": p.period,
+            "seq": p.ref[0],
+        }
+        for p in state.programs.values()
+    ]
+
+
+def search_patents(rows: list[dict[str, Any]], search: str | None) -> list[dict[str, Any]]:
+    """`patent list --search`: the rows whose title or number has every word of the search."""
+    from patentpool import patent_lookup
+
+    if search is None:
+        return rows
+    return [r for r in rows if patent_lookup.matches(r["title"], r["number"], search)]
+
+
+PATENT_HISTORY_COLUMNS = ["seq", "time", "country", "event", "void"]
+
+
+def titled(data: dict[str, Any], number: str, names: Mapping[tuple[str, str], str | None]) -> dict[str, Any]:
+    """`patent show`'s data with each country's title (`names`: patent_lookup.titles)."""
+    for row in data["countries"]:
+        row["title"] = names.get((number, row["country"]))
+    return data
+
+
+CROSSLICENSE_COLUMNS = ["seq", "members", "patents", "territory", "from", "to", "terms"]
+
+
+def crosslicense_rows(state: PoolState) -> list[dict[str, Any]]:
+    return [
+        {
+            "seq": c.seq,
+            "members": sorted(c.members),
+            "patents": "all" if c.patents is None else sorted(c.patents),
+            "territory": "all" if c.territory is None else sorted(c.territory),
+            "from": c.start.isoformat(),
+            "to": c.end.isoformat() if c.end else None,
+            "terms": c.terms,
+        }
+        for c in state.crosslicenses
+    ]
+
+
+PAYMENT_COLUMNS = ["seq", "licensee", "date", "amount", "currency", "reference"]
+
+
+def payment_rows(state: PoolState) -> list[dict[str, Any]]:
+    return [
+        {
+            "seq": p.ref[0],
+            "licensee": p.licensee,
+            "date": p.date.isoformat(),
+            "amount": str(p.amount),
+            "currency": p.currency,
+            "reference": p.reference,
+        }
+        for p in state.payments
+    ]
+
+
+VERIFY_COLUMNS = ["check", "result"]
+
+
+def verification_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"check": k, "result": v} for k, v in data.items() if k != "problems"]
+
+
+# --- keys and checkpoints ----------------------------------------------------------------------------------
+def key_file_view(path: Path) -> tuple[str, dict[str, Any], str]:
+    """`key show`: the verifier key string as kept (raw), its fields, the title; a witness's key file shows
+    its cosigner (type 0x04) verifier key."""
+    from ledger.cosignature import COSIGNER_PURPOSE, CosignerKey
+    from ledger.keys import read_purpose, read_verifier
+
+    if not path.exists():
+        raise PoolError(f"no key file at {path}")
+    vkey = read_verifier(path)
+    if read_purpose(path) != COSIGNER_PURPOSE:
+        return f"{vkey}\n", key_json(vkey), "Key"
+    wkey = CosignerKey.from_public(vkey.name, vkey.public)
+    data = {"name": wkey.name, "key_id": wkey.key_id.hex(), "vkey": str(wkey), "type": "cosigner"}
+    return f"{wkey}\n", data, "Witness key"
+
+
+def checkpoint_view(reader: Reader, size: int | None, cosigned: bool) -> tuple[str, dict[str, Any], int]:
+    """`checkpoint`: the signed note (with the witnesses' cosignature lines the pool keeps, if `cosigned`),
+    its fields and its tree size."""
+    cp = reader.checkpoint(size)
+    data = checkpoint_json(reader.origin, cp)
+    note = cp.note
+    if cosigned:
+        lines = [c.line for c in reader.store.cosignatures(reader.conn, until=cp.size) if c.size == cp.size]
+        note += "".join(f"{line}\n" for line in lines)
+        data["note"] = note
+    return note, data, cp.size
+
+
+def consistency(reader: Reader, old: int, new: int) -> dict[str, Any]:
+    """`prove consistency`: from a signed size only. As for inclusion: a proof from a size the pool never
+    signed proves nothing to a member, who holds only signed checkpoints. Size 0 is never signed, and
+    ledger.merkle.verify_consistency (like the RFC 9162 reference verifier) rejects a proof from the empty
+    tree anyway."""
+    reader.checkpoint(old)
+    return reader.consistency(old, new)
+
+
+# --- the ledger's entries (`log`) --------------------------------------------------------------------------
+def log_rows(reader: Reader, since: int, kind: str | None) -> list[dict[str, Any]]:
+    """`log -f xlsx`: every listed entry as a row."""
+    return [log_row(entry) for _raw, entry in reader.listed(since=since, kinds=[kind] if kind else None)]
+
+
+def write_log(reader: Reader, out: TextIO, fmt: str, since: int, kind: str | None, color: bool) -> None:
+    """`log` as json (each entry exactly as stored: its canonical JSON), csv or a table, streamed to `out`."""
+    from patentpool import render
+    from patentpool.service import VOID_KINDS, void_entries
+
+    voided = voids.effective(void_entries(reader.signed_rows(kinds=VOID_KINDS)))
+    listed = reader.listed(since=since, kinds=[kind] if kind else None)
+    if fmt == "json":
+        render.write_json_array(out, (raw.decode("utf-8") for raw, _entry in listed))
+    elif fmt == "csv":
+        render.write_csv(out, (log_row(entry, voided=voided) for _raw, entry in listed), LOG_COLUMNS)
+    else:
+        rows = [log_row(entry, limit=100, voided=voided) for _raw, entry in listed]
+        out.write(render.to_table(rows, LOG_COLUMNS, "Ledger", color))

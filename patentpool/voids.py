@@ -76,6 +76,11 @@ def spelled(ranges: Ranges) -> list[list[int]]:
     return [[first, last] for first, last in ranges]
 
 
+def body(ranges: Ranges, reason: str | None) -> dict[str, Any]:
+    """An entry.void body: the ranges it voids and why."""
+    return {"seqs": spelled(ranges), "reason": reason}
+
+
 def text(ranges: Ranges) -> str:
     """`12, 120-180`: ranges as a user types them."""
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
