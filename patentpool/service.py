@@ -179,6 +179,13 @@ def licensee_period(period: str, licensee: str) -> dict[str, bytes]:
     }
 
 
+def member_needles(member: str) -> dict[str, bytes]:
+    """Of the distributions, only `member`'s own (a statement's; a needle is a prefix: an id it begins brings
+    that member's too). Every member is read: a statement names the licensees of its lines."""
+    spelled = json.dumps(member, ensure_ascii=False)
+    return {"distribution.add": f'"member":{spelled}'.encode()}
+
+
 # What an invoice reads (with `licensee_period`): the books but the members' distributions.
 INVOICE_KINDS = tuple(kind for kind in BOOK_KINDS if kind != "distribution.add")
 
@@ -380,7 +387,8 @@ class PoolService:
         marker = only_period(period)["allocation.run"]
         with self.ledger.reader() as reader:
             found_voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
-            base = list(reader.signed_rows(kinds=STATEMENT_KINDS))
+            own = member_needles(shares_of) if shares_of is not None else None
+            base = list(reader.signed_rows(kinds=STATEMENT_KINDS, needles=own))
             programs = replay_raw(base, void_entries=found_voids).programs
             # Each program still looked for, with the seq its search ends at.
             ends = {
