@@ -57,10 +57,6 @@ def add_cosignatures(
     from ledger.log import checkpoint_matches, load_keyring, utc_now
     from ledger.store import StoredCosignature
 
-    if not keys:
-        raise CosignedError(
-            "give the witness's verifier key (--witness): a cosignature is checked against it"
-        )
     with store.writer() as conn:
         store.check_schema(conn)
         key_leaves: dict[int, bytes] = {}
@@ -70,6 +66,8 @@ def add_cosignatures(
             signed = verify_checkpoint(note, ring.root, ring.origin)
         except ValueError as exc:
             raise CosignedError(f"not a checkpoint this pool signed: {exc}") from exc
+        if not keys:
+            keys = _known_keys(store, conn, note, ring.root)
         stored = store.checkpoint_at(conn, signed.size)
         if stored is None or stored.root != signed.root:
             raise LedgerError(
@@ -118,6 +116,31 @@ def add_cosignatures(
             have[(row.cosigner, row.timestamp)] = row
             added.append(Added(cosignature, signed.size, True))
     return signed, added, ignored
+
+
+def _known_keys(store: Store, conn: Connection, note: str, root: VerifierKey) -> list[CosignerKey]:
+    """Without --witness: the keys of the witnesses whose lines the note carries, as the pool recorded them
+    with an earlier cosignature. A key is never taken from the note itself (a line names a key id, and
+    anyone can make a key with a name): a witness new to the pool is given with --witness once."""
+    recorded = {c.cosigner: c.vkey for c in store.cosignatures(conn)}
+    _body, lines = split_note(note)
+    keys, unknown = [], []
+    for line in lines:
+        if _is_log_line(line.name, line.raw, root):
+            continue
+        cosigner = f"{line.name}+{line.raw[:KEY_ID_SIZE].hex()}"
+        if cosigner in recorded:
+            keys.append(CosignerKey.parse(recorded[cosigner]))
+        else:
+            unknown.append(cosigner)
+    if unknown:
+        raise CosignedError(
+            f"{unknown[0]}: this pool has no key recorded for that witness: give its verifier key once "
+            "with --witness VKEY (a cosignature is checked against it, never against a key the note names)"
+        )
+    if not keys:
+        raise CosignedError("the note carries no cosignature line, only the pool's own signature")
+    return keys
 
 
 def _is_log_line(name: str, raw: bytes, root: VerifierKey) -> bool:
