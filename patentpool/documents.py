@@ -589,7 +589,9 @@ class Kind:
 
 
 def _statement_read(svc: PoolService, request: Request, period: Period) -> Opened:
-    return svc.read_period(period.label, request.program, shares_of=request.party)
+    # Every member's name only for a document, which names the licensee of each line.
+    names = request.fmt in DOCUMENT_FORMATS
+    return svc.read_period(period.label, request.program, shares_of=request.party, names=names)
 
 
 def _statement_data(state: PoolState, reader: Reader, request: Request, period: Period) -> dict[str, Any]:

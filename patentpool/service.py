@@ -176,11 +176,14 @@ def licensee_needles(licensee: str) -> dict[str, bytes]:
 INVOICE_KINDS = ("pool.genesis", "member.add", "member.update", "program.add", "program.amend", "payment.add")
 
 
-def member_needles(member: str) -> dict[str, bytes]:
+def member_needles(member: str, names: bool = True) -> dict[str, bytes]:
     """Of the distributions, only `member`'s own (a statement's; a needle is a prefix: an id it begins brings
-    that member's too). Every member is read: a statement names the licensees of its lines."""
+    that member's too); of the members too unless `names` (a document names the licensees of its lines)."""
     spelled = json.dumps(member, ensure_ascii=False)
-    return {"distribution.add": f'"member":{spelled}'.encode()}
+    needles = {"distribution.add": f'"member":{spelled}'.encode()}
+    if not names:
+        needles |= {"member.add": f'"id":{spelled}'.encode(), "member.update": f'"id":{spelled}'.encode()}
+    return needles
 
 
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
@@ -371,6 +374,7 @@ class PoolService:
         program: str | None = None,
         shares_of: str | None = None,
         licensee: str | None = None,
+        names: bool = True,
     ) -> Iterator[tuple[PoolState, Reader]]:
         """A partial state for a statement of `period`: the members, the programs, and the latest allocation
         of the period of each program (or of `program`), with only member `shares_of`'s share rows if given
@@ -378,7 +382,8 @@ class PoolService:
         search stops once no program can have one further back (none precedes its program, and a program
         allocates by quarter or by half): a statement of a recent period reads one allocation body, however
         many periods (tens of megabytes each) the ledger holds. With `licensee` (an invoice): the licensee's
-        own member entry, payments and parts instead of the members, distributions and member parts."""
+        own member entry, payments and parts instead of the members, distributions and member parts. Without
+        `names`, of the members only `shares_of` is read (a statement as data names no other member)."""
         from patentpool.periods import Period
 
         per = Period.parse(period)
@@ -388,7 +393,7 @@ class PoolService:
             if licensee is not None:
                 base = list(reader.signed_rows(kinds=INVOICE_KINDS, needles=licensee_needles(licensee)))
             else:
-                own = member_needles(shares_of) if shares_of is not None else None
+                own = member_needles(shares_of, names) if shares_of is not None else None
                 base = list(reader.signed_rows(kinds=STATEMENT_KINDS, needles=own))
             programs = replay_raw(base, void_entries=found_voids).programs
             # Each program still looked for, with the seq its search ends at.
