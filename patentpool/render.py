@@ -107,6 +107,10 @@ class TooManyRows(PoolError):
     """More rows than a spreadsheet opens: the user should choose CSV or JSON."""
 
 
+# Amounts (two decimals) show their cents and a thousands separator; the cell holds the exact number.
+MONEY_FORMAT = "#,##0.00"
+
+
 def write_xlsx(
     target: IO[bytes] | Path,
     sheets: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[str]]],
@@ -138,6 +142,9 @@ def write_xlsx(
         for row in rows:
             values = [_xlsx_value(row.get(c)) for c in columns]
             ws.append(values)
+            for cell, value in zip(ws[ws.max_row], values, strict=True):
+                if isinstance(value, Decimal) and value.as_tuple().exponent == -2:
+                    cell.number_format = MONEY_FORMAT  # 42.50 shows as 42.50, not 42.5
             widths = [
                 max(w, min(len(str(v)) if v is not None else 0, 60))
                 for w, v in zip(widths, values, strict=True)

@@ -185,6 +185,10 @@ def test_read_commands_write_xlsx(example: Pool) -> None:
     by_row = [dict(zip(header, r, strict=True)) for r in rows[1:]]
     net = next(r for r in by_row if r["licensee"] == "net")
     assert net["row"] == "total" and net["gross"] == 135  # a number a spreadsheet sums, not text
+    # Shown with its cents (135.00, not 135); counts and other numbers keep the General format.
+    gross_column = header.index("gross") + 1
+    formats = {ws.cell(row=i, column=gross_column).number_format for i in range(2, ws.max_row + 1)}
+    assert "#,##0.00" in formats
     assert sum(Decimal(str(r["gross"])) for r in by_row if r["row"] == "line") == Decimal("150.00")
     # Piped, the workbook goes to stdout; patent show puts the countries on a sheet of their own.
     piped = example.run("patent", "show", "CN102345678B", "-f", "xlsx")
