@@ -327,7 +327,6 @@ class Appender:
         self.base = base  # the signed checkpoint the stored head was checked against
         self.author_id = author.verifier().keyid_string
         head = store.head(conn)
-        self.start_size = head.size
         self.prev = head.hash.hex() if head.hash is not None else ZERO_HASH
         self.last_time = head.time or ""
         frontier_nodes = merkle.root_plan(head.size)
@@ -484,9 +483,6 @@ class Ledger:
                 appender.store_raw(entry, raw)
             self._commit(appender, key, None)
         return len(buffered)
-
-    def keyring(self, conn: Connection) -> Keyring:
-        return load_keyring(self.store, conn)
 
     @contextmanager
     def append(self, author: SigningKey, checkpoint_key: SigningKey | None = None) -> Iterator[Appender]:

@@ -397,9 +397,6 @@ def statement_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: r.get(k, "") for k in STATEMENT_COLUMNS} for r in rows]
 
 
-STATEMENT_PATENT_COLUMNS = ["patent", "country", "gross", "admin_fee", "net", "currency"]
-
-
 def statement_patent_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     """A statement by patent (spec 6 rule 6b): what each patent earned, its part of the fee, its net."""
     return [
