@@ -41,8 +41,8 @@ SubjectOf = Callable[[str, Mapping[str, Any]], "str | None"]
 
 
 def utc_now() -> str:
-    # isoformat is several times faster than strftime("%Y-%m-%dT%H:%M:%S.%fZ") and spells the same text
-    # (microseconds always shown, the "+00:00" offset replaced by "Z").
+    # isoformat rather than strftime("%Y-%m-%dT%H:%M:%S.%fZ"): it costs less per entry appended and spells
+    # the same text (microseconds always shown, the "+00:00" offset replaced by "Z"); bench/README.md.
     return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 

@@ -459,9 +459,9 @@ class Store:
     def _with_needles(
         self, conn: Connection, rows: list[tuple[int, str, int]], needles: Mapping[str, bytes]
     ) -> list[tuple[int, str, int]]:
-        # PostgreSQL finds a needle in its (compressed, out-of-line) values 2.5 times faster than it ships
-        # them. SQLite ships its bytes faster than instr() reads overflow pages: there the caller's check
-        # on the bytes does the filtering (see `patentpool.service.replay`).
+        # PostgreSQL finds a needle in its (compressed, out-of-line) values faster than it ships them
+        # (bench/README.md). SQLite ships its bytes faster than instr() reads overflow pages: there the
+        # caller's check on the bytes does the filtering (see `patentpool.service.replay`).
         if self.dialect == "sqlite":
             return rows
         found: set[int] = set()
@@ -538,10 +538,10 @@ class Store:
         conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]], chunk: int
     ) -> None:
         # Straight to the driver's executemany: the values are already the driver's types (int, str, bytes),
-        # and SQLAlchemy's per-value bind processing was a fifth of a bulk import. Chunks bound the memory
-        # of one round trip.
+        # and SQLAlchemy's per-value bind processing was a large share of a bulk import (bench/README.md).
+        # Chunks bound the memory of one round trip.
         if conn.dialect.name == "postgresql":
-            # COPY streams the rows in one protocol exchange, several times faster than executemany; the
+            # COPY streams the rows in one protocol exchange rather than a round trip per batch; the
             # BEFORE INSERT trigger still checks every row, and the transaction is the command's.
             driver = conn.connection.driver_connection
             import psycopg
@@ -610,8 +610,9 @@ class DbNodes:
     def get_nodes(self, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
         out: dict[merkle.Node, bytes] = {}
         keys = sorted(set(wanted))
-        # PostgreSQL answers a list of (level, idx) row values with one index probe each, ~15 times faster
-        # than a query per level; SQLite scans the whole table for row values, so it gets a query per level.
+        # PostgreSQL answers a list of (level, idx) row values with one index probe each, much faster than
+        # a query per level (bench/README.md); SQLite scans the whole table for row values, so it gets a
+        # query per level.
         by_pairs = self.conn.dialect.name != "sqlite"
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
