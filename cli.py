@@ -1532,8 +1532,8 @@ def checkpoint(
     "--witness",
     "witnesses",
     multiple=True,
-    required=True,
-    help="The witness's verifier key string (or a file holding it); repeat for several witnesses.",
+    help="The witness's verifier key string (or a file holding it); repeat for several witnesses. "
+    "Needed the first time a witness cosigns; after that its recorded key is used.",
 )
 @click.pass_context
 def checkpoint_add_cosignature(ctx: click.Context, file: Path, witnesses: tuple[str, ...]) -> None:

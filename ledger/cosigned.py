@@ -56,16 +56,15 @@ def add_cosignatures(
     is not stored twice (the command can be repeated)."""
     from ledger.log import checkpoint_matches, load_keyring
 
-    if not keys:
-        raise CosignedError(
-            "give the witness's verifier key (--witness): a cosignature is checked against it"
-        )
     with store.writer() as conn:
         store.check_schema(conn)
         key_leaves: dict[int, bytes] = {}
         ring = load_keyring(store, conn, key_leaves)
         checkpoint_matches(store, conn, ring, count=False, key_leaves=key_leaves)
-        signed = _stored_checkpoint(store, conn, ring, note)
+        signed = _signed_checkpoint(note, ring)
+        if not keys:
+            keys = _known_keys(store, conn, note, ring.root)
+        _check_stored(store, conn, signed)
         found = _cosignatures_by(note, keys, ring)
         matched = {c.line for _k, c in found}
         _body, lines = split_note(note)
@@ -76,19 +75,22 @@ def add_cosignatures(
     return signed, added, ignored
 
 
-def _stored_checkpoint(store: Store, conn: Connection, ring: Keyring, note: str) -> Checkpoint:
-    """The checkpoint `note` carries, which the log must have signed and must store with the same root."""
+def _signed_checkpoint(note: str, ring: Keyring) -> Checkpoint:
+    """The checkpoint `note` carries, which the log's root key must have signed."""
     try:
-        signed = verify_checkpoint(note, ring.root, ring.origin)
+        return verify_checkpoint(note, ring.root, ring.origin)
     except ValueError as exc:
         raise CosignedError(f"not a checkpoint this pool signed: {exc}") from exc
+
+
+def _check_stored(store: Store, conn: Connection, signed: Checkpoint) -> None:
+    """The log must store the checkpoint with the same root: a cosignature is kept only beside it."""
     stored = store.checkpoint_at(conn, signed.size)
     if stored is None or stored.root != signed.root:
         raise LedgerError(
             f"checkpoint {signed.size} with root {signed.root_b64} is not one this ledger signed and "
             "stores: a cosignature is kept only beside the checkpoint it signs"
         )
-    return signed
 
 
 def _cosignatures_by(
@@ -142,6 +144,31 @@ def _store_cosignatures(
         have[(row.cosigner, row.timestamp)] = row
         added.append(Added(cosignature, size, True))
     return added
+
+
+def _known_keys(store: Store, conn: Connection, note: str, root: VerifierKey) -> list[CosignerKey]:
+    """Without --witness: the keys of the witnesses whose lines the note carries, as the pool recorded them
+    with an earlier cosignature. A key is never taken from the note itself (a line names a key id, and
+    anyone can make a key with a name): a witness new to the pool is given with --witness once."""
+    recorded = {c.cosigner: c.vkey for c in store.cosignatures(conn)}
+    _body, lines = split_note(note)
+    keys, unknown = [], []
+    for line in lines:
+        if _is_log_line(line.name, line.raw, root):
+            continue
+        cosigner = f"{line.name}+{line.raw[:KEY_ID_SIZE].hex()}"
+        if cosigner in recorded:
+            keys.append(CosignerKey.parse(recorded[cosigner]))
+        else:
+            unknown.append(cosigner)
+    if unknown:
+        raise CosignedError(
+            f"{unknown[0]}: this pool has no key recorded for that witness: give its verifier key once "
+            "with --witness VKEY (a cosignature is checked against it, never against a key the note names)"
+        )
+    if not keys:
+        raise CosignedError("the note carries no cosignature line, only the pool's own signature")
+    return keys
 
 
 def _is_log_line(name: str, raw: bytes, root: VerifierKey) -> bool:

@@ -601,10 +601,10 @@ def _statement_data(state: PoolState, reader: Reader, request: Request, period: 
 def _invoice_read(svc: PoolService, request: Request, period: Period) -> Iterator[tuple[PoolState, Reader]]:
     """Only what invoices read: of the allocations only the period's, of their parts only the licensee's."""
     from patentpool import render
-    from patentpool.service import BOOK_KINDS, licensee_period
+    from patentpool.service import INVOICE_KINDS, licensee_period
 
     needles = licensee_period(period.label, request.party)
-    with render.progress("replaying ledger", None) as tick, svc.read(tick, BOOK_KINDS, needles) as opened:
+    with render.progress("replaying ledger", None) as tick, svc.read(tick, INVOICE_KINDS, needles) as opened:
         yield opened
 
 

@@ -164,9 +164,30 @@ def part_marker(period: str) -> bytes:
 def licensee_period(period: str, licensee: str) -> dict[str, bytes]:
     """`only_period`, keeping of the parts only `licensee`'s own (of any period: a few a year): an invoice
     reads its figures and memo lines from them, never a member's part. JCS sorts a licensee part's keys
-    "licensee" just before "lines"; a member part has no top-level "licensee"."""
-    spelled = json.dumps({"licensee": licensee}, ensure_ascii=False, separators=(",", ":"))[1:-1]
-    return {**only_period(period), "allocation.part": f'{spelled},"lines":'.encode()}
+    "licensee" just before "lines"; a member part has no top-level "licensee". Of the members and payments
+    only the licensee's are read (a needle is a prefix: an id it begins another's brings that one too)."""
+
+    def spelled(key: str) -> str:
+        return json.dumps({key: licensee}, ensure_ascii=False, separators=(",", ":"))[1:-1]
+
+    return {
+        **only_period(period),
+        "allocation.part": f'{spelled("licensee")},"lines":'.encode(),
+        "member.add": spelled("id").encode(),
+        "member.update": spelled("id").encode(),
+        "payment.add": spelled("licensee").encode(),
+    }
+
+
+def member_needles(member: str) -> dict[str, bytes]:
+    """Of the distributions, only `member`'s own (a statement's; a needle is a prefix: an id it begins brings
+    that member's too). Every member is read: a statement names the licensees of its lines."""
+    spelled = json.dumps(member, ensure_ascii=False)
+    return {"distribution.add": f'"member":{spelled}'.encode()}
+
+
+# What an invoice reads (with `licensee_period`): the books but the members' distributions.
+INVOICE_KINDS = tuple(kind for kind in BOOK_KINDS if kind != "distribution.add")
 
 
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
@@ -366,7 +387,8 @@ class PoolService:
         marker = only_period(period)["allocation.run"]
         with self.ledger.reader() as reader:
             found_voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
-            base = list(reader.signed_rows(kinds=STATEMENT_KINDS))
+            own = member_needles(shares_of) if shares_of is not None else None
+            base = list(reader.signed_rows(kinds=STATEMENT_KINDS, needles=own))
             programs = replay_raw(base, void_entries=found_voids).programs
             # Each program still looked for, with the seq its search ends at.
             ends = {

@@ -231,6 +231,39 @@ def test_a_witness_is_required_for_the_allocation(example_pool: Pool) -> None:
     assert "which holds the allocation" in result.stdout
 
 
+def test_a_known_witness_needs_no_key_the_second_time(pool: Pool) -> None:
+    """`checkpoint add-cosignature FILE` (spec 7): the witness's key is given once, then the pool uses the key
+    it recorded; a witness it does not know is refused with the one line saying what to give."""
+    pool.run("member", "add", "A", "--name", "Alpha", "--role", "both")
+    w1, w2 = Witness(pool, "witness.example/w1"), Witness(pool, "witness.example/w2")
+    first = pool.write(
+        "first.cosigned", w1.cosign(checkpoint_file(pool, "first.txt"), "--db", pool.db).stdout
+    )
+    unknown = pool.run("checkpoint", "add-cosignature", str(first), expect=1)
+    assert unknown.stderr.strip() == (
+        f"Error: {w1.keyid}: this pool has no key recorded for that witness: give its verifier key once with "
+        "--witness VKEY (a cosignature is checked against it, never against a key the note names)"
+    )
+    assert stored(pool) == []
+    pool.run("checkpoint", "add-cosignature", str(first), "--witness", w1.vkey)
+    pool.run("member", "add", "B", "--name", "Beta", "--role", "both")
+    second = pool.write(
+        "second.cosigned", w1.cosign(checkpoint_file(pool, "second.txt"), "--db", pool.db).stdout
+    )
+    added = pool.run("checkpoint", "add-cosignature", str(second))
+    assert f"stored: cosignature by {w1.keyid} of checkpoint" in added.stderr
+    assert len(stored(pool)) == 2
+    # Another witness's line beside a known one: refused whole until its key is given.
+    other = pool.write(
+        "other.cosigned", w2.cosign(checkpoint_file(pool, "other.txt"), "--db", pool.db).stdout
+    )
+    assert (
+        f"Error: {w2.keyid}: this pool has no key"
+        in pool.run("checkpoint", "add-cosignature", str(other), expect=1).stderr
+    )
+    assert len(stored(pool)) == 2
+
+
 # --- what a witness refuses --------------------------------------------------------------------------------
 def test_a_fork_is_refused(db_url: str, pool_factory: Any, tmp_path: Path) -> None:
     honest = pool_factory(db_url)

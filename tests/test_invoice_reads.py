@@ -7,7 +7,7 @@ from conftest import Pool
 
 from patentpool import books
 from patentpool.periods import Period
-from patentpool.service import BOOK_KINDS, PoolService, licensee_period, only_period
+from patentpool.service import BOOK_KINDS, INVOICE_KINDS, PoolService, licensee_period, only_period
 
 PERIOD = "2025Q1"
 
@@ -25,9 +25,12 @@ def test_an_invoice_reads_only_its_licensees_parts(example_pool: Pool) -> None:
     svc = PoolService(pool.db, pool.key)
     per = Period.parse(PERIOD)
     for licensee in ("L1", "C"):  # C is a member too: its member part is not read
-        with svc.read(kinds=BOOK_KINDS, needles=licensee_period(PERIOD, licensee)) as (state, _reader):
+        with svc.read(kinds=INVOICE_KINDS, needles=licensee_period(PERIOD, licensee)) as (state, _reader):
             narrow = books.invoice(state, licensee, per, None)
             assert {(i.kind, i.name) for i in state.part_info.values()} == {("licensee", licensee)}
+            # Of the members and payments, only the licensee's own; no member's distribution.
+            assert set(state.members) == {licensee}
+            assert {p.licensee for p in state.payments} <= {licensee} and not state.distributions
         with svc.read(kinds=BOOK_KINDS, needles=only_period(PERIOD)) as (state, _reader):
             wide = books.invoice(state, licensee, per, None)
             assert ("member", "A") in {(i.kind, i.name) for i in state.part_info.values()}
