@@ -525,6 +525,31 @@ def bench_reads(backend: str, scale: gen.Scale, profile: bool) -> None:
     for member in ("M001", "M050", "M100"):
         _bench_statement(backend, scale, url, size, period, member, profile)
     _bench_invoice(backend, scale, url, size, period, "L0001")
+    _bench_staleness(backend, url, size, period)
+
+
+def _bench_staleness(backend: str, url: str, size: int, period: str) -> None:
+    """Rule 13's check alone (issue 15): is the period's allocation still what the ledger gives? Nothing
+    changed since it but the register of another program (most of the ledger's entries, appended after it):
+    the (kind, subject) index answers without reading them, so no recomputation runs."""
+    from patentpool.service import PoolService
+
+    svc = PoolService(url, gen.key_path())
+    with svc.read_period(period, licensee="L0001") as (state, reader):
+        start = time.perf_counter()
+        svc.refuse_stale(reader, state, period, None)
+        seconds = time.perf_counter() - start
+    svc.store.close()
+    record(
+        f"staleness check alone, nothing changed ({size:,})",
+        backend,
+        f"{seconds * 1000:,.1f} ms",
+        "-",
+        None,
+        "< 1 s",
+        seconds < 1,
+        work=seconds,
+    )
 
 
 def _bench_invoice(backend: str, scale: gen.Scale, url: str, size: int, period: str, licensee: str) -> None:

@@ -589,7 +589,9 @@ class Kind:
 
 
 def _statement_read(svc: PoolService, request: Request, period: Period) -> Opened:
-    return svc.read_period(period.label, request.program, shares_of=request.party)
+    # Every member's name only for a document, which names the licensee of each line.
+    names = request.fmt in DOCUMENT_FORMATS
+    return svc.read_period(period.label, request.program, shares_of=request.party, names=names)
 
 
 def _statement_data(state: PoolState, reader: Reader, request: Request, period: Period) -> dict[str, Any]:
@@ -597,15 +599,9 @@ def _statement_data(state: PoolState, reader: Reader, request: Request, period: 
     return books.statement(state, request.party, period, request.program, note)
 
 
-@contextmanager
-def _invoice_read(svc: PoolService, request: Request, period: Period) -> Iterator[tuple[PoolState, Reader]]:
-    """Only what invoices read: of the allocations only the period's, of their parts only the licensee's."""
-    from patentpool import render
-    from patentpool.service import INVOICE_KINDS, licensee_period
-
-    needles = licensee_period(period.label, request.party)
-    with render.progress("replaying ledger", None) as tick, svc.read(tick, INVOICE_KINDS, needles) as opened:
-        yield opened
+def _invoice_read(svc: PoolService, request: Request, period: Period) -> Opened:
+    """Only what an invoice reads: the period's latest summaries and, of their parts, the licensee's own."""
+    return svc.read_period(period.label, request.program, licensee=request.party)
 
 
 def _invoice_data(state: PoolState, reader: Reader, request: Request, period: Period) -> dict[str, Any]:

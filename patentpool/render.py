@@ -72,7 +72,7 @@ def to_json(data: Any) -> str:
     # Indented for people when small; compact (the C encoder: indenting goes through pure Python) when large,
     # such as the statement of a member with tens of thousands of lines.
     text = json.dumps(data, ensure_ascii=False)
-    if len(text) < 1 << 20:
+    if len(text) < 1 << 17:
         text = json.dumps(data, indent=2, ensure_ascii=False)
     return text + "\n"
 

@@ -161,33 +161,29 @@ def part_marker(period: str) -> bytes:
     return f'"period":"{period}","program":'.encode()
 
 
-def licensee_period(period: str, licensee: str) -> dict[str, bytes]:
-    """`only_period`, keeping of the parts only `licensee`'s own (of any period: a few a year): an invoice
-    reads its figures and memo lines from them, never a member's part. JCS sorts a licensee part's keys
-    "licensee" just before "lines"; a member part has no top-level "licensee". Of the members and payments
-    only the licensee's are read (a needle is a prefix: an id it begins another's brings that one too)."""
-
-    def spelled(key: str) -> str:
-        return json.dumps({key: licensee}, ensure_ascii=False, separators=(",", ":"))[1:-1]
-
+def licensee_needles(licensee: str) -> dict[str, bytes]:
+    """Of the members and payments, only `licensee`'s own (an invoice's; a needle is a prefix: an id it
+    begins brings that one too)."""
+    spelled = json.dumps(licensee, ensure_ascii=False)
     return {
-        **only_period(period),
-        "allocation.part": f'{spelled("licensee")},"lines":'.encode(),
-        "member.add": spelled("id").encode(),
-        "member.update": spelled("id").encode(),
-        "payment.add": spelled("licensee").encode(),
+        "member.add": f'"id":{spelled}'.encode(),
+        "member.update": f'"id":{spelled}'.encode(),
+        "payment.add": f'"licensee":{spelled}'.encode(),
     }
 
 
-def member_needles(member: str) -> dict[str, bytes]:
+# What an invoice reads besides its period's summaries and its own parts (`read_period`).
+INVOICE_KINDS = ("pool.genesis", "member.add", "member.update", "program.add", "program.amend", "payment.add")
+
+
+def member_needles(member: str, names: bool = True) -> dict[str, bytes]:
     """Of the distributions, only `member`'s own (a statement's; a needle is a prefix: an id it begins brings
-    that member's too). Every member is read: a statement names the licensees of its lines."""
+    that member's too); of the members too unless `names` (a document names the licensees of its lines)."""
     spelled = json.dumps(member, ensure_ascii=False)
-    return {"distribution.add": f'"member":{spelled}'.encode()}
-
-
-# What an invoice reads (with `licensee_period`): the books but the members' distributions.
-INVOICE_KINDS = tuple(kind for kind in BOOK_KINDS if kind != "distribution.add")
+    needles = {"distribution.add": f'"member":{spelled}'.encode()}
+    if not names:
+        needles |= {"member.add": f'"id":{spelled}'.encode(), "member.update": f'"id":{spelled}'.encode()}
+    return needles
 
 
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
@@ -373,22 +369,32 @@ class PoolService:
 
     @contextmanager
     def read_period(
-        self, period: str, program: str | None = None, shares_of: str | None = None
+        self,
+        period: str,
+        program: str | None = None,
+        shares_of: str | None = None,
+        licensee: str | None = None,
+        names: bool = True,
     ) -> Iterator[tuple[PoolState, Reader]]:
         """A partial state for a statement of `period`: the members, the programs, and the latest allocation
         of the period of each program (or of `program`), with only member `shares_of`'s share rows if given
         (all of them are most of an allocation body). Allocations are searched newest first, and the
         search stops once no program can have one further back (none precedes its program, and a program
         allocates by quarter or by half): a statement of a recent period reads one allocation body, however
-        many periods (tens of megabytes each) the ledger holds."""
+        many periods (tens of megabytes each) the ledger holds. With `licensee` (an invoice): the licensee's
+        own member entry, payments and parts instead of the members, distributions and member parts. Without
+        `names`, of the members only `shares_of` is read (a statement as data names no other member)."""
         from patentpool.periods import Period
 
         per = Period.parse(period)
         marker = only_period(period)["allocation.run"]
         with self.ledger.reader() as reader:
             found_voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
-            own = member_needles(shares_of) if shares_of is not None else None
-            base = list(reader.signed_rows(kinds=STATEMENT_KINDS, needles=own))
+            if licensee is not None:
+                base = list(reader.signed_rows(kinds=INVOICE_KINDS, needles=licensee_needles(licensee)))
+            else:
+                own = member_needles(shares_of, names) if shares_of is not None else None
+                base = list(reader.signed_rows(kinds=STATEMENT_KINDS, needles=own))
             programs = replay_raw(base, void_entries=found_voids).programs
             # Each program still looked for, with the seq its search ends at.
             ends = {
@@ -406,12 +412,13 @@ class PoolService:
                 if row is not None and of in ends:
                     found.append(row)
                     del ends[of]
-            # Of each summary's parts, only the member's own (spec 8a): a statement reads nothing else.
+            # Of each summary's parts, only the party's own (spec 8a): nothing else is read.
+            party, group = (licensee, "licensees") if licensee is not None else (shares_of, "members")
             wanted = []
             for row in found:
-                listed = decode_trusted(row[2]).body["parts"]["members"]
-                if shares_of is not None and shares_of in listed:
-                    wanted.append(listed[shares_of][0])
+                listed = decode_trusted(row[2]).body["parts"][group]
+                if party is not None and party in listed:
+                    wanted.append(listed[party][0])
             part_rows = [reader.signed_row(seq, "allocation.part", keep=lambda raw: True) for seq in wanted]
             state = replay(
                 self.store,

@@ -1,5 +1,6 @@
-"""`invoice` reads the books of its period with only the licensee's own parts (`licensee_period`): it must
-give what a read of every part gives, and hold no member's part."""
+"""`invoice` reads the period's latest summaries with only the licensee's own parts, member entry and payments
+(`PoolService.read_period(licensee=...)`): it must give what a read of all the books gives, and hold no
+member's part, no other member and no distribution."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from conftest import Pool
 
 from patentpool import books
 from patentpool.periods import Period
-from patentpool.service import BOOK_KINDS, INVOICE_KINDS, PoolService, licensee_period, only_period
+from patentpool.service import BOOK_KINDS, PoolService, only_period
 
 PERIOD = "2025Q1"
 
@@ -25,7 +26,7 @@ def test_an_invoice_reads_only_its_licensees_parts(example_pool: Pool) -> None:
     svc = PoolService(pool.db, pool.key)
     per = Period.parse(PERIOD)
     for licensee in ("L1", "C"):  # C is a member too: its member part is not read
-        with svc.read(kinds=INVOICE_KINDS, needles=licensee_period(PERIOD, licensee)) as (state, _reader):
+        with svc.read_period(PERIOD, licensee=licensee) as (state, _reader):
             narrow = books.invoice(state, licensee, per, None)
             assert {(i.kind, i.name) for i in state.part_info.values()} == {("licensee", licensee)}
             # Of the members and payments, only the licensee's own; no member's distribution.
