@@ -54,68 +54,96 @@ def add_cosignatures(
     Everything is checked before anything is written, in one writer transaction: the note's log signature
     (root key, origin), that the log stores this very checkpoint, and each cosignature. A line already stored
     is not stored twice (the command can be repeated)."""
-    from ledger.log import checkpoint_matches, load_keyring, utc_now
-    from ledger.store import StoredCosignature
+    from ledger.log import checkpoint_matches, load_keyring
 
     with store.writer() as conn:
         store.check_schema(conn)
         key_leaves: dict[int, bytes] = {}
         ring = load_keyring(store, conn, key_leaves)
         checkpoint_matches(store, conn, ring, count=False, key_leaves=key_leaves)
-        try:
-            signed = verify_checkpoint(note, ring.root, ring.origin)
-        except ValueError as exc:
-            raise CosignedError(f"not a checkpoint this pool signed: {exc}") from exc
+        signed = _signed_checkpoint(note, ring)
         if not keys:
             keys = _known_keys(store, conn, note, ring.root)
-        stored = store.checkpoint_at(conn, signed.size)
-        if stored is None or stored.root != signed.root:
-            raise LedgerError(
-                f"checkpoint {signed.size} with root {signed.root_b64} is not one this ledger signed and "
-                "stores: a cosignature is kept only beside the checkpoint it signs"
-            )
-        found: list[tuple[CosignerKey, Cosignature]] = []
-        for key in keys:
-            if key.name == ring.origin and key.public == ring.root.public:
-                raise CosignedError("the pool's own key is no witness: a cosigner has a key of its own")
-            try:
-                _body, cosignatures = verify_cosignatures(note, key)
-            except NoteError as exc:
-                raise CosignedError(str(exc)) from exc
-            found += [(key, c) for c in cosignatures]
-        if not found:
-            names = ", ".join(k.keyid_string for k in keys)
-            raise CosignedError(f"the note carries no cosignature by {names}")
+        _check_stored(store, conn, signed)
+        found = _cosignatures_by(note, keys, ring)
         matched = {c.line for _k, c in found}
         _body, lines = split_note(note)
         ignored = sum(
             1 for s in lines if s.line not in matched and not _is_log_line(s.name, s.raw, ring.root)
         )
-        have = {(c.cosigner, c.timestamp): c for c in store.cosignatures(conn) if c.size == signed.size}
-        added: list[Added] = []
-        for key, cosignature in found:
-            if cosignature.timestamp == 0:
-                raise CosignedError(f"cosignature by {key.keyid_string} has no time (timestamp 0)")
-            if cosignature.timestamp > now + FUTURE_SLACK:
-                raise CosignedError(
-                    f"cosignature by {key.keyid_string} is dated {cosignature.time}, in the future"
-                )
-            before = have.get((key.keyid_string, cosignature.timestamp))
-            if before is not None:
-                if before.line != cosignature.line:
-                    raise CosignedError(
-                        f"another cosignature by {key.keyid_string} at time {cosignature.timestamp} of "
-                        f"checkpoint {signed.size} is stored already"
-                    )
-                added.append(Added(cosignature, signed.size, False))
-                continue
-            row = StoredCosignature(
-                signed.size, key.keyid_string, cosignature.timestamp, str(key), cosignature.line, utc_now()
-            )
-            store.insert_cosignature(conn, row)
-            have[(row.cosigner, row.timestamp)] = row
-            added.append(Added(cosignature, signed.size, True))
+        added = _store_cosignatures(store, conn, found, signed.size, now)
     return signed, added, ignored
+
+
+def _signed_checkpoint(note: str, ring: Keyring) -> Checkpoint:
+    """The checkpoint `note` carries, which the log's root key must have signed."""
+    try:
+        return verify_checkpoint(note, ring.root, ring.origin)
+    except ValueError as exc:
+        raise CosignedError(f"not a checkpoint this pool signed: {exc}") from exc
+
+
+def _check_stored(store: Store, conn: Connection, signed: Checkpoint) -> None:
+    """The log must store the checkpoint with the same root: a cosignature is kept only beside it."""
+    stored = store.checkpoint_at(conn, signed.size)
+    if stored is None or stored.root != signed.root:
+        raise LedgerError(
+            f"checkpoint {signed.size} with root {signed.root_b64} is not one this ledger signed and "
+            "stores: a cosignature is kept only beside the checkpoint it signs"
+        )
+
+
+def _cosignatures_by(
+    note: str, keys: Sequence[CosignerKey], ring: Keyring
+) -> list[tuple[CosignerKey, Cosignature]]:
+    """Every verified cosignature in `note` by one of `keys` (witnesses, never the pool's own key)."""
+    found: list[tuple[CosignerKey, Cosignature]] = []
+    for key in keys:
+        if key.name == ring.origin and key.public == ring.root.public:
+            raise CosignedError("the pool's own key is no witness: a cosigner has a key of its own")
+        try:
+            _body, cosignatures = verify_cosignatures(note, key)
+        except NoteError as exc:
+            raise CosignedError(str(exc)) from exc
+        found += [(key, c) for c in cosignatures]
+    if not found:
+        names = ", ".join(k.keyid_string for k in keys)
+        raise CosignedError(f"the note carries no cosignature by {names}")
+    return found
+
+
+def _store_cosignatures(
+    store: Store, conn: Connection, found: Sequence[tuple[CosignerKey, Cosignature]], size: int, now: int
+) -> list[Added]:
+    """Insert each dated cosignature of checkpoint `size` not stored yet; a line stored before stays once."""
+    from ledger.log import utc_now
+    from ledger.store import StoredCosignature
+
+    have = {(c.cosigner, c.timestamp): c for c in store.cosignatures(conn) if c.size == size}
+    added: list[Added] = []
+    for key, cosignature in found:
+        if cosignature.timestamp == 0:
+            raise CosignedError(f"cosignature by {key.keyid_string} has no time (timestamp 0)")
+        if cosignature.timestamp > now + FUTURE_SLACK:
+            raise CosignedError(
+                f"cosignature by {key.keyid_string} is dated {cosignature.time}, in the future"
+            )
+        before = have.get((key.keyid_string, cosignature.timestamp))
+        if before is not None:
+            if before.line != cosignature.line:
+                raise CosignedError(
+                    f"another cosignature by {key.keyid_string} at time {cosignature.timestamp} of "
+                    f"checkpoint {size} is stored already"
+                )
+            added.append(Added(cosignature, size, False))
+            continue
+        row = StoredCosignature(
+            size, key.keyid_string, cosignature.timestamp, str(key), cosignature.line, utc_now()
+        )
+        store.insert_cosignature(conn, row)
+        have[(row.cosigner, row.timestamp)] = row
+        added.append(Added(cosignature, size, True))
+    return added
 
 
 def _known_keys(store: Store, conn: Connection, note: str, root: VerifierKey) -> list[CosignerKey]:

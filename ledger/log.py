@@ -41,8 +41,8 @@ SubjectOf = Callable[[str, Mapping[str, Any]], "str | None"]
 
 
 def utc_now() -> str:
-    # isoformat is several times faster than strftime("%Y-%m-%dT%H:%M:%S.%fZ") and spells the same text
-    # (microseconds always shown, the "+00:00" offset replaced by "Z").
+    # isoformat rather than strftime("%Y-%m-%dT%H:%M:%S.%fZ"): it costs less per entry appended and spells
+    # the same text (microseconds always shown, the "+00:00" offset replaced by "Z"); bench/README.md.
     return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
@@ -327,7 +327,6 @@ class Appender:
         self.base = base  # the signed checkpoint the stored head was checked against
         self.author_id = author.verifier().keyid_string
         head = store.head(conn)
-        self.start_size = head.size
         self.prev = head.hash.hex() if head.hash is not None else ZERO_HASH
         self.last_time = head.time or ""
         frontier_nodes = merkle.root_plan(head.size)
@@ -464,8 +463,6 @@ class Ledger:
         a shortened or lengthened export would otherwise have the root key sign a tree inconsistent with
         checkpoints it signed before, a fork. Returns the number of entries.
         """
-        from ledger.verify import check_chunk
-
         if self.store.exists():
             raise LedgerError(
                 f"{self.store.display_url} already holds a pool ledger; restore needs an empty one"
@@ -473,63 +470,10 @@ class Ledger:
         buffered = list(rows)
         if not buffered:
             raise LedgerError("nothing to restore")
-        try:
-            genesis = decode(buffered[0])
-        except EntryError as exc:
-            raise LedgerError(f"seq 1: {exc}") from exc
-        if genesis.kind != GENESIS or genesis.seq != 1:
-            raise LedgerError("seq 1: the export does not start with a genesis entry")
-        try:
-            ring = Keyring.from_genesis(genesis.body)
-        except KeyringError as exc:
-            raise LedgerError(f"seq 1: {exc}") from exc
-        if key.verifier().keyid_string != ring.root.keyid_string:
-            raise LedgerError("the key file is not the root key named by the export's genesis")
+        genesis, ring = _export_genesis(buffered[0], key)
         # Check everything before the schema is created, so a refused export leaves the database empty.
-        checking = Keyring.from_genesis(genesis.body)
-        candidates = {ring.root.keyid_string: [ring.root.public]}
-        prev, last_time = ZERO_HASH, ""
-        entries: list[tuple[Entry, bytes]] = []
-        for position, raw in enumerate(buffered, 1):
-            try:
-                entry = decode(raw)
-                if entry.kind == KEY_ADD:
-                    vkey = VerifierKey.parse(str(entry.body.get("vkey")))
-                    candidates.setdefault(vkey.keyid_string, []).append(vkey.public)
-            except ValueError as exc:
-                raise LedgerError(f"seq {position}: {exc}") from exc
-            checked = check_chunk(ring.origin, candidates, [(position, raw)])[0]
-            if entry.seq != position or entry.prev != prev:
-                raise LedgerError(f"seq {position}: out of order or the chain is broken")
-            if entry.time < last_time:
-                raise LedgerError(f"seq {position}: time {entry.time} is earlier than the entry before it")
-            if entry.seq > 1:
-                try:
-                    vkey_ok = checking.check_author(entry.seq, entry.author, entry.kind)
-                    if entry.kind in (KEY_ADD, KEY_REVOKE):
-                        checking.apply(entry.seq, entry.kind, entry.body)
-                except KeyringError as exc:
-                    raise LedgerError(f"seq {position}: {exc}") from exc
-                if checked.signer != vkey_ok.public:
-                    raise LedgerError(f"seq {position}: signature does not verify")
-            elif checked.signer != ring.root.public:
-                raise LedgerError("seq 1: genesis is not signed by the root key it names")
-            entries.append((entry, raw))
-            prev, last_time = checked.hash.hex(), entry.time
-        try:
-            signed = verify_checkpoint(checkpoint_note, ring.root, ring.origin)
-        except ValueError as exc:
-            raise LedgerError(f"the checkpoint: {exc}") from exc
-        if signed.size != len(entries):
-            raise LedgerError(
-                f"the checkpoint signs {signed.size} entries and the export holds {len(entries)}: give the "
-                "checkpoint printed with this export (restoring another tree would fork the pool's history)"
-            )
-        tree = merkle.CompactRange.empty()
-        for _entry, raw in entries:
-            tree.append(merkle.leaf_hash(raw))
-        if tree.root() != signed.root:
-            raise LedgerError(f"the export's entries are not the tree checkpoint {signed.size} signs")
+        entries = _checked_export(buffered, genesis, ring)
+        _check_export_tree(entries, checkpoint_note, ring)
         self.store.migrate()
         with self.store.writer() as conn:
             appender = Appender(
@@ -539,9 +483,6 @@ class Ledger:
                 appender.store_raw(entry, raw)
             self._commit(appender, key, None)
         return len(buffered)
-
-    def keyring(self, conn: Connection) -> Keyring:
-        return load_keyring(self.store, conn)
 
     @contextmanager
     def append(self, author: SigningKey, checkpoint_key: SigningKey | None = None) -> Iterator[Appender]:
@@ -711,3 +652,76 @@ class Reader:
             "old_checkpoint": None if old_cp is None else old_cp.note,
             "new_checkpoint": new_cp.note,
         }
+
+
+def _export_genesis(raw: bytes, key: SigningKey) -> tuple[Entry, Keyring]:
+    """An export's first entry, which must be a genesis naming `key` as the root key, and its keyring."""
+    try:
+        genesis = decode(raw)
+    except EntryError as exc:
+        raise LedgerError(f"seq 1: {exc}") from exc
+    if genesis.kind != GENESIS or genesis.seq != 1:
+        raise LedgerError("seq 1: the export does not start with a genesis entry")
+    try:
+        ring = Keyring.from_genesis(genesis.body)
+    except KeyringError as exc:
+        raise LedgerError(f"seq 1: {exc}") from exc
+    if key.verifier().keyid_string != ring.root.keyid_string:
+        raise LedgerError("the key file is not the root key named by the export's genesis")
+    return genesis, ring
+
+
+def _checked_export(buffered: list[bytes], genesis: Entry, ring: Keyring) -> list[tuple[Entry, bytes]]:
+    """Every exported entry decoded and checked as verify would (chain, keys, signatures); the first
+    problem raises LedgerError."""
+    from ledger.verify import check_chunk
+
+    checking = Keyring.from_genesis(genesis.body)
+    candidates = {ring.root.keyid_string: [ring.root.public]}
+    prev, last_time = ZERO_HASH, ""
+    entries: list[tuple[Entry, bytes]] = []
+    for position, raw in enumerate(buffered, 1):
+        try:
+            entry = decode(raw)
+            if entry.kind == KEY_ADD:
+                vkey = VerifierKey.parse(str(entry.body.get("vkey")))
+                candidates.setdefault(vkey.keyid_string, []).append(vkey.public)
+        except ValueError as exc:
+            raise LedgerError(f"seq {position}: {exc}") from exc
+        checked = check_chunk(ring.origin, candidates, [(position, raw)])[0]
+        if entry.seq != position or entry.prev != prev:
+            raise LedgerError(f"seq {position}: out of order or the chain is broken")
+        if entry.time < last_time:
+            raise LedgerError(f"seq {position}: time {entry.time} is earlier than the entry before it")
+        if entry.seq > 1:
+            try:
+                vkey_ok = checking.check_author(entry.seq, entry.author, entry.kind)
+                if entry.kind in (KEY_ADD, KEY_REVOKE):
+                    checking.apply(entry.seq, entry.kind, entry.body)
+            except KeyringError as exc:
+                raise LedgerError(f"seq {position}: {exc}") from exc
+            if checked.signer != vkey_ok.public:
+                raise LedgerError(f"seq {position}: signature does not verify")
+        elif checked.signer != ring.root.public:
+            raise LedgerError("seq 1: genesis is not signed by the root key it names")
+        entries.append((entry, raw))
+        prev, last_time = checked.hash.hex(), entry.time
+    return entries
+
+
+def _check_export_tree(entries: list[tuple[Entry, bytes]], checkpoint_note: str, ring: Keyring) -> None:
+    """The entries must be exactly the tree `checkpoint_note` signs: restoring another would fork."""
+    try:
+        signed = verify_checkpoint(checkpoint_note, ring.root, ring.origin)
+    except ValueError as exc:
+        raise LedgerError(f"the checkpoint: {exc}") from exc
+    if signed.size != len(entries):
+        raise LedgerError(
+            f"the checkpoint signs {signed.size} entries and the export holds {len(entries)}: give the "
+            "checkpoint printed with this export (restoring another tree would fork the pool's history)"
+        )
+    tree = merkle.CompactRange.empty()
+    for _entry, raw in entries:
+        tree.append(merkle.leaf_hash(raw))
+    if tree.root() != signed.root:
+        raise LedgerError(f"the export's entries are not the tree checkpoint {signed.size} signs")

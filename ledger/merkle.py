@@ -486,31 +486,51 @@ def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, pro
     ``old == 0`` are always rejected (a proof from the empty tree is meaningless, even when new is 0);
     ``old == new`` requires an empty proof and identical roots. Raises ``ProofError``; returns ``None``.
     """
+    if _consistency_trivial(old, new, old_root, new_root, proof):
+        return
+    # Step 1.
+    if not proof:
+        raise ProofError(f"empty consistency proof between different tree sizes {old} and {new}")
+    _check_proof_hashes(proof)
+    fr, sr = _consistency_roots(old, new, old_root, proof)
+    if fr != old_root:
+        raise ProofError(
+            f"consistency proof from size {old} to {new} yields old root {fr.hex()}, "
+            f"not the expected {old_root.hex()}"
+        )
+    if sr != new_root:
+        raise ProofError(
+            f"consistency proof from size {old} to {new} yields new root {sr.hex()}, "
+            f"not the expected {new_root.hex()}"
+        )
+
+
+def _consistency_trivial(
+    old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """Refuse sizes no proof can join; True when the sizes are equal and the (empty) proof holds."""
     if old < 0 or new < 0:
         raise ProofError(f"tree sizes must be non-negative, got old={old} new={new}")
     if old > new:
         raise ProofError(f"old tree size {old} exceeds new tree size {new}")
     if old == 0:
         raise ProofError(f"consistency proof from the empty tree (old size 0 to {new}) is meaningless")
-    if old == new:
-        if proof:
-            raise ProofError(
-                f"tree sizes are equal ({old}) so the proof must be empty, got {len(proof)} hashes"
-            )
-        # Roots are deliberately not length-checked here: with nothing to hash, any two equal
-        # commitments are consistent (the reference vectors include such a case).
-        if old_root != new_root:
-            raise ProofError(
-                f"tree sizes are equal ({old}) but roots differ: {old_root.hex()} != {new_root.hex()}"
-            )
-        return
+    if old != new:
+        return False
+    if proof:
+        raise ProofError(f"tree sizes are equal ({old}) so the proof must be empty, got {len(proof)} hashes")
+    # Roots are deliberately not length-checked here: with nothing to hash, any two equal
+    # commitments are consistent (the reference vectors include such a case).
+    if old_root != new_root:
+        raise ProofError(
+            f"tree sizes are equal ({old}) but roots differ: {old_root.hex()} != {new_root.hex()}"
+        )
+    return True
 
-    # Step 1.
-    if not proof:
-        raise ProofError(f"empty consistency proof between different tree sizes {old} and {new}")
-    _check_proof_hashes(proof)
+
+def _consistency_roots(old: int, new: int, old_root: bytes, proof: Sequence[bytes]) -> tuple[bytes, bytes]:
+    """RFC 9162 2.1.4.2 steps 2-7: the old and new roots the proof yields; ProofError if its length is off."""
     expected_len = _consistency_proof_len(old, new)
-
     # Step 2: the old tree being one perfect subtree of the new one, its root is the proof's seed.
     path = list(proof)
     if old & (old - 1) == 0:
@@ -547,16 +567,7 @@ def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, pro
             f"consistency proof too short: {len(proof)} hashes given, a proof from size {old} "
             f"to size {new} has {expected_len}"
         )
-    if fr != old_root:
-        raise ProofError(
-            f"consistency proof from size {old} to {new} yields old root {fr.hex()}, "
-            f"not the expected {old_root.hex()}"
-        )
-    if sr != new_root:
-        raise ProofError(
-            f"consistency proof from size {old} to {new} yields new root {sr.hex()}, "
-            f"not the expected {new_root.hex()}"
-        )
+    return fr, sr
 
 
 class MemoryTree:

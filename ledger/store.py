@@ -290,29 +290,12 @@ class Store:
         after = since - 1
         kind_filter = self._kind_filter(conn, kinds, since, until) if kinds else None
         while True:
-            query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw))
-            if columns:
-                query = query.add_columns(entries.c.prev, entries.c.hash, entries.c.author, entries.c.time)
-            if after > 0:
-                # Not on the first page: with a kinds filter, PostgreSQL would AND a bitmap of the whole
-                # primary key (`seq > 0`, every row) with the kind index's few rows (cost: bench/README.md).
-                query = query.where(entries.c.seq > after)
-            if until is not None:
-                query = query.where(entries.c.seq <= until)
-            if kind_filter is not None:
-                query = query.where(kind_filter)
-            heads = conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
+            heads = self._entry_heads(conn, after, until, kind_filter, batch, columns)
             wanted = [(int(head[0]), str(head[1]), int(head[2])) for head in heads]
             extra: dict[int, tuple[Any, ...]] = {int(h[0]): tuple(h[3:]) for h in heads} if columns else {}
             if needles:
                 wanted = self._with_needles(conn, wanted, needles)
-            start = 0
-            while start < len(wanted):
-                end, size = start, 0
-                while end < len(wanted) and (end == start or size + wanted[end][2] <= PAGE_BYTES):
-                    size += wanted[end][2]
-                    end += 1
-                chunk = wanted[start:end]
+            for chunk in _byte_slices(wanted):
                 where: ColumnElement[bool]
                 if kinds or needles:
                     where = entries.c.seq.in_([c[0] for c in chunk])
@@ -327,10 +310,32 @@ class Store:
                         yield (seq, kind, raws[seq], *extra[seq])
                     else:
                         yield seq, kind, raws[seq]
-                start = end
             if len(heads) < batch:
                 return
             after = int(heads[-1][0])
+
+    def _entry_heads(
+        self,
+        conn: Connection,
+        after: int,
+        until: int | None,
+        kind_filter: ColumnElement[bool] | None,
+        batch: int,
+        columns: bool,
+    ) -> Sequence[Sequence[Any]]:
+        """One keyset page of (seq, kind, size[, prev, hash, author, time]) after seq `after`."""
+        query = select(entries.c.seq, entries.c.kind, func.length(entries.c.raw))
+        if columns:
+            query = query.add_columns(entries.c.prev, entries.c.hash, entries.c.author, entries.c.time)
+        if after > 0:
+            # Not on the first page: with a kinds filter, PostgreSQL would AND a bitmap of the whole
+            # primary key (`seq > 0`, every row) with the kind index's few rows (cost: bench/README.md).
+            query = query.where(entries.c.seq > after)
+        if until is not None:
+            query = query.where(entries.c.seq <= until)
+        if kind_filter is not None:
+            query = query.where(kind_filter)
+        return conn.execute(query.order_by(entries.c.seq).limit(batch)).all()
 
     def _kind_filter(
         self, conn: Connection, kinds: Sequence[str], since: int, until: int | None
@@ -458,10 +463,11 @@ class Store:
     def _with_needles(
         self, conn: Connection, rows: list[tuple[int, str, int]], needles: Mapping[str, bytes]
     ) -> list[tuple[int, str, int]]:
-        # PostgreSQL finds a needle in its (compressed, out-of-line) values 2.5 times faster than it ships
-        # them. SQLite ships its bytes faster than instr() reads overflow pages, so there only rows that fit
-        # in a page are searched by the database (many small payments or members, of which a party's read
-        # wants one); the caller's check on the bytes does the rest (see `patentpool.service.replay`).
+        # PostgreSQL finds a needle in its (compressed, out-of-line) values faster than it ships them
+        # (bench/README.md). SQLite ships its bytes faster than instr() reads overflow pages, so there only
+        # rows that fit in a page are searched by the database (many small payments or members, of which a
+        # party's read wants one); the caller's check on the bytes does the rest (see
+        # `patentpool.service.replay`).
         searched = [
             row for row in rows if row[1] in needles and (self.dialect != "sqlite" or row[2] <= SMALL_ROW)
         ]
@@ -541,10 +547,10 @@ class Store:
         conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]], chunk: int
     ) -> None:
         # Straight to the driver's executemany: the values are already the driver's types (int, str, bytes),
-        # and SQLAlchemy's per-value bind processing was a fifth of a bulk import. Chunks bound the memory
-        # of one round trip.
+        # and SQLAlchemy's per-value bind processing was a large share of a bulk import (bench/README.md).
+        # Chunks bound the memory of one round trip.
         if conn.dialect.name == "postgresql":
-            # COPY streams the rows in one protocol exchange, several times faster than executemany; the
+            # COPY streams the rows in one protocol exchange rather than a round trip per batch; the
             # BEFORE INSERT trigger still checks every row, and the transaction is the command's.
             driver = conn.connection.driver_connection
             import psycopg
@@ -613,8 +619,9 @@ class DbNodes:
     def get_nodes(self, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
         out: dict[merkle.Node, bytes] = {}
         keys = sorted(set(wanted))
-        # PostgreSQL answers a list of (level, idx) row values with one index probe each, ~15 times faster
-        # than a query per level; SQLite scans the whole table for row values, so it gets a query per level.
+        # PostgreSQL answers a list of (level, idx) row values with one index probe each, much faster than
+        # a query per level (bench/README.md); SQLite scans the whole table for row values, so it gets a
+        # query per level.
         by_pairs = self.conn.dialect.name != "sqlite"
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
@@ -649,3 +656,16 @@ def _runs(ordered: Sequence[int]) -> Iterator[tuple[int, int]]:
         if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:
             yield ordered[start], ordered[i - 1]
             start = i
+
+
+def _byte_slices(wanted: Sequence[tuple[int, str, int]]) -> Iterator[Sequence[tuple[int, str, int]]]:
+    """A page's (seq, kind, size) heads in runs of at most PAGE_BYTES (a larger entry alone), so a few
+    very large entries never fill memory."""
+    start = 0
+    while start < len(wanted):
+        end, size = start, 0
+        while end < len(wanted) and (end == start or size + wanted[end][2] <= PAGE_BYTES):
+            size += wanted[end][2]
+            end += 1
+        yield wanted[start:end]
+        start = end

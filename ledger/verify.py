@@ -360,75 +360,110 @@ def verify_rows(
     report = Report()
     return_large_blocks()  # before the workers fork: they inherit it
     origin, candidates = _candidate_keys(key_rows)
-    ring: Keyring | None = None
-    compact = merkle.CompactRange.empty()
-    roots: dict[int, bytes] = {}
     stored_sizes = {size for size, _root, _note in checkpoints} | {_claimed_size(n) for _name, n in kept}
-    prev_seq = 0
-    prev_hash = ZERO_HASH
-    prev_time = ""
-    done = 0
-    stored_columns = iter(columns) if columns is not None else None
-    for checked, entry in _checked_stream(rows, origin, candidates, jobs):
-        position = checked.position
-        made = compact.append(checked.leaf)
-        if tree is not None:
-            tree.created(made)
-        if stored_columns is not None and entry is not None:
-            row_columns = next(stored_columns, None)
-            while row_columns is not None and row_columns[0] < position:
-                row_columns = next(stored_columns, None)
-            differ = _column_problem(position, row_columns, checked, entry)
-            if differ is not None:
-                report.problems.append(differ)
-        if compact.size in stored_sizes:
-            roots[compact.size] = compact.root()
-            if entry is not None:
-                report.times[compact.size] = entry.time
-        done += 1
-        if on_progress is not None and done % 1000 == 0:
-            on_progress(1000)
-        problems = _check_one(position, checked, entry, prev_seq, prev_hash, prev_time, ring)
-        report.problems.extend(problems)
-        if entry is not None:
-            if entry.seq == 1 and entry.kind == GENESIS and ring is None:
-                try:
-                    ring = Keyring.from_genesis(entry.body)
-                except KeyringError as exc:
-                    report.problems.append(Problem(position, f"genesis: {exc}"))
-            elif not problems and ring is not None:
-                try:
-                    ring.apply(entry.seq, entry.kind, entry.body)
-                except KeyringError as exc:
-                    report.problems.append(Problem(entry.seq, str(exc)))
-            malformed: EntryError | None = None
-            if not problems and on_entry is not None:
-                try:
-                    found = list(on_entry(entry, checked.hash))
-                except EntryError as exc:  # the caller read a large body that is not well-formed
-                    found, malformed = [], exc
-                report.problems.extend(Problem(entry.seq, msg) for msg in found)
-            if malformed is None and isinstance(entry.body, LazyBody) and not entry.body.checked:
-                try:
-                    entry.body.check()  # neither proven by the caller's comparison nor read
-                except EntryError as exc:
-                    malformed = exc
-            if malformed is not None:
-                report.problems.append(Problem(entry.seq, f"malformed entry: {malformed}"))
-            prev_seq, prev_time = entry.seq, entry.time
-        else:
-            prev_seq = position
-        prev_hash = checked.hash.hex()
-    if on_progress is not None and done % 1000:
-        on_progress(done % 1000)
-    report.size = compact.size
-    report.root = compact.root()
-    if ring is None:
+    stream = _checked_stream(rows, origin, candidates, jobs)
+    walk = _Walk(report, stored_sizes, tree, on_entry, on_progress)
+    walk.run(stream, iter(columns) if columns is not None else None)
+    if on_progress is not None and walk.compact.size % 1000:
+        on_progress(walk.compact.size % 1000)  # the rows after the last thousand
+    report.size = walk.compact.size
+    report.root = walk.compact.root()
+    if walk.ring is None:
         report.problems.append(Problem(None, "no valid genesis entry: cannot check keys or checkpoints"))
         return report
-    report.checkpoints = _check_checkpoints(checkpoints, ring, roots, report)
-    _check_kept(kept, {size for size, _root, _note in checkpoints}, ring, roots, report)
+    report.checkpoints = _check_checkpoints(checkpoints, walk.ring, walk.roots, report)
+    _check_kept(kept, {size for size, _root, _note in checkpoints}, walk.ring, walk.roots, report)
     return report
+
+
+class _Walk:
+    """The one pass in seq order over the checked entries: chain, keys, index columns, stored nodes, the
+    caller's replay. Its loop stays one function so that no call is added per entry."""
+
+    def __init__(
+        self,
+        report: Report,
+        stored_sizes: set[int],
+        tree: TreeCheck | None,
+        on_entry: OnEntry | None,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        self.report, self.stored_sizes, self.tree = report, stored_sizes, tree
+        self.on_entry, self.on_progress = on_entry, on_progress
+        self.compact = merkle.CompactRange.empty()
+        self.roots: dict[int, bytes] = {}  # the root at each checkpoint size
+        self.ring: Keyring | None = None
+
+    def run(
+        self, stream: Iterable[tuple[Checked, Entry | None]], stored_columns: Iterator[Columns] | None
+    ) -> None:
+        """Check every entry of `stream`, in order, into the report."""
+        report, compact, roots, stored_sizes = self.report, self.compact, self.roots, self.stored_sizes
+        tree, on_entry, on_progress = self.tree, self.on_entry, self.on_progress
+        ring: Keyring | None = None
+        prev_seq, prev_hash, prev_time = 0, ZERO_HASH, ""
+        for done, (checked, entry) in enumerate(stream, 1):
+            position = checked.position
+            made = compact.append(checked.leaf)
+            if tree is not None:
+                tree.created(made)
+            if stored_columns is not None and entry is not None:
+                row_columns = next(stored_columns, None)
+                while row_columns is not None and row_columns[0] < position:
+                    row_columns = next(stored_columns, None)
+                differ = _column_problem(position, row_columns, checked, entry)
+                if differ is not None:
+                    report.problems.append(differ)
+            if compact.size in stored_sizes:
+                roots[compact.size] = compact.root()
+                if entry is not None:
+                    report.times[compact.size] = entry.time
+            if on_progress is not None and done % 1000 == 0:
+                on_progress(1000)
+            problems = _check_one(position, checked, entry, prev_seq, prev_hash, prev_time, ring)
+            report.problems.extend(problems)
+            if entry is not None:
+                if entry.seq == 1 and entry.kind == GENESIS and ring is None:
+                    ring = _genesis_ring(entry, position, report)  # once
+                elif not problems and ring is not None:
+                    try:
+                        ring.apply(entry.seq, entry.kind, entry.body)
+                    except KeyringError as exc:
+                        report.problems.append(Problem(entry.seq, str(exc)))
+                malformed: EntryError | None = None
+                if not problems and on_entry is not None:
+                    try:
+                        found = list(on_entry(entry, checked.hash))
+                    except EntryError as exc:  # the caller read a large body that is not well-formed
+                        found, malformed = [], exc
+                    report.problems.extend(Problem(entry.seq, msg) for msg in found)
+                if malformed is None and isinstance(entry.body, LazyBody) and not entry.body.checked:
+                    malformed = _unread_body(entry.body)  # large bodies only
+                if malformed is not None:
+                    report.problems.append(Problem(entry.seq, f"malformed entry: {malformed}"))
+                prev_seq, prev_time = entry.seq, entry.time
+            else:
+                prev_seq = position
+            prev_hash = checked.hash.hex()
+        self.ring = ring
+
+
+def _genesis_ring(entry: Entry, position: int, report: Report) -> Keyring | None:
+    """The keyring the genesis entry founds, or None with the problem reported."""
+    try:
+        return Keyring.from_genesis(entry.body)
+    except KeyringError as exc:
+        report.problems.append(Problem(position, f"genesis: {exc}"))
+        return None
+
+
+def _unread_body(body: LazyBody) -> EntryError | None:
+    """Parse strictly a large body neither proven by the caller's comparison nor read: the error, if any."""
+    try:
+        body.check()
+    except EntryError as exc:
+        return exc
+    return None
 
 
 def _claimed_size(note: str) -> int:

@@ -273,7 +273,7 @@ def largest_remainder(total_cents: int, weights: Sequence[Decimal | Fraction | i
 def _largest_remainder_int(total_cents: int, weights: Sequence[int]) -> list[int]:
     """`largest_remainder` for integer weights in integer arithmetic: share i is (amount x w_i) / sum, so
     its floor and remainder are a divmod, and remainders compare as integers over the same denominator.
-    The allocation splits every line this way; Fractions made it a hundred times slower."""
+    The allocation splits every line this way, so it avoids Fractions (their cost: bench/README.md)."""
     if min(weights) < 0:
         raise TermError(f"weights: must not be negative, got {list(weights)}")
     weight_sum = sum(weights)

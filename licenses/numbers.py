@@ -213,7 +213,7 @@ def _jp(serial: str, kind: str | None) -> tuple[str, str]:
 
 
 _KR_RIGHTS: dict[str, tuple[str, str | None, str]] = {
-    # type: (kind of a registration, kind of a publication, what it is)
+    # the type code: (kind of a registration, kind of a publication, what it is)
     "10": ("B1", "A", "patent"),
     "20": ("Y1", "U", "utility model"),
     "30": ("S", None, "design"),

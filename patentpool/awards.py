@@ -342,12 +342,32 @@ def compute(
         for inv, cents in zip(terms.inventors, totals, strict=True):
             _spelled, mine = payee.setdefault(name_key(inv.name), (inv.name, {}))
             mine[key] = mine.get(key, 0) + cents
-    for terms in inventors.values():
-        if terms.rate < STATUTORY_MIN_RATE:
-            warnings.append(
-                f"{terms.patent} ({terms.country}): rate {format_rate(terms.rate)}% is below "
-                f"{format_rate(STATUTORY_MIN_RATE)}% (the statutory default; check your institution's rule)"
-            )
+    warnings += _rate_warnings(inventors.values())
+    inventors_out = _inventor_rows(payee, currency, warnings)
+    return {
+        "member": member,
+        "currency": currency,
+        "periods": sorted({i.period for i in incomes}, key=Period.parse),
+        "inventors": inventors_out,
+        "patents": patents_out,
+        "warnings": warnings,
+    }
+
+
+def _rate_warnings(inventors: Iterable[PatentInventors]) -> list[str]:
+    """A warning for each patent whose award rate is below the statutory default."""
+    return [
+        f"{terms.patent} ({terms.country}): rate {format_rate(terms.rate)}% is below "
+        f"{format_rate(STATUTORY_MIN_RATE)}% (the statutory default; check your institution's rule)"
+        for terms in inventors
+        if terms.rate < STATUTORY_MIN_RATE
+    ]
+
+
+def _inventor_rows(
+    payee: Mapping[str, tuple[str, dict[tuple[str, str], int]]], currency: str, warnings: list[str]
+) -> list[dict[str, Any]]:
+    """Per inventor, by name: the total award and each patent's; a negative total adds to `warnings`."""
     inventors_out = []
     for name, mine in sorted(payee.values(), key=lambda v: v[0]):
         total = sum(mine.values())
@@ -365,14 +385,7 @@ def compute(
                 f"{name}: awards total {format_cents(total)} {currency} over these periods (a negative net "
                 "after an adjustment): set it against later awards"
             )
-    return {
-        "member": member,
-        "currency": currency,
-        "periods": sorted({i.period for i in incomes}, key=Period.parse),
-        "inventors": inventors_out,
-        "patents": patents_out,
-        "warnings": warnings,
-    }
+    return inventors_out
 
 
 # --- from verified bundles ---------------------------------------------------------------------------------

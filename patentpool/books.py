@@ -185,55 +185,13 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
         raise RuntimeError("reconcile needs every share row: a state read for one member's statement has not")
     bodies = allocations_for(state, period, program, full=True)
     applied = cash.apply_payments(state, as_of)
-    licensees = []
-    members = []
+    licensees: list[dict[str, Any]] = []
+    members: list[dict[str, Any]] = []
     problems: list[str] = []
-    due_date = cash.due_date(period.label)
     for body in bodies:
         problems += check_invariants(body)
-        roles = {m: state.members[m].role if m in state.members else "" for m in body["members"]}
-        for licensee, figures in sorted(body["invoices"].items()):
-            paid = from_cents(applied.to_invoice.get((licensee, body["program"], period.label), 0))
-            due = _m(figures["due"])
-            settled = cash.settled_on(state, licensee, body["program"], period.label, as_of)
-            late = max(0, ((settled or as_of) - due_date).days) if due > 0 else 0
-            licensees.append(
-                {
-                    "program": body["program"],
-                    "licensee": licensee,
-                    "role": "licensee",
-                    "invoiced": figures["due"],
-                    "paid": format_money(paid),
-                    "balance": format_money(due - paid),
-                    "due_date": due_date.isoformat(),
-                    "days_late": late,
-                }
-            )
-        got = cash.collected(body, applied)
-        for member, figures in sorted(body["members"].items()):
-            paid_out = sum(
-                (
-                    d.amount
-                    for d in state.distributions
-                    if d.member == member
-                    and d.program == body["program"]
-                    and d.period == period.label
-                    and d.date <= as_of
-                ),
-                Decimal(0),
-            )
-            c = got.get(member, cash.Collected(0, 0))
-            members.append(
-                {
-                    "program": body["program"],
-                    "member": member,
-                    "role": "licensor" if roles.get(member) != "both" else "licensor (also licensee)",
-                    "allocated": figures["net"],
-                    "collected_net": format_money(from_cents(c.net)),
-                    "distributed": format_money(paid_out),
-                    "balance": format_money(_m(figures["net"]) - paid_out),
-                }
-            )
+        licensees += _licensee_rows(state, body, applied, period, as_of)
+        members += _member_rows(state, body, applied, period, as_of)
     for record in staleness.stale_allocations(state):
         problems.append(staleness.stale_message(record))
     every = [state.allocation_body(records[-1]) for records in state.allocations.values()]
@@ -252,6 +210,66 @@ def reconcile(state: PoolState, period: Period, program: str | None, as_of: date
         "invariants": "ok" if not problems else "broken",
         "problems": problems,
     }
+
+
+def _licensee_rows(
+    state: PoolState, body: dict[str, Any], applied: cash.Applied, period: Period, as_of: date
+) -> list[dict[str, Any]]:
+    """One allocation's invoices against what was paid on them by `as_of`, and how late."""
+    due_date = cash.due_date(period.label)
+    rows = []
+    for licensee, figures in sorted(body["invoices"].items()):
+        paid = from_cents(applied.to_invoice.get((licensee, body["program"], period.label), 0))
+        due = _m(figures["due"])
+        settled = cash.settled_on(state, licensee, body["program"], period.label, as_of)
+        late = max(0, ((settled or as_of) - due_date).days) if due > 0 else 0
+        rows.append(
+            {
+                "program": body["program"],
+                "licensee": licensee,
+                "role": "licensee",
+                "invoiced": figures["due"],
+                "paid": format_money(paid),
+                "balance": format_money(due - paid),
+                "due_date": due_date.isoformat(),
+                "days_late": late,
+            }
+        )
+    return rows
+
+
+def _member_rows(
+    state: PoolState, body: dict[str, Any], applied: cash.Applied, period: Period, as_of: date
+) -> list[dict[str, Any]]:
+    """One allocation's member shares against what was collected for them and distributed by `as_of`."""
+    roles = {m: state.members[m].role if m in state.members else "" for m in body["members"]}
+    got = cash.collected(body, applied)
+    rows = []
+    for member, figures in sorted(body["members"].items()):
+        paid_out = sum(
+            (
+                d.amount
+                for d in state.distributions
+                if d.member == member
+                and d.program == body["program"]
+                and d.period == period.label
+                and d.date <= as_of
+            ),
+            Decimal(0),
+        )
+        c = got.get(member, cash.Collected(0, 0))
+        rows.append(
+            {
+                "program": body["program"],
+                "member": member,
+                "role": "licensor" if roles.get(member) != "both" else "licensor (also licensee)",
+                "allocated": figures["net"],
+                "collected_net": format_money(from_cents(c.net)),
+                "distributed": format_money(paid_out),
+                "balance": format_money(_m(figures["net"]) - paid_out),
+            }
+        )
+    return rows
 
 
 __all__ = ["CREDIT", "BooksError", "invoice", "reconcile", "statement"]

@@ -30,7 +30,7 @@ from patentpool.readers import patent as _patent
 from patentpool.readers import program as _program
 from patentpool.readers import term as _term
 from patentpool.readers import text as _str
-from patentpool.state import PoolState, ProgramTerms, Ref
+from patentpool.state import Patent, PoolState, ProgramTerms, Ref
 
 Body = Mapping[str, Any]
 
@@ -240,6 +240,37 @@ AMENDABLE = ("filed", "granted", "expires", "type", "title", "weight", "program"
 def v_patent_amend(state: PoolState, body: Body) -> None:
     patent = _patent(state, body)
     _reason(body, required=True)
+    facts = _amended_facts(body)
+    kind = patent.type
+    if "type" in facts:
+        kind = _term("type", lambda: parse_patent_type(_str(body, "type")))
+        _term("type", lambda: check_type(patent.number, kind))
+    filed, granted, expires = _amended_dates(state, patent, body, facts, kind)
+    _check_recorded(state, patent, kind, filed, expires)
+    if "program" in facts and facts["program"] is not None:
+        _program(state, _str(body, "program"), "program")
+    if "title" in facts and facts["title"] is not None:
+        _str(body, "title")
+    weight = patent.weight
+    if "weight" in facts:
+        weight = _term("weight", lambda: parse_rate(_str(body, "weight"), field="weight", strict=True))
+        if weight <= 0:
+            raise FieldError("weight", "must be more than 0")
+    now = {
+        "filed": filed != patent.filed,
+        "granted": granted != patent.granted,
+        "expires": expires != patent.expires,
+        "type": kind != patent.type,
+        "weight": weight != patent.weight,
+        "program": "program" in facts and facts["program"] != patent.program,
+        "title": "title" in facts and not state.patents.title_is(patent.key, facts["title"]),
+    }
+    if not any(now[name] for name in facts):
+        raise FieldError("number", f"the amendment changes nothing: {patent.number} already has these facts")
+
+
+def _amended_facts(body: Body) -> dict[str, Any]:
+    """The facts a `patent.amend` body changes: at least one, and nothing `patent amend` does not correct."""
     known = {"number", "country", "reason", "expires_given", *AMENDABLE}
     unknown = sorted(set(body) - known)
     if unknown:
@@ -247,10 +278,13 @@ def v_patent_amend(state: PoolState, body: Body) -> None:
     facts = {name: body[name] for name in AMENDABLE if name in body}
     if not facts:
         raise FieldError("number", "nothing to amend: give --filed, --granted, --expires, --type, ... ")
-    kind = patent.type
-    if "type" in facts:
-        kind = _term("type", lambda: parse_patent_type(_str(body, "type")))
-        _term("type", lambda: check_type(patent.number, kind))
+    return facts
+
+
+def _amended_dates(
+    state: PoolState, patent: Patent, body: Body, facts: Mapping[str, Any], kind: str
+) -> tuple[date, date | None, date]:
+    """The filing, grant and expiry dates after the amendment, in order; a changed term needs its expiry."""
     filed = _date(body, "filed") if "filed" in facts else patent.filed
     granted = patent.granted
     if "granted" in facts:
@@ -274,7 +308,11 @@ def v_patent_amend(state: PoolState, body: Body) -> None:
         raise FieldError("expires", f"missing: the term's end from the amended facts is {computed}")
     if expires <= filed:
         raise FieldError("expires", f"{expires} is not after the filing date {filed}")
-    # The entries already recorded on the patent must stay valid with the amended facts.
+    return filed, granted, expires
+
+
+def _check_recorded(state: PoolState, patent: Patent, kind: str, filed: date, expires: date) -> None:
+    """The entries already recorded on the patent must stay valid with the amended facts."""
     for decl in state.declarations.get(patent.key, []):
         if decl.end >= expires:
             raise FieldError(
@@ -289,26 +327,6 @@ def v_patent_amend(state: PoolState, body: Body) -> None:
             raise FieldError(
                 "filed", f"{filed} is after the effective date {effective} of seq {event[0]} on this patent"
             )
-    if "program" in facts and facts["program"] is not None:
-        _program(state, _str(body, "program"), "program")
-    if "title" in facts and facts["title"] is not None:
-        _str(body, "title")
-    weight = patent.weight
-    if "weight" in facts:
-        weight = _term("weight", lambda: parse_rate(_str(body, "weight"), field="weight", strict=True))
-        if weight <= 0:
-            raise FieldError("weight", "must be more than 0")
-    now = {
-        "filed": filed != patent.filed,
-        "granted": granted != patent.granted,
-        "expires": expires != patent.expires,
-        "type": kind != patent.type,
-        "weight": weight != patent.weight,
-        "program": "program" in facts and facts["program"] != patent.program,
-        "title": "title" in facts and not state.patents.title_is(patent.key, facts["title"]),
-    }
-    if not any(now[name] for name in facts):
-        raise FieldError("number", f"the amendment changes nothing: {patent.number} already has these facts")
 
 
 def a_patent_amend(state: PoolState, e: Entry, ref: Ref) -> None:

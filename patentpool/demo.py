@@ -11,13 +11,16 @@ import os
 import shlex
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.keys import SigningKey, save_key
 from patentpool import bodies, books, bundles, imports, staleness, verification
 from patentpool.outputs import check_new_directory
 from patentpool.periods import Period
 from patentpool.service import PoolService, open_ledger
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PASSPHRASE = "demo-only-passphrase"
 ORIGIN = "demo.patentpool.example/xr"
@@ -67,25 +70,65 @@ def _print(title: str, rows: list[dict[str, Any]]) -> None:
     Console(no_color="NO_COLOR" in os.environ).print(table)
 
 
+CROSS_LICENCE: dict[str, Any] = {
+    "members": ["A", "C"],
+    "patents": "all",
+    "territory": "all",
+    "from": "2024-01-01",
+    "to": None,
+    "terms": "royalty-free",
+}
+OPEN_LICENCE: dict[str, Any] = {
+    "number": "CN205123456U",
+    "country": "CN",
+    "fee": "0.1/unit",
+    "currency": "CNY",
+    "from": "2025-01-01",
+    "to": "2026-05-09",
+    "evaluation_report": "CNIPA-PER-2024-0815",
+}
+
+
 def run(directory: Path | None) -> int:
+    """Build the demo pool in `directory` (new, or a temporary one), walk it end to end; 0 if all checks."""
     from rich.console import Console
-    from rich.markup import escape
 
     # Only the title line uses markup: every other line holds paths and ledger text, shown as is.
     console = Console(no_color="NO_COLOR" in os.environ, markup=False)
     work = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="patentpool-demo-"))
+    key, url = _create_pool(console, work)
+    service = PoolService(url, work / "demo.key")
+    console.print(f"built the pool: {_fill_pool(service, work)} signed entries")
+
+    period = Period.parse("2025Q1")
+    with service.write() as batch:
+        result = staleness.run(batch.state, "XR", period, batch.add_ref)[0].result
+    _print("Allocation XR 2025Q1 (members)", [{"member": m, **f} for m, f in result["members"].items()])
+    _print("Invoices", [{"licensee": lic, **f} for lic, f in result["invoices"].items()])
+    bundle_path, bundle_ok = _member_c(console, service, key, work, period)
+    report = verification.verify_database(url, 1, lambda _n: None)
+    console.print(
+        f"verify: {report['entries']} entries, {report['checkpoints']} checkpoints, "
+        f"{report['allocations_recomputed']} allocation(s) recomputed: {report['result']}"
+    )
+    _print_commands(console, url, work / "demo.key", key, bundle_path)
+    return 0 if bundle_ok and not report["problems"] else 1
+
+
+def _create_pool(console: Console, work: Path) -> tuple[SigningKey, str]:
+    """A new pool's key file, genesis and CSVs in `work`, which must be new or empty: its key and URL."""
+    from rich.markup import escape
+
     # The demo writes its CSVs, database, key and bundle here: a directory with anything in it could be
     # someone's pool, so only a new or empty one is used.
     check_new_directory(work)
     work.mkdir(parents=True, exist_ok=True)
-    db = work / "demo.db"
-    key_path = work / "demo.key"
     os.environ.setdefault("PATENTPOOL_PASSPHRASE", PASSPHRASE)
     title = f"[bold]patentpool demo[/bold] in {escape(str(work))} (SQLite demo.db, key demo.key)"
     console.print(title, markup=True)
     key = SigningKey.generate(ORIGIN)
-    save_key(key_path, key, os.environ["PATENTPOOL_PASSPHRASE"])
-    url = f"sqlite:///{db}"
+    save_key(work / "demo.key", key, os.environ["PATENTPOOL_PASSPHRASE"])
+    url = f"sqlite:///{work / 'demo.db'}"
     open_ledger(url).create(key, {"name": "XR Demo Pool", "currency": "USD", "admin_fee": "10"})
     for name, text in (
         ("members.csv", MEMBERS),
@@ -94,8 +137,11 @@ def run(directory: Path | None) -> int:
         ("payments.csv", PAYMENTS),
     ):
         (work / name).write_text(text, encoding="utf-8")
+    return key, url
 
-    service = PoolService(url, key_path)
+
+def _fill_pool(service: PoolService, work: Path) -> int:
+    """Members, program, patents, licences, reports and payments, in one batch: how many entries."""
     with service.write() as batch:
         imports.import_members(batch, work / "members.csv")
         batch.add(
@@ -106,29 +152,8 @@ def run(directory: Path | None) -> int:
             "patent.status",
             {"number": "CN103456789B", "country": "CN", "status": "invalidated", "effective": "2025-02-15"},
         )
-        batch.add(
-            "crosslicense.add",
-            {
-                "members": ["A", "C"],
-                "patents": "all",
-                "territory": "all",
-                "from": "2024-01-01",
-                "to": None,
-                "terms": "royalty-free",
-            },
-        )
-        decl = batch.add(
-            "openlicense.declare",
-            {
-                "number": "CN205123456U",
-                "country": "CN",
-                "fee": "0.1/unit",
-                "currency": "CNY",
-                "from": "2025-01-01",
-                "to": "2026-05-09",
-                "evaluation_report": "CNIPA-PER-2024-0815",
-            },
-        )
+        batch.add("crosslicense.add", dict(CROSS_LICENCE))
+        decl = batch.add("openlicense.declare", dict(OPEN_LICENCE))
         batch.add(
             "openlicense.take",
             {
@@ -143,14 +168,14 @@ def run(directory: Path | None) -> int:
             batch.add("license.grant", {"licensee": licensee, "program": "XR", "from": "2025-01-01"})
         imports.import_reports(batch, work / "reports.csv", correct=False)
         imports.import_payments(batch, work / "payments.csv")
-    console.print(f"built the pool: {len(batch.entries)} signed entries")
+    return len(batch.entries)
 
-    period = Period.parse("2025Q1")
-    with service.write() as batch:
-        result = staleness.run(batch.state, "XR", period, batch.add_ref)[0].result
-    _print("Allocation XR 2025Q1 (members)", [{"member": m, **f} for m, f in result["members"].items()])
-    _print("Invoices", [{"licensee": lic, **f} for lic, f in result["invoices"].items()])
 
+def _member_c(
+    console: Console, service: PoolService, key: SigningKey, work: Path, period: Period
+) -> tuple[Path, bool]:
+    """Member C's statement, its bundle written and checked offline, and the reconciliation: the bundle's
+    path and whether its offline check passed."""
     with service.read() as (state, reader):
         statement = books.statement(state, "C", period, None, reader.checkpoint().note)
         bundle = bundles.member_bundle(state, reader, statement, period, None, None)
@@ -170,17 +195,16 @@ def run(directory: Path | None) -> int:
             for r in reconcile["licensees"]
         ],
     )
-    report = verification.verify_database(url, 1, lambda _n: None)
-    console.print(
-        f"verify: {report['entries']} entries, {report['checkpoints']} checkpoints, "
-        f"{report['allocations_recomputed']} allocation(s) recomputed: {report['result']}"
-    )
-    # Commands to copy: one line each, never wrapped (rich wraps at 80 columns when piped, which cut the
-    # verifier key in two), quoted for the shell.
+    return bundle_path, verdict.ok
+
+
+def _print_commands(console: Console, url: str, key_path: Path, key: SigningKey, bundle_path: Path) -> None:
+    """Commands to copy: one line each, never wrapped (rich wraps at 80 columns when piped, which cut the
+    verifier key in two), quoted for the shell."""
     q = shlex.quote
     console.print(
         "\nTry it yourself:\n"
-        f"  export PATENTPOOL_DB={q(f'sqlite:///{db}')} PATENTPOOL_KEY={q(str(key_path))} "
+        f"  export PATENTPOOL_DB={q(url)} PATENTPOOL_KEY={q(str(key_path))} "
         f"PATENTPOOL_PASSPHRASE={q(os.environ['PATENTPOOL_PASSPHRASE'])}\n"
         "  patentpool patent show EP2345678B1\n"
         "  patentpool statement --member B --period 2025Q1\n"
@@ -189,4 +213,3 @@ def run(directory: Path | None) -> int:
         markup=False,
         highlight=False,
     )
-    return 0 if verdict.ok and not report["problems"] else 1

@@ -22,7 +22,7 @@ from patentpool import bodies, fields, rules, sheets
 from patentpool.fields import FieldError
 from patentpool.service import PoolError
 from patentpool.sheets import ReadOptions
-from patentpool.state import PoolState
+from patentpool.state import PoolState, ReportLine
 
 PLAIN = ReadOptions()
 
@@ -297,12 +297,7 @@ def import_reports(
     state = batch.state
     for line, row in each_row(path, REPORT_COLUMNS, result, errors, tick, options):
         try:
-            licensee = fields.identifier(row["licensee"], "licensee")
-            program = fields.identifier(row["program"], "program")
-            period = bodies.period(row["period"])
-            item = bodies.report_line(
-                row["manufacture_country"], row["sale_country"], row["units"], row["net_sales"]
-            )
+            licensee, program, period, item = _report_row(row)
             key = (licensee, program, period, item["manufacture"], item["sale"])
             if key in seen:
                 raise FieldError(
@@ -312,13 +307,7 @@ def import_reports(
             rules.report_header(state, {"licensee": licensee, "program": program, "period": period})
             current = state.reports.get(key)
             group = (licensee, program, period)
-            total = totals.get(group)
-            if total is None:
-                total = state.reports.units_total(licensee, program, period)
-            # Bounded here, naming the line that passes the bound, so an allocation can always run.
-            total += item["units"] - (current.units if current is not None else 0)
-            fields.check_period_units(total, f"{licensee}'s {program} {period} reports")
-            totals[group] = total
+            totals[group] = _units_after(state, totals.get(group), group, item, current)
             bucket = groups.setdefault(group, {"add": [], "correct": []})
             if current is None:
                 bucket["add"].append(item)
@@ -335,6 +324,42 @@ def import_reports(
         except FieldError as exc:
             errors.add(line, exc)
     errors.raise_if_any()
+    _add_report_groups(batch, result, groups)
+    return result
+
+
+def _report_row(row: Mapping[str, str]) -> tuple[str, str, str, dict[str, Any]]:
+    """A report row's licensee, program, period and line, in their ledger spelling."""
+    licensee = fields.identifier(row["licensee"], "licensee")
+    program = fields.identifier(row["program"], "program")
+    period = bodies.period(row["period"])
+    item = bodies.report_line(row["manufacture_country"], row["sale_country"], row["units"], row["net_sales"])
+    return licensee, program, period, item
+
+
+def _units_after(
+    state: PoolState,
+    total: int | None,
+    group: tuple[str, str, str],
+    item: Mapping[str, Any],
+    current: ReportLine | None,
+) -> int:
+    """A licensee's units in a program and period once this line replaces the one stored (`current`)."""
+    licensee, program, period = group
+    if total is None:
+        total = state.reports.units_total(licensee, program, period)
+    # Bounded here, naming the line that passes the bound, so an allocation can always run.
+    total += item["units"] - (current.units if current is not None else 0)
+    fields.check_period_units(total, f"{licensee}'s {program} {period} reports")
+    return total
+
+
+def _add_report_groups(
+    batch: Sink,
+    result: ImportResult,
+    groups: Mapping[tuple[str, str, str], Mapping[str, list[dict[str, Any]]]],
+) -> None:
+    """One report.add and one report.correct entry per licensee, program and period, as needed."""
     for (licensee, program, period), bucket in groups.items():
         header = {"licensee": licensee, "program": program, "period": period}
         if bucket["add"]:
@@ -343,7 +368,6 @@ def import_reports(
             body = {**header, "lines": bucket["correct"], "source": result.sha256}
             result.add(batch, "report.correct", body)
             result.corrected += len(bucket["correct"])
-    return result
 
 
 def import_payments(

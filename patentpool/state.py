@@ -43,10 +43,6 @@ class Member:
     role: str  # licensor | licensee | both
     ref: Ref
 
-    @property
-    def licenses(self) -> bool:
-        return self.role in ("licensee", "both")
-
 
 @dataclass(frozen=True)
 class ProgramTerms:

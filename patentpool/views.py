@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -99,62 +99,30 @@ def patent_rows(
     return rows
 
 
+HISTORY_KINDS = [
+    "patent.add",
+    "patent.amend",
+    "patent.status",
+    "patent.transfer",
+    "patent.owners",
+    "openlicense.declare",
+    "openlicense.take",
+    "openlicense.withdraw",
+    "license.direct",
+    "crosslicense.add",
+]
+
+
 def patent_history(state: PoolState, reader: Reader, number: str, on: date | None = None) -> dict[str, Any]:
     """Every entry that concerns the number, in ledger order, read from the ledger itself (also a patent
     whose entries are all void: its history says so)."""
     countries = state.patents.countries(number)
-    kinds = [
-        "patent.add",
-        "patent.amend",
-        "patent.status",
-        "patent.transfer",
-        "patent.owners",
-        "openlicense.declare",
-        "openlicense.take",
-        "openlicense.withdraw",
-        "license.direct",
-        "crosslicense.add",
-    ]
     # Every member that ever owned it: a cross-licence of a later owner covers it too.
     holders = {owner for c in countries for owner in _owners(state.patents[(number, c)])}
-    history = []
     voided = voids.effective(
         {e.seq: voids.body_ranges(e.body.get("seqs")) for e in reader.entries(kinds=["entry.void"])}
     )
-    amendments = []
-    for entry in reader.entries(kinds=kinds):
-        b = entry.body
-        if entry.kind == "crosslicense.add":
-            patents = b["patents"]
-            if (patents != "all" and number not in patents) or not holders & set(b["members"]):
-                continue
-            event = (
-                f"cross-licence {','.join(b['members'])} ({b['terms']}), territory "
-                f"{b['territory'] if b['territory'] == 'all' else ','.join(b['territory'])}, "
-                f"from {b['from']}" + (f" to {b['to']}" if b.get("to") else "")
-            )
-            void = f"voided by seq {voided[entry.seq]}" if entry.seq in voided else ""
-            history.append(
-                {"seq": entry.seq, "time": entry.time, "country": "*", "event": event, "void": void}
-            )
-            continue
-        if b.get("number") != number:
-            continue
-        void = f"voided by seq {voided[entry.seq]}" if entry.seq in voided else ""
-        history.append(
-            {
-                "seq": entry.seq,
-                "time": entry.time,
-                "country": b.get("country"),
-                "event": _event(entry),
-                "void": void,
-            }
-        )
-        if entry.kind == "patent.amend":
-            changed = {k: v for k, v in b.items() if k not in ("number", "country", "reason")}
-            amendments.append(
-                {"seq": entry.seq, "country": b["country"], **changed, "reason": b["reason"], "void": void}
-            )
+    history, amendments = _history_rows(reader.entries(kinds=HISTORY_KINDS), number, holders, voided)
     if not countries and not any(row["country"] != "*" for row in history):
         raise FieldError("number", f"unknown patent {number}")
     today = on or date.today()
@@ -173,6 +141,53 @@ def patent_history(state: PoolState, reader: Reader, number: str, on: date | Non
         "history": history,
         "amendments": amendments,
     }
+
+
+def _history_rows(
+    entries: Iterable[Entry], number: str, holders: set[str], voided: Mapping[int, int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The history rows (and the amendments) of the entries that name the number or cover it by a
+    cross-licence of one of its `holders`."""
+    history: list[dict[str, Any]] = []
+    amendments: list[dict[str, Any]] = []
+    for entry in entries:
+        b = entry.body
+        void = f"voided by seq {voided[entry.seq]}" if entry.seq in voided else ""
+        if entry.kind == "crosslicense.add":
+            patents = b["patents"]
+            if (patents != "all" and number not in patents) or not holders & set(b["members"]):
+                continue
+            event = _cross_licence_event(b)
+            history.append(
+                {"seq": entry.seq, "time": entry.time, "country": "*", "event": event, "void": void}
+            )
+            continue
+        if b.get("number") != number:
+            continue
+        history.append(
+            {
+                "seq": entry.seq,
+                "time": entry.time,
+                "country": b.get("country"),
+                "event": _event(entry),
+                "void": void,
+            }
+        )
+        if entry.kind == "patent.amend":
+            changed = {k: v for k, v in b.items() if k not in ("number", "country", "reason")}
+            amendments.append(
+                {"seq": entry.seq, "country": b["country"], **changed, "reason": b["reason"], "void": void}
+            )
+    return history, amendments
+
+
+def _cross_licence_event(b: Mapping[str, Any]) -> str:
+    """A cross-licence's line in a patent's history: members, terms, territory, dates."""
+    return (
+        f"cross-licence {','.join(b['members'])} ({b['terms']}), territory "
+        f"{b['territory'] if b['territory'] == 'all' else ','.join(b['territory'])}, "
+        f"from {b['from']}" + (f" to {b['to']}" if b.get("to") else "")
+    )
 
 
 def _owners(patent: Patent) -> set[str]:
@@ -380,9 +395,6 @@ def statement_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return [{k: r.get(k, "") for k in STATEMENT_COLUMNS} for r in rows]
-
-
-STATEMENT_PATENT_COLUMNS = ["patent", "country", "gross", "admin_fee", "net", "currency"]
 
 
 def statement_patent_rows(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -164,13 +164,7 @@ def cosign_checkpoint(
     signed or recorded) on any failure."""
     if (export is None) == (db is None):
         raise WitnessError("give the ledger to verify: an export file (--export) or a database (--db)")
-    try:
-        body, _signatures = split_note(note)
-        claimed = parse_checkpoint(body, None)
-    except ValueError as exc:
-        raise WitnessError(f"{checkpoint_name}: {exc}") from exc
-    if claimed.size == 0:
-        raise WitnessError(f"{checkpoint_name}: an empty tree has nothing to witness")
+    body, claimed = _claimed(note, checkpoint_name)
     if pool_vkey is not None:
         try:
             pool_vkey = str(VerifierKey.parse(pool_vkey))
@@ -178,34 +172,16 @@ def cosign_checkpoint(
             raise WitnessError(f"--vkey: {exc}") from exc
     with _locked(state_dir):
         state = read_state(state_dir, claimed.origin)
-        if state is not None and pool_vkey is not None and pool_vkey != state.pool_key:
-            raise WitnessError(
-                f"--vkey is not the pool key this witness met first for {claimed.origin} ({state.pool_key}); "
-                f"a new key for an origin is a new log: see {state_path(state_dir, claimed.origin)}"
-            )
-        pinned = state.pool_key if state is not None else pool_vkey
+        pinned = _pinned_key(state, pool_vkey, state_dir, claimed.origin)
         summary, old_root = _verify_ledger(note, export, db, jobs, tick, checkpoint_name, state)
-        pool_key = VerifierKey.parse(summary["root_key"])
-        if pinned is not None and str(pool_key) != pinned:
-            raise WitnessError(
-                f"the ledger's root key {pool_key.keyid_string} is not the pool key this witness knows for "
-                f"{claimed.origin} ({pinned}): another log under the same name; not cosigned"
-            )
+        pool_key = _known_pool_key(summary, pinned, claimed.origin)
         signed = verify_checkpoint(note, pool_key, pool_key.name)
         if state is not None:
             _check_extends(state, signed, old_root)
         cosignature = cosign(body, cosigner, now)
+        keyid = cosigner.verifier().keyid_string
         write_state(
-            state_dir,
-            WitnessState(
-                signed.origin,
-                str(pool_key),
-                note,
-                signed.size,
-                signed.root,
-                now,
-                cosigner.verifier().keyid_string,
-            ),
+            state_dir, WitnessState(signed.origin, str(pool_key), note, signed.size, signed.root, now, keyid)
         )
     return CosignResult(
         note + cosignature.line + "\n",
@@ -216,6 +192,41 @@ def cosign_checkpoint(
         int(summary["entries"]),
         int(summary["allocations_recomputed"]),
     )
+
+
+def _claimed(note: str, checkpoint_name: str) -> tuple[bytes, Checkpoint]:
+    """The note's body and the (not yet verified) checkpoint it claims, which must not be empty."""
+    try:
+        body, _signatures = split_note(note)
+        claimed = parse_checkpoint(body, None)
+    except ValueError as exc:
+        raise WitnessError(f"{checkpoint_name}: {exc}") from exc
+    if claimed.size == 0:
+        raise WitnessError(f"{checkpoint_name}: an empty tree has nothing to witness")
+    return body, claimed
+
+
+def _pinned_key(
+    state: WitnessState | None, pool_vkey: str | None, state_dir: Path, origin: str
+) -> str | None:
+    """The pool key this witness holds to: the one it met first for the origin, else the one given."""
+    if state is not None and pool_vkey is not None and pool_vkey != state.pool_key:
+        raise WitnessError(
+            f"--vkey is not the pool key this witness met first for {origin} ({state.pool_key}); "
+            f"a new key for an origin is a new log: see {state_path(state_dir, origin)}"
+        )
+    return state.pool_key if state is not None else pool_vkey
+
+
+def _known_pool_key(summary: dict[str, Any], pinned: str | None, origin: str) -> VerifierKey:
+    """The verified ledger's root key, which must be the pinned pool key if there is one."""
+    pool_key = VerifierKey.parse(summary["root_key"])
+    if pinned is not None and str(pool_key) != pinned:
+        raise WitnessError(
+            f"the ledger's root key {pool_key.keyid_string} is not the pool key this witness knows for "
+            f"{origin} ({pinned}): another log under the same name; not cosigned"
+        )
+    return pool_key
 
 
 def _verify_ledger(

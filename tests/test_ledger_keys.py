@@ -133,7 +133,7 @@ def test_invalid_key_names_rejected(name: str) -> None:
         SigningKey.generate(name)
 
 
-# --- key files (each scrypt derivation costs ~0.4 s: this section runs three) -------------------------
+# --- key files (each scrypt derivation is slow on purpose: this section runs three) --------------------
 
 
 @pytest.fixture(scope="module")
