@@ -1327,7 +1327,7 @@ def distribute(
     when = fields.parse_date(day, "date") if day else date.today()
     per = period_arg(period)
     with writing(ctx) as batch:
-        staleness.refuse_stale(batch.state, per, program_)
+        staleness.refuse_stale(batch.state, per, program_, earlier=True)
         result, payouts = cash.record_distribution(batch, program_, per, when, dry_run)
     if dry_run:
         say(f"dry run: {payouts} payout(s) would be recorded; nothing appended")

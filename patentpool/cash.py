@@ -284,6 +284,9 @@ def record_distribution(
     batch: Sink, program: str | None, period: Period, day: date, dry_run: bool
 ) -> tuple[dict[str, Any], int]:
     """`distribute`: the distribution and how many payouts it records (appended to `batch` unless dry)."""
+    from patentpool import corrections
+
+    corrections.check_happened(batch.state, day, "date")  # even with nothing to pay: the date is wrong
     result = distribution(batch.state, program, period, day, dry_run)
     payouts = distribution_bodies(batch.state, result)
     if not dry_run:

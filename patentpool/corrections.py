@@ -67,6 +67,7 @@ def today(state: PoolState) -> date:
 # transfer may not.
 HAPPENED = {
     "payment.add": ("date",),
+    "distribution.add": ("date",),  # a payout dated ahead would block every real one before that date
     "openlicense.take": ("notice_date",),
     "patent.status": ("effective",),
     "patent.transfer": ("effective",),
@@ -98,18 +99,22 @@ def _members_and_days(state: PoolState, kind: str, body: Body) -> list[tuple[str
     return []
 
 
+def check_happened(state: PoolState, day: date, name: str) -> None:
+    """A fact is recorded once it has happened (a day of slack for time zones)."""
+    now = today(state)
+    if day > now + timedelta(days=1):
+        raise FieldError(
+            name, f"{day} is in the future (today is {now}): a fact is recorded once it has happened"
+        )
+
+
 def check_facts(state: PoolState, kind: str, body: Body) -> None:
     """Spec 9 and 4a, for every kind, after its own validator: no fact dated in the future, no new fact for a
     retired member (reports: `check_report_period`)."""
-    now = today(state)
     for name in HAPPENED.get(kind, ()):
         value = body.get(name)
         if isinstance(value, str):
-            day = parse_date(value, name)
-            if day > now + timedelta(days=1):
-                raise FieldError(
-                    name, f"{day} is in the future (today is {now}): a fact is recorded once it has happened"
-                )
+            check_happened(state, parse_date(value, name), name)
     if state.retired:
         for name, member, starts in _members_and_days(state, kind, body):
             retired = state.retired.get(member)

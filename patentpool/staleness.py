@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, NamedTuple
 
 from ledger.entry import decode_trusted
@@ -150,19 +151,37 @@ def is_stale(state: PoolState, record: AllocationRecord) -> bool:
     return bool(now.new) or fields_now != fields_then
 
 
-def stale_message(record: AllocationRecord) -> str:
+def stale_message(record: AllocationRecord, earliest: AllocationRecord | None = None) -> str:
+    """One line naming the stale allocation and the command that mends it: `allocate` of the earliest stale
+    period of the program, which re-runs every later one (`run`)."""
     program, period = record.body["program"], record.body["period"]
+    first = earliest.body["period"] if earliest is not None else period
+    also = "" if first == period else f" (it re-runs {period} too)"
     return (
         f"the allocation of {program} {period} (seq {record.ref[0]}) is stale: entries appended since change "
-        f"its figures; run `patentpool allocate --program {program} --period {period}`"
+        f"its figures; run `patentpool allocate --program {program} --period {first}`{also}"
     )
 
 
-def refuse_stale(state: PoolState, period: Period, program: str | None) -> None:
-    """Rule 13: invoices, statements and payouts rest only on allocations the ledger still gives."""
+def refuse_stale(state: PoolState, period: Period, program: str | None, earlier: bool = False) -> None:
+    """Rule 13: invoices, statements and payouts rest only on allocations the ledger still gives. With
+    `earlier` (a payout: payments are applied to the oldest invoices first, rule 12) every allocation of the
+    program up to `period` must be fresh too. The message names the earliest stale period of the program."""
     for (prog, per), records in sorted(state.allocations.items()):
-        if per == period.label and (program is None or prog == program) and is_stale(state, records[-1]):
-            raise StaleError(stale_message(records[-1]))
+        if program is not None and prog != program:
+            continue
+        end = Period.parse(per).end
+        if (per == period.label or (earlier and end < period.end)) and is_stale(state, records[-1]):
+            raise StaleError(stale_message(records[-1], _earliest_stale(state, prog, end)))
+
+
+def _earliest_stale(state: PoolState, program: str, until: date) -> AllocationRecord | None:
+    ordered = sorted(
+        (Period.parse(per).end, records[-1])
+        for (prog, per), records in state.allocations.items()
+        if prog == program
+    )
+    return next((record for end, record in ordered if end <= until and is_stale(state, record)), None)
 
 
 def stale_allocations(state: PoolState) -> list[AllocationRecord]:

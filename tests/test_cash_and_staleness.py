@@ -99,7 +99,8 @@ def test_a_correction_makes_later_periods_stale_and_allocate_reruns_them(pool: P
     for period in ("2025Q1", "2025Q2"):
         refused = pool.run("invoice", "--licensee", "L1", "--period", period, expect=1)
         assert refused.stderr.startswith("Error: the allocation of XR " + period)
-        assert f"run `patentpool allocate --program XR --period {period}`" in refused.stderr
+        # The command named is Q1's for both: allocating Q1 re-runs Q2 (rule 13).
+        assert "run `patentpool allocate --program XR --period 2025Q1`" in refused.stderr
         assert pool.run("statement", "--member", "A", "--period", period, expect=1).stderr.startswith(
             "Error:"
         )
@@ -118,6 +119,29 @@ def test_a_correction_makes_later_periods_stale_and_allocate_reruns_them(pool: P
     again = pool.run("allocate", "--program", "XR", "--period", "2025Q1")
     assert "XR 2025Q2 already allocated at seq" in again.stderr and "appended 1" not in again.stderr
     pool.run("verify")
+
+
+def test_a_payout_refuses_a_stale_earlier_period_and_a_future_date(pool: Pool) -> None:
+    # Payments go to the oldest invoice first (rule 12): a Q2 payout rests on Q1's due as well as Q2's.
+    _pool(pool, 2000, 3000)
+    for period in ("2025Q1", "2025Q2"):
+        pool.run("allocate", "--program", "XR", "--period", period)
+    pay(pool, "600.00", "2025-07-20", "L1-1")
+    report(pool, "2025Q1", 2500, correct=True)
+    pool.run("allocate", "--program", "XR", "--period", "2025Q2")  # Q2 brought up to date, Q1 left stale
+    pool.run("invoice", "--licensee", "L1", "--period", "2025Q2")  # Q2's own figures are fresh
+    before = pool.size_and_root()
+    refused = pool.run(
+        "distribute", "--program", "XR", "--period", "2025Q2", "--date", "2025-08-01", expect=1
+    )
+    assert refused.stderr.startswith("Error: the allocation of XR 2025Q1 (seq ")
+    assert "run `patentpool allocate --program XR --period 2025Q1`" in refused.stderr
+    assert pool.size_and_root() == before
+    pool.run("allocate", "--program", "XR", "--period", "2025Q1")
+    # A payout is a fact recorded once it has happened: dated ahead, it would block every real one before.
+    future = pool.run("distribute", "--program", "XR", "--period", "2025Q2", "--date", "2031-01-01", expect=1)
+    assert "date: 2031-01-01 is in the future" in future.stderr
+    assert pool.json("distribute", "--program", "XR", "--period", "2025Q2", "--date", "2025-08-01")["members"]
 
 
 @pytest.mark.parametrize("units", [1, 3])
@@ -155,7 +179,10 @@ def test_a_q1_correction_makes_q2_and_q3_stale_and_one_allocate_brings_the_year_
     # (800.00 + 2,500 x 0.10) - 500.00 = 550.00: the tiers moved under both later quarters.
     report(pool, "2025Q1", 500, correct=True)
     for period in ("2025Q2", "2025Q3"):
-        assert "is stale" in pool.run("invoice", "--licensee", "L1", "--period", period, expect=1).stderr
+        stale = pool.run("invoice", "--licensee", "L1", "--period", period, expect=1).stderr
+        # The command named is the earliest stale period's: its allocate re-runs the later ones.
+        assert "is stale" in stale and "patentpool allocate --program XR --period 2025Q1`" in stale
+        assert f"(it re-runs {period} too)" in stale
     rerun = pool.run("allocate", "--program", "XR", "--period", "2025Q1", "-f", "json")
     assert "XR 2025Q2: inputs changed" in rerun.stderr and "XR 2025Q3: inputs changed" in rerun.stderr
     dues = [
