@@ -103,6 +103,10 @@ class KeyFileError(LedgerError):
     """A key file cannot be used: wrong passphrase, unsafe permissions, malformed, or already exists."""
 
 
+# C2SP tlog-cosignature's key type: recognised here only to say that such a key is not a log's.
+COSIGNER_TYPE = 0x04
+
+
 class VerifierKeyError(LedgerError, ValueError):
     """A verifier key string (or key id string) is malformed or inconsistent."""
 
@@ -220,6 +224,11 @@ class VerifierKey:
         name, hex_id, raw = key_string_parts(
             text, "verifier key", lambda name: f"invalid key name {name!r} ({_NAME_RULE})", ED25519_TYPE
         )
+        if raw[0] == COSIGNER_TYPE:
+            raise VerifierKeyError(
+                f"{name}+{hex_id} is a witness's cosigner key (type 0x04), not a log's verifier key: "
+                "give the pool's key (`patentpool key show`); a witness's key goes with --witness"
+            )
         if raw[0] != ED25519_TYPE:
             raise VerifierKeyError(
                 f"unsupported verifier key type 0x{raw[0]:02x}: only Ed25519 (0x01) is supported"

@@ -118,15 +118,31 @@ def suggest_currency(text: str) -> list[str]:
 
 
 def did_you_mean(typed: str, known: Iterable[str]) -> str:
-    """`; did you mean X?` for an unknown id that differs from a known one only in case, or (ids of four
-    characters or more, where a near miss is telling) by a character or two (spec 9); else nothing."""
+    """`; did you mean X?` for an unknown id that differs from a known one only in case, or by a character
+    or two (ids of four characters or more), or by one character (ids of two or three: up to three such, all
+    named, `L9` -> `L1 or L2`); else nothing (spec 9)."""
     import difflib
 
     names = list(known)
     same = [n for n in names if n.casefold() == typed.casefold()]
-    if not same and len(typed) >= 4:
-        same = difflib.get_close_matches(typed, names, n=1, cutoff=0.8)
-    return _did_you_mean(same[:1])
+    if same:
+        return _did_you_mean(same[:1])
+    if len(typed) >= 4:
+        return _did_you_mean(difflib.get_close_matches(typed, names, n=1, cutoff=0.8))
+    if len(typed) < 2:  # every one-character id is one edit from every other: no hint in that
+        return ""
+    near = sorted(n for n in names if _one_edit(typed.casefold(), n.casefold()))
+    return _did_you_mean(near) if len(near) <= 3 else ""
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether b is a with one character changed, added or removed."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _did_you_mean(suggestions: list[str]) -> str:

@@ -310,3 +310,20 @@ def test_xlsx_output_is_guarded_as_every_output(example: Pool) -> None:
     size = Path(database).stat().st_size
     example.run("member", "list", "-f", "xlsx", "-o", database, "--force", expect=1)
     assert Path(database).stat().st_size == size
+
+
+@pytest.mark.parametrize(
+    ("typed", "known", "hint"),
+    [
+        ("L9", ["L1", "L2", "A"], "; did you mean L1 or L2?"),  # one character off, both named
+        ("L11", ["L1", "L2"], "; did you mean L1?"),  # one character too many
+        ("l1", ["L1"], "; did you mean L1?"),  # case only
+        ("X", ["A", "B"], ""),  # one-character ids: every other is one edit away, no hint in that
+        ("M9", ["M1", "M2", "M3", "M4"], ""),  # more than three near misses: none is telling
+        ("ACME_CN", ["ACME-CN"], "; did you mean ACME-CN?"),
+    ],
+)
+def test_unknown_ids_get_near_misses_named(typed: str, known: list[str], hint: str) -> None:
+    from patentpool.fields import did_you_mean
+
+    assert did_you_mean(typed, known) == hint

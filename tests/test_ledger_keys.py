@@ -268,3 +268,14 @@ def test_no_passphrase_without_a_terminal_is_refused_without_prompting(
         with pytest.raises(KeyFileError) as raised:
             passphrase_from_env_or_prompt(confirm=False)
         assert str(raised.value) == "no passphrase: set PATENTPOOL_PASSPHRASE or run on a terminal"
+
+
+def test_a_cosigner_key_given_as_a_log_key_is_named_as_such() -> None:
+    from ledger.cosignature import CosignerKey
+
+    witness = CosignerKey.from_public("witness.example/w1", bytes(range(32)))
+    with pytest.raises(VerifierKeyError) as info:
+        VerifierKey.parse(str(witness))
+    assert f"{witness.keyid_string} is a witness's cosigner key (type 0x04), not a log's verifier key" in str(
+        info.value
+    )
