@@ -847,6 +847,12 @@ def patent_transfer(ctx: click.Context, number: str, to: str, effective: str, co
 @click.option("--title", default=None)
 @click.option("--weight", default=None)
 @click.option("--program", "program_", default=None, help="A program, or none.")
+@click.option(
+    "--owners",
+    "owners_",
+    default=None,
+    help="The owners it was added with, corrected: a member, or co-owners with parts (A:60,B:40).",
+)
 @click.option("--reason", default=None, help="Why the recorded facts were wrong (required).")
 @click.pass_context
 def patent_amend(
@@ -860,6 +866,7 @@ def patent_amend(
     title: str | None,
     weight: str | None,
     program_: str | None,
+    owners_: str | None,
     reason: str | None,
 ) -> None:
     """Correct facts of a patent that were wrong from the start (replay uses them for every date)."""
@@ -876,6 +883,7 @@ def patent_amend(
             "title": title,
             "weight": weight,
             "program": program_,
+            "owners": owners_,
         }
     )
     amend = partial(corrections.patent_amend_body, options=options, reason=why)

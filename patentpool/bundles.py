@@ -742,6 +742,9 @@ def patent_facts(entries: dict[int, Entry], day: date) -> dict[tuple[str, str], 
         if e.kind == "patent.add":
             added[key] = dict(e.body)
         elif e.kind == "patent.amend" and key in added:
+            if "owner" in e.body or "owners" in e.body:  # the owners corrected replace the ones added
+                added[key].pop("owner", None)
+                added[key].pop("owners", None)
             added[key].update({k: v for k, v in e.body.items() if k not in ("number", "country", "reason")})
     out = {}
     for key, b in added.items():

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.entry import Entry
 from licenses.money import parse_money, parse_rate
@@ -29,6 +29,9 @@ from patentpool.readers import member as _member
 from patentpool.readers import patent as _patent
 from patentpool.readers import program as _program
 from patentpool.readers import term as _term
+
+if TYPE_CHECKING:
+    from patentpool.patents import Patent
 from patentpool.readers import text as _str
 from patentpool.state import Patent, PoolState, ProgramTerms, Ref
 
@@ -78,7 +81,9 @@ HAPPENED = {
 def _members_and_days(state: PoolState, kind: str, body: Body) -> list[tuple[str, str, date | None]]:
     """(field, member, the day the fact starts for it; None: no day) of the facts a retired member cannot
     get. Payments and distributions are left out: they settle periods before the retirement."""
-    if kind == "patent.add":
+    if kind == "patent.amend" and "owner" not in body and "owners" not in body:
+        return []
+    if kind in ("patent.add", "patent.amend"):  # an amendment's owners own it from the start
         if "owners" in body:
             return [("owners", m, None) for m in owners.members(owners.from_body(body["owners"], 1))]
         return [("owner", body["owner"], None)]
@@ -239,7 +244,7 @@ def a_entry_void(state: PoolState, e: Entry, ref: Ref) -> None:
 
 
 # --- patent.amend -------------------------------------------------------------------------------------------
-AMENDABLE = ("filed", "granted", "expires", "type", "title", "weight", "program")
+AMENDABLE = ("filed", "granted", "expires", "type", "title", "weight", "program", "owner", "owners")
 
 
 def v_patent_amend(state: PoolState, body: Body) -> None:
@@ -261,7 +266,10 @@ def v_patent_amend(state: PoolState, body: Body) -> None:
         weight = _term("weight", lambda: parse_rate(_str(body, "weight"), field="weight", strict=True))
         if weight <= 0:
             raise FieldError("weight", "must be more than 0")
+    owners_now = _amended_owners(state, patent, body, facts)
     now = {
+        "owner": owners_now != patent.owner,
+        "owners": owners_now != patent.owner,
         "filed": filed != patent.filed,
         "granted": granted != patent.granted,
         "expires": expires != patent.expires,
@@ -272,6 +280,24 @@ def v_patent_amend(state: PoolState, body: Body) -> None:
     }
     if not any(now[name] for name in facts):
         raise FieldError("number", f"the amendment changes nothing: {patent.number} already has these facts")
+
+
+def _amended_owners(state: PoolState, patent: Patent, body: Body, facts: dict[str, Any]) -> str:
+    """The owners the patent was added with, as amended (spelled by `owners.spell`): licensor members, and
+    only while no later owner change rests on the owners it was added with."""
+    from patentpool import rules
+
+    if "owner" not in facts and "owners" not in facts:
+        return patent.owner
+    if patent.transfers:
+        effective, _owner, ref = patent.transfers[0]
+        raise FieldError(
+            "owners",
+            f"{patent.number} ({patent.country}) changed owners on {effective} (seq {ref[0]}): an amendment "
+            "corrects the owners it was added with; void that change first, or record owners from a date "
+            "with `patent owners`",
+        )
+    return owners.spell(rules.owners_of(state, body))
 
 
 def _amended_facts(body: Body) -> dict[str, Any]:
@@ -512,8 +538,8 @@ def _none_or(value: str, parse: Callable[[str], Any]) -> Any:
 
 
 def amended_facts(options: Mapping[str, str | None]) -> Mapping[str, str | None]:
-    """`patent amend`'s options (filed, granted, expires, type, title, weight, program), refused if none is
-    given."""
+    """`patent amend`'s options (filed, granted, expires, type, title, weight, program, owners), refused if
+    none is given."""
     if all(value is None for value in options.values()):
         raise FieldError(
             "number", "nothing to amend: give --filed, --granted, --expires, --type, --title, --weight..."
@@ -545,6 +571,10 @@ def patent_amend_body(
         body["weight"] = format_rate(_term("weight", lambda: parse_rate(given["weight"], field="weight")))
     if "program" in given:
         body["program"] = _none_or(given["program"], lambda v: fields.identifier(v, "program"))
+    if "owners" in given:
+        from patentpool import bodies
+
+        body.update(bodies.owner_fields(given["owners"], "owners"))
     if "expires" in given:
         body["expires"] = fields.parse_date(given["expires"], "expires").isoformat()
         body["expires_given"] = True

@@ -212,6 +212,11 @@ class PatentTable:
             self._program[row] = self._programs.code(facts["program"])
         if "title" in facts:
             self._title[8 * row : 8 * row + 8] = _title_digest(facts["title"])
+        if "owner" in facts or "owners" in facts:  # the owners it was added with, corrected
+            found = (
+                owners.from_body(facts["owners"]) if "owners" in facts else ((facts["owner"], Decimal(1)),)
+            )
+            self._owner[row] = self._owners.code(owners.spell(found))
         if "weight" in facts:
             weight = Decimal(facts["weight"])
             code = self._weight_codes.get(weight)

@@ -188,7 +188,7 @@ def v_patent_add(state: PoolState, body: Body) -> None:
         raise FieldError("country", f"{number} is a {number_office} patent; it cannot be in force in {where}")
     if (number, where) in state.patents:
         raise FieldError("number", f"{number} is already in the pool for {where}")
-    _owners_of(state, body)
+    owners_of(state, body)
     kind = _term("type", lambda: parse_patent_type(_str(body, "type")))
     _term("type", lambda: check_type(number, kind))
     filed = _date(body, "filed")
@@ -240,7 +240,7 @@ def _body_owners(body: Body) -> owners.Owners:
     return ((body["owner"], Decimal(1)),)
 
 
-def _owners_of(state: PoolState, body: Body, least: int = 2) -> owners.Owners:
+def owners_of(state: PoolState, body: Body, least: int = 2) -> owners.Owners:
     """Validate a body's owner (`owner`, or `owners` with parts), each a licensor member."""
     if "owners" in body:
         if "owner" in body:
@@ -263,7 +263,7 @@ def v_patent_owners(state: PoolState, body: Body) -> None:
     effective = _date(body, "effective")
     if "owners" not in body:
         raise FieldError("owners", "missing")
-    found = _owners_of(state, body, least=1)
+    found = owners_of(state, body, least=1)
     if effective < patent.filed:
         raise FieldError("effective", f"{effective} is before the filing date {patent.filed}")
     if any(day > effective for day, _o, _r in patent.transfers):

@@ -206,8 +206,10 @@ def _event(entry: Entry) -> str:
         parts += [f"weight {b['weight']}"]
         return ", ".join(parts)
     if entry.kind == "patent.amend":
-        order = ("filed", "granted", "expires", "type", "title", "weight", "program")
-        facts = ", ".join(f"{k} {'none' if b[k] is None else b[k]}" for k in order if k in b)
+        order = ("filed", "granted", "expires", "type", "title", "weight", "program", "owner")
+        said = [f"{k} {'none' if b[k] is None else b[k]}" for k in order if k in b]
+        said += [f"owners {_parts(b['owners'])}"] if "owners" in b else []
+        facts = ", ".join(said)
         return f"amended: {facts} (reason: {b['reason']})"
     if entry.kind == "patent.status":
         return f"{b['status']} from {b['effective']}"

@@ -685,6 +685,39 @@ def test_a_correction_makes_the_allocation_stale_and_bundles_verify_the_correcte
     verify_ok(pool)
 
 
+def test_patent_amend_owners_corrects_the_owners_it_was_added_with(example_pool: Pool, tmp_path: Any) -> None:
+    """Spec 4a: `patent amend --owners`. EP2345678B1 (DE) was added as B's; it was B's and C's from the start.
+    The allocation follows (both now hold weight in DE), C's bundle proves the patent is C's by its parts, and
+    the refusals are one line each."""
+    pool = example_pool
+    before = allocate(pool)
+    pool.run("patent", "amend", "EP2345678B1", "--owners", "B:50,C:50", "--reason", "co-owned from filing")
+    shown = pool.json("patent", "show", "EP2345678B1")
+    assert [c["owner"] for c in shown["countries"]] == ["B:50,C:50"]
+    assert "amended: owners B:50,C:50 (reason: co-owned from filing)" in json.dumps(shown)
+    after = allocate(pool)
+    assert after["members"]["C"]["gross"] != before["members"]["C"]["gross"]
+    statement = pool.json("statement", "--member", "C", "--period", "2025Q1")
+    assert "EP2345678B1" in {p["patent"] for p in statement["patents"]}
+    vkey = pool.run("key", "show").stdout.strip()
+    bundle = tmp_path / "C.json"
+    pool.run("statement", "--member", "C", "--period", "2025Q1", "--bundle", str(bundle))
+    assert "VERDICT: statement verified" in pool.run("verify-statement", str(bundle), "--vkey", vkey).stdout
+    # Refusals: an unknown member, a licensee only, no change, and owners already changed from a date.
+    assert refused(pool, "patent", "amend", "EP2345678B1", "--owners", "B:50,Q:50", "--reason", "x") == (
+        "Error: owners: unknown member 'Q'"
+    )
+    assert "L1" in refused(pool, "patent", "amend", "EP2345678B1", "--owners", "B:50,L1:50", "--reason", "x")
+    assert "changes nothing" in refused(
+        pool, "patent", "amend", "EP2345678B1", "--owners", "B:50,C:50", "--reason", "x"
+    )
+    pool.run("patent", "transfer", "US11234567B1", "--to", "A", "--effective", "2025-02-01")
+    assert refused(pool, "patent", "amend", "US11234567B1", "--owners", "B", "--reason", "x").startswith(
+        "Error: owners: US11234567B1 (US) changed owners on 2025-02-01 (seq "
+    )
+    verify_ok(pool)
+
+
 def test_patent_show_of_a_voided_patent_shows_its_history_marked_void(pool: Pool) -> None:
     members(pool, "A,Aurora,licensor")
     (added,) = appended(
