@@ -100,15 +100,20 @@ def _licences_held(
 _money = format_cents
 
 
-def allocate(state: PoolState, program_name: str, period: Period, *, spelled: bool = False) -> dict[str, Any]:
-    """Compute the allocation of one program and period; returns the allocation.run body. `spelled` gives its
-    share rows as their canonical JSON bytes (`ledger.entry.Spelled`), for a caller that only wants the body's
-    bytes (verify comparing them with the stored ones): several times cheaper than rows of lists."""
+def allocate(
+    state: PoolState, program_name: str, period: Period, *, spelled: bool = False, shares: bool = True
+) -> dict[str, Any]:
+    """Compute the allocation of one program and period, as one body with every party's figures (`parts`
+    splits it into entries). Its `shares` rows are lists, or with `spelled` their canonical JSON bytes
+    (`ledger.entry.Spelled`); without `shares` there are none: the parts are built from `SHARE_GROUPS`, and
+    a million share rows are not spelled for nothing."""
     with paused_gc():  # millions of share rows, no cycles
-        return _allocate(state, program_name, period, spelled)
+        return _allocate(state, program_name, period, spelled, shares)
 
 
-def _allocate(state: PoolState, program_name: str, period: Period, spelled: bool) -> dict[str, Any]:
+def _allocate(
+    state: PoolState, program_name: str, period: Period, spelled: bool, with_shares: bool
+) -> dict[str, Any]:
     program = state.programs.get(program_name)
     if program is None:
         raise AllocationError(f"unknown program {program_name!r}")
@@ -135,7 +140,7 @@ def _allocate(state: PoolState, program_name: str, period: Period, spelled: bool
     held = _licences_held(state, set(current), counting, day)
 
     members: dict[str, int] = defaultdict(int)
-    shares = _Shares(spelled=spelled)
+    shares = _Shares()
     licensees: dict[str, dict[str, Any]] = {}
     for licensee in sorted(current):
         licensees[licensee] = _licensee(
@@ -191,7 +196,7 @@ def _allocate(state: PoolState, program_name: str, period: Period, spelled: bool
         },
         "licensees": licensees,
         # Licensee by licensee, country by country, member by member, all in sorted order.
-        "shares": shares.spelled_rows() if spelled else shares.rows(),
+        **({"shares": shares.spelled_rows() if spelled else shares.rows()} if with_shares else {}),
         SHARE_GROUPS: shares.in_groups(),  # not recorded: the parts are built from it (parts.member_parts)
         "inputs": [[seq, h] for seq, h in sorted(inputs)],
     }
@@ -215,10 +220,7 @@ class _Shares:
     vectorised split after every licensee's lines are known (`split_plain`); the rows keep the order in which
     the groups were met."""
 
-    spelled: bool = False  # keep each group's rows as their JSON bytes
     order: list[tuple[str, str]] = field(default_factory=list)
-    done: dict[tuple[str, str], list[list[str]]] = field(default_factory=dict)
-    texts: dict[tuple[str, str], bytes] = field(default_factory=dict)
     groups: dict[tuple[str, str], tuple[list[str], list[int]]] = field(default_factory=dict)
     quoted: dict[str, str] = field(default_factory=dict)
     plain: dict[str, list[tuple[str, list[int]]]] = field(default_factory=lambda: defaultdict(list))
@@ -247,21 +249,10 @@ class _Shares:
     def _record(
         self, licensee: str, country: str, names: list[str], cents: list[int], members: dict[str, int]
     ) -> None:
-        """One group's split: each member's cents to its gross, and a row per member."""
-        spell = self.spell
+        """One group's split: each member's cents to its gross; its rows are spelled only when asked for."""
         for name, c in zip(names, cents, strict=True):
             members[name] += c
         self.groups[(licensee, country)] = (names, cents)
-        if self.spelled:
-            q = self._quoted
-            start = f"[{q(licensee)},{q(country)},"
-            self.texts[(licensee, country)] = ",".join(
-                [f'{start}{q(name)},"{spell(c)}"]' for name, c in zip(names, cents, strict=True)]
-            ).encode()
-        else:
-            self.done[(licensee, country)] = [
-                [licensee, country, name, spell(c)] for name, c in zip(names, cents, strict=True)
-            ]
 
     def _quoted(self, text: str) -> str:
         found = self.quoted.get(text)
@@ -270,20 +261,26 @@ class _Shares:
         return found
 
     def rows(self) -> list[list[str]]:
-        return [row for key in self.order for row in self.done[key]]
+        spell = self.spell
+        return [
+            [licensee, country, name, spell(c)]
+            for licensee, country in self.order
+            for name, c in zip(*self.groups[(licensee, country)], strict=True)
+        ]
+
+    def spelled_rows(self) -> Spelled:
+        """The rows of `rows()` as the canonical JSON bytes of that list, made with one copy of them."""
+        spell, q = self.spell, self._quoted
+        texts = []
+        for licensee, country in self.order:
+            names, cents = self.groups[(licensee, country)]
+            start = f"[{q(licensee)},{q(country)},"
+            texts += [f'{start}{q(name)},"{spell(c)}"]' for name, c in zip(names, cents, strict=True)]
+        return Spelled(("[" + ",".join(texts) + "]").encode())
 
     def in_groups(self) -> list[ShareGroup]:
         """The rows as groups of one licensee and country, members and cents: what parts are built from."""
         return [ShareGroup(*key, *self.groups[key]) for key in self.order]
-
-    def spelled_rows(self) -> Spelled:
-        """The rows of `rows()` as the canonical JSON bytes of that list, made with one copy of them."""
-        pieces = [b"["]
-        for key in self.order:
-            if text := self.texts[key]:
-                pieces += [b",", text] if len(pieces) > 1 else [text]
-        pieces.append(b"]")
-        return Spelled(b"".join(pieces))
 
 
 @dataclass

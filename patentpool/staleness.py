@@ -136,7 +136,7 @@ class Computed(NamedTuple):
 
 
 def compute(state: PoolState, program: str, period: Period) -> Computed:
-    body = allocation.allocate(state, program, period)
+    body = allocation.allocate(state, program, period, shares=False)  # parts come from its share groups
     record = state.latest_allocation(program, period.label)
     new, kept = parts.plan(body, earlier_summaries(state, program, period), previous_parts(state, record))
     return Computed(body, new, kept, parts.summary(body, kept))
