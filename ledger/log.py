@@ -672,38 +672,35 @@ def _export_genesis(raw: bytes, key: SigningKey) -> tuple[Entry, Keyring]:
 
 
 def _checked_export(buffered: list[bytes], genesis: Entry, ring: Keyring) -> list[tuple[Entry, bytes]]:
-    """Every exported entry decoded and checked as verify would (chain, keys, signatures); the first
-    problem raises LedgerError."""
-    from ledger.verify import check_chunk
+    """Every exported entry decoded and checked by verify's own checks (form and signature: `check_chunk`;
+    seq, chain, time, genesis, author key: `check_one`); the first problem raises LedgerError."""
+    from ledger.verify import check_chunk, check_one
 
     checking = Keyring.from_genesis(genesis.body)
     candidates = {ring.root.keyid_string: [ring.root.public]}
     prev, last_time = ZERO_HASH, ""
     entries: list[tuple[Entry, bytes]] = []
     for position, raw in enumerate(buffered, 1):
+        entry: Entry | None
         try:
             entry = decode(raw)
-            if entry.kind == KEY_ADD:
-                vkey = VerifierKey.parse(str(entry.body.get("vkey")))
-                candidates.setdefault(vkey.keyid_string, []).append(vkey.public)
-        except ValueError as exc:
-            raise LedgerError(f"seq {position}: {exc}") from exc
-        checked = check_chunk(ring.origin, candidates, [(position, raw)])[0]
-        if entry.seq != position or entry.prev != prev:
-            raise LedgerError(f"seq {position}: out of order or the chain is broken")
-        if entry.time < last_time:
-            raise LedgerError(f"seq {position}: time {entry.time} is earlier than the entry before it")
-        if entry.seq > 1:
+        except ValueError:
+            entry = None  # check_chunk names what is wrong with it, as verify does
+        if entry is not None and entry.kind == KEY_ADD:
             try:
-                vkey_ok = checking.check_author(entry.seq, entry.author, entry.kind)
-                if entry.kind in (KEY_ADD, KEY_REVOKE):
-                    checking.apply(entry.seq, entry.kind, entry.body)
+                vkey = VerifierKey.parse(str(entry.body.get("vkey")))
+            except ValueError as exc:
+                raise LedgerError(f"seq {position}: {exc}") from exc
+            candidates.setdefault(vkey.keyid_string, []).append(vkey.public)
+        checked = check_chunk(ring.origin, candidates, [(position, raw)])[0]
+        problems = check_one(position, checked, entry, position - 1, prev, last_time, checking)
+        if problems or entry is None:
+            raise LedgerError(str(problems[0]))
+        if entry.kind in (KEY_ADD, KEY_REVOKE):
+            try:
+                checking.apply(entry.seq, entry.kind, entry.body)
             except KeyringError as exc:
                 raise LedgerError(f"seq {position}: {exc}") from exc
-            if checked.signer != vkey_ok.public:
-                raise LedgerError(f"seq {position}: signature does not verify")
-        elif checked.signer != ring.root.public:
-            raise LedgerError("seq 1: genesis is not signed by the root key it names")
         entries.append((entry, raw))
         prev, last_time = checked.hash.hex(), entry.time
     return entries

@@ -420,7 +420,7 @@ class _Walk:
                     report.times[compact.size] = entry.time
             if on_progress is not None and done % 1000 == 0:
                 on_progress(1000)
-            problems = _check_one(position, checked, entry, prev_seq, prev_hash, prev_time, ring)
+            problems = check_one(position, checked, entry, prev_seq, prev_hash, prev_time, ring)
             report.problems.extend(problems)
             if entry is not None:
                 if entry.seq == 1 and entry.kind == GENESIS and ring is None:
@@ -497,7 +497,7 @@ def _check_kept(
             report.kept += 1
 
 
-def _check_one(
+def check_one(
     position: int,
     checked: Checked,
     entry: Entry | None,

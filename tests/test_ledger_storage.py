@@ -380,6 +380,8 @@ def test_a_modified_export_fails_verify_and_load(
         assert errors and errors[0].startswith(f"Error: seq {seq}: "), (how, result.stderr)
         result = target.run("load", str(bad), "--checkpoint", str(cp_file), expect=1)
         assert result.stderr.startswith(f"Error: seq {seq}: "), (how, result.stderr)
+        # Load checks with verify's own checks: its line is verify's first.
+        assert result.stderr.strip() == errors[0], (how, result.stderr, errors)
         assert len(result.stderr.strip().splitlines()) == 1
         # A refused load writes nothing: the database is still empty.
         assert not Store(target.db).exists(), how
