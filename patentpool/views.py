@@ -384,6 +384,17 @@ def statement_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append({"row": "total", "licensee": "net", "gross": data["net"]})
     for row in rows:
         row["currency"] = data["currency"]
+    for paid in data.get("distributions", []):
+        # What the pool paid the member (cash basis, rule 12): after the totals, never summed into them.
+        rows.append(
+            {
+                "row": "payout",
+                "licensee": f"paid {paid['date']}",
+                "patents": f"distribution {paid['reference']}",
+                "gross": paid["amount"],
+                "currency": data["currency"],
+            }
+        )
     for fee in data["open_license_fees"]:
         # Paid by the licensee directly, maybe in another currency: never in the pool's gross column.
         rows.append(

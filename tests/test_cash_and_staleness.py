@@ -65,6 +65,11 @@ def test_payouts_follow_the_cash_collected_and_claw_back(pool: Pool) -> None:
     )
     st = pool.json("statement", "--member", "A", "--period", "2025Q1")
     assert [d["amount"] for d in st["distributions"]] == ["67.50", "22.50"]
+    # The CSV (and table) show them too, as payout rows after the totals.
+    csv_lines = pool.run("statement", "--member", "A", "--period", "2025Q1", "-f", "csv").stdout.splitlines()
+    payouts = [line for line in csv_lines if line.startswith("payout,")]
+    assert [line.split(",")[5] for line in payouts] == ["67.50", "22.50"]
+    assert all(",paid 2025-05-" in line for line in payouts)
 
     # A downward correction: 1,500 units, R(1500) = 100.00: A and B 50.00 each; the invoice is now 100.00.
     report(pool, "2025Q1", 1500, correct=True)
