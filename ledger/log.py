@@ -494,6 +494,11 @@ class Ledger:
             previous = checkpoint_matches(self.store, conn, ring, key_leaves=key_leaves)
             signer = checkpoint_key or author
             if signer.verifier().keyid_string != ring.root.keyid_string:
+                if signer.name != ring.origin:  # the likeliest mistake: another pool's key file
+                    raise LedgerError(
+                        f"the key file is a key of {signer.name}, and this database is the ledger of "
+                        f"{ring.origin}: give this pool's key file (--key or PATENTPOOL_KEY)"
+                    )
                 raise LedgerError("checkpoints are signed by the pool's root key: give the root key file")
             appender = Appender(self.store, conn, ring, author, previous, self.subject_of)
             yield appender

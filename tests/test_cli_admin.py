@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -759,3 +760,16 @@ def test_csv_and_tables_spell_booleans_as_json_does(populated: Pool) -> None:
     assert sorted(as_json.values()) == [False, True]
     table = populated.run("license", "list", "-f", "table").stdout
     assert "false" in table and "true" in table and "False" not in table and "True" not in table
+
+
+def test_another_pools_key_is_named_as_such(pool: Pool, pool_factory: Any, tmp_path: Path) -> None:
+    """A write with the key file of another pool says so, in one line, and writes nothing."""
+    other = pool_factory(f"sqlite:///{tmp_path / 'other.db'}", origin="other.example/pool")
+    before = pool.size_and_root()
+    wrong = Pool(pool.db, other.key, pool.workdir)
+    result = wrong.run("member", "add", "Z", "--name", "Zed", "--role", "licensor", expect=1)
+    assert result.stderr == (
+        "Error: the key file is a key of other.example/pool, and this database is the ledger of "
+        "pool.example/test: give this pool's key file (--key or PATENTPOOL_KEY)\n"
+    )
+    assert pool.size_and_root() == before
