@@ -254,6 +254,27 @@ def pool(db_url: str, pool_factory: Any) -> Pool:
 DATA = Path(__file__).resolve().parent / "data" / "pool-2025q1"
 
 
+def open_licence(pool: Pool, number: str = "CN205123456U") -> None:
+    """The worked example's open licence on its utility model: declared at 0.10 CNY a unit from 2025-01-01 to
+    2026-05-09 with its evaluation report, and taken by L1 on 2025-01-15."""
+    pool.run(
+        "openlicense",
+        "declare",
+        number,
+        "--fee",
+        "0.10/unit",
+        "--currency",
+        "CNY",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2026-05-09",
+        "--evaluation-report",
+        "CNIPA-PER-2024-0815",
+    )
+    pool.run("openlicense", "take", number, "--licensee", "L1", "--notice-date", "2025-01-15")
+
+
 def build_example(pool: Pool, data: Path = DATA, payments: bool = True) -> None:
     """The worked example of ../shared/examples/pool-2025q1 through the CLI (CSVs copied to tests/data)."""
     pool.run("member", "import", str(data / "members.csv"))
@@ -286,22 +307,7 @@ def build_example(pool: Pool, data: Path = DATA, payments: bool = True) -> None:
         "--from",
         "2024-01-01",
     )
-    pool.run(
-        "openlicense",
-        "declare",
-        "CN205123456U",
-        "--fee",
-        "0.10/unit",
-        "--currency",
-        "CNY",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2026-05-09",
-        "--evaluation-report",
-        "CNIPA-PER-2024-0815",
-    )
-    pool.run("openlicense", "take", "CN205123456U", "--licensee", "L1", "--notice-date", "2025-01-15")
+    open_licence(pool)
     pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
     pool.run("license", "grant", "--licensee", "C", "--program", "XR", "--from", "2025-01-01")
     pool.run("report", "import", str(data / "reports.csv"))

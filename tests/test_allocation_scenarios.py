@@ -22,6 +22,7 @@ from conftest import (
     build_pool,
     grant,
     members,
+    open_licence,
     patents,
     program,
     reports,
@@ -282,22 +283,7 @@ def test_open_license_withdrawal_keeps_earlier_take(pool: Pool) -> None:
         f"{CN_UM},A,CN,utility,2016-05-10,2016-10-12,,XR,,",  # utility model: expires 2026-05-10
         f"{CN_B},B,CN,invention,2013-04-01,2016-08-17,,XR,,",
     )
-    pool.run(
-        "openlicense",
-        "declare",
-        CN_UM,
-        "--fee",
-        "0.10/unit",
-        "--currency",
-        "CNY",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2026-05-09",
-        "--evaluation-report",
-        "CNIPA-PER-2024-0815",
-    )
-    pool.run("openlicense", "take", CN_UM, "--licensee", "L1", "--notice-date", "2025-01-15")
+    open_licence(pool)
     pool.run("openlicense", "withdraw", CN_UM, "--effective", "2025-02-01")
     size = pool.size_and_root()
     late = pool.run("openlicense", "take", CN_UM, "--licensee", "L2", "--notice-date", "2025-02-10", expect=1)
@@ -777,22 +763,7 @@ def test_export_load_reallocates_identically_and_verify_recomputes(pool: Pool) -
     )
     pool.run("patent", "transfer", US_B, "--to", "B", "--effective", "2025-05-01")
     pool.run("crosslicense", "add", "--members", "A,C", "--from", "2024-01-01")
-    pool.run(
-        "openlicense",
-        "declare",
-        CN_UM,
-        "--fee",
-        "0.10/unit",
-        "--currency",
-        "CNY",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2026-05-09",
-        "--evaluation-report",
-        "CNIPA-PER-2024-0815",
-    )
-    pool.run("openlicense", "take", CN_UM, "--licensee", "L1", "--notice-date", "2025-01-15")
+    open_licence(pool)
     grant(pool, "L1", "C")
     reports(
         pool,

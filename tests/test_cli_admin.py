@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSPHRASE, Pool, shared_pool
+from conftest import PASSPHRASE, Pool, open_licence, shared_pool
 
 from ledger.keys import load_key
 from ledger.log import Ledger
@@ -590,22 +590,7 @@ def build_populated(pool: Pool) -> None:
     pool.run("patent", "import", str(patents))
     pool.run("patent", "status", "CN110123456B", "invalidated", "--effective", "2025-02-15")
     pool.run("crosslicense", "add", "--members", "A,C", "--from", "2024-01-01")
-    pool.run(
-        "openlicense",
-        "declare",
-        "CN205123456U",
-        "--fee",
-        "0.10/unit",
-        "--currency",
-        "CNY",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2026-05-09",
-        "--evaluation-report",
-        "CNIPA-PER-2024-0815",
-    )
-    pool.run("openlicense", "take", "CN205123456U", "--licensee", "L1", "--notice-date", "2025-01-15")
+    open_licence(pool)
     pool.run("license", "grant", "--licensee", "L1", "--program", "XR", "--from", "2025-01-01")
     pool.run("license", "direct", "CN102345678B", "--licensee", "L2", "--from", "2025-01-01", "--exclusive")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import Pool, shared_pool
+from conftest import Pool, open_licence, shared_pool
 
 MEMBERS = """id,name,role
 A,Aurora Optics Co.,licensor
@@ -42,22 +42,7 @@ def build(pool: Pool) -> None:
     pool.run("patent", "import", str(pool.write("patents.csv", PATENTS)))
     pool.run("patent", "status", "CN110123456B", "invalidated", "--effective", "2025-02-15")
     pool.run("patent", "transfer", "EP2345678B1", "--to", "C", "--effective", "2025-03-01")
-    pool.run(
-        "openlicense",
-        "declare",
-        "CN205123456U",
-        "--fee",
-        "0.10/unit",
-        "--currency",
-        "CNY",
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2026-05-09",
-        "--evaluation-report",
-        "CNIPA-PER-2024-0815",
-    )
-    pool.run("openlicense", "take", "CN205123456U", "--licensee", "L1", "--notice-date", "2025-01-15")
+    open_licence(pool)
     pool.run("openlicense", "withdraw", "CN205123456U", "--effective", "2025-06-01")
     pool.run(
         "openlicense",
