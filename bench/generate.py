@@ -30,7 +30,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 PASSPHRASE = "bench-only-passphrase"
 ORIGIN = "bench.patentpool.example/pool"
 PG_SERVER = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")

@@ -24,7 +24,7 @@ from ledger.keys import SigningKey, load_key, passphrase_from_env_or_prompt
 from ledger.log import Appender, Ledger, Reader, read_signed
 from ledger.memory import paused_gc
 from ledger.store import Store
-from patentpool import rules, voids
+from patentpool import rules, subjects, voids
 from patentpool.errors import PoolError as PoolError  # the package root, raised as such here
 from patentpool.fields import FieldError
 from patentpool.state import PoolState
@@ -186,6 +186,19 @@ def member_needles(member: str, names: bool = True) -> dict[str, bytes]:
     return needles
 
 
+def party_rows(
+    reader: Reader, kinds: Sequence[str], party: str, needles: Mapping[str, bytes]
+) -> list[tuple[int, str, bytes, bytes]]:
+    """The signed rows of `kinds`, of a kind in `needles` only `party`'s own: found by their subject
+    (`subjects.PARTY_KINDS`; by the needle in their bytes where stored with none), then held to the needle, so
+    a row whose stored subject lies is dropped here as well as reported by `verify`."""
+    by_subject = [kind for kind in kinds if kind in needles and kind in subjects.PARTY_KINDS]
+    rows = list(reader.signed_rows(kinds=[kind for kind in kinds if kind not in by_subject], needles=needles))
+    for kind in by_subject:
+        rows += [row for row in reader.subject_rows(kind, party, needles[kind]) if needles[kind] in row[2]]
+    return sorted(rows)
+
+
 # What a statement reads besides its period's allocations: the members, and the programs it may cover.
 STATEMENT_KINDS = (
     "pool.genesis",
@@ -223,16 +236,16 @@ def changed_after(reader: Reader, seq: int, program: str, period: Any) -> bool:
         "patent.add": program_needle,
         "program.amend": program_needle.replace(b"program", b"name", 1),
     }
-    assert set(by_program) == set(staleness.PROGRAM_KINDS)
-    other = sorted(set(rules.KINDS) - staleness.NEUTRAL_KINDS - staleness.REPORT_KINDS - set(by_program))
+    assert set(by_program) == set(subjects.PROGRAM_KINDS)
+    other = sorted(set(rules.KINDS) - staleness.NEUTRAL_KINDS - subjects.REPORT_KINDS - set(by_program))
     if store.seqs_after(conn, seq, other, limit=1):
         return True
     for kind, needle in by_program.items():
         if store.seqs_after(conn, seq, [kind], needle, limit=1, subjects=[program]):
             return True
     inputs = {period.label, *(p.label for p in period.earlier_in_year())}
-    subjects = [staleness.report_subject(program, label) for label in sorted(inputs)]
-    reports = store.seqs_after(conn, seq, sorted(staleness.REPORT_KINDS), program_needle, subjects=subjects)
+    named = [subjects.report_subject(program, label) for label in sorted(inputs)]
+    reports = store.seqs_after(conn, seq, sorted(subjects.REPORT_KINDS), program_needle, subjects=named)
     for _seq, raw in store.raw_entries(conn, reports).items():
         body = decode_trusted(raw).body
         if body["program"] == program and body["period"] in inputs:
@@ -284,10 +297,8 @@ def load_signing_key(path: Path) -> SigningKey:
 
 
 def open_ledger(db_url: str) -> Ledger:
-    """The pool's ledger: each entry appended is stored with its subject (`staleness.subject_of`)."""
-    from patentpool import staleness
-
-    return Ledger.open(db_url, staleness.subject_of)
+    """The pool's ledger: each entry appended is stored with its subject (`subjects.subject_of`)."""
+    return Ledger.open(db_url, subjects.subject_of)
 
 
 class PoolService:
@@ -391,10 +402,11 @@ class PoolService:
         with self.ledger.reader() as reader:
             found_voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
             if licensee is not None:
-                base = list(reader.signed_rows(kinds=INVOICE_KINDS, needles=licensee_needles(licensee)))
+                base = party_rows(reader, INVOICE_KINDS, licensee, licensee_needles(licensee))
+            elif shares_of is not None:
+                base = party_rows(reader, STATEMENT_KINDS, shares_of, member_needles(shares_of, names))
             else:
-                own = member_needles(shares_of, names) if shares_of is not None else None
-                base = list(reader.signed_rows(kinds=STATEMENT_KINDS, needles=own))
+                base = list(reader.signed_rows(kinds=STATEMENT_KINDS))
             programs = replay_raw(base, void_entries=found_voids).programs
             # Each program still looked for, with the seq its search ends at.
             ends = {

@@ -18,6 +18,7 @@ from patentpool import allocation, parts
 from patentpool.errors import PoolError
 from patentpool.periods import Period
 from patentpool.state import AllocationRecord, PoolState
+from patentpool.subjects import REPORT_KINDS
 
 # Entries that never change an allocation's figures: appending one leaves every allocation fresh.
 NEUTRAL_KINDS = frozenset(
@@ -35,28 +36,6 @@ NEUTRAL_KINDS = frozenset(
         "distribution.add",
     }
 )
-REPORT_KINDS = frozenset({"report.add", "report.correct"})
-# Facts that change only their own program's allocations: stored with the program as their subject.
-PROGRAM_KINDS = {"patent.add": "program", "program.amend": "name"}
-
-
-def subject_of(kind: str, body: Mapping[str, Any]) -> str | None:
-    """The subject stored beside an entry (`ledger.store`'s index key): the program of a patent or a
-    program amendment ("" for a patent of no program), "PROGRAM PERIOD" of a report; None for other kinds.
-    `changed_after` finds the entries that could change one allocation by it."""
-    if kind in REPORT_KINDS:
-        return report_subject(str(body.get("program")), str(body.get("period")))
-    field = PROGRAM_KINDS.get(kind)
-    if field is None:
-        return None
-    value = body.get(field)
-    return value if isinstance(value, str) else ""
-
-
-def report_subject(program: str, period: str) -> str:
-    return f"{program} {period}"
-
-
 class StaleError(PoolError, ValueError):
     """An allocation that the ledger no longer supports; the message names the command that mends it."""
 

@@ -19,7 +19,7 @@ from ledger.log import load_keyring
 from ledger.memory import paused_gc
 from ledger.store import Store
 from ledger.verify import Problem, Report, verify_rows, verify_store
-from patentpool import staleness
+from patentpool import subjects
 from patentpool.audit import PoolChecker
 from patentpool.service import PoolError, stored_history
 
@@ -39,7 +39,7 @@ def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
 
 class SubjectCheck:
     """The subjects stored beside the entries (schema 0003) against what each entry's kind and body make them
-    (`staleness.subject_of`): a wrong subject would hide a fact from the staleness check. Entries stored
+    (`subjects.subject_of`): a wrong subject would hide a fact from the staleness check. Entries stored
     with no subject are read by their bytes, so NULL is never wrong. Kept as arrays: O(entries) small ints."""
 
     def __init__(self) -> None:
@@ -48,7 +48,7 @@ class SubjectCheck:
         self.names: dict[str, int] = {}
 
     def __call__(self, entry: Entry, _hash: bytes) -> Iterable[str]:
-        subject = staleness.subject_of(entry.kind, entry.body)
+        subject = subjects.subject_of(entry.kind, entry.body)
         self.seqs.append(entry.seq)
         self.ids.append(-1 if subject is None else self.names.setdefault(subject, len(self.names)))
         return ()

@@ -92,9 +92,17 @@ def test_pool_entries_are_stored_with_their_program_and_period(allocated: Pool) 
     assert ("patent.add", "YR") in subjects
     assert ("patent.add", "") in subjects  # a patent of no program
     assert ("report.add", "XR 2025Q1") in subjects
+    # A party's own entries carry the party (a statement or invoice reads only its own).
+    assert {subject for kind, subject in subjects if kind == "member.add"} == {"A", "B", "C", "L1"}
+    assert {subject for kind, subject in subjects if kind == "payment.add"} == {"C", "L1"}
     # Kinds that are not searched by subject keep none.
-    assert {subject for kind, subject in subjects if kind in ("member.add", "license.grant")} == {None}
-    assert {kind for kind, subject in subjects if subject is not None} == {"patent.add", "report.add"}
+    assert {subject for kind, subject in subjects if kind == "license.grant"} == {None}
+    assert {kind for kind, subject in subjects if subject is not None} == {
+        "patent.add",
+        "report.add",
+        "member.add",
+        "payment.add",
+    }
 
 
 def test_other_programs_patents_leave_an_allocation_unchanged(allocated: Pool) -> None:
@@ -142,3 +150,31 @@ def test_verify_refuses_a_stored_subject_that_is_not_the_entrys(allocated: Pool)
     execute(allocated.db, "UPDATE ledger_entries SET subject = NULL WHERE seq = :seq", {"seq": seq})
     create_triggers(allocated.db)
     assert allocated.json("verify")["result"] == "ok"
+
+
+def _invoice_and_statement(pool: Pool) -> tuple[object, object]:
+    invoice = pool.json("invoice", "--licensee", "L1", "--period", "2025Q1")
+    statement = pool.json("statement", "--member", "A", "--period", "2025Q1")
+    return invoice, statement
+
+
+def test_a_partys_own_entries_are_found_by_subject_or_by_bytes(allocated: Pool) -> None:
+    allocated.run("distribute", "--program", "XR", "--period", "2025Q1", "--date", "2025-05-01")
+    found = _invoice_and_statement(allocated)
+    assert found[0]["credit"] != "0.00" and found[1]["distributions"]  # type: ignore[index]
+    # Stored before the upgrade (no subject): the same payments and payouts, found by their bytes.
+    _migrate(allocated.db, "0002")
+    _migrate(allocated.db, "head")
+    assert _invoice_and_statement(allocated) == found
+
+
+def test_a_row_relabelled_to_another_party_is_not_read_as_its(allocated: Pool) -> None:
+    seq = next(s for s, kind, subject in _stored(allocated) if kind == "payment.add" and subject == "C")
+    before = allocated.json("invoice", "--licensee", "L1", "--period", "2025Q1")
+    drop_triggers(allocated.db)
+    execute(allocated.db, "UPDATE ledger_entries SET subject = 'L1' WHERE seq = :seq", {"seq": seq})
+    create_triggers(allocated.db)
+    # L1's invoice holds its needle to the bytes: C's payment is not L1's, whatever its stored subject says.
+    assert allocated.json("invoice", "--licensee", "L1", "--period", "2025Q1") == before
+    result = allocated.run("verify", "--format", "json", expect=None)
+    assert f"seq {seq}: stored subject 'L1' is not the entry's ('C')" in result.stdout
