@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
 from ledger import merkle
-from ledger.entry import canonical
+from ledger.entry import Spelled, canonical
 from licenses.money import cents_of, cents_speller, format_cents, format_money
 from patentpool import allocation
 from patentpool.allocation import read_weight, spell_weight
@@ -60,7 +61,10 @@ class LicenseeLine(NamedTuple):
 
 
 def member_rows(part: Mapping[str, Any]) -> list[MemberRow]:
-    return [MemberRow(*row) for row in part["rows"]]
+    rows = part["rows"]
+    if isinstance(rows, Spelled):  # a part computed here, not read from the ledger
+        rows = json.loads(rows.data)
+    return [MemberRow(*row) for row in rows]
 
 
 def licensee_lines(lines: list[list[Any]]) -> list[LicenseeLine]:
@@ -103,52 +107,50 @@ def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Each member's part of a computed allocation: its rows (one per licensee and allocation country), its
     holdings, its per-patent figures (rule 6b), its gross, fee and net, and the memo lines on its patents.
 
-    A large pool has about a million share rows: each is read once, and what depends only on a member's
-    holding in a country and which of its patents the licensee holds under licence (usually none) is
-    computed once per such group."""
-    licensees = body["licensees"]
-    there: dict[tuple[str, str], tuple[int, str]] = {}  # (licensee, country) -> (lines, royalty there)
-    for licensee, info in licensees.items():
-        acc: dict[str, list[int]] = {}
-        for line in licensee_lines(info["lines"]):
-            got = acc.setdefault(line.country, [0, 0])
-            got[0] += 1
-            got[1] += cents_of(line.amount)
-        for country, (count, cents) in acc.items():
-            there[(licensee, country)] = (count, format_cents(cents))
+    A large pool has about a million share rows: each is read once and spelled straight into its canonical
+    bytes (`MemberRow` order; `ledger.entry.Spelled`), and what depends only on a member's holding in a
+    country and which of its patents the licensee holds under licence (usually none) is computed and spelled
+    once per such group. `verify` compares these bytes with the stored parts'."""
+    there = _royalty_there(body["licensees"])
     countries = body["countries"]
     totals = {c: spell_weight(country_weight(owners)) for c, owners in countries.items()}
-    spell = cents_speller()
-    by_member: dict[str, list[list[Any]]] = defaultdict(list)
+    spell, quoted = cents_speller(), _quoter()
+    by_member: dict[str, list[str]] = defaultdict(list)
+    held: dict[str, set[str]] = defaultdict(set)
     groups: dict[str, dict[tuple[str, tuple[str, ...]], list[int]]] = defaultdict(lambda: defaultdict(list))
-    weights: dict[tuple[str, str, tuple[str, ...]], str] = {}
+    # (member, country, credited) -> the row's spelled weight and total, and its spelled credited list
+    middles: dict[tuple[str, str, tuple[str, ...]], tuple[str, str]] = {}
     for licensee, country, names, amounts in _groups(body):
-        licensed = licensees[licensee]["credited"].get(country)
+        licensed = body["licensees"][licensee]["credited"].get(country)
         count, royalty = there[(licensee, country)]
         total, holdings = totals[country], countries[country]
+        head = f"[{quoted(licensee)},{quoted(country)},{count},{quoted(royalty)},"
         for member, amount in zip(names, amounts, strict=True):
             own: tuple[str, ...] = ()
             if licensed:
                 own = tuple(sorted(set(holdings[member]["patents"]).intersection(licensed)))
             key = (member, country, own)
-            weight = weights.get(key)
-            if weight is None:
-                weight = weights[key] = _weight(holdings[member], own)
-            by_member[member].append(
-                [licensee, country, count, royalty, weight, total, spell(amount), list(own)]
-            )
+            middle = middles.get(key)
+            if middle is None:
+                weight = _weight(holdings[member], own)
+                middle = middles[key] = (
+                    f"{quoted(weight)},{quoted(total)},",
+                    "[" + ",".join(quoted(n) for n in own) + "]]",
+                )
+            by_member[member].append(f'{head}{middle[0]}"{spell(amount)}",{middle[1]}')
+            held[member].add(country)
             groups[member][(country, own)].append(amount)
     out = {}
     for member, rows in sorted(by_member.items()):
         # The allocation lists share rows licensee by licensee, country by country: each member's rows come in
         # (licensee, country) order already.
-        holdings = {c: countries[c][member] for c in sorted({r[1] for r in rows})}
+        holdings = {c: countries[c][member] for c in sorted(held[member])}
         figures = body["members"][member]
         part: dict[str, Any] = {
             "program": body["program"],
             "period": body["period"],
             "member": member,
-            "rows": rows,
+            "rows": Spelled(("[" + ",".join(rows) + "]").encode()),
             "holdings": holdings,
             **figures,
             "open_license_fees": [f for f in body["open_license_fees"] if f["owner"] == member],
@@ -157,6 +159,34 @@ def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         part["patents"] = [p.row() for p in patents]
         out[member] = part
     return out
+
+
+def _royalty_there(licensees: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(licensee, country) -> the licensee's report lines there and the royalty attributed there."""
+    there: dict[tuple[str, str], tuple[int, str]] = {}
+    for licensee, info in licensees.items():
+        acc: dict[str, list[int]] = {}
+        for line in licensee_lines(info["lines"]):
+            got = acc.setdefault(line.country, [0, 0])
+            got[0] += 1
+            got[1] += cents_of(line.amount)
+        for country, (count, cents) in acc.items():
+            there[(licensee, country)] = (count, format_cents(cents))
+    return there
+
+
+def _quoter() -> Callable[[str], str]:
+    """JSON spelling of a string, as JCS spells it (`ledger.entry.canonical`), remembered: ids, countries and
+    weights recur on every row."""
+    cache: dict[str, str] = {}
+
+    def quoted(text: str) -> str:
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = json.dumps(text, ensure_ascii=False)
+        return found
+
+    return quoted
 
 
 def licensee_parts(body: Mapping[str, Any], earlier: Mapping[str, list[Any]]) -> dict[str, dict[str, Any]]:

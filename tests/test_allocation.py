@@ -699,8 +699,8 @@ def reference_allocate(model: Model, target: str) -> dict[str, Any]:
             exact = rate * sum(ln[3] for ln in hit) / 100
         else:
             exact = rate * months / 12
-        if half_up(exact) == 0:
-            continue  # spec 7: lists of amounts leave out all-zero entries
+        if half_up(exact) == 0 or p.owner_on(D) == lic:
+            continue  # spec 7: lists of amounts leave out all-zero entries; rule 9: never owed to itself
         fees.append(
             {
                 "licensee": lic,
