@@ -493,6 +493,18 @@ def is_large(raw: bytes) -> bool:
     return len(raw) > LAZY_BODY
 
 
+def is_lazy(raw: bytes, lazy_kinds: frozenset[str]) -> bool:
+    """Whether `decode_large` leaves the body as bytes: a large entry, or one of `lazy_kinds` (kinds whose
+    bodies the caller proves by comparing bytes, however small; the kind is read off the canonical bytes,
+    where the top-level kind follows the last `,"kind":"`, and confirmed when the rest is decoded)."""
+    if is_large(raw):
+        return True
+    if not lazy_kinds:
+        return False
+    at = raw.rfind(b',"kind":"') + 9
+    return at > 8 and raw[at : raw.find(b'"', at)].decode("utf-8", "replace") in lazy_kinds
+
+
 def _split_large(raw: bytes) -> tuple[int, int]:
     """Where the body of canonical entry bytes starts and ends.
 
@@ -506,15 +518,15 @@ def _split_large(raw: bytes) -> tuple[int, int]:
     return start, end
 
 
-def decode_large(raw: bytes) -> Entry:
+def decode_large(raw: bytes, lazy_kinds: frozenset[str] = frozenset()) -> Entry:
     """`decode` for an entry whose body may be large: everything but the body is checked strictly here and
     the body is left as a `LazyBody`, checked when read or proven by `same_as`.
 
     The envelope is the entry with its body spelled `{}`; the check makes sure the split found the real body
     member: the bytes before it must be exactly the canonical `{"author":...,"body":` of the decoded author.
     Whole bytes that are canonical split cleanly; anything else gets the whole strict `decode`, so its error
-    names the real fault."""
-    if not is_large(raw):
+    names the real fault. Entries of `lazy_kinds` are left so whatever their size (`is_lazy`)."""
+    if not is_lazy(raw, lazy_kinds):
         return decode(raw)
     try:
         start, end = _split_large(raw)
@@ -524,13 +536,18 @@ def decode_large(raw: bytes) -> Entry:
     prefix = b'{"author":' + canonical(entry.author) + b',"body":'
     if entry.body != {} or raw[:start] != prefix:
         return decode(raw)
+    if not is_large(raw) and entry.kind not in lazy_kinds:
+        return decode(raw)  # the kind read off the bytes was not the entry's
     return replace(entry, body=LazyBody(raw, start, end))
 
 
-def decode_trusted_lazy(raw: bytes, *, body_checked: bool = False) -> Entry:
-    """`decode_trusted`, with the body of a large entry (`is_large`) left as a `LazyBody`; `body_checked`
-    says the whole bytes were strictly decoded already, so the body needs no further check."""
-    if not is_large(raw):
+def decode_trusted_lazy(
+    raw: bytes, *, body_checked: bool = False, lazy_kinds: frozenset[str] = frozenset()
+) -> Entry:
+    """`decode_trusted`, with the body of a large entry or one of `lazy_kinds` (`is_lazy`) left as a
+    `LazyBody`; `body_checked` says the whole bytes were strictly decoded already, so the body needs no
+    further check."""
+    if not is_lazy(raw, lazy_kinds):
         return decode_trusted(raw)
     start, end = _split_large(raw)
     body = LazyBody(raw, start, end, proven=body_checked)

@@ -95,19 +95,23 @@ def _public(raw: bytes) -> Ed25519PublicKey:
 
 
 def check_chunk(
-    origin: str, candidates: dict[str, list[bytes]], rows: list[tuple[int, bytes]]
+    origin: str,
+    candidates: dict[str, list[bytes]],
+    rows: list[tuple[int, bytes]],
+    lazy_kinds: frozenset[str] = frozenset(),
 ) -> list[Checked]:
     """Check raw entries' form (strict decode) and signatures; runs in a worker process.
 
     A large entry's body is left to the main process (`decode_large`): parsing a large allocation body costs
     a worker much time and memory (bench/README.md), while the main process, which recomputes the
-    allocation anyway, proves it by comparing bytes. The signature still covers the whole bytes."""
+    allocation anyway, proves it by comparing bytes; so is the body of an entry of `lazy_kinds` (the caller's
+    kinds that it proves so, whatever their size). The signature still covers the whole bytes."""
     out: list[Checked] = []
     for position, raw in rows:
         h = entry_hash(raw)
         leaf = merkle.leaf_hash(raw)
         try:
-            entry = decode_large(raw)
+            entry = decode_large(raw, lazy_kinds)
         except EntryError as exc:
             out.append(Checked(position, f"malformed entry: {exc}", h, leaf, None))
             continue
@@ -157,7 +161,11 @@ def _lower_priority() -> None:
 
 
 def _checked_stream(
-    rows: Iterable[tuple[int, bytes]], origin: str, candidates: dict[str, list[bytes]], jobs: int
+    rows: Iterable[tuple[int, bytes]],
+    origin: str,
+    candidates: dict[str, list[bytes]],
+    jobs: int,
+    lazy_kinds: frozenset[str] = frozenset(),
 ) -> Iterator[tuple[Checked, Entry | None]]:
     """Each row's check, with its entry parsed (None if malformed), in the order of `rows`."""
 
@@ -182,11 +190,14 @@ def _checked_stream(
             if checked.error:
                 yield checked, None
             else:
-                yield checked, decode_trusted_lazy(raw, body_checked=checked.body_checked)
+                yield (
+                    checked,
+                    decode_trusted_lazy(raw, body_checked=checked.body_checked, lazy_kinds=lazy_kinds),
+                )
 
     if jobs <= 1:
         for chunk in chunks():
-            yield from parsed(chunk, check_chunk(origin, candidates, chunk))
+            yield from parsed(chunk, check_chunk(origin, candidates, chunk, lazy_kinds))
         return
     # A window of chunks in flight, bounded in count and in bytes, keeps memory flat however long the
     # ledger is and however large its entries (each in-flight byte is held here and pickled once more). It
@@ -204,7 +215,7 @@ def _checked_stream(
                 if chunk is None:
                     return
                 size = sum(len(raw) for _seq, raw in chunk)
-                pending.append((chunk, size, pool.submit(check_chunk, origin, candidates, chunk)))
+                pending.append((chunk, size, pool.submit(check_chunk, origin, candidates, chunk, lazy_kinds)))
                 in_flight += size
 
         top_up()
@@ -299,10 +310,11 @@ def verify_store(
     on_entry: OnEntry | None = None,
     on_progress: Callable[[int], None] | None = None,
     kept: Sequence[tuple[str, str]] = (),
+    lazy_kinds: frozenset[str] = frozenset(),
 ) -> Report:
     """Verify everything stored, and the checkpoints someone kept (`kept`: name and note of each).
     `on_entry` lets the caller replay each valid entry into its own state and return problems it finds
-    (e.g. a domain rule the entry breaks)."""
+    (e.g. a domain rule the entry breaks); see `verify_rows` for `lazy_kinds`."""
     stored = store.all_checkpoints(conn)
     checkpoints = [(cp.size, cp.root, cp.note) for cp in stored]
     tree = TreeCheck(store, conn)
@@ -316,6 +328,7 @@ def verify_store(
         columns=store.iter_columns(conn),
         tree=tree,
         kept=kept,
+        lazy_kinds=lazy_kinds,
     )
     report.problems.extend(tree.problems(report.size))
     report.problems.extend(_created_problems(stored, report.times))
@@ -353,16 +366,22 @@ def verify_rows(
     columns: Iterable[Columns] | None = None,
     tree: TreeCheck | None = None,
     kept: Sequence[tuple[str, str]] = (),
+    lazy_kinds: frozenset[str] = frozenset(),
 ) -> Report:
     """Verify a ledger given as (position, raw bytes) rows, e.g. a database or an export file, against
     signed checkpoints (size, stored root or None, note); a database's rows also come with their stored
-    index `columns` (in the same order) and its stored Merkle nodes (`tree`), both checked as well."""
+    index `columns` (in the same order) and its stored Merkle nodes (`tree`), both checked as well.
+
+    Entries of `lazy_kinds` reach `on_entry` with their bodies unparsed (`LazyBody`), as large entries do:
+    the caller proves them by comparing bytes it builds (`LazyBody.same_as`), up to the next entry of
+    another kind (an allocation's parts, proven when their summary comes); any it has not proven by then is
+    parsed strictly here."""
     report = Report()
     return_large_blocks()  # before the workers fork: they inherit it
     origin, candidates = _candidate_keys(key_rows)
     stored_sizes = {size for size, _root, _note in checkpoints} | {_claimed_size(n) for _name, n in kept}
-    stream = _checked_stream(rows, origin, candidates, jobs)
-    walk = _Walk(report, stored_sizes, tree, on_entry, on_progress)
+    stream = _checked_stream(rows, origin, candidates, jobs, lazy_kinds)
+    walk = _Walk(report, stored_sizes, tree, on_entry, on_progress, lazy_kinds)
     walk.run(stream, iter(columns) if columns is not None else None)
     if on_progress is not None and walk.compact.size % 1000:
         on_progress(walk.compact.size % 1000)  # the rows after the last thousand
@@ -387,9 +406,12 @@ class _Walk:
         tree: TreeCheck | None,
         on_entry: OnEntry | None,
         on_progress: Callable[[int], None] | None,
+        lazy_kinds: frozenset[str] = frozenset(),
     ) -> None:
         self.report, self.stored_sizes, self.tree = report, stored_sizes, tree
         self.on_entry, self.on_progress = on_entry, on_progress
+        self.lazy_kinds = lazy_kinds
+        self.unproven: list[Entry] = []  # lazy bodies the caller may still prove
         self.compact = merkle.CompactRange.empty()
         self.roots: dict[int, bytes] = {}  # the root at each checkpoint size
         self.ring: Keyring | None = None
@@ -437,15 +459,31 @@ class _Walk:
                     except EntryError as exc:  # the caller read a large body that is not well-formed
                         found, malformed = [], exc
                     report.problems.extend(Problem(entry.seq, msg) for msg in found)
-                if malformed is None and isinstance(entry.body, LazyBody) and not entry.body.checked:
-                    malformed = _unread_body(entry.body)  # large bodies only
                 if malformed is not None:
                     report.problems.append(Problem(entry.seq, f"malformed entry: {malformed}"))
+                if self.unproven or isinstance(entry.body, LazyBody):
+                    self._settle(entry, malformed is None)
                 prev_seq, prev_time = entry.seq, entry.time
             else:
                 prev_seq = position
             prev_hash = checked.hash.hex()
         self.ring = ring
+        self._settle(None)
+
+    def _settle(self, entry: Entry | None, read: bool = True) -> None:
+        """Parse strictly each lazy body the caller has not proven: at once for a large entry of another
+        kind, at the next entry of another kind (or the end) for one of `lazy_kinds`."""
+        if entry is not None and isinstance(entry.body, LazyBody) and read:
+            self.unproven.append(entry)
+        if entry is not None and entry.kind in self.lazy_kinds:
+            return
+        for waiting in self.unproven:
+            assert isinstance(waiting.body, LazyBody)
+            if not waiting.body.checked:
+                malformed = _unread_body(waiting.body)
+                if malformed is not None:
+                    self.report.problems.append(Problem(waiting.seq, f"malformed entry: {malformed}"))
+        self.unproven = []
 
 
 def _genesis_ring(entry: Entry, position: int, report: Report) -> Keyring | None:

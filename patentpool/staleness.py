@@ -36,6 +36,8 @@ NEUTRAL_KINDS = frozenset(
         "distribution.add",
     }
 )
+
+
 class StaleError(PoolError, ValueError):
     """An allocation that the ledger no longer supports; the message names the command that mends it."""
 

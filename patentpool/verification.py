@@ -20,7 +20,7 @@ from ledger.memory import paused_gc
 from ledger.store import Store
 from ledger.verify import Problem, Report, verify_rows, verify_store
 from patentpool import subjects
-from patentpool.audit import PoolChecker
+from patentpool.audit import LAZY_KINDS, PoolChecker
 from patentpool.service import PoolError, stored_history
 
 
@@ -83,7 +83,9 @@ def verify_database(
             subjects(entry, entry_hash)
             return checker(entry, entry_hash)
 
-        report = verify_store(store, conn, jobs=jobs, on_entry=on_entry, on_progress=tick, kept=kept)
+        report = verify_store(
+            store, conn, jobs=jobs, on_entry=on_entry, on_progress=tick, kept=kept, lazy_kinds=LAZY_KINDS
+        )
         report.problems += subjects.problems(store.subjects(conn))
         report.problems += [Problem(None, p) for p in _cosignature_problems(store, conn)]
     data = _summary(report, checker)

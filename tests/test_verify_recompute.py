@@ -17,7 +17,7 @@ from ledger.entry import decode_trusted_lazy, entry_hash
 from ledger.keys import load_key
 from ledger.store import Store
 from licenses.money import format_cents, to_cents
-from patentpool import staleness
+from patentpool import parts, staleness
 from patentpool.audit import PoolChecker
 from patentpool.periods import Period
 from patentpool.service import PoolService
@@ -43,8 +43,11 @@ def _append_allocation(pool: Pool, change_part: Any = None, change_summary: Any 
 
 def _move_a_cent(part: dict[str, Any]) -> None:
     # One row of a member's part gains a cent and another loses it: the part's totals still add up.
-    if "member" in part and len(part["rows"]) > 1:
-        first, second = part["rows"][0], part["rows"][1]
+    if "member" not in part:
+        return
+    rows = part["rows"] = [list(row) for row in parts.member_rows(part)]  # computed as bytes (Spelled)
+    if len(rows) > 1:
+        first, second = rows[0], rows[1]
         first[6] = format_cents(to_cents(Decimal(first[6])) + 1)
         second[6] = format_cents(to_cents(Decimal(second[6])) - 1)
 
