@@ -75,7 +75,8 @@ class Spelled:
     """A JSON value given as its RFC 8785 bytes, which `canonical` splices in as they are: for a large part of
     a body (millions of small rows) that its builder spells faster than an encoder walks objects, and in
     bytes, so the whole body is put together with one copy of them. The builder answers for the bytes being
-    canonical; `encode_checked` checks the whole result as it checks any."""
+    canonical and for their numbers being integers in range (`encode_checked` scans only the rest for
+    numbers; it checks the whole result for NFC as it checks any)."""
 
     data: bytes
 
@@ -87,6 +88,11 @@ def canonical(value: Any) -> bytes:
     integers) except key order, which JCS takes in UTF-16 code units and json in code points; the two agree
     when every key is ASCII. So an all-ASCII result is exact, and anything else goes to the JCS library.
     """
+    return _canonical(value)[0]
+
+
+def _canonical(value: Any) -> tuple[bytes, list[bytes]]:
+    """`canonical`, and the pieces of it that the encoder spelled (all of it but the `Spelled` parts)."""
     parts: list[bytes] = []
     # The encoder spells the mark "\u0000spelled-<random>-N", which no text of the value can hold by chance.
     mark = f"\x00spelled-{os.urandom(8).hex()}-"
@@ -101,17 +107,22 @@ def canonical(value: Any) -> bytes:
         value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False, default=splice
     )
     if not parts:
-        return text.encode() if text.isascii() else bytes(rfc8785.dumps(value))
+        raw = text.encode() if text.isascii() else bytes(rfc8785.dumps(value))
+        return raw, [raw]
     if not text.isascii() or not all(part.isascii() for part in parts):
-        return bytes(rfc8785.dumps(_unspelled(value)))
+        raw = bytes(rfc8785.dumps(_unspelled(value)))
+        return raw, [raw]
     # The encoder met the parts in the order it wrote them: cut the text at each mark in turn.
     pieces: list[bytes] = []
+    outer: list[bytes] = []
     rest = text
     for i, part in enumerate(parts):
         head, _mark, rest = rest.partition(json.dumps(f"{mark}{i}"))
-        pieces += [head.encode(), part]
-    pieces.append(rest.encode())
-    return b"".join(pieces)
+        outer.append(head.encode())
+        pieces += [outer[-1], part]
+    outer.append(rest.encode())
+    pieces.append(outer[-1])
+    return b"".join(pieces), outer
 
 
 def _unspelled(value: Any) -> Any:
@@ -354,11 +365,12 @@ def encode_checked(value: Mapping[str, Any]) -> bytes:
     The bytes are scanned for suspect number tokens and read back with `decode`'s hooks only on a hit: the
     scan costs a tenth of a parse."""
     try:
-        raw = canonical(value)
+        raw, spelled_here = _canonical(value)
     except (TypeError, ValueError) as exc:
         # ValueError includes UnicodeEncodeError: a lone surrogate cannot be spelled in UTF-8.
         raise EntryError(f"body: not a JSON value: {exc}") from exc
-    if _suspect_numbers(raw):
+    # `Spelled` parts are their builders' word (made of ints and spelled strings): only the rest is scanned.
+    if any(_suspect_numbers(piece) for piece in spelled_here):
         json.loads(raw, parse_int=_checked_int, parse_float=_no_floats, parse_constant=_no_constants)
     # Checked on the bytes where they are ASCII: no copy of a body of tens of megabytes as text.
     if not raw.isascii() and not unicodedata.is_normalized("NFC", raw.decode("utf-8")):

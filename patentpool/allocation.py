@@ -203,12 +203,15 @@ def _allocate(
 
 
 class ShareGroup(NamedTuple):
-    """The share rows of one licensee and allocation country: each member with a share there, its cents."""
+    """The share rows of one licensee and allocation country: each member with a share there, its cents; and
+    the licensee's bearing lines there and the royalty they bore (cents), which every member's row shows."""
 
     licensee: str
     country: str
     members: list[str]
     cents: list[int]
+    lines: int
+    royalty: int
 
 
 @dataclass
@@ -225,6 +228,11 @@ class _Shares:
     quoted: dict[str, str] = field(default_factory=dict)
     plain: dict[str, list[tuple[str, list[int]]]] = field(default_factory=lambda: defaultdict(list))
     spell: Callable[[int], str] = field(default_factory=cents_speller)
+    bearing: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+
+    def bore(self, licensee: str, country: str, line_cents: list[int]) -> None:
+        """The licensee's bearing lines in the country (their cents): their count and royalty, on rows."""
+        self.bearing[(licensee, country)] = (len(line_cents), sum(line_cents))
 
     def add(
         self, licensee: str, country: str, names: list[str], cents: list[int], members: dict[str, int]
@@ -280,7 +288,7 @@ class _Shares:
 
     def in_groups(self) -> list[ShareGroup]:
         """The rows as groups of one licensee and country, members and cents: what parts are built from."""
-        return [ShareGroup(*key, *self.groups[key]) for key in self.order]
+        return [ShareGroup(*key, *self.groups[key], *self.bearing[key]) for key in self.order]
 
 
 @dataclass
@@ -401,6 +409,7 @@ def _licensee(
     held_in = {key[1] for key in held}
     for country in sorted(by_country):
         group = [line_cents[i] for i in by_country[country]]
+        shares.bore(licensee, country, group)
         if country not in held_in:
             # Nothing licensed here: the country's plain buckets, split with every such licensee's lines.
             shares.add_plain(licensee, country, group)

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -82,12 +82,31 @@ def _groups(body: Mapping[str, Any]) -> list[allocation.ShareGroup]:
     found = body.get(allocation.SHARE_GROUPS)
     if found is not None:
         return list(found)
+    there = _royalty_there(body["licensees"])
     out: dict[tuple[str, str], allocation.ShareGroup] = {}
     for licensee, country, member, amount in body["shares"]:
-        group = out.setdefault((licensee, country), allocation.ShareGroup(licensee, country, [], []))
+        group = out.get((licensee, country))
+        if group is None:
+            group = out[(licensee, country)] = allocation.ShareGroup(
+                licensee, country, [], [], *there[(licensee, country)]
+            )
         group.members.append(member)
         group.cents.append(cents_of(amount))
     return list(out.values())
+
+
+def _royalty_there(licensees: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(licensee, country) -> the licensee's bearing lines there and their royalty in cents."""
+    there: dict[tuple[str, str], tuple[int, int]] = {}
+    for licensee, info in licensees.items():
+        acc: dict[str, list[int]] = {}
+        for line in licensee_lines(info["lines"]):
+            got = acc.setdefault(line.country, [0, 0])
+            got[0] += 1
+            got[1] += cents_of(line.amount)
+        for country, (count, cents) in acc.items():
+            there[(licensee, country)] = (count, cents)
+    return there
 
 
 def _weight(holding: Mapping[str, Any], own: tuple[str, ...]) -> str:
@@ -107,72 +126,115 @@ def member_parts(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Each member's part of a computed allocation: its rows (one per licensee and allocation country), its
     holdings, its per-patent figures (rule 6b), its gross, fee and net, and the memo lines on its patents.
 
-    A large pool has about a million share rows: each is read once and spelled straight into its canonical
-    bytes (`MemberRow` order; `ledger.entry.Spelled`), and what depends only on a member's holding in a
-    country and which of its patents the licensee holds under licence (usually none) is computed and spelled
-    once per such group. `verify` compares these bytes with the stored parts'."""
-    there = _royalty_there(body["licensees"])
-    countries = body["countries"]
-    totals = {c: spell_weight(country_weight(owners)) for c, owners in countries.items()}
-    spell, quoted = cents_speller(), _quoter()
-    by_member: dict[str, list[str]] = defaultdict(list)
-    held: dict[str, set[str]] = defaultdict(set)
-    groups: dict[str, dict[tuple[str, tuple[str, ...]], list[int]]] = defaultdict(lambda: defaultdict(list))
-    # (member, country, credited) -> the row's spelled weight and total, and its spelled credited list
-    middles: dict[tuple[str, str, tuple[str, ...]], tuple[str, str]] = {}
-    for licensee, country, names, amounts in _groups(body):
-        licensed = body["licensees"][licensee]["credited"].get(country)
-        count, royalty = there[(licensee, country)]
-        total, holdings = totals[country], countries[country]
-        head = f"[{quoted(licensee)},{quoted(country)},{count},{quoted(royalty)},"
-        for member, amount in zip(names, amounts, strict=True):
-            own: tuple[str, ...] = ()
-            if licensed:
-                own = tuple(sorted(set(holdings[member]["patents"]).intersection(licensed)))
-            key = (member, country, own)
-            middle = middles.get(key)
-            if middle is None:
-                weight = _weight(holdings[member], own)
-                middle = middles[key] = (
-                    f"{quoted(weight)},{quoted(total)},",
-                    "[" + ",".join(quoted(n) for n in own) + "]]",
-                )
-            by_member[member].append(f'{head}{middle[0]}"{spell(amount)}",{middle[1]}')
-            held[member].add(country)
-            groups[member][(country, own)].append(amount)
+    A large pool has millions of share rows: each is read once and spelled straight into its canonical bytes
+    (`MemberRow` order; `ledger.entry.Spelled`); what depends only on a member's holding in a country and
+    which of its patents the licensee holds under licence (usually none) is computed and spelled once per
+    such group (`_Rows`). `verify` compares these bytes with the stored parts'."""
+    rows = _Rows(body["countries"])
+    spell, quoted = rows.spell, rows.quoted
+    for group in _groups(body):
+        licensed = body["licensees"][group.licensee]["credited"].get(group.country)
+        head = (
+            f"[{quoted(group.licensee)},{quoted(group.country)},{group.lines},{quoted(spell(group.royalty))},"
+        )
+        if not licensed:  # the usual group: every member's row of the country has the same shape
+            column = rows.column(group.country, group.members)
+            for add, middle, amount in zip(
+                column.add_row, column.middle, map(spell, group.cents), strict=True
+            ):
+                add(f'{head}{middle}"{amount}",[]]')
+            for add_amount, cents in zip(column.add_amount, group.cents, strict=True):
+                add_amount(cents)
+            continue
+        for member, cents in zip(group.members, group.cents, strict=True):
+            slot = rows.slot(member, group.country, licensed)
+            slot.add_row(f'{head}{slot.middle}"{spell(cents)}",{slot.tail}')
+            slot.add_amount(cents)
     out = {}
-    for member, rows in sorted(by_member.items()):
+    for member, texts in sorted(rows.texts.items()):
         # The allocation lists share rows licensee by licensee, country by country: each member's rows come in
         # (licensee, country) order already.
-        holdings = {c: countries[c][member] for c in sorted(held[member])}
+        amounts = rows.amounts[member]
+        holdings = {c: body["countries"][c][member] for c in sorted({c for c, _own in amounts})}
         figures = body["members"][member]
         part: dict[str, Any] = {
             "program": body["program"],
             "period": body["period"],
             "member": member,
-            "rows": Spelled(("[" + ",".join(rows) + "]").encode()),
+            "rows": Spelled(("[" + ",".join(texts) + "]").encode()),
             "holdings": holdings,
             **figures,
             "open_license_fees": [f for f in body["open_license_fees"] if f["owner"] == member],
         }
-        patents = _patent_figures(holdings, groups[member], cents_of(figures["admin_fee"]))
+        patents = _patent_figures(holdings, amounts, cents_of(figures["admin_fee"]))
         part["patents"] = [p.row() for p in patents]
         out[member] = part
     return out
 
 
-def _royalty_there(licensees: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, str], tuple[int, str]]:
-    """(licensee, country) -> the licensee's report lines there and the royalty attributed there."""
-    there: dict[tuple[str, str], tuple[int, str]] = {}
-    for licensee, info in licensees.items():
-        acc: dict[str, list[int]] = {}
-        for line in licensee_lines(info["lines"]):
-            got = acc.setdefault(line.country, [0, 0])
-            got[0] += 1
-            got[1] += cents_of(line.amount)
-        for country, (count, cents) in acc.items():
-            there[(licensee, country)] = (count, format_cents(cents))
-    return there
+class _Slot(NamedTuple):
+    """Where one member's rows of one country and credited patents go, and what they share."""
+
+    add_row: Callable[[str], None]
+    add_amount: Callable[[int], None]
+    middle: str  # the spelled weight and total, each followed by a comma
+    tail: str  # the spelled credited patents, closing the row
+
+
+class _Column(NamedTuple):
+    """The no-credit slots of one country's members, in the order of a group's members."""
+
+    members: list[str]
+    add_row: list[Callable[[str], None]]
+    add_amount: list[Callable[[int], None]]
+    middle: list[str]
+
+
+class _Rows:
+    """Member rows being spelled, by member, with their cents by (country, credited patents) for rule 6b."""
+
+    def __init__(self, countries: Mapping[str, Mapping[str, Any]]) -> None:
+        self.countries = countries
+        self.totals = {c: spell_weight(country_weight(owners)) for c, owners in countries.items()}
+        self.spell, self.quoted = cents_speller(), _quoter()
+        self.texts: dict[str, list[str]] = defaultdict(list)
+        self.amounts: dict[str, dict[tuple[str, tuple[str, ...]], list[int]]] = defaultdict(dict)
+        self.plain: dict[str, dict[str, _Slot]] = defaultdict(dict)  # country -> member -> no-credit slot
+        self.credited: dict[tuple[str, str, tuple[str, ...]], _Slot] = {}
+        self.columns: dict[str, _Column] = {}
+
+    def column(self, country: str, members: list[str]) -> _Column:
+        """The no-credit slots of `members` in the country, as columns (made once per country)."""
+        found = self.columns.get(country)
+        if found is None or (found.members is not members and found.members != members):
+            slots = [self.slot(member, country, ()) for member in members]
+            found = self.columns[country] = _Column(
+                members,
+                [slot.add_row for slot in slots],
+                [slot.add_amount for slot in slots],
+                [slot.middle for slot in slots],
+            )
+        return found
+
+    def slot(self, member: str, country: str, licensed: Sequence[str]) -> _Slot:
+        """The slot of the member's rows in the country, its patents that the licensee holds (`licensed`)
+        credited to the licensee: made on first use."""
+        holding = self.countries[country][member]
+        own = tuple(sorted(set(holding["patents"]).intersection(licensed))) if licensed else ()
+        found = self.plain[country].get(member) if not own else self.credited.get((member, country, own))
+        if found is None:
+            quoted = self.quoted
+            found = _Slot(
+                self.texts[member].append,
+                self.amounts[member].setdefault((country, own), []).append,
+                f"{quoted(_weight(holding, own))},{quoted(self.totals[country])},",
+                "[" + ",".join(quoted(n) for n in own) + "]]",
+            )
+            if own:
+                self.credited[(member, country, own)] = found
+            else:
+                self.plain[country][member] = found
+        return found
 
 
 def _quoter() -> Callable[[str], str]:
