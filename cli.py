@@ -302,6 +302,9 @@ def open_output(path: Path | None) -> Iterator[TextIO]:
 def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
     from patentpool import render
 
+    resolved = fmt or render.default_format(path is not None)
+    if callable(kw.get("rows")):  # rows made only for a format that shows them (a large statement's lines)
+        kw["rows"] = None if resolved == "json" else kw["rows"]()
     if fmt == "xlsx":
         try:
             with xlsx_output(path) as target:
@@ -310,7 +313,7 @@ def show(fmt: str | None, path: Path | None, data: Any, **kw: Any) -> None:
             fail(str(exc))
         return
     with open_output(path) as out:
-        render.emit(data, fmt or render.default_format(path is not None), out, **kw)
+        render.emit(data, resolved, out, **kw)
 
 
 @contextmanager
@@ -1227,7 +1230,13 @@ def invoice(
     asked = document_request(licensee, period, year, program_, bundle, since, fmt, output)
     data = period_document(ctx, "invoice", asked)
     if data is not None:
-        show(asked.fmt, output, data, rows=views.invoice_rows(data), title=f"Invoice {licensee} {period}")
+        show(
+            asked.fmt,
+            output,
+            data,
+            rows=lambda: views.invoice_rows(data),
+            title=f"Invoice {licensee} {period}",
+        )
 
 
 @main.command()
@@ -1274,8 +1283,8 @@ def statement(
     asked = document_request(member_id, period, year, program_, bundle, since, fmt, output)
     data = period_document(ctx, "statement", asked)
     if data is not None:
-        rows = views.statement_patent_rows(data) if by == "patent" else views.statement_rows(data)
-        show(asked.fmt, output, data, rows=rows, title=f"Statement {member_id} {asked.period}")
+        rows = views.statement_patent_rows if by == "patent" else views.statement_rows
+        show(asked.fmt, output, data, rows=lambda: rows(data), title=f"Statement {member_id} {asked.period}")
 
 
 @main.command()

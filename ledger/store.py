@@ -622,27 +622,40 @@ class DbNodes:
         # PostgreSQL answers a list of (level, idx) row values with one index probe each, much faster than
         # a query per level (bench/README.md); SQLite scans the whole table for row values, so it gets a
         # query per level.
-        by_pairs = self.conn.dialect.name != "sqlite"
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            if by_pairs:
+        if self.conn.dialect.name != "sqlite":
+            for i in range(0, len(keys), 500):
                 pairs = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
-                    tuple_(nodes.c.level, nodes.c.idx).in_(chunk)
+                    tuple_(nodes.c.level, nodes.c.idx).in_(keys[i : i + 500])
                 )
                 for level, idx, h in self.conn.execute(pairs):
                     out[(int(level), int(idx))] = bytes(h)
-                continue
+        else:
             by_level: dict[int, list[int]] = {}
-            for level, idx in chunk:
+            for level, idx in keys:
                 by_level.setdefault(level, []).append(idx)
+            # One query for every level (SQLite probes the (level, idx) key once per OR term's value), in
+            # batches of about 5,000 nodes: a proof of thousands of leaves asks for nodes on every level, and
+            # each query costs more than its rows.
+            terms: list[ColumnElement[bool]] = []
+            count = 0
             for level, idxs in by_level.items():
-                query = select(nodes.c.idx, nodes.c.hash).where(nodes.c.level == level, nodes.c.idx.in_(idxs))
-                for row in self.conn.execute(query):
-                    out[(level, int(row.idx))] = bytes(row.hash)
+                for i in range(0, len(idxs), 5000):
+                    terms.append((nodes.c.level == level) & nodes.c.idx.in_(idxs[i : i + 5000]))
+                    count += len(idxs[i : i + 5000])
+                    if count >= 5000:
+                        self._read_nodes(terms, out)
+                        terms, count = [], 0
+            if terms:
+                self._read_nodes(terms, out)
         missing = [n for n in keys if n not in out]
         if missing:
             raise StoreError(f"Merkle node table is missing {len(missing)} node(s), e.g. {missing[0]}")
         return out
+
+    def _read_nodes(self, terms: list[ColumnElement[bool]], out: dict[merkle.Node, bytes]) -> None:
+        query = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(or_(*terms))
+        for level, idx, h in self.conn.execute(query):
+            out[(int(level), int(idx))] = bytes(h)
 
 
 # A run of at least this many wanted seqs is read as one range (beside the IN lists).
