@@ -171,6 +171,7 @@ def verify_export(
             on_entry=checker,
             on_progress=tick,
             kept=kept,
+            lazy_kinds=LAZY_KINDS,
         )
     data = _summary(report, checker)
     data["root_key"] = str(ring.root)
