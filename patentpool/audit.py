@@ -53,6 +53,10 @@ class PoolChecker:
             problems += self._apply_pending([])
         return problems + self._apply(entry, entry_hash.hex())
 
+    def unfinished(self) -> list[tuple[int, str]]:
+        """Parts the ledger ends with, no summary after them (the pool appends both in one batch)."""
+        return [(e.seq, "an allocation part with no summary after it") for e, _h in self.pending]
+
     def _apply(self, entry: Entry, entry_hash: str) -> list[str]:
         try:
             rules.apply(self.state, entry, entry_hash)

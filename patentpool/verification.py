@@ -25,6 +25,7 @@ from patentpool.service import PoolError, stored_history
 
 
 def _summary(report: Report, checker: PoolChecker) -> dict[str, Any]:
+    report.problems += [Problem(seq, message) for seq, message in checker.unfinished()]
     return {
         "entries": report.size,
         "root": base64.b64encode(report.root).decode(),

@@ -108,3 +108,18 @@ def test_the_checker_recomputes_parts_held_as_bytes(pool: Pool, lazy: bool) -> N
         assert list(checker(decode_trusted_lazy(raw), entry_hash(raw))) == []
     assert checker.allocations == 1
     assert len(checker.state.part_info) == 5  # parts of A, B and C (members), C and L1 (licensees)
+
+
+def test_parts_the_ledger_ends_with_have_no_summary(pool: Pool, lazy: bool) -> None:
+    build_example(pool)
+    os.environ["PATENTPOOL_PASSPHRASE"] = PASSPHRASE
+    service = PoolService(pool.db, pool.key)
+    with service.write() as batch:
+
+        def parts_only(kind: str, body: dict[str, Any]) -> tuple[int, str]:
+            return batch.add_ref(kind, body) if kind == "allocation.part" else (0, "")
+
+        staleness.run(batch.state, "XR", Period.parse("2025Q1"), parts_only)
+    size, _root = pool.size_and_root()
+    result = pool.run("verify", "--format", "json", expect=1)
+    assert f"seq {size}: an allocation part with no summary after it" in result.stdout
