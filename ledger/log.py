@@ -150,6 +150,7 @@ def read_signed(
     kinds: Sequence[str] | None = None,
     needles: Mapping[str, bytes] | None = None,
     witness: Witness | None = None,
+    check: Callable[[dict[int, bytes]], None] | None = None,
 ) -> Iterator[tuple[int, str, bytes, bytes]]:
     """Stream (seq, kind, raw, h(raw)) of the entries the checkpoint covers (or only `kinds`, and of a kind
     in `needles` only the rows whose bytes contain its needle) and, once the rows run out, raise LedgerError
@@ -161,7 +162,8 @@ def read_signed(
     memory, a SHA-256 or two per entry, and the kind column compared); a partial read by recomputing the
     signed root from the leaves read and the stored nodes for the rest (`_included`), which a forged node
     cannot pass either. Callers consume the stream whole before they act on it (a replay; `export -o` writes
-    a temporary file), so the final check comes in time."""
+    a temporary file), so the final check comes in time. `check` takes a small read's leaves instead of
+    checking them at once (`Reader.one_check`)."""
     rows: Iterable[tuple[Any, ...]] = store.iter_entries(
         conn, since=since, until=checkpoint.size, kinds=kinds, needles=needles, columns=witness is not None
     )
@@ -173,7 +175,7 @@ def read_signed(
         return
     if witness is not None:
         raise LedgerError("side tables are checked on a whole read only")
-    yield from _included(store, conn, rows, checkpoint)
+    yield from _included(store, conn, rows, checkpoint, check)
 
 
 def _chained(
@@ -224,7 +226,11 @@ SMALL_READ = 65536
 
 
 def _included(
-    store: Store, conn: Connection, rows: Iterable[tuple[int, str, bytes]], checkpoint: StoredCheckpoint
+    store: Store,
+    conn: Connection,
+    rows: Iterable[tuple[int, str, bytes]],
+    checkpoint: StoredCheckpoint,
+    check: Callable[[dict[int, bytes]], None] | None = None,
 ) -> Iterator[tuple[int, str, bytes, bytes]]:
     """A partial read checked against the signed root: a small one at its end (`check_leaves`), a large one
     folded in as it streams: the leaves read, and for the leaves between them the stored nodes of
@@ -269,7 +275,10 @@ def _included(
             streaming = True
             fold(None)
     if not streaming:
-        check_leaves(store, conn, dict(batch), checkpoint)
+        if check is not None:
+            check(dict(batch))
+        else:
+            check_leaves(store, conn, dict(batch), checkpoint)
         return
     fold(checkpoint.size)
     if compact.root() != checkpoint.root:
@@ -542,6 +551,29 @@ class Reader:
         self.conn = conn
         self.ring = ring
         self.signed = checkpoint  # the latest checkpoint, which the stored head matched
+        self._deferred: dict[int, bytes] | None = None  # leaves read within `one_check`
+
+    @contextmanager
+    def one_check(self) -> Iterator[None]:
+        """Within the block, the small reads' leaves are checked against the checkpoint together when it ends
+        (one fetch of the stored nodes instead of one per read): the caller must not act on what it read
+        inside the block before it ends (build a state from it, then use it after)."""
+        outer = self._deferred is None
+        if outer:
+            self._deferred = {}
+        try:
+            yield
+            if outer:
+                check_leaves(self.store, self.conn, self._deferred or {}, self.signed)
+        finally:
+            if outer:
+                self._deferred = None
+
+    def _check(self, leaves: dict[int, bytes]) -> None:
+        if self._deferred is not None:
+            self._deferred.update(leaves)
+        else:
+            check_leaves(self.store, self.conn, leaves, self.signed)
 
     @property
     def origin(self) -> str:
@@ -561,7 +593,9 @@ class Reader:
         needles: Mapping[str, bytes] | None = None,
     ) -> Iterator[tuple[int, str, bytes, bytes]]:
         """(seq, kind, raw, h(raw)) checked against the latest checkpoint as `read_signed` does."""
-        return read_signed(self.store, self.conn, self.signed, since=since, kinds=kinds, needles=needles)
+        return read_signed(
+            self.store, self.conn, self.signed, since=since, kinds=kinds, needles=needles, check=self._check
+        )
 
     def newest_first(self, kinds: Sequence[str]) -> list[tuple[int, str]]:
         """(seq, kind) of the signed entries of `kinds`, newest first, from the kind index alone: for a
@@ -585,7 +619,7 @@ class Reader:
                 raise LedgerError(f"seq {seq}: the stored kind column is not the entry's kind: {TAMPERED}")
             leaves[seq - 1] = merkle.leaf_hash(raw)
             rows.append((seq, kind, raw, entry_hash(raw)))
-        check_leaves(self.store, self.conn, leaves, self.signed)
+        self._check(leaves)
         return rows
 
     def signed_row(
@@ -600,7 +634,7 @@ class Reader:
             return None
         if not _kind_is(raw, kind):
             raise LedgerError(f"seq {seq}: the stored kind column is not the entry's kind: {TAMPERED}")
-        check_leaves(self.store, self.conn, {seq - 1: merkle.leaf_hash(raw)}, self.signed)
+        self._check({seq - 1: merkle.leaf_hash(raw)})
         return seq, kind, raw, entry_hash(raw)
 
     def entries(self, since: int = 1, kinds: Sequence[str] | None = None) -> Iterator[Entry]:

@@ -633,28 +633,30 @@ class DbNodes:
             by_level: dict[int, list[int]] = {}
             for level, idx in keys:
                 by_level.setdefault(level, []).append(idx)
-            # One query for every level (SQLite probes the (level, idx) key once per OR term's value), in
-            # batches of about 5,000 nodes: a proof of thousands of leaves asks for nodes on every level, and
-            # each query costs more than its rows.
-            terms: list[ColumnElement[bool]] = []
+            # One query for every level (SQLite probes the (level, idx) key once per value of each OR term),
+            # per 5,000 nodes, spelled directly: a proof of a few leaves asks for nodes on every level, and
+            # compiling a statement of a new shape would cost more than running it.
+            batch: list[tuple[int, list[int]]] = []
             count = 0
             for level, idxs in by_level.items():
                 for i in range(0, len(idxs), 5000):
-                    terms.append((nodes.c.level == level) & nodes.c.idx.in_(idxs[i : i + 5000]))
-                    count += len(idxs[i : i + 5000])
+                    batch.append((level, idxs[i : i + 5000]))
+                    count += len(batch[-1][1])
                     if count >= 5000:
-                        self._read_nodes(terms, out)
-                        terms, count = [], 0
-            if terms:
-                self._read_nodes(terms, out)
+                        self._read_nodes(batch, out)
+                        batch, count = [], 0
+            if batch:
+                self._read_nodes(batch, out)
         missing = [n for n in keys if n not in out]
         if missing:
             raise StoreError(f"Merkle node table is missing {len(missing)} node(s), e.g. {missing[0]}")
         return out
 
-    def _read_nodes(self, terms: list[ColumnElement[bool]], out: dict[merkle.Node, bytes]) -> None:
-        query = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(or_(*terms))
-        for level, idx, h in self.conn.execute(query):
+    def _read_nodes(self, batch: list[tuple[int, list[int]]], out: dict[merkle.Node, bytes]) -> None:
+        terms = " OR ".join(f"(level = ? AND idx IN ({','.join('?' * len(idxs))}))" for _level, idxs in batch)
+        params = tuple(value for level, idxs in batch for value in (level, *idxs))
+        query = f"SELECT level, idx, hash FROM {nodes.name} WHERE {terms}"
+        for level, idx, h in self.conn.exec_driver_sql(query, params):
             out[(int(level), int(idx))] = bytes(h)
 
 

@@ -186,6 +186,35 @@ def member_needles(member: str, names: bool = True) -> dict[str, bytes]:
     return needles
 
 
+def latest_summaries(
+    reader: Reader, programs: Mapping[str, Any], period: str, program: str | None
+) -> list[tuple[int, str, bytes, bytes]]:
+    """The latest allocation summary of `period` of each program (or of `program`), searched newest first;
+    the search stops once no program can have one further back (none precedes its program, and a program
+    allocates by quarter or by half), so a recent period's read passes over few summaries."""
+    from patentpool.periods import Period
+
+    per = Period.parse(period)
+    marker = only_period(period)["allocation.run"]
+    # Each program still looked for, with the seq its search ends at.
+    ends = {
+        name: p.ref[0]
+        for name, p in programs.items()
+        if (program is None or name == program) and per.matches(p.period)
+    }
+    found = []
+    for seq, kind in reader.newest_first(ALLOCATION_KINDS):
+        ends = {name: end for name, end in ends.items() if end < seq}
+        if not ends:
+            break
+        row = reader.signed_row(seq, kind, keep=lambda raw: marker in raw)
+        of = None if row is None else allocation_program(row[2], period)
+        if row is not None and of in ends:
+            found.append(row)
+            del ends[of]
+    return found
+
+
 def party_rows(
     reader: Reader, kinds: Sequence[str], party: str, needles: Mapping[str, bytes]
 ) -> list[tuple[int, str, bytes, bytes]]:
@@ -388,56 +417,33 @@ class PoolService:
         names: bool = True,
     ) -> Iterator[tuple[PoolState, Reader]]:
         """A partial state for a statement of `period`: the members, the programs, and the latest allocation
-        of the period of each program (or of `program`), with only member `shares_of`'s share rows if given
-        (all of them are most of an allocation body). Allocations are searched newest first, and the
-        search stops once no program can have one further back (none precedes its program, and a program
-        allocates by quarter or by half): a statement of a recent period reads one allocation body, however
-        many periods (tens of megabytes each) the ledger holds. With `licensee` (an invoice): the licensee's
-        own member entry, payments and parts instead of the members, distributions and member parts. Without
-        `names`, of the members only `shares_of` is read (a statement as data names no other member)."""
-        from patentpool.periods import Period
-
-        per = Period.parse(period)
-        marker = only_period(period)["allocation.run"]
+        of the period of each program (or of `program`, `latest_summaries`), with only member `shares_of`'s
+        part if given. With `licensee` (an invoice): the licensee's own member entry, payments and parts
+        instead of the members, distributions and member parts. Without `names`, of the members only
+        `shares_of` is read (a statement as data names no other member)."""
         with self.ledger.reader() as reader:
-            found_voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
-            if licensee is not None:
-                base = party_rows(reader, INVOICE_KINDS, licensee, licensee_needles(licensee))
-            elif shares_of is not None:
-                base = party_rows(reader, STATEMENT_KINDS, shares_of, member_needles(shares_of, names))
-            else:
-                base = list(reader.signed_rows(kinds=STATEMENT_KINDS))
-            programs = replay_raw(base, void_entries=found_voids).programs
-            # Each program still looked for, with the seq its search ends at.
-            ends = {
-                name: p.ref[0]
-                for name, p in programs.items()
-                if (program is None or name == program) and per.matches(p.period)
-            }
-            found = []
-            for seq, kind in reader.newest_first(ALLOCATION_KINDS):
-                ends = {name: end for name, end in ends.items() if end < seq}
-                if not ends:
-                    break
-                row = reader.signed_row(seq, kind, keep=lambda raw: marker in raw)
-                of = None if row is None else allocation_program(row[2], period)
-                if row is not None and of in ends:
-                    found.append(row)
-                    del ends[of]
-            # Of each summary's parts, only the party's own (spec 8a): nothing else is read.
-            party, group = (licensee, "licensees") if licensee is not None else (shares_of, "members")
-            wanted = []
-            for row in found:
-                listed = decode_trusted(row[2]).body["parts"][group]
-                if party is not None and party in listed:
-                    wanted.append(listed[party][0])
-            part_rows = [reader.signed_row(seq, "allocation.part", keep=lambda raw: True) for seq in wanted]
+            # Every row read is checked against the checkpoint once, before the state is built from them.
+            with reader.one_check():
+                voids = void_entries(reader.signed_rows(kinds=VOID_KINDS))
+                if licensee is not None:
+                    base = party_rows(reader, INVOICE_KINDS, licensee, licensee_needles(licensee))
+                elif shares_of is not None:
+                    base = party_rows(reader, STATEMENT_KINDS, shares_of, member_needles(shares_of, names))
+                else:
+                    base = list(reader.signed_rows(kinds=STATEMENT_KINDS))
+                found = latest_summaries(
+                    reader, replay_raw(base, void_entries=voids).programs, period, program
+                )
+                # Of each summary's parts, only the party's own (spec 8a): nothing else is read.
+                party, group = (licensee, "licensees") if licensee is not None else (shares_of, "members")
+                wanted = []
+                for row in found:
+                    listed = decode_trusted(row[2]).body["parts"][group]
+                    if party is not None and party in listed:
+                        wanted.append(listed[party][0])
+                parts = [reader.signed_row(seq, "allocation.part") for seq in wanted]
+            rows = sorted(base + found + [r for r in parts if r is not None])
             state = replay(
-                self.store,
-                reader.conn,
-                sorted(base + found + [r for r in part_rows if r is not None]),
-                keep_allocations=True,
-                shares_of=shares_of,
-                void_entries=found_voids,
+                self.store, reader.conn, rows, keep_allocations=True, shares_of=shares_of, void_entries=voids
             )
             yield state, reader

@@ -4,7 +4,10 @@ member's part, no other member and no distribution."""
 
 from __future__ import annotations
 
+import re
+
 from conftest import Pool
+from ledger_support import drop_triggers, raw_rows, set_raw
 
 from patentpool import books
 from patentpool.periods import Period
@@ -38,3 +41,18 @@ def test_an_invoice_reads_only_its_licensees_parts(example_pool: Pool) -> None:
         assert narrow == wide
         assert pool.json("invoice", "--licensee", licensee, "--period", PERIOD) == wide
     svc.store.close()
+
+
+def test_an_edited_payment_stops_the_invoice_before_it_is_built(example_pool: Pool) -> None:
+    # The rows an invoice reads are checked against the checkpoint together (`Reader.one_check`), before
+    # any figure is computed from them: a payment edited in the database stops the read.
+    pool = example_pool
+    pool.run("allocate", "--program", "XR", "--period", PERIOD)
+    rows = raw_rows(pool.db)
+    seq = max(s for s, raw in rows.items() if b'"kind":"payment.add"' in raw and b'"licensee":"L1"' in raw)
+    edited = re.sub(rb'"amount":"([0-9]+)\.', rb'"amount":"9\1.', rows[seq], count=1)
+    assert edited != rows[seq]
+    drop_triggers(pool.db)
+    set_raw(pool.db, seq, edited)
+    result = pool.run("invoice", "--licensee", "L1", "--period", PERIOD, expect=1)
+    assert "not all ones checkpoint" in result.stderr and "changed outside patentpool" in result.stderr
