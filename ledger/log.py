@@ -268,16 +268,17 @@ def _included(
     for seq, kind, raw in rows:
         if seq > checkpoint.size:
             raise LedgerError(f"seq {seq}: beyond checkpoint {checkpoint.size}: {TAMPERED}")
-        batch.append((seq - 1, merkle.leaf_hash(raw)))
+        leaf = merkle.leaf_hash(raw)
+        batch.append((seq - 1, leaf))
+        if check is not None and not streaming:
+            check({seq - 1: leaf})  # before the caller reads the row: it may stop on a malformed one
         read += 1
         yield seq, kind, raw, entry_hash(raw)
         if len(batch) >= (CHECK_BATCH if streaming else SMALL_READ):
             streaming = True
             fold(None)
     if not streaming:
-        if check is not None:
-            check(dict(batch))
-        else:
+        if check is None:
             check_leaves(store, conn, dict(batch), checkpoint)
         return
     fold(checkpoint.size)
@@ -557,17 +558,21 @@ class Reader:
     def one_check(self) -> Iterator[None]:
         """Within the block, the small reads' leaves are checked against the checkpoint together when it ends
         (one fetch of the stored nodes instead of one per read): the caller must not act on what it read
-        inside the block before it ends (build a state from it, then use it after)."""
-        outer = self._deferred is None
-        if outer:
-            self._deferred = {}
-        try:
+        inside the block before it ends (build a state from it, then use it after). If the block fails (a row
+        that does not parse), what was read is checked first: an edited row is reported as such."""
+        if self._deferred is not None:
             yield
-            if outer:
-                check_leaves(self.store, self.conn, self._deferred or {}, self.signed)
+            return
+        self._deferred = {}
+        try:
+            try:
+                yield
+            except Exception:
+                check_leaves(self.store, self.conn, self._deferred, self.signed)
+                raise
+            check_leaves(self.store, self.conn, self._deferred, self.signed)
         finally:
-            if outer:
-                self._deferred = None
+            self._deferred = None
 
     def _check(self, leaves: dict[int, bytes]) -> None:
         if self._deferred is not None:

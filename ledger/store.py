@@ -521,6 +521,11 @@ class Store:
             query = query.limit(limit)
         return [int(seq) for (seq,) in conn.execute(query)]
 
+    def subjects_of(self, conn: Connection, kind: str) -> list[str]:
+        """The distinct subjects stored with entries of `kind` (from the index alone)."""
+        query = select(entries.c.subject).where(entries.c.kind == kind, entries.c.subject.is_not(None))
+        return sorted({str(subject) for (subject,) in conn.execute(query.distinct())})
+
     def subjects(self, conn: Connection) -> Iterator[tuple[int, str]]:
         """(seq, subject) of every entry stored with a subject, in seq order (for `verify`)."""
         query = select(entries.c.seq, entries.c.subject).where(entries.c.subject.is_not(None))

@@ -49,7 +49,10 @@ class PoolChecker:
             problems += [found] if found else []
             trim_heap()  # the recomputation's transient rows
         elif self.pending:
-            problems.append(f"{entry.kind}: an allocation's parts are not followed by their summary")
+            first, last = self.pending[0][0].seq, self.pending[-1][0].seq
+            problems.append(
+                f"{entry.kind}: the allocation parts at seq {first}-{last} have no summary after them"
+            )
             problems += self._apply_pending([])
         return problems + self._apply(entry, entry_hash.hex())
 

@@ -6,6 +6,7 @@ Pure functions of the replayed state: the CLI renders what they return.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from licenses.money import format_money, from_cents
 from patentpool import cash, parts, staleness
 from patentpool.allocation import CREDIT
 from patentpool.errors import PoolError
+from patentpool.fields import did_you_mean
 from patentpool.periods import Period
 from patentpool.state import AllocationRecord, PoolState
 
@@ -22,6 +24,11 @@ PAYMENT_TERM_DAYS = cash.PAYMENT_TERM_DAYS
 
 class BooksError(PoolError, ValueError):
     pass
+
+
+def unknown_member(name: str, known: Iterable[str]) -> BooksError:
+    """The refusal of a statement or invoice for an id that is no member, with spec 9's hint."""
+    return BooksError(f"unknown member {name!r}{did_you_mean(name, known)}")
 
 
 def _m(text: str) -> Decimal:
@@ -65,7 +72,7 @@ def _one_currency(bodies: list[dict[str, Any]]) -> str:
 
 def invoice(state: PoolState, licensee: str, period: Period, program: str | None) -> dict[str, Any]:
     if licensee not in state.members:
-        raise BooksError(f"unknown member {licensee!r}")
+        raise unknown_member(licensee, state.members)
     bodies = [b for b in allocations_for(state, period, program) if licensee in b["invoices"]]
     if not bodies:
         raise BooksError(f"{licensee} has no invoice for {period}")
@@ -96,7 +103,7 @@ def statement(
 ) -> dict[str, Any]:
     """A member's statement from its own parts of the period's allocations (spec 8a: nothing else is read)."""
     if member not in state.members:
-        raise BooksError(f"unknown member {member!r}")
+        raise unknown_member(member, state.members)
     records = records_for(state, period, program)
     currency = _one_currency([r.body for r in records])
     lines: list[dict[str, Any]] = []

@@ -123,7 +123,7 @@ def statement_year(
 ) -> dict[str, Any]:
     """The statements of every allocated period of `year` that names `member`, and the year's totals."""
     if member not in state.members:
-        raise books.BooksError(f"unknown member {member!r}")
+        raise books.unknown_member(member, state.members)
     periods = [
         books.statement(state, member, per, program, note)
         for per in allocated_periods(state, year, program)
@@ -135,7 +135,7 @@ def statement_year(
 def invoice_year(state: PoolState, licensee: str, year: int, program: str | None) -> dict[str, Any]:
     """The invoices of every allocated period of `year` that bills `licensee`, and the year's totals."""
     if licensee not in state.members:
-        raise books.BooksError(f"unknown member {licensee!r}")
+        raise books.unknown_member(licensee, state.members)
     periods = [
         books.invoice(state, licensee, per, program)
         for per in allocated_periods(state, year, program)

@@ -446,4 +446,10 @@ class PoolService:
             state = replay(
                 self.store, reader.conn, rows, keep_allocations=True, shares_of=shares_of, void_entries=voids
             )
+            party = licensee if licensee is not None else shares_of
+            if party is not None and party not in state.members:
+                # A party's read holds no other member: the hint comes from the index of member ids.
+                from patentpool import books
+
+                raise books.unknown_member(party, self.store.subjects_of(reader.conn, "member.add"))
             yield state, reader

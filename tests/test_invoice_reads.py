@@ -56,3 +56,31 @@ def test_an_edited_payment_stops_the_invoice_before_it_is_built(example_pool: Po
     set_raw(pool.db, seq, edited)
     result = pool.run("invoice", "--licensee", "L1", "--period", PERIOD, expect=1)
     assert "not all ones checkpoint" in result.stderr and "changed outside patentpool" in result.stderr
+
+
+def test_a_summary_edited_so_it_does_not_parse_is_reported_as_edited(example_pool: Pool) -> None:
+    # A statement or invoice decides what else to read from the summary before the batch of rows is checked
+    # (`Reader.one_check`): a summary edited out of shape must still be named an edit, not crash the read.
+    pool = example_pool
+    pool.run("allocate", "--program", "XR", "--period", PERIOD)
+    pool.run("member", "add", "Z", "--name", "Zed", "--role", "licensee")  # the summary is not the head
+    rows = raw_rows(pool.db)
+    seq = max(s for s, raw in rows.items() if b'"kind":"allocation.run"' in raw)
+    drop_triggers(pool.db)
+    set_raw(pool.db, seq, rows[seq].replace(b'"parts":', b'"partz":', 1))
+    for command in (("invoice", "--licensee", "L1"), ("statement", "--member", "A")):
+        result = pool.run(*command, "--period", PERIOD, "-f", "json", expect=1)
+        assert result.stderr.startswith("Error: the ") and "changed outside patentpool" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+
+
+def test_an_unknown_party_is_named_with_the_member_it_may_mean(example_pool: Pool) -> None:
+    pool = example_pool
+    pool.run("allocate", "--program", "XR", "--period", PERIOD)
+    for command, said in (
+        (("invoice", "--licensee", "l1"), "Error: unknown member 'l1'; did you mean L1?\n"),
+        (("statement", "--member", "a"), "Error: unknown member 'a'; did you mean A?\n"),
+        (("statement", "--member", "a", "--year", "2025"), "Error: unknown member 'a'; did you mean A?\n"),
+    ):
+        period = () if "--year" in command else ("--period", PERIOD)
+        assert pool.run(*command, *period, "-f", "json", expect=1).stderr == said
