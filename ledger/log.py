@@ -598,8 +598,10 @@ class Reader:
         needles: Mapping[str, bytes] | None = None,
     ) -> Iterator[tuple[int, str, bytes, bytes]]:
         """(seq, kind, raw, h(raw)) checked against the latest checkpoint as `read_signed` does."""
+        # Within `one_check` a small read's leaves join the block's batch; outside it, the read checks them.
+        deferred = self._check if self._deferred is not None else None
         return read_signed(
-            self.store, self.conn, self.signed, since=since, kinds=kinds, needles=needles, check=self._check
+            self.store, self.conn, self.signed, since=since, kinds=kinds, needles=needles, check=deferred
         )
 
     def newest_first(self, kinds: Sequence[str]) -> list[tuple[int, str]]:

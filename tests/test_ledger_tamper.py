@@ -455,6 +455,22 @@ def test_a_partial_read_checks_its_entries_against_the_signed_root(pool: Pool) -
         ledger.store.close()
 
 
+def test_reads_in_one_check_are_checked_together_when_it_ends(pool: Pool) -> None:
+    obj = json.loads(raw_rows(pool.db)[3])
+    edit_entry(pool.db, 3, {"body": {**obj["body"], "name": "Mallory"}})
+    ledger = Ledger.open(pool.db)
+    try:
+        with ledger.reader() as reader:
+            refused = pytest.raises(LedgerError, match="the 7 entries read are not all ones checkpoint 8")
+            with refused, reader.one_check():
+                assert len(list(reader.signed_rows(kinds=("member.add",)))) == 5  # not yet refused
+                list(reader.signed_rows(kinds=("key.add", "key.revoke")))
+            # Outside the block each read is checked by itself again.
+            assert [seq for seq, *_ in reader.signed_rows(kinds=("key.add", "key.revoke"))] == [5, 7]
+    finally:
+        ledger.store.close()
+
+
 def test_a_forged_stored_node_cannot_vouch_for_a_forged_entry(pool: Pool) -> None:
     # The forger changes entry 3 and its stored leaf: the recomputed root still differs from the signed one.
     obj = json.loads(raw_rows(pool.db)[3])
