@@ -527,10 +527,22 @@ class Store:
         return sorted({str(subject) for (subject,) in conn.execute(query.distinct())})
 
     def subjects(self, conn: Connection) -> Iterator[tuple[int, str]]:
-        """(seq, subject) of every entry stored with a subject, in seq order (for `verify`)."""
-        query = select(entries.c.seq, entries.c.subject).where(entries.c.subject.is_not(None))
-        for seq, subject in conn.execution_options(yield_per=10_000).execute(query.order_by(entries.c.seq)):
-            yield int(seq), str(subject)
+        """(seq, subject) of every entry stored with a subject, in seq order (for `verify`, and for a writer's
+        replay, which appends on the same connection: so read in keyset pages, no cursor left open)."""
+        after = 0
+        while True:
+            query = (
+                select(entries.c.seq, entries.c.subject)
+                .where(entries.c.subject.is_not(None), entries.c.seq > after)
+                .order_by(entries.c.seq)
+                .limit(10_000)
+            )
+            page = conn.execute(query).all()
+            for seq, subject in page:
+                yield int(seq), str(subject)
+            if len(page) < 10_000:
+                return
+            after = int(page[-1][0])
 
     def nodes(self, conn: Connection) -> DbNodes:
         return DbNodes(conn)

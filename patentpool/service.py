@@ -38,11 +38,14 @@ def replay_raw(
     bodies: dict[int, dict[str, Any]] | None = None,
     shares_of: str | None = None,
     void_entries: Mapping[int, voids.Ranges] | None = None,
+    stored_subjects: Iterator[tuple[int, str]] | None = None,
 ) -> PoolState:
     """Replay (seq, kind, raw, h(raw)) rows into a new state; `bodies`, if given, keeps the whole allocation
     bodies met on the way (for a replay filtered to one period, where they are few and a statement needs
     them); `shares_of` names the member a statement is read for. `void_entries`
-    are every entry.void of the ledger (`void_entries`): the entries they void are skipped, as never made."""
+    are every entry.void of the ledger (`void_entries`): the entries they void are skipped, as never made.
+    `stored_subjects` (a writer's whole replay: `Store.subjects`) are checked against the entries'."""
+    subjects_met = _StoredSubjects(stored_subjects) if stored_subjects is not None else None
     state = PoolState()
     if void_entries:
         state.voids = dict(void_entries)
@@ -60,6 +63,8 @@ def replay_raw(
                 raise PoolError(
                     f"seq {seq}: the stored entry is not readable ({exc}); run `patentpool verify`"
                 ) from exc
+            if subjects_met is not None:
+                subjects_met.check(seq, entry)
             if bodies is not None and entry.kind.startswith("allocation."):
                 bodies[seq] = dict(entry.body)
             try:
@@ -70,6 +75,28 @@ def replay_raw(
                 on_progress(1000)
     state.replaying = False
     return state
+
+
+class _StoredSubjects:
+    """The subjects stored beside the entries, met in seq order as a writer replays the ledger: like the kind
+    column (which the whole read checks), a subject chooses what partial reads see, so a writer refuses to
+    sign over one that is not its entry's (`subjects.subject_of`; a missing one is never wrong)."""
+
+    def __init__(self, pairs: Iterator[tuple[int, str]]) -> None:
+        self.pairs = pairs
+        self.head = next(pairs, None)
+
+    def check(self, seq: int, entry: Entry) -> None:
+        while self.head is not None and self.head[0] < seq:  # a voided entry's, skipped by the replay
+            self.head = next(self.pairs, None)
+        if self.head is None or self.head[0] != seq:
+            return
+        made = subjects.subject_of(entry.kind, entry.body)
+        if self.head[1] != made:
+            raise PoolError(
+                f"seq {seq}: the stored subject {self.head[1]!r} is not the entry's ({made!r}): the database "
+                "was changed outside patentpool; run `patentpool verify`"
+            )
 
 
 VOID_KINDS = ("entry.void",)
@@ -126,13 +153,14 @@ def replay(
     keep_allocations: bool = False,
     shares_of: str | None = None,
     void_entries: Mapping[int, voids.Ranges] | None = None,
+    stored_subjects: Iterator[tuple[int, str]] | None = None,
 ) -> PoolState:
     """Replay rows checked against the signed checkpoint (`Reader.signed_rows`, `Appender.signed_rows`)
     into a state that can load any entry's body from this connection; `keep_allocations` keeps the
     allocation bodies met (a replay filtered to one period), with only the share rows of `shares_of` if
     given."""
     kept: dict[int, dict[str, Any]] | None = {} if keep_allocations else None
-    state = replay_raw(rows, on_progress, kept, shares_of, void_entries)
+    state = replay_raw(rows, on_progress, kept, shares_of, void_entries, stored_subjects)
     state.shares_of = shares_of
     state.history = stored_history(store, conn)
 
@@ -360,7 +388,14 @@ class PoolService:
                 if appender.base is not None
                 else {}
             )
-            state = replay(self.store, appender.conn, appender.signed_rows(), on_progress, void_entries=found)
+            state = replay(
+                self.store,
+                appender.conn,
+                appender.signed_rows(),
+                on_progress,
+                void_entries=found,
+                stored_subjects=self.store.subjects(appender.conn),
+            )
             state.history = stored_history(self.store, appender.conn, appender.flush)
             stored = state.load_body
 

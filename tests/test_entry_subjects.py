@@ -178,3 +178,19 @@ def test_a_row_relabelled_to_another_party_is_not_read_as_its(allocated: Pool) -
     assert allocated.json("invoice", "--licensee", "L1", "--period", "2025Q1") == before
     result = allocated.run("verify", "--format", "json", expect=None)
     assert f"seq {seq}: stored subject 'L1' is not the entry's ('C')" in result.stdout
+
+
+def test_a_write_refuses_a_stored_subject_that_is_not_the_entrys(allocated: Pool) -> None:
+    # A subject relabelled away from its party would hide the row from the party's reads: like the kind
+    # column, the next writer's whole replay finds it and appends nothing.
+    seq = next(s for s, kind, subject in _stored(allocated) if kind == "payment.add" and subject == "L1")
+    size, _root = allocated.size_and_root()
+    drop_triggers(allocated.db)
+    execute(allocated.db, "UPDATE ledger_entries SET subject = 'C' WHERE seq = :seq", {"seq": seq})
+    create_triggers(allocated.db)
+    refused = allocated.run("member", "add", "Z", "--name", "Zed", "--role", "licensee", expect=1)
+    assert refused.stderr == (
+        f"Error: seq {seq}: the stored subject 'C' is not the entry's ('L1'): the database was changed "
+        "outside patentpool; run `patentpool verify`\n"
+    )
+    assert allocated.size_and_root()[0] == size
