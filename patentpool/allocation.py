@@ -114,28 +114,14 @@ def allocate(
 def _allocate(
     state: PoolState, program_name: str, period: Period, spelled: bool, with_shares: bool
 ) -> dict[str, Any]:
-    program = state.programs.get(program_name)
-    if program is None:
-        raise AllocationError(f"unknown program {program_name!r}")
-    if not period.matches(program.period):
-        raise AllocationError(f"program {program_name} allocates by {program.period}, not {period}")
+    program = _program(state, program_name, period)
     day = period.end
     schedule, admin_fee = program.terms_for(period.label)  # a program.amend in force for the period
     inputs: set[Ref] = set(program.terms_refs(period.label))
     counting = counting_patents(state, program.name, day)
-    earlier_countries: dict[str, set[str]] = {}
-    for earlier in period.earlier_in_year():
-        at = counting_patents(state, program.name, earlier.end)
-        earlier_countries[earlier.label] = set(at)
-        # An earlier period's counting patents decide which of its lines bore royalty: they are inputs too.
-        for patents in at.values():
-            for patent in patents:
-                inputs.update(patent.refs_on(earlier.end))
+    earlier_countries = _earlier_countries(state, program.name, period, inputs)
     countries = _countries(counting, day, inputs)
-
-    lines_by_period: dict[str, dict[str, list[ReportLine]]] = defaultdict(lambda: defaultdict(list))
-    for line in state.reports.lines(program.name, [period.label, *earlier_countries]):
-        lines_by_period[line.period][line.licensee].append(line)
+    lines_by_period = _lines_by_period(state, program.name, [period.label, *earlier_countries])
     current = lines_by_period[period.label]
     held = _licences_held(state, set(current), counting, day)
 
@@ -158,15 +144,7 @@ def _allocate(
             shares,
         )
     shares.split_plain(countries, members)
-
-    member_out: dict[str, dict[str, str]] = {}
-    fee_total = 0
-    for member in sorted(members):
-        gross = members[member]
-        # Exact (Fraction), rounded once: a Decimal product would be rounded to the context's 28 digits first.
-        fee = to_cents(round_half_up_cents(Fraction(gross, 100) * Fraction(admin_fee) / 100))
-        fee_total += fee
-        member_out[member] = {"gross": _money(gross), "admin_fee": _money(fee), "net": _money(gross - fee)}
+    member_out, fee_total = _member_figures(members, admin_fee)
     invoices = {
         lic: {"royalty": info["royalty"], "credit": info["credit"], "due": info["due"]}
         for lic, info in licensees.items()
@@ -200,6 +178,53 @@ def _allocate(
         SHARE_GROUPS: shares.in_groups(),  # not recorded: the parts are built from it (parts.member_parts)
         "inputs": [[seq, h] for seq, h in sorted(inputs)],
     }
+
+
+def _program(state: PoolState, name: str, period: Period) -> Program:
+    program = state.programs.get(name)
+    if program is None:
+        raise AllocationError(f"unknown program {name!r}")
+    if not period.matches(program.period):
+        raise AllocationError(f"program {name} allocates by {program.period}, not {period}")
+    return program
+
+
+def _earlier_countries(
+    state: PoolState, program: str, period: Period, inputs: set[Ref]
+) -> dict[str, set[str]]:
+    """The countries with counting patents at the end of each earlier period of the year (which of its
+    lines bore royalty); those patents' entries are inputs too."""
+    found: dict[str, set[str]] = {}
+    for earlier in period.earlier_in_year():
+        at = counting_patents(state, program, earlier.end)
+        found[earlier.label] = set(at)
+        for patents in at.values():
+            for patent in patents:
+                inputs.update(patent.refs_on(earlier.end))
+    return found
+
+
+def _lines_by_period(
+    state: PoolState, program: str, periods: list[str]
+) -> dict[str, dict[str, list[ReportLine]]]:
+    """The program's report lines of `periods`, by period and licensee."""
+    out: dict[str, dict[str, list[ReportLine]]] = defaultdict(lambda: defaultdict(list))
+    for line in state.reports.lines(program, periods):
+        out[line.period][line.licensee].append(line)
+    return out
+
+
+def _member_figures(members: dict[str, int], admin_fee: Decimal) -> tuple[dict[str, dict[str, str]], int]:
+    """Each member's gross, admin fee (rule 8) and net, and the fees' total, in cents."""
+    out: dict[str, dict[str, str]] = {}
+    total = 0
+    for member in sorted(members):
+        gross = members[member]
+        # Exact (Fraction), rounded once: a Decimal product would be rounded to the context's 28 digits first.
+        fee = to_cents(round_half_up_cents(Fraction(gross, 100) * Fraction(admin_fee) / 100))
+        total += fee
+        out[member] = {"gross": _money(gross), "admin_fee": _money(fee), "net": _money(gross - fee)}
+    return out, total
 
 
 class ShareGroup(NamedTuple):
@@ -371,14 +396,7 @@ def _licensee(
     grant = state.grants.get((licensee, program.name))
     if grant is not None:
         inputs.add(state.refs[grant.seq])
-    units_before = 0
-    earlier_reports: set[int] = set()
-    for label, at in earlier_countries.items():
-        for line in lines_by_period[label].get(licensee, []):
-            inputs.add(line.ref)
-            earlier_reports.add(line.ref[0])
-            if line.manufacture in at or line.sale in at:
-                units_before += line.units
+    units_before, earlier_reports = _units_before(licensee, lines_by_period, earlier_countries, inputs)
     lines = sorted(lines_by_period[period.label][licensee], key=lambda ln: (ln.manufacture, ln.sale))
     bearing = []
     for line in lines:
@@ -402,46 +420,87 @@ def _licensee(
         out_lines.append(
             [line.ref[0], line.manufacture, line.sale, line.units, _money(line_cents[i]), country]
         )
-    credit_cents = 0
-    credited: dict[str, list[str]] = {}
-    credit_refs: dict[str, list[int]] = {}
-    credited_entries: dict[str, list[int]] = {}
-    held_in = {key[1] for key in held}
-    for country in sorted(by_country):
-        group = [line_cents[i] for i in by_country[country]]
-        shares.bore(licensee, country, group)
-        if country not in held_in:
-            # Nothing licensed here: the country's plain buckets, split with every such licensee's lines.
-            shares.add_plain(licensee, country, group)
-            continue
-        names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
-        if CREDIT in numbers:
-            credited[country] = numbers[CREDIT]
-            credit_refs[country] = refs
-            # The credited patents' own entries (add, amend, status, owners): a licensee bundle carries them.
-            by_number = {p.number: p for h in countries[country].values() for p in h.patents}
-            credited_entries[country] = sorted(
-                {ref[0] for n in numbers[CREDIT] for ref in by_number[n].refs_on(period.end)}
-            )
-        got = split_totals(group, integer_weights(weights))
-        if names and names[-1] == CREDIT:
-            credit_cents += got[-1]
-            names, got = names[:-1], got[:-1]
-        shares.add(licensee, country, names, got, members)
+    groups = {country: [line_cents[i] for i in by_country[country]] for country in sorted(by_country)}
+    credit = _split_countries(licensee, groups, countries, held, inputs, period, members, shares)
     return {
         "units_before": units_before,
         "units": units,
         "royalty": format_money(royalty),
-        "credit": _money(credit_cents),
-        "due": _money(royalty_cents - credit_cents),
+        "credit": _money(credit.cents),
+        "due": _money(royalty_cents - credit.cents),
         "grant": None if grant is None else grant.seq,
-        "credited": credited,
-        "credit_refs": credit_refs,
-        "credited_entries": credited_entries,
+        "credited": credit.patents,
+        "credit_refs": credit.refs,
+        "credited_entries": credit.entries,
         "reports": sorted({line.ref[0] for line in lines}),
         "earlier_reports": sorted(earlier_reports),
         "lines": out_lines,
     }
+
+
+def _units_before(
+    licensee: str,
+    lines_by_period: dict[str, dict[str, list[ReportLine]]],
+    earlier_countries: dict[str, set[str]],
+    inputs: set[Ref],
+) -> tuple[int, set[int]]:
+    """The licensee's units of the earlier periods of the year on lines that bore royalty then (made or sold
+    where a patent counted at that period's end), and the seqs of those periods' reports (all inputs)."""
+    units = 0
+    reports: set[int] = set()
+    for label, at in earlier_countries.items():
+        for line in lines_by_period[label].get(licensee, []):
+            inputs.add(line.ref)
+            reports.add(line.ref[0])
+            if line.manufacture in at or line.sale in at:
+                units += line.units
+    return units, reports
+
+
+class _Credit(NamedTuple):
+    """What a licensee's own licences credit it: cents, and per country the patents and their entries."""
+
+    cents: int
+    patents: dict[str, list[str]]
+    refs: dict[str, list[int]]  # the licence entries behind each country's credit
+    entries: dict[str, list[int]]  # the credited patents' own entries (a licensee bundle carries them)
+
+
+def _split_countries(
+    licensee: str,
+    groups: dict[str, list[int]],
+    countries: dict[str, dict[str, _Holding]],
+    held: dict[PatentKey, list[Ref]],
+    inputs: set[Ref],
+    period: Period,
+    members: dict[str, int],
+    shares: _Shares,
+) -> _Credit:
+    """Each country's lines (their cents, `groups`) over its buckets: the plain ones where the licensee holds
+    no licence (split later with every such licensee's, `_Shares.split_plain`), else the buckets with the
+    credit bucket of the patents it holds (rule 10)."""
+    credit = _Credit(0, {}, {}, {})
+    held_in = {key[1] for key in held}
+    cents = 0
+    for country, group in groups.items():
+        shares.bore(licensee, country, group)
+        if country not in held_in:
+            shares.add_plain(licensee, country, group)
+            continue
+        names, weights, numbers, refs = _buckets(countries[country], licensee, held, inputs)
+        if CREDIT in numbers:
+            credit.patents[country] = numbers[CREDIT]
+            credit.refs[country] = refs
+            by_number = {p.number: p for h in countries[country].values() for p in h.patents}
+            credit.entries[country] = sorted(
+                {ref[0] for n in numbers[CREDIT] for ref in by_number[n].refs_on(period.end)}
+            )
+        got = split_totals(group, integer_weights(weights))
+        if names and names[-1] == CREDIT:
+            cents += got[-1]
+            names, got = names[:-1], got[:-1]
+        shares.add(licensee, country, names, got, members)
+    return credit._replace(cents=cents)
 
 
 def _buckets(
