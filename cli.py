@@ -436,6 +436,8 @@ def run_import(
         with writing(ctx) as batch, render.progress(f"importing {file.name}", None) as tick:
             result = importer(batch, file, tick, options=options)
     say(result.summary(what))
+    for note in result.notes:
+        say(note)
 
 
 def period_arg(value: str) -> Any:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from ledger.entry import Entry, check_value
 from ledger.log import utc_now
-from patentpool import bodies, fields, rules, sheets
+from patentpool import bodies, fields, rules, sheets, staleness
 from patentpool.fields import FieldError
 from patentpool.service import PoolError
 from patentpool.sheets import ReadOptions
@@ -71,6 +71,7 @@ class ImportResult:
     already: list[int] = field(default_factory=list)  # seqs, when the whole file was imported before
     dry_run: bool = False
     seqs: list[int] = field(default_factory=list)  # of the entries appended (or, dry, that would be)
+    notes: list[str] = field(default_factory=list)  # lines said after the summary
 
     def add(self, sink: Sink, kind: str, body: Mapping[str, Any]) -> None:
         """Append (or check) one entry of this import and count it."""
@@ -325,6 +326,14 @@ def import_reports(
             errors.add(line, exc)
     errors.raise_if_any()
     _add_report_groups(batch, result, groups)
+    appended: dict[str, set[str]] = {}
+    for (_licensee, program, period), bucket in groups.items():
+        if bucket["add"] or bucket["correct"]:
+            appended.setdefault(program, set()).add(period)
+    for program, periods in sorted(appended.items()):
+        hint = staleness.reports_hint(state, program, periods)
+        if hint is not None:
+            result.notes.append(hint)
     return result
 
 

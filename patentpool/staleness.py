@@ -64,6 +64,25 @@ def may_have_changed(state: PoolState, record: AllocationRecord) -> bool:
     return any(s > seq for (prog, per), s in state.report_seqs.items() if prog == program and per in inputs)
 
 
+def reports_hint(state: PoolState, program: str, periods: set[str]) -> str | None:
+    """After reports of `program` for `periods` were appended: the earliest allocated period of the program
+    whose inputs they are (the period itself, or a later one of its year: its tiers run on year-to-date
+    units), with the command that re-runs it and every later one; None if no allocation reads them."""
+    affected = []
+    for (prog, label), records in state.allocations.items():
+        per = Period.parse(label)
+        inputs = {label, *(p.label for p in per.earlier_in_year())}
+        if prog == program and inputs & periods:
+            affected.append((per.end, label, records[-1].ref[0]))
+    if not affected:
+        return None
+    _end, first, seq = min(affected)
+    return (
+        f"note: {program} {first} is allocated (seq {seq}) and reads these reports: `patentpool allocate "
+        f"--program {program} --period {first}` re-runs it and its later periods, appending only what changed"
+    )
+
+
 def earlier_summaries(state: PoolState, program: str, period: Period) -> dict[str, list[Any]]:
     """The [seq, h] of the latest summary of each earlier period of the year (licensee parts rest on them)."""
     out = {}

@@ -198,3 +198,17 @@ def test_a_q1_correction_makes_q2_and_q3_stale_and_one_allocate_brings_the_year_
     a = pool.json("statement", "--member", "A", "--period", "2025Q3")
     assert (a["gross"], a["admin_fee"], a["net"]) == ("275.00", "27.50", "247.50")
     pool.run("verify")
+
+
+def test_reports_an_allocation_reads_name_the_allocate_that_reruns_it(pool: Pool) -> None:
+    _pool(pool, 2000)
+    assert pool.json("allocate", "--program", "XR", "--period", "2025Q1")["total"] == "200.00"
+    allocated = pool.size_and_root()[0]
+    note = (
+        f"note: XR 2025Q1 is allocated (seq {allocated}) and reads these reports: `patentpool allocate "
+        "--program XR --period 2025Q1` re-runs it and its later periods, appending only what changed"
+    )
+    said = reports(pool, "L1,XR,2025Q1,CN,CN,3000,300000.00", correct=True).stderr
+    assert note in said.splitlines()
+    # Q2's reports are no input of Q1 (tiers run on the units before a period, never after): no note.
+    assert "note:" not in reports(pool, "L1,XR,2025Q2,CN,CN,10,1000.00").stderr
