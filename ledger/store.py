@@ -493,6 +493,7 @@ class Store:
     ) -> list[int]:
         """Seqs after `since` of `kinds` (whose bytes hold `needle`, if given), found by the database from the
         kind index: a caller asking whether anything of a kind was appended reads no entry's bytes. With
+        `limit`, at most that many of them, not necessarily the first (an existence check). With
         `subjects`, only entries of those subjects, or of no known subject whose bytes hold `needle`: the
         (kind, subject, seq) index answers for every entry stored with its subject."""
         query = select(entries.c.seq).where(entries.c.seq > since, entries.c.kind.in_(list(kinds)))
@@ -516,10 +517,12 @@ class Store:
 
     @staticmethod
     def _seqs(conn: Connection, query: Any, limit: int | None) -> list[int]:
-        query = query.order_by(entries.c.seq)
+        # With a limit (a caller asking whether any exists) the rows come in no order: ORDER BY seq LIMIT 1
+        # makes PostgreSQL walk the primary key from `since` through every later row when none matches
+        # (bench/README.md), where the kind index answers at once.
         if limit is not None:
-            query = query.limit(limit)
-        return [int(seq) for (seq,) in conn.execute(query)]
+            return sorted(int(seq) for (seq,) in conn.execute(query.limit(limit)))
+        return [int(seq) for (seq,) in conn.execute(query.order_by(entries.c.seq))]
 
     def subjects_of(self, conn: Connection, kind: str) -> list[str]:
         """The distinct subjects stored with entries of `kind` (from the index alone)."""
