@@ -13,7 +13,7 @@ import rfc8785
 from sqlalchemy import text
 
 from ledger import triggers
-from ledger.entry import Entry, entry_hash, signing_message, unsigned_from_raw
+from ledger.entry import ZERO_HASH, Entry, entry_hash, signing_message, unsigned_from_raw
 from ledger.keys import SigningKey
 from ledger.schema import checkpoints, entries, nodes
 from ledger.store import Store
@@ -57,6 +57,13 @@ def sign_entry(
         body=unsigned.body,
         sig=base64.b64encode(sig).decode(),
     )
+
+
+def signed_genesis(key: SigningKey, origin: str, time: str = "2026-01-31T09:00:00.000000Z") -> bytes:
+    """The stored bytes of a minimal genesis (seq 1) founding `origin` with `key` as its root key."""
+    body = {"name": "t", "origin": origin, "root_key": str(key.verifier())}
+    entry = sign_entry(key, origin, seq=1, prev=ZERO_HASH, kind="pool.genesis", body=body, time=time)
+    return entry.encode()
 
 
 def jcs(obj: Any) -> bytes:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ledger_support import jcs, seeded_key, sign_entry, sign_raw
+from ledger_support import jcs, seeded_key, sign_entry, sign_raw, signed_genesis
 from test_ledger_entry import REJECTED, VALID_RAW
 
 import ledger.entry
@@ -116,16 +116,7 @@ def test_same_as_proves_only_equal_bytes() -> None:
 
 # --- verify: signed but malformed large entries ----------------------------------------------------------
 def _ledger(second: bytes) -> list[bytes]:
-    genesis = sign_entry(
-        KEY,
-        ORIGIN,
-        seq=1,
-        prev=ZERO_HASH,
-        kind="pool.genesis",
-        body={"name": "t", "origin": ORIGIN, "root_key": str(KEY.verifier())},
-        time=TIME,
-    ).encode()
-    return [genesis, second]
+    return [signed_genesis(KEY, ORIGIN, TIME), second]
 
 
 def _verify(raws: list[bytes], jobs: int, on_entry: OnEntry | None = None) -> list[str]:

@@ -5,11 +5,11 @@ summary), and any it has not proven by then is parsed strictly, so a malformed o
 from __future__ import annotations
 
 import pytest
-from ledger_support import seeded_key, sign_entry, sign_raw
+from ledger_support import seeded_key, sign_entry, sign_raw, signed_genesis
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.entry import ZERO_HASH, Entry, LazyBody, decode_large, encode_checked, entry_hash
+from ledger.entry import Entry, LazyBody, decode_large, encode_checked, entry_hash
 from ledger.verify import OnEntry, verify_rows
 
 ORIGIN = "pool.example/lazy"
@@ -20,15 +20,7 @@ LAZY = frozenset({PART})
 
 def _chain(specs: list[tuple[str, bytes | None]]) -> list[bytes]:
     """A signed ledger: a genesis, then an entry per (kind, body bytes) (None: the body {"n": seq})."""
-    genesis = sign_entry(
-        KEY,
-        ORIGIN,
-        seq=1,
-        prev=ZERO_HASH,
-        kind="pool.genesis",
-        body={"name": "t", "origin": ORIGIN, "root_key": str(KEY.verifier())},
-    ).encode()
-    raws = [genesis]
+    raws = [signed_genesis(KEY, ORIGIN)]
     for seq, (kind, body) in enumerate(specs, 2):
         prev = entry_hash(raws[-1]).hex()
         raw = sign_entry(KEY, ORIGIN, seq=seq, prev=prev, kind=kind, body={"n": seq}).encode()
