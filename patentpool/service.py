@@ -190,14 +190,9 @@ def part_marker(period: str) -> bytes:
 
 
 def licensee_needles(licensee: str) -> dict[str, bytes]:
-    """Of the members and payments, only `licensee`'s own (an invoice's; a needle is a prefix: an id it
-    begins brings that one too)."""
-    spelled = json.dumps(licensee, ensure_ascii=False)
-    return {
-        "member.add": f'"id":{spelled}'.encode(),
-        "member.update": f'"id":{spelled}'.encode(),
-        "payment.add": f'"licensee":{spelled}'.encode(),
-    }
+    """Of the members and payments, only `licensee`'s own (an invoice's)."""
+    kinds = ("member.add", "member.update", "payment.add")
+    return {kind: subjects.party_needle(kind, licensee) for kind in kinds}
 
 
 # What an invoice reads besides its period's summaries and its own parts (`read_period`).
@@ -205,13 +200,10 @@ INVOICE_KINDS = ("pool.genesis", "member.add", "member.update", "program.add", "
 
 
 def member_needles(member: str, names: bool = True) -> dict[str, bytes]:
-    """Of the distributions, only `member`'s own (a statement's; a needle is a prefix: an id it begins brings
-    that member's too); of the members too unless `names` (a document names the licensees of its lines)."""
-    spelled = json.dumps(member, ensure_ascii=False)
-    needles = {"distribution.add": f'"member":{spelled}'.encode()}
-    if not names:
-        needles |= {"member.add": f'"id":{spelled}'.encode(), "member.update": f'"id":{spelled}'.encode()}
-    return needles
+    """Of the distributions, only `member`'s own (a statement's); of the members too unless `names` (a
+    document names the licensees of its lines)."""
+    kinds = ("distribution.add",) if names else ("distribution.add", "member.add", "member.update")
+    return {kind: subjects.party_needle(kind, member) for kind in kinds}
 
 
 def latest_summaries(

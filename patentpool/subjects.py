@@ -9,6 +9,7 @@ It is an index, not a fact: not signed, absent from entries stored before schema
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,12 @@ def subject_of(kind: str, body: Mapping[str, Any]) -> str | None:
         return None
     value = body.get(field)
     return value if isinstance(value, str) else ""
+
+
+def party_needle(kind: str, party: str) -> bytes:
+    """How `party` is spelled in the bytes of an entry of `kind` (a `PARTY_KINDS` kind): what finds such an
+    entry stored with no subject (a needle is a prefix: an id it begins brings that one too)."""
+    return f'"{PARTY_KINDS[kind]}":{json.dumps(party, ensure_ascii=False)}'.encode()
 
 
 def report_subject(program: str, period: str) -> str:
