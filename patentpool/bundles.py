@@ -33,7 +33,7 @@ from ledger.keyring import GENESIS, KEY_KINDS, Keyring, KeyringError
 from ledger.keys import VerifierKey
 from licenses.money import cents_of, format_cents, largest_remainder, round_half_up_cents, to_cents
 from licenses.schedule import RoyaltySchedule
-from patentpool import owners, parts, witness
+from patentpool import jsonout, owners, parts, witness
 from patentpool.allocation import POLICY, read_weight
 from patentpool.errors import PoolError
 
@@ -237,7 +237,7 @@ def write_bundle(path: Path, doc: dict[str, Any], guard: Guard | None = None) ->
     never over the database or a key file)."""
     from patentpool.outputs import Guard, open_output
 
-    text = json.dumps(doc, ensure_ascii=False)  # tens of megabytes: written without another copy
+    text = jsonout.dumps(doc, indent=False)
     with open_output(path, guard or Guard()) as handle:
         handle.write(text)
         handle.write("\n")

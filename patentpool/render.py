@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from patentpool import jsonout
 from patentpool.errors import PoolError
 
 
@@ -69,12 +70,7 @@ def safe_cell(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    # Indented for people when small; compact (the C encoder: indenting goes through pure Python) when large,
-    # such as the statement of a member with tens of thousands of lines.
-    text = json.dumps(data, ensure_ascii=False)
-    if len(text) < 1 << 17:
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-    return text + "\n"
+    return jsonout.dumps(data) + "\n"
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:

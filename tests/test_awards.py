@@ -418,11 +418,11 @@ def test_tampered_bundle_is_refused(bundles: dict[str, Any], tmp_path: Path) -> 
     doc = json.loads(text)
     # One cent of the statement's net (its per-patent figures are recomputed from the part, never carried).
     net = doc["statement"]["net"]
-    assert text.index(f'"net": "{net}"') < text.index('"entries"')  # the statement's, the first one
+    assert text.index(f'"net":"{net}"') < text.index('"entries"')  # the statement's, the first one
     cents = int(net.replace(".", "")) + 1
     forged = tmp_path / "forged.json"
     forged.write_text(
-        text.replace(f'"net": "{net}"', f'"net": "{cents // 100}.{cents % 100:02d}"', 1), encoding="utf-8"
+        text.replace(f'"net":"{net}"', f'"net":"{cents // 100}.{cents % 100:02d}"', 1), encoding="utf-8"
     )
     out = tmp_path / "awards.json"
     result = _awards(bundles, str(bundles["B-2025Q2"]), str(forged), "-o", str(out), expect=1)

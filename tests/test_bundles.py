@@ -1398,9 +1398,9 @@ def test_forged_due(books: Books, tmp_path: Path) -> None:
 def test_duplicate_json_key_is_refused(books: Books, tmp_path: Path) -> None:
     """Two figures for one name: a reader taking the last one would see 150.00, another 999.00."""
     text = books.bundles["A"].read_text(encoding="utf-8")
-    assert '"gross": "150.00"' in text
+    assert '"gross":"150.00"' in text
     path = tmp_path / "dup.json"
-    path.write_text(text.replace('"gross": "150.00"', '"gross": "999.00", "gross": "150.00"', 1), "utf-8")
+    path.write_text(text.replace('"gross":"150.00"', '"gross":"999.00","gross":"150.00"', 1), "utf-8")
     result = verify(path, books.vkey)
     assert result.exit_code == 1
     assert result.stderr == f"Error: {path}: not a readable bundle: duplicate key 'gross' in the bundle\n"
