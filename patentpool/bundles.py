@@ -237,10 +237,9 @@ def write_bundle(path: Path, doc: dict[str, Any], guard: Guard | None = None) ->
     never over the database or a key file)."""
     from patentpool.outputs import Guard, open_output
 
-    text = jsonout.dumps(doc, indent=False)
-    with open_output(path, guard or Guard()) as handle:
-        handle.write(text)
-        handle.write("\n")
+    data = jsonout.dumps_bytes(doc, indent=False) + b"\n"
+    with open_output(path, guard or Guard(), binary=True) as handle:
+        handle.write(data)
 
 
 # --- verifying a bundle (party side) ------------------------------------------------------------------------

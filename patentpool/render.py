@@ -69,8 +69,16 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def to_json(data: Any) -> str:
-    return jsonout.dumps(data) + "\n"
+def write_utf8(out: IO[Any], data: bytes) -> None:
+    """Write UTF-8 bytes to a text stream through its binary buffer when it has one (stdout, a file): a
+    statement's megabytes of JSON are not decoded only to be encoded again."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None or getattr(out, "encoding", "").lower().replace("-", "") != "utf8":
+        out.write(data.decode("utf-8"))
+        return
+    out.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
@@ -233,7 +241,7 @@ def emit(
     """Write `data` as JSON, or `rows` (defaulting to data) as a table or CSV; `first` (a title and its
     rows) is a table shown above the main one, in the table format only."""
     if fmt == "json":
-        out.write(to_json(data))
+        write_utf8(out, jsonout.dumps_bytes(data) + b"\n")
         return
     table_rows, cols = _rows_and_columns(data, rows, columns)
     if fmt == "csv":

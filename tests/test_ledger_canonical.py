@@ -175,3 +175,72 @@ def test_with_sig_is_the_entry_with_sig(body: dict[str, Any]) -> None:
     }
     sig = "A" * 86 + "=="
     assert with_sig(canonical(entry), sig) == canonical({**entry, "sig": sig})
+
+
+# --- the fast strict parse (orjson) must accept and refuse exactly what the hooks do ---------------------
+def _decoded_slowly(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`decode_body` with every input sent through the stdlib parser's hooks, as before the fast path."""
+    from ledger import entry
+
+    with monkeypatch.context() as m:
+        m.setattr(entry, "_plain_numbers", lambda _value: False)
+        return _outcome(raw)
+
+
+def _outcome(raw: bytes) -> Any:
+    from ledger.entry import decode_body
+
+    try:
+        return ("ok", decode_body(raw))
+    except EntryError as exc:
+        return ("refused", str(exc))
+
+
+mutations = st.lists(
+    st.tuples(st.sampled_from(["replace", "insert", "delete"]), st.integers(0, 400), st.binary(max_size=2)),
+    max_size=3,
+)
+
+
+@settings(max_examples=600)
+@given(st.dictionaries(keys, values, max_size=4), mutations)
+def test_fast_parse_accepts_and_refuses_as_the_hooks_do(body: Any, edits: Any) -> None:
+    raw = bytearray(rfc8785.dumps(body))
+    for how, at, data in edits:
+        at = at % (len(raw) + 1)
+        if how == "replace":
+            raw[at : at + len(data)] = data
+        elif how == "insert":
+            raw[at:at] = data
+        else:
+            del raw[at : at + 1]
+    mp = pytest.MonkeyPatch()
+    try:
+        assert _outcome(bytes(raw)) == _decoded_slowly(bytes(raw), mp)
+    finally:
+        mp.undo()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1.5}',
+        b'{"a":-1}',
+        b'{"a":9007199254740992}',
+        b'{"a":1e3}',
+        b'{"a":NaN}',
+        b'{"a":1,"a":1}',
+        b'{"a":"\\u0041"}',
+        b'{"b":1,"a":2}',
+        b'{"a": 1}',
+        b'{"a":"\\ud800"}',
+        b'{"a":"x\x01"}',
+        b'{"a":18446744073709551616}',
+        b'{"a":[1,]}',
+        b"[1]",
+    ],
+)
+def test_fast_parse_refuses_what_the_hooks_refuse(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _outcome(raw)
+    assert fast[0] == "refused"
+    assert fast == _decoded_slowly(raw, monkeypatch)
