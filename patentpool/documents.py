@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.memory import paused_gc
 from patentpool import books, charts, docmodel
 from patentpool.docmodel import Document, DocumentError, Names, Verification, money
 from patentpool.periods import Period
@@ -642,10 +643,13 @@ def period_document(
     per = request.period
     assert per is not None
     with kind.read(svc, request, per) as (state, reader):
-        svc.refuse_stale(reader, state, per.label, request.program)
-        data = kind.data(state, reader, request, per)
-        if request.bundle is not None:
-            _write_bundle(kind, state, reader, data, request, per, guard, say)
+        # A large member's statement and bundle are tens of thousands of small objects and no cycles (as a
+        # replay is); a document's drawing may make cycles, so it runs with the collector on.
+        with paused_gc():
+            svc.refuse_stale(reader, state, per.label, request.program)
+            data = kind.data(state, reader, request, per)
+            if request.bundle is not None:
+                _write_bundle(kind, state, reader, data, request, per, guard, say)
         if request.fmt in DOCUMENT_FORMATS:
             kind.output(state, reader, data, request.fmt, request.output, request.program, request.bundle)
             return None
