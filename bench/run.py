@@ -729,6 +729,38 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([line, sep, *body])
 
 
+def bench_machine() -> None:
+    """The machine's speed at the two kinds of work the floors and the code divide between: a signature
+    check (C, what verify's floor is made of) and a loop of Python bytecode (what the replay and the
+    recomputation are made of). Ratios to a floor compare runs on one machine; across machines the two
+    speeds move apart (session 10's machine was slower at Python than session 9's, relative to its C)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    message = b"x" * 800
+    signature, public = key.sign(message), key.public_key()
+    start = time.perf_counter()
+    for _ in range(2000):
+        public.verify(signature, message)
+    ed25519_us = (time.perf_counter() - start) / 2000 * 1e6
+    start = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i % 7
+    loop_ms = (time.perf_counter() - start) * 1000
+    record(
+        "machine: Ed25519 verify / Python loop",
+        "-",
+        f"{ed25519_us:.0f} us / {loop_ms:.0f} ms",
+        "-",
+        None,
+        "(information)",
+        None,
+        ed25519_us=ed25519_us,
+        python_loop_ms=loop_ms,
+    )
+
+
 def byte_compile() -> None:
     """Compile the project's modules to bytecode first, as `pip install` of a wheel does. An editable install
     compiles on first import, unless PYTHONDONTWRITEBYTECODE is set (it is on the machines these figures
@@ -760,6 +792,7 @@ def main() -> None:
     only = args.only or ["startup", "bulk", "verify", "allocate", "reads"]
     gen.env()
     byte_compile()
+    bench_machine()
     started = time.perf_counter()
     try:
         if "startup" in only:
