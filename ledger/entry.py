@@ -245,6 +245,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _checked_int(text: str) -> int:
+    if len(text) > 64:  # far past 2^53 (16 digits); int() refuses past 4,300 digits with its own error
+        raise EntryError(f"integer {text[:20]}... ({len(text)} characters) outside 0 <= n < 2^53")
     value = int(text)
     if not 0 <= value < MAX_INT:
         raise EntryError(f"integer {text} outside 0 <= n < 2^53")
@@ -308,7 +310,7 @@ def _canonical_of_parsed(obj: Any) -> bytes:
     ASCII; the same escapes, plain integers); anything else goes through `canonical`."""
     try:
         fast = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # a lone surrogate cannot be spelled in UTF-8
+    except TypeError:  # a lone surrogate cannot be spelled in UTF-8; orjson nests 255 levels at most
         fast = b""
     if fast and fast.isascii():
         return fast
@@ -317,6 +319,8 @@ def _canonical_of_parsed(obj: Any) -> bytes:
     except (UnicodeEncodeError, rfc8785.CanonicalizationError) as exc:
         # The only way here: a JSON escape such as \ud800 decoded to a lone surrogate.
         raise EntryError("text contains a lone surrogate, not Unicode") from exc
+    except RecursionError as exc:  # orjson parses deeper than the stdlib encoder can spell
+        raise EntryError("not JSON this parser can read: nested too deeply") from exc
 
 
 def decode(raw: bytes) -> Entry:

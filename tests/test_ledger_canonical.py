@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -244,3 +245,21 @@ def test_fast_parse_refuses_what_the_hooks_refuse(raw: bytes, monkeypatch: pytes
     fast = _outcome(raw)
     assert fast[0] == "refused"
     assert fast == _decoded_slowly(raw, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        # orjson parses 1,024 levels, the stdlib encoder that re-spells deep values recurses out earlier.
+        (b'{"x":' + b"[" * 1000 + b"1" + b"]" * 1000 + b"}", "nested too deeply"),
+        (b'{"x":' + b'{"a":' * 1000 + b'"s"' + b"}" * 1000 + b"}", "nested too deeply"),
+        # int() refuses past 4,300 digits with a ValueError of its own.
+        (b'{"x":1' + b"0" * 5000 + b"}", "outside 0 <= n < 2^53"),
+        (b'{"x":-1' + b"0" * 5000 + b"}", "outside 0 <= n < 2^53"),
+    ],
+)
+def test_extreme_inputs_are_refused_as_entry_errors(raw: bytes, message: str) -> None:
+    from ledger.entry import decode_body
+
+    with pytest.raises(EntryError, match=re.escape(message)):
+        decode_body(raw)
