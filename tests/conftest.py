@@ -7,6 +7,7 @@ under CI (CI=true), where a missing server is a failure.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import uuid
@@ -59,6 +60,22 @@ SLOW_MODULES = frozenset(
         "test_verify_recompute",
     }
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_scrypt_per_key_file() -> Iterator[None]:
+    """Every writing command unlocks the pool key with scrypt, slow by design (N=2^17: 0.4-0.8 s on the
+    machines the suite has run on), and the suite runs thousands of commands in this process against few key
+    files: a derivation is remembered for the session, so each key file costs one. A cache returns what the
+    derivation would; the key files' own tests (test_ledger_keys) still see wrong passphrases refused."""
+    from ledger import keys
+
+    original = keys._derive
+    keys._derive = functools.cache(original)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        keys._derive = original  # type: ignore[assignment]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
