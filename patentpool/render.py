@@ -73,7 +73,7 @@ def write_utf8(out: IO[Any], data: bytes) -> None:
     """Write UTF-8 bytes to a text stream through its binary buffer when it has one (stdout, a file): a
     statement's megabytes of JSON are not decoded only to be encoded again."""
     buffer = getattr(out, "buffer", None)
-    if buffer is None or getattr(out, "encoding", "").lower().replace("-", "") != "utf8":
+    if buffer is None or (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8":
         out.write(data.decode("utf-8"))
         return
     out.flush()
