@@ -15,14 +15,9 @@ import orjson
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
-def dumps(data: Any, indent: bool = True) -> str:
-    """`data` as JSON text: indented by two spaces (for people) or compact (no spaces)."""
-    return dumps_bytes(data, indent).decode("utf-8")
-
-
 def dumps_bytes(data: Any, indent: bool = True) -> bytes:
-    """`dumps` as UTF-8 bytes, for a writer that takes them as they are (megabytes need no decoding and
-    encoding again on their way out)."""
+    """`data` as UTF-8 JSON, indented by two spaces (for people) or compact (no spaces); bytes, for a writer
+    that takes them as they are (megabytes need no decoding and encoding again on their way out)."""
     option = _OPTIONS | orjson.OPT_INDENT_2 if indent else _OPTIONS
     try:
         return orjson.dumps(data, option=option)
