@@ -297,21 +297,6 @@ def _plain_numbers(value: Any) -> bool:
     return True
 
 
-def _ascii_keys(value: Any) -> bool:
-    """Whether every object key in a parsed value is ASCII."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            if not all(key.isascii() for key in item):
-                return False
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-    return True
-
-
 def _check_nfc(text: str, obj: Any, path: str) -> None:
     # Quotes never compose with what follows, so the document is NFC exactly when every string in it is.
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
@@ -319,16 +304,19 @@ def _check_nfc(text: str, obj: Any, path: str) -> None:
         raise EntryError("text is not Unicode NFC")
 
 
+_LATE_PLANES = re.compile(rb"[\xee-\xf4]")
+
+
 def _canonical_of_parsed(obj: Any) -> bytes:
     """The JCS bytes of a value parsed by `_strict_json` (integers in range, no floats, no `Spelled`). For
-    such a value orjson spells what JCS spells (the same escapes, UTF-8 as is, plain integers) and sorts keys
-    as JCS does when every key is ASCII (JCS compares UTF-16 code units); anything else goes through
-    `canonical`."""
+    such a value orjson spells what JCS spells (the same escapes, UTF-8 as is, plain integers); its key order
+    (code points) is JCS's (UTF-16 code units) unless a character from U+E000 up occurs, which only its UTF-8
+    lead bytes 0xEE-0xF4 spell. Anything else goes through `canonical`."""
     try:
         fast = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # a lone surrogate cannot be spelled in UTF-8; orjson nests 255 levels at most
         fast = b""
-    if fast and (fast.isascii() or _ascii_keys(obj)):
+    if fast and _LATE_PLANES.search(fast) is None:
         return fast
     try:
         return canonical(obj)
